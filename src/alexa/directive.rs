@@ -1,0 +1,266 @@
+//! Directives: the JSON that Alexa sends to the skill, parsed into typed values.
+//!
+//! Parsing happens in two steps so that a bad directive can still be answered well: the
+//! envelope is split into raw `header`, `endpoint` and `payload` first; once the header is
+//! known, every later failure is answered with the directive's correlation token echoed.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{BearerToken, PAYLOAD_VERSION, Scope, validate};
+
+/// Directives larger than this are rejected unread. Alexa's largest directives are a few
+/// kilobytes; the bound keeps a hostile or broken caller from making the skill parse megabytes.
+pub const MAX_DIRECTIVE_BYTES: usize = 64 * 1024;
+
+/// Account-linking tokens longer than this are rejected before they are hashed or looked up.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// The directive header.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Header {
+    pub namespace: String,
+    pub name: String,
+    pub payload_version: String,
+    pub message_id: String,
+    #[serde(default)]
+    pub correlation_token: Option<String>,
+}
+
+/// The endpoint a control or state directive is about.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectiveEndpoint {
+    pub endpoint_id: String,
+    #[serde(default)]
+    pub scope: Option<Scope>,
+    #[serde(default)]
+    pub cookie: BTreeMap<String, String>,
+}
+
+/// The directives the skill handles, one variant each, with their payloads typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// `Alexa.Discovery` / `Discover`: list every endpoint of the customer.
+    Discover { scope: Scope },
+}
+
+/// A directive that parsed: its header, its endpoint (if it names one) and the typed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Directive {
+    pub header: Header,
+    pub endpoint: Option<DirectiveEndpoint>,
+    pub request: Request,
+}
+
+/// What an answer must echo from the directive it answers, as far as the directive could be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplyTo {
+    pub correlation_token: Option<String>,
+    /// Only set when the directive's endpoint id is itself valid, so that echoing it cannot
+    /// make the answer invalid.
+    pub endpoint_id: Option<String>,
+    /// `Alexa.Authorization` directives are answered with that namespace's own ErrorResponse.
+    pub authorization: bool,
+}
+
+impl ReplyTo {
+    fn from_parts(header: &Header, endpoint: Option<&DirectiveEndpoint>) -> Self {
+        Self {
+            correlation_token: header.correlation_token.clone().filter(|t| !t.is_empty()),
+            endpoint_id: endpoint
+                .map(|e| e.endpoint_id.clone())
+                .filter(|id| validate::endpoint_id(id).is_ok()),
+            authorization: header.namespace == "Alexa.Authorization",
+        }
+    }
+}
+
+/// Why a directive was rejected. Messages never quote values from the directive, which may
+/// carry tokens.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("directive of {0} bytes is larger than the {MAX_DIRECTIVE_BYTES} bytes accepted")]
+    TooLarge(usize),
+    #[error("malformed {part}: {reason}")]
+    Malformed { part: &'static str, reason: String },
+    #[error("unsupported payloadVersion (expected \"{PAYLOAD_VERSION}\")")]
+    PayloadVersion,
+    #[error("unsupported directive {namespace}.{name}")]
+    Unsupported { namespace: String, name: String },
+    #[error("missing endpoint")]
+    MissingEndpoint,
+    #[error("invalid endpointId: {0}")]
+    EndpointId(validate::InvalidEndpoint),
+    #[error("invalid bearer token: {0}")]
+    Token(&'static str),
+}
+
+/// A directive that could not be parsed, with what its answer can still echo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    pub reply_to: ReplyTo,
+    pub error: ParseError,
+}
+
+#[derive(Deserialize)]
+struct RawEnvelope<'a> {
+    #[serde(borrow)]
+    directive: RawDirective<'a>,
+}
+
+#[derive(Deserialize)]
+struct RawDirective<'a> {
+    #[serde(borrow)]
+    header: &'a RawValue,
+    #[serde(borrow, default)]
+    endpoint: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    payload: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct DiscoverPayload {
+    scope: Scope,
+}
+
+impl Directive {
+    /// Parses a raw directive. Never panics, whatever the input.
+    pub fn parse(raw: &str) -> Result<Self, Rejected> {
+        let reject = |reply_to: &ReplyTo, error| Rejected {
+            reply_to: reply_to.clone(),
+            error,
+        };
+        let unknown = ReplyTo::default();
+        if raw.len() > MAX_DIRECTIVE_BYTES {
+            return Err(reject(&unknown, ParseError::TooLarge(raw.len())));
+        }
+        let envelope: RawEnvelope<'_> =
+            from_part("envelope", raw).map_err(|e| reject(&unknown, e))?;
+        let raw = envelope.directive;
+        let header: Header = from_part("header", raw.header.get()).map_err(|e| reject(&unknown, e))?;
+        let header_only = ReplyTo::from_parts(&header, None);
+        let endpoint: Option<DirectiveEndpoint> = raw
+            .endpoint
+            .map(|e| from_part("endpoint", e.get()))
+            .transpose()
+            .map_err(|e| reject(&header_only, e))?;
+        let reply_to = ReplyTo::from_parts(&header, endpoint.as_ref());
+
+        if header.payload_version != PAYLOAD_VERSION {
+            return Err(reject(&reply_to, ParseError::PayloadVersion));
+        }
+        if let Some(endpoint) = &endpoint {
+            validate::endpoint_id(&endpoint.endpoint_id)
+                .map_err(|e| reject(&reply_to, ParseError::EndpointId(e)))?;
+        }
+        let payload = raw.payload.map_or("{}", RawValue::get);
+        let request = match (header.namespace.as_str(), header.name.as_str()) {
+            ("Alexa.Discovery", "Discover") => {
+                let p: DiscoverPayload =
+                    from_part("payload", payload).map_err(|e| reject(&reply_to, e))?;
+                check_token(&p.scope.token).map_err(|e| reject(&reply_to, e))?;
+                Request::Discover { scope: p.scope }
+            }
+            (namespace, name) => {
+                let error = ParseError::Unsupported {
+                    namespace: truncate(namespace, 64),
+                    name: truncate(name, 64),
+                };
+                return Err(reject(&reply_to, error));
+            }
+        };
+        Ok(Self {
+            header,
+            endpoint,
+            request,
+        })
+    }
+}
+
+fn check_token(token: &BearerToken) -> Result<(), ParseError> {
+    match token.expose().len() {
+        0 => Err(ParseError::Token("empty")),
+        n if n > MAX_TOKEN_BYTES => Err(ParseError::Token("too long")),
+        _ => Ok(()),
+    }
+}
+
+fn from_part<'a, T: Deserialize<'a>>(part: &'static str, json: &'a str) -> Result<T, ParseError> {
+    serde_json::from_str(json).map_err(|e| ParseError::Malformed {
+        part,
+        reason: redact_quoted(&e.to_string()),
+    })
+}
+
+/// serde_json quotes offending string values in its messages (`invalid type: string "…"`);
+/// such a value may be a token, so it is cut out before the message is logged or answered.
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut in_quote = false;
+    for c in message.chars() {
+        match (c, in_quote) {
+            ('"', false) => {
+                in_quote = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                in_quote = false;
+                out.push('"');
+            }
+            (_, false) => out.push(c),
+            (_, true) => {}
+        }
+    }
+    out
+}
+
+/// Unknown namespaces and names are echoed in logs and answers, but never at any length.
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DISCOVER: &str = r#"{"directive":{"header":{"namespace":"Alexa.Discovery","name":"Discover",
+        "payloadVersion":"3","messageId":"m-1"},"payload":{"scope":{"type":"BearerToken","token":"tok"}}}}"#;
+
+    #[test]
+    fn parses_discover() {
+        let d = Directive::parse(DISCOVER).unwrap();
+        assert_eq!(d.header.namespace, "Alexa.Discovery");
+        let Request::Discover { scope } = d.request;
+        assert_eq!(scope.token.expose(), "tok");
+    }
+
+    #[test]
+    fn quoted_values_are_redacted_from_reasons() {
+        let raw = r#"{"directive":{"header":{"namespace":"Alexa.Discovery","name":"Discover",
+            "payloadVersion":"3","messageId":"m"},"payload":{"scope":"secret-token"}}}"#;
+        let rejected = Directive::parse(raw).unwrap_err();
+        let text = rejected.error.to_string();
+        assert!(!text.contains("secret-token"), "{text}");
+        assert!(text.contains("payload"), "{text}");
+    }
+
+    #[test]
+    fn reply_to_keeps_correlation_token_after_header() {
+        let raw = r#"{"directive":{"header":{"namespace":"Alexa","name":"Nope","payloadVersion":"3",
+            "messageId":"m","correlationToken":"ct"},"endpoint":{"endpointId":"light-1"}}}"#;
+        let rejected = Directive::parse(raw).unwrap_err();
+        assert_eq!(rejected.reply_to.correlation_token.as_deref(), Some("ct"));
+        assert_eq!(rejected.reply_to.endpoint_id.as_deref(), Some("light-1"));
+        assert!(matches!(rejected.error, ParseError::Unsupported { .. }));
+    }
+
+    #[test]
+    fn token_debug_is_redacted() {
+        let t = BearerToken::new("Atza|very-secret");
+        assert!(!format!("{t:?}").contains("very-secret"));
+    }
+}

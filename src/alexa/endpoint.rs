@@ -1,0 +1,169 @@
+//! The endpoint object of discovery and of `AddOrUpdateReport`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// One device (or scene, or group) as Alexa sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoint {
+    pub endpoint_id: String,
+    pub manufacturer_name: String,
+    pub description: String,
+    pub friendly_name: String,
+    pub display_categories: Vec<String>,
+    #[serde(skip_serializing_if = "AdditionalAttributes::is_empty")]
+    pub additional_attributes: AdditionalAttributes,
+    pub capabilities: Vec<Capability>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<Connection>,
+    #[serde(skip_serializing_if = "Relationships::is_empty")]
+    pub relationships: Relationships,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub cookie: BTreeMap<String, String>,
+}
+
+/// Identification the Alexa app shows; every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdditionalAttributes {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firmware_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub software_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_identifier: Option<String>,
+}
+
+impl AdditionalAttributes {
+    pub fn is_empty(&self) -> bool {
+        self.values().iter().all(|(_, v)| v.is_none())
+    }
+
+    /// The attributes by their JSON names, for validation.
+    pub fn values(&self) -> [(&'static str, Option<&str>); 6] {
+        [
+            ("manufacturer", self.manufacturer.as_deref()),
+            ("model", self.model.as_deref()),
+            ("serialNumber", self.serial_number.as_deref()),
+            ("firmwareVersion", self.firmware_version.as_deref()),
+            ("softwareVersion", self.software_version.as_deref()),
+            ("customIdentifier", self.custom_identifier.as_deref()),
+        ]
+    }
+}
+
+/// One interface the endpoint supports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capability {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub interface: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    pub version: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<CapabilityProperties>,
+    /// `Alexa.SceneController` declares these two at the capability level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supports_deactivation: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proactively_reported: Option<bool>,
+    /// Interface-specific configuration (thermostat modes, …), shaped as its interface documents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<serde_json::Value>,
+}
+
+impl Capability {
+    /// An interface with the given reportable properties. Every property the skill declares is
+    /// both retrievable (answered by ReportState) and proactively reported (sent as ChangeReport).
+    pub fn interface(interface: &'static str, version: &'static str, props: &[&'static str]) -> Self {
+        Self {
+            kind: "AlexaInterface",
+            interface,
+            instance: None,
+            version,
+            properties: (!props.is_empty()).then(|| CapabilityProperties {
+                supported: props.iter().map(|&name| SupportedProperty { name }).collect(),
+                proactively_reported: true,
+                retrievable: true,
+            }),
+            supports_deactivation: None,
+            proactively_reported: None,
+            configuration: None,
+        }
+    }
+}
+
+/// The `properties` object of a capability.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapabilityProperties {
+    pub supported: Vec<SupportedProperty>,
+    pub proactively_reported: bool,
+    pub retrievable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SupportedProperty {
+    pub name: &'static str,
+}
+
+/// How the device connects, for devices Alexa can reach directly (Zigbee, Z-Wave, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub home_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// How this endpoint relates to others: a cluster of (AVS) speakers, or a device controlled
+/// by another endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Relationships {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub is_cluster_of: Vec<ClusterMember>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub is_controlled_by: Vec<EndpointRef>,
+}
+
+impl Relationships {
+    pub fn is_empty(&self) -> bool {
+        self.is_cluster_of.is_empty() && self.is_controlled_by.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterMember {
+    pub endpoint_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_type_id: Option<String>,
+    /// `AVS` for Alexa built-in devices (whose ids are Amazon's, not the skill's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// A bare endpoint reference, as in `DeleteReport` and `isControlledBy`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointRef {
+    pub endpoint_id: String,
+}

@@ -1,0 +1,339 @@
+//! Messages the skill sends: responses to directives and proactive events to the gateway.
+//!
+//! Each message is a [`Message`] with a typed payload; the constructors below are the only
+//! places that know each message's namespace and name.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::endpoint::{Endpoint, EndpointRef};
+use super::{PAYLOAD_VERSION, Scope};
+
+/// `{ "event": …, "context": … }`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Message<P> {
+    pub event: Event<P>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<Context>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Event<P> {
+    pub header: EventHeader,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<EventEndpoint>,
+    pub payload: P,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventHeader {
+    pub namespace: &'static str,
+    pub name: &'static str,
+    pub payload_version: &'static str,
+    pub message_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_token: Option<String>,
+}
+
+impl EventHeader {
+    /// A header with a fresh UUID v4 message id, as Alexa requires for every message.
+    pub fn new(namespace: &'static str, name: &'static str, correlation_token: Option<String>) -> Self {
+        Self {
+            namespace,
+            name,
+            payload_version: PAYLOAD_VERSION,
+            message_id: Uuid::new_v4().to_string(),
+            correlation_token,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventEndpoint {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+    pub endpoint_id: String,
+}
+
+/// `context.properties`: the reportable state of the endpoint.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Context {
+    pub properties: Vec<PropertyState>,
+}
+
+/// One reported property value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PropertyState {
+    pub namespace: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    pub name: &'static str,
+    pub value: serde_json::Value,
+    /// UTC, `Z` suffix, at most millisecond precision.
+    pub time_of_sample: String,
+    pub uncertainty_in_milliseconds: u64,
+}
+
+/// An empty `{}` payload.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Empty {}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DiscoverPayload {
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// `AddOrUpdateReport`: full endpoint definitions, each replacing what Alexa had.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddOrUpdatePayload {
+    pub endpoints: Vec<Endpoint>,
+    pub scope: Scope,
+}
+
+/// `DeleteReport`: the ids of endpoints that no longer exist.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeletePayload {
+    pub endpoints: Vec<EndpointRef>,
+    pub scope: Scope,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangePayload {
+    pub change: Change,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub cause: Cause,
+    pub properties: Vec<PropertyState>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Cause {
+    #[serde(rename = "type")]
+    pub kind: CauseType,
+}
+
+/// Why a property changed, as `ChangeReport` tells Alexa.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CauseType {
+    AppInteraction,
+    PhysicalInteraction,
+    PeriodicPoll,
+    RuleTrigger,
+    VoiceInteraction,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorPayload {
+    #[serde(rename = "type")]
+    pub kind: ErrorType,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_range: Option<ValidRange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidRange {
+    pub minimum_value: serde_json::Value,
+    pub maximum_value: serde_json::Value,
+}
+
+/// The Alexa error types the skill answers with. `type` is shown to the customer, so each is
+/// chosen for what the customer can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorType {
+    InvalidDirective,
+    InvalidAuthorizationCredential,
+    ExpiredAuthorizationCredential,
+    NoSuchEndpoint,
+    EndpointUnreachable,
+    ValueOutOfRange,
+    InvalidValue,
+    EndpointBusy,
+    NotSupportedInCurrentMode,
+    InternalError,
+    /// Only in `Alexa.Authorization` ErrorResponses.
+    AcceptGrantFailed,
+}
+
+/// Where an answer goes: the correlation token and endpoint echoed from the directive.
+#[derive(Debug, Clone, Default)]
+pub struct Addressing {
+    pub correlation_token: Option<String>,
+    pub endpoint_id: Option<String>,
+}
+
+impl Addressing {
+    fn endpoint(&self) -> Option<EventEndpoint> {
+        self.endpoint_id.clone().map(|endpoint_id| EventEndpoint {
+            scope: None,
+            endpoint_id,
+        })
+    }
+}
+
+/// `Alexa.Discovery` / `Discover.Response`.
+pub fn discover_response(endpoints: Vec<Endpoint>) -> Message<DiscoverPayload> {
+    Message {
+        event: Event {
+            header: EventHeader::new("Alexa.Discovery", "Discover.Response", None),
+            endpoint: None,
+            payload: DiscoverPayload { endpoints },
+        },
+        context: None,
+    }
+}
+
+/// `Alexa` / `ErrorResponse`, or `Alexa.Authorization` / `ErrorResponse` for AcceptGrant.
+pub fn error_response(
+    to: &Addressing,
+    authorization: bool,
+    kind: ErrorType,
+    message: String,
+    valid_range: Option<ValidRange>,
+) -> Message<ErrorPayload> {
+    let namespace = if authorization { "Alexa.Authorization" } else { "Alexa" };
+    Message {
+        event: Event {
+            header: EventHeader::new(namespace, "ErrorResponse", to.correlation_token.clone()),
+            endpoint: to.endpoint(),
+            payload: ErrorPayload {
+                kind,
+                message,
+                valid_range,
+            },
+        },
+        context: None,
+    }
+}
+
+/// `Alexa` / `Response`, or `StateReport`, with the endpoint's reportable state in `context`.
+pub fn state_response(
+    to: &Addressing,
+    state_report: bool,
+    properties: Vec<PropertyState>,
+) -> Message<Empty> {
+    let name = if state_report { "StateReport" } else { "Response" };
+    Message {
+        event: Event {
+            header: EventHeader::new("Alexa", name, to.correlation_token.clone()),
+            endpoint: to.endpoint(),
+            payload: Empty {},
+        },
+        context: Some(Context { properties }),
+    }
+}
+
+/// `Alexa.Authorization` / `AcceptGrant.Response`.
+pub fn accept_grant_response() -> Message<Empty> {
+    Message {
+        event: Event {
+            header: EventHeader::new("Alexa.Authorization", "AcceptGrant.Response", None),
+            endpoint: None,
+            payload: Empty {},
+        },
+        context: None,
+    }
+}
+
+/// `Alexa.Discovery` / `AddOrUpdateReport`.
+pub fn add_or_update_report(endpoints: Vec<Endpoint>, scope: Scope) -> Message<AddOrUpdatePayload> {
+    Message {
+        event: Event {
+            header: EventHeader::new("Alexa.Discovery", "AddOrUpdateReport", None),
+            endpoint: None,
+            payload: AddOrUpdatePayload { endpoints, scope },
+        },
+        context: None,
+    }
+}
+
+/// `Alexa.Discovery` / `DeleteReport`.
+pub fn delete_report(endpoint_ids: Vec<String>, scope: Scope) -> Message<DeletePayload> {
+    let endpoints = endpoint_ids
+        .into_iter()
+        .map(|endpoint_id| EndpointRef { endpoint_id })
+        .collect();
+    Message {
+        event: Event {
+            header: EventHeader::new("Alexa.Discovery", "DeleteReport", None),
+            endpoint: None,
+            payload: DeletePayload { endpoints, scope },
+        },
+        context: None,
+    }
+}
+
+/// `Alexa` / `ChangeReport`: the changed properties in the payload, the rest in `context`.
+pub fn change_report(
+    endpoint_id: String,
+    scope: Scope,
+    cause: CauseType,
+    changed: Vec<PropertyState>,
+    unchanged: Vec<PropertyState>,
+) -> Message<ChangePayload> {
+    Message {
+        event: Event {
+            header: EventHeader::new("Alexa", "ChangeReport", None),
+            endpoint: Some(EventEndpoint {
+                scope: Some(scope),
+                endpoint_id,
+            }),
+            payload: ChangePayload {
+                change: Change {
+                    cause: Cause { kind: cause },
+                    properties: changed,
+                },
+            },
+        },
+        context: Some(Context {
+            properties: unchanged,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alexa::BearerToken;
+
+    #[test]
+    fn message_ids_are_fresh_uuid_v4() {
+        let a = discover_response(vec![]);
+        let b = discover_response(vec![]);
+        assert_ne!(a.event.header.message_id, b.event.header.message_id);
+        let id = Uuid::parse_str(&a.event.header.message_id).unwrap();
+        assert_eq!(id.get_version_num(), 4);
+    }
+
+    #[test]
+    fn error_response_shape() {
+        let to = Addressing {
+            correlation_token: Some("ct".into()),
+            endpoint_id: Some("e-1".into()),
+        };
+        let v = serde_json::to_value(error_response(&to, false, ErrorType::NoSuchEndpoint, "gone".into(), None)).unwrap();
+        assert_eq!(v["event"]["header"]["namespace"], "Alexa");
+        assert_eq!(v["event"]["header"]["correlationToken"], "ct");
+        assert_eq!(v["event"]["endpoint"]["endpointId"], "e-1");
+        assert_eq!(v["event"]["payload"]["type"], "NO_SUCH_ENDPOINT");
+        assert!(v.get("context").is_none());
+    }
+
+    #[test]
+    fn delete_report_shape() {
+        let msg = delete_report(vec!["a".into()], Scope::bearer(BearerToken::new("t")));
+        let v = serde_json::to_value(msg).unwrap();
+        assert_eq!(v["event"]["payload"]["endpoints"][0]["endpointId"], "a");
+        assert_eq!(v["event"]["payload"]["scope"]["type"], "BearerToken");
+        assert_eq!(v["event"]["payload"]["scope"]["token"], "t");
+    }
+}

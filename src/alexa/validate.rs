@@ -1,0 +1,280 @@
+//! The limits Alexa enforces on an endpoint, checked before an endpoint is sent, so that one bad
+//! device is left out instead of making Alexa reject a whole discovery answer or report.
+//!
+//! Sources: the official JSON schema and the limits in Amazon's docs (`shared/alexa/NOTES.md`).
+
+use std::collections::HashSet;
+
+use super::endpoint::Endpoint;
+
+/// Alexa accepts at most this many endpoints per customer, per `Discover.Response` and per
+/// `AddOrUpdateReport`.
+pub const MAX_ENDPOINTS: usize = 300;
+/// Capabilities per endpoint (docs; the schema does not check it).
+pub const MAX_CAPABILITIES: usize = 100;
+pub const MAX_ENDPOINT_ID_CHARS: usize = 256;
+/// `friendlyName`, `description`, `manufacturerName` (newer docs allow 256 for names; the
+/// schema says 128, and the schema is what Alexa validates against).
+pub const MAX_NAME_CHARS: usize = 128;
+pub const MAX_ATTRIBUTE_CHARS: usize = 256;
+/// The serialized cookie; an endpoint over it is silently not discovered by Alexa.
+pub const MAX_COOKIE_BYTES: usize = 5000;
+
+/// The display categories of the official schema.
+pub const SCHEMA_DISPLAY_CATEGORIES: &[&str] = &[
+    "ACTIVITY_TRIGGER", "CAMERA", "COMPUTER", "CONTACT_SENSOR", "DOOR", "DOORBELL",
+    "EXTERIOR_BLIND", "FAN", "GAME_CONSOLE", "GARAGE_DOOR", "INTERIOR_BLIND", "LAPTOP", "LIGHT",
+    "MICROWAVE", "MOBILE_PHONE", "MOTION_SENSOR", "MUSIC_SYSTEM", "NETWORK_HARDWARE", "OTHER",
+    "OVEN", "PHONE", "SCENE_TRIGGER", "SCREEN", "SECURITY_PANEL", "SMARTLOCK", "SMARTPLUG",
+    "SPEAKER", "STREAMING_DEVICE", "SWITCH", "TABLET", "TEMPERATURE_SENSOR", "THERMOSTAT", "TV",
+    "WEARABLE",
+];
+
+/// Display categories documented by Amazon after the schema was generated; Alexa accepts them.
+pub const NEWER_DISPLAY_CATEGORIES: &[&str] = &[
+    "AIR_CONDITIONER", "AIR_FRESHENER", "AIR_PURIFIER", "AIR_QUALITY_MONITOR", "CHRISTMAS_TREE",
+    "COFFEE_MAKER", "DISHWASHER", "DRYER", "VACUUM_CLEANER", "WASHER", "WATER_HEATER",
+];
+
+const CONNECTION_TYPES: &[&str] = &["TCP_IP", "ZIGBEE", "ZWAVE", "UNKNOWN"];
+
+/// Why an endpoint cannot be sent to Alexa.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidEndpoint {
+    #[error("{field} is empty")]
+    Empty { field: &'static str },
+    #[error("{field} has {len} characters, more than {max}")]
+    TooLong {
+        field: &'static str,
+        len: usize,
+        max: usize,
+    },
+    #[error("{field} has a character outside [A-Za-z0-9_-=#;:?@&]")]
+    BadCharacter { field: &'static str },
+    #[error("unknown display category {0:?}")]
+    UnknownCategory(String),
+    #[error("display category {0:?} is listed twice")]
+    DuplicateCategory(String),
+    #[error("{0} capabilities, more than {MAX_CAPABILITIES}")]
+    TooManyCapabilities(usize),
+    #[error("the Alexa interface is missing")]
+    MissingAlexaInterface,
+    #[error("interface {0} is declared twice")]
+    DuplicateCapability(String),
+    #[error("cookie is {0} bytes serialized, more than {MAX_COOKIE_BYTES}")]
+    CookieTooLarge(usize),
+    #[error("unknown connection type {0:?}")]
+    UnknownConnection(String),
+}
+
+/// Checks an endpoint id against the schema's pattern and length.
+pub fn endpoint_id(id: &str) -> Result<(), InvalidEndpoint> {
+    endpoint_id_field("endpointId", id)
+}
+
+fn endpoint_id_field(field: &'static str, id: &str) -> Result<(), InvalidEndpoint> {
+    text(field, id, MAX_ENDPOINT_ID_CHARS)?;
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_-=#;:?@&".contains(c);
+    if id.chars().all(allowed) {
+        Ok(())
+    } else {
+        Err(InvalidEndpoint::BadCharacter { field })
+    }
+}
+
+fn text(field: &'static str, value: &str, max: usize) -> Result<(), InvalidEndpoint> {
+    // The schema counts characters (code points), not bytes.
+    let len = value.chars().count();
+    if len == 0 || value.trim().is_empty() {
+        Err(InvalidEndpoint::Empty { field })
+    } else if len > max {
+        Err(InvalidEndpoint::TooLong { field, len, max })
+    } else {
+        Ok(())
+    }
+}
+
+pub fn is_known_category(category: &str) -> bool {
+    SCHEMA_DISPLAY_CATEGORIES.contains(&category) || NEWER_DISPLAY_CATEGORIES.contains(&category)
+}
+
+/// Checks every limit Alexa applies to one endpoint.
+pub fn endpoint(e: &Endpoint) -> Result<(), InvalidEndpoint> {
+    endpoint_id(&e.endpoint_id)?;
+    text("friendlyName", &e.friendly_name, MAX_NAME_CHARS)?;
+    text("description", &e.description, MAX_NAME_CHARS)?;
+    text("manufacturerName", &e.manufacturer_name, MAX_NAME_CHARS)?;
+
+    if e.display_categories.is_empty() {
+        return Err(InvalidEndpoint::Empty {
+            field: "displayCategories",
+        });
+    }
+    let mut seen = HashSet::new();
+    for category in &e.display_categories {
+        if !is_known_category(category) {
+            return Err(InvalidEndpoint::UnknownCategory(category.clone()));
+        }
+        if !seen.insert(category.as_str()) {
+            return Err(InvalidEndpoint::DuplicateCategory(category.clone()));
+        }
+    }
+
+    for (field, value) in e.additional_attributes.values() {
+        if let Some(value) = value {
+            let len = value.chars().count();
+            if len > MAX_ATTRIBUTE_CHARS {
+                return Err(InvalidEndpoint::TooLong {
+                    field,
+                    len,
+                    max: MAX_ATTRIBUTE_CHARS,
+                });
+            }
+        }
+    }
+
+    capabilities(e)?;
+
+    for c in &e.connections {
+        if !CONNECTION_TYPES.contains(&c.kind.as_str()) {
+            return Err(InvalidEndpoint::UnknownConnection(c.kind.clone()));
+        }
+    }
+
+    for member in &e.relationships.is_cluster_of {
+        // Alexa built-in (AVS) members carry Amazon's ids, which need not follow the skill's
+        // endpoint id pattern; the skill's own members must.
+        if member.source.as_deref() == Some("AVS") {
+            text("isClusterOf.endpointId", &member.endpoint_id, MAX_ENDPOINT_ID_CHARS)?;
+        } else {
+            endpoint_id_field("isClusterOf.endpointId", &member.endpoint_id)?;
+        }
+    }
+    for controller in &e.relationships.is_controlled_by {
+        endpoint_id_field("isControlledBy.endpointId", &controller.endpoint_id)?;
+    }
+
+    if !e.cookie.is_empty() {
+        let size = serde_json::to_vec(&e.cookie).map_or(usize::MAX, |v| v.len());
+        if size > MAX_COOKIE_BYTES {
+            return Err(InvalidEndpoint::CookieTooLarge(size));
+        }
+    }
+    Ok(())
+}
+
+fn capabilities(e: &Endpoint) -> Result<(), InvalidEndpoint> {
+    let count = e.capabilities.len();
+    if count > MAX_CAPABILITIES {
+        return Err(InvalidEndpoint::TooManyCapabilities(count));
+    }
+    if !e.capabilities.iter().any(|c| c.interface == "Alexa") {
+        return Err(InvalidEndpoint::MissingAlexaInterface);
+    }
+    let mut seen = HashSet::new();
+    for c in &e.capabilities {
+        if !seen.insert((c.interface, c.instance.as_deref())) {
+            return Err(InvalidEndpoint::DuplicateCapability(c.interface.to_owned()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alexa::endpoint::*;
+
+    fn valid() -> Endpoint {
+        Endpoint {
+            endpoint_id: "light-1".into(),
+            manufacturer_name: "Acme".into(),
+            description: "Acme bulb".into(),
+            friendly_name: "Lamp".into(),
+            display_categories: vec!["LIGHT".into()],
+            additional_attributes: AdditionalAttributes::default(),
+            capabilities: vec![Capability::interface("Alexa", "3", &[])],
+            connections: vec![],
+            relationships: Relationships::default(),
+            cookie: Default::default(),
+        }
+    }
+
+    #[test]
+    fn accepts_valid_endpoint() {
+        assert_eq!(endpoint(&valid()), Ok(()));
+    }
+
+    #[test]
+    fn endpoint_id_rules() {
+        assert!(endpoint_id("a-Z_0=#;:?@&").is_ok());
+        assert!(endpoint_id("has space").is_err());
+        assert!(endpoint_id("dot.ted").is_err());
+        assert!(endpoint_id("").is_err());
+        assert!(endpoint_id(&"x".repeat(256)).is_ok());
+        assert!(endpoint_id(&"x".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn names_count_characters_not_bytes() {
+        let mut e = valid();
+        e.friendly_name = "é".repeat(128);
+        assert_eq!(endpoint(&e), Ok(()));
+        e.friendly_name.push('é');
+        assert!(matches!(endpoint(&e), Err(InvalidEndpoint::TooLong { field: "friendlyName", .. })));
+    }
+
+    #[test]
+    fn rejects_each_broken_field() {
+        let cases: Vec<(fn(&mut Endpoint), &str)> = vec![
+            (|e| e.friendly_name = "  ".into(), "friendlyName"),
+            (|e| e.description = "d".repeat(129), "description"),
+            (|e| e.manufacturer_name.clear(), "manufacturerName"),
+            (|e| e.display_categories.clear(), "displayCategories"),
+            (|e| e.display_categories = vec!["TOASTER".into()], "TOASTER"),
+            (|e| e.display_categories.push("LIGHT".into()), "twice"),
+            (|e| e.additional_attributes.model = Some("m".repeat(257)), "model"),
+            (|e| e.capabilities.clear(), "Alexa interface"),
+            (|e| e.capabilities.push(Capability::interface("Alexa", "3", &[])), "twice"),
+            (
+                |e| {
+                    e.capabilities.extend((0..100).map(|_| Capability::interface("Alexa.PowerController", "3", &[])))
+                },
+                "capabilities",
+            ),
+            (|e| { e.cookie.insert("k".into(), "v".repeat(5000)); }, "cookie"),
+            (
+                |e| e.relationships.is_controlled_by.push(EndpointRef { endpoint_id: "bad id".into() }),
+                "isControlledBy",
+            ),
+            (
+                |e| e.connections.push(Connection { kind: "BLE".into(), mac_address: None, home_id: None, node_id: None, value: None }),
+                "connection",
+            ),
+        ];
+        for (breaker, expected) in cases {
+            let mut e = valid();
+            breaker(&mut e);
+            let err = endpoint(&e).expect_err(expected).to_string();
+            assert!(err.contains(expected), "{err} should mention {expected}");
+        }
+    }
+
+    #[test]
+    fn avs_cluster_members_keep_amazon_ids() {
+        let mut e = valid();
+        e.relationships.is_cluster_of.push(ClusterMember {
+            endpoint_id: "amzn1.alexa.endpoint.abc".into(),
+            endpoint_type_id: Some("AVS_SPEAKER".into()),
+            source: Some("AVS".into()),
+        });
+        assert_eq!(endpoint(&e), Ok(()));
+    }
+
+    #[test]
+    fn newer_categories_are_accepted() {
+        let mut e = valid();
+        e.display_categories = vec!["VACUUM_CLEANER".into()];
+        assert_eq!(endpoint(&e), Ok(()));
+    }
+}

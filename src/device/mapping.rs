@@ -1,0 +1,174 @@
+//! The one mapping from the device cloud's model to Alexa's endpoint object.
+
+use tracing::warn;
+
+use super::{Device, DeviceCapability};
+use crate::alexa::endpoint::{
+    AdditionalAttributes, Capability, ClusterMember, Endpoint, EndpointRef, Relationships,
+};
+
+/// The endpoint Alexa discovers for a device: the `Alexa` interface, the interfaces of the
+/// device's capabilities, and `Alexa.EndpointHealth` for its connectivity.
+pub fn endpoint(device: &Device) -> Endpoint {
+    let mut capabilities = Vec::with_capacity(device.capabilities.len() + 2);
+    capabilities.push(Capability::interface("Alexa", "3", &[]));
+    for capability in &device.capabilities {
+        match interfaces(capability) {
+            Some(list) => {
+                for c in list {
+                    // A device cloud may list a capability twice, or Thermostat together with
+                    // TemperatureSensor; Alexa rejects an interface declared twice.
+                    if !capabilities.iter().any(|have| have.interface == c.interface) {
+                        capabilities.push(c);
+                    }
+                }
+            }
+            None => warn!(
+                endpoint_id = %device.endpoint_id,
+                "device lists a capability this skill does not know; it is not declared"
+            ),
+        }
+    }
+    // Connectivity only, which is what version 3 of EndpointHealth reports.
+    capabilities.push(Capability::interface("Alexa.EndpointHealth", "3", &["connectivity"]));
+
+    Endpoint {
+        endpoint_id: device.endpoint_id.clone(),
+        manufacturer_name: device.manufacturer.clone(),
+        description: device.description.clone(),
+        friendly_name: device.name.clone(),
+        display_categories: vec![device.category.clone()],
+        additional_attributes: AdditionalAttributes {
+            manufacturer: Some(device.manufacturer.clone()),
+            model: device.model.clone(),
+            serial_number: device.serial_number.clone(),
+            firmware_version: device.firmware_version.clone(),
+            software_version: device.software_version.clone(),
+            custom_identifier: None,
+        },
+        capabilities,
+        connections: Vec::new(),
+        relationships: Relationships {
+            is_cluster_of: device
+                .relationships
+                .cluster_of
+                .iter()
+                .map(|m| ClusterMember {
+                    endpoint_id: m.endpoint_id.clone(),
+                    endpoint_type_id: m.endpoint_type_id.clone(),
+                    source: m.source.clone(),
+                })
+                .collect(),
+            is_controlled_by: device
+                .relationships
+                .controlled_by
+                .iter()
+                .map(|id| EndpointRef {
+                    endpoint_id: id.clone(),
+                })
+                .collect(),
+        },
+        cookie: device.cookie.clone(),
+    }
+}
+
+/// The Alexa interfaces that one device capability is declared as.
+fn interfaces(capability: &DeviceCapability) -> Option<Vec<Capability>> {
+    let one = |interface, props: &[&'static str]| vec![Capability::interface(interface, "3", props)];
+    Some(match capability {
+        DeviceCapability::Power => one("Alexa.PowerController", &["powerState"]),
+        DeviceCapability::Brightness => one("Alexa.BrightnessController", &["brightness"]),
+        DeviceCapability::Percentage => one("Alexa.PercentageController", &["percentage"]),
+        DeviceCapability::Color => one("Alexa.ColorController", &["color"]),
+        DeviceCapability::ColorTemperature => {
+            one("Alexa.ColorTemperatureController", &["colorTemperatureInKelvin"])
+        }
+        DeviceCapability::Thermostat { modes } => {
+            let mut thermostat = Capability::interface(
+                "Alexa.ThermostatController",
+                "3",
+                &["targetSetpoint", "thermostatMode"],
+            );
+            thermostat.configuration = Some(serde_json::json!({
+                "supportedModes": modes,
+                "supportsScheduling": false,
+            }));
+            // A thermostat always knows the room temperature; Alexa asks for it with the
+            // thermostat's own name ("what's the temperature in the hall?").
+            vec![
+                thermostat,
+                Capability::interface("Alexa.TemperatureSensor", "3", &["temperature"]),
+            ]
+        }
+        DeviceCapability::TemperatureSensor => one("Alexa.TemperatureSensor", &["temperature"]),
+        DeviceCapability::Lock => one("Alexa.LockController", &["lockState"]),
+        DeviceCapability::Scene {
+            supports_deactivation,
+        } => {
+            let mut scene = Capability::interface("Alexa.SceneController", "3", &[]);
+            scene.supports_deactivation = Some(*supports_deactivation);
+            scene.proactively_reported = Some(false);
+            vec![scene]
+        }
+        DeviceCapability::Speaker => one("Alexa.Speaker", &["volume", "muted"]),
+        DeviceCapability::Unknown => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alexa::validate;
+    use crate::device::{DeviceRelationships, Connectivity, DeviceState};
+
+    fn light() -> Device {
+        Device {
+            user_id: "u".into(),
+            endpoint_id: "light-1".into(),
+            name: "Lamp".into(),
+            description: "Acme bulb".into(),
+            manufacturer: "Acme".into(),
+            model: Some("A19".into()),
+            serial_number: None,
+            firmware_version: None,
+            software_version: None,
+            category: "LIGHT".into(),
+            capabilities: vec![DeviceCapability::Power, DeviceCapability::Brightness, DeviceCapability::Power],
+            relationships: DeviceRelationships::default(),
+            cookie: Default::default(),
+            connectivity: Connectivity::Ok,
+            state: DeviceState::default(),
+        }
+    }
+
+    #[test]
+    fn always_declares_alexa_and_endpoint_health() {
+        let e = endpoint(&light());
+        let names: Vec<_> = e.capabilities.iter().map(|c| c.interface).collect();
+        assert_eq!(
+            names,
+            ["Alexa", "Alexa.PowerController", "Alexa.BrightnessController", "Alexa.EndpointHealth"]
+        );
+        assert_eq!(validate::endpoint(&e), Ok(()));
+    }
+
+    #[test]
+    fn thermostat_with_sensor_declares_sensor_once() {
+        let mut d = light();
+        d.capabilities = vec![
+            DeviceCapability::Thermostat { modes: vec!["HEAT".into()] },
+            DeviceCapability::TemperatureSensor,
+        ];
+        let e = endpoint(&d);
+        let sensors = e.capabilities.iter().filter(|c| c.interface == "Alexa.TemperatureSensor").count();
+        assert_eq!(sensors, 1);
+        assert_eq!(validate::endpoint(&e), Ok(()));
+    }
+
+    #[test]
+    fn unknown_capabilities_are_left_out() {
+        let mut d = light();
+        d.capabilities = vec![DeviceCapability::Unknown];
+        assert_eq!(endpoint(&d).capabilities.len(), 2);
+    }
+}

@@ -1,0 +1,164 @@
+//! The device cloud's own model of a device: one item of the devices table.
+//!
+//! This is the device maker's vocabulary (name, category, capabilities, state), not Alexa's;
+//! [`mapping`] turns it into an Alexa endpoint in exactly one place.
+
+pub mod mapping;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One device of one customer. Attribute names are the item's DynamoDB attribute names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    /// Partition key: the device cloud's customer id.
+    pub user_id: String,
+    /// Sort key: stable id of the device, never derived from its name or address (a changing
+    /// id makes Alexa show the device twice).
+    pub endpoint_id: String,
+    /// What the customer calls it (Alexa's `friendlyName`).
+    pub name: String,
+    pub description: String,
+    pub manufacturer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_version: Option<String>,
+    /// An Alexa display category (`LIGHT`, `SMARTPLUG`, …): decides the icon in the Alexa app.
+    pub category: String,
+    #[serde(default)]
+    pub capabilities: Vec<DeviceCapability>,
+    #[serde(default, skip_serializing_if = "DeviceRelationships::is_empty")]
+    pub relationships: DeviceRelationships,
+    /// Opaque strings Alexa hands back in every directive for this device.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cookie: BTreeMap<String, String>,
+    #[serde(default)]
+    pub connectivity: Connectivity,
+    #[serde(default, skip_serializing_if = "DeviceState::is_empty")]
+    pub state: DeviceState,
+}
+
+/// What a device can do, in the device cloud's terms. Stored as a list of maps tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum DeviceCapability {
+    /// On and off.
+    Power,
+    /// Dimmable, 0–100 %.
+    Brightness,
+    /// A generic 0–100 % setting (fan speed, blind position, …).
+    Percentage,
+    /// Hue, saturation and brightness.
+    Color,
+    /// White temperature in kelvin.
+    ColorTemperature,
+    /// A thermostat with a target setpoint and the listed modes (`HEAT`, `COOL`, `AUTO`, …).
+    #[serde(rename_all = "camelCase")]
+    Thermostat {
+        #[serde(default)]
+        modes: Vec<String>,
+    },
+    /// Reports the ambient temperature.
+    TemperatureSensor,
+    /// A lock.
+    Lock,
+    /// A scene; `supportsDeactivation` when it can also be turned off.
+    #[serde(rename_all = "camelCase")]
+    Scene {
+        #[serde(default)]
+        supports_deactivation: bool,
+    },
+    /// Volume and mute.
+    Speaker,
+    /// A capability written by a newer device cloud than this skill knows: ignored, not fatal.
+    #[serde(other)]
+    Unknown,
+}
+
+/// How the device relates to other endpoints.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceRelationships {
+    /// The endpoints this one groups, e.g. a soundbar made of Alexa built-in speakers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cluster_of: Vec<ClusterMember>,
+    /// The endpoint ids that control this one (e.g. the TV a soundbar follows).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controlled_by: Vec<String>,
+}
+
+impl DeviceRelationships {
+    pub fn is_empty(&self) -> bool {
+        self.cluster_of.is_empty() && self.controlled_by.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterMember {
+    pub endpoint_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_type_id: Option<String>,
+    /// `AVS` for an Alexa built-in device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// Whether the device cloud can reach the device (Alexa's `connectivity`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Connectivity {
+    #[default]
+    Ok,
+    Unreachable,
+}
+
+/// The last known state of the device; a field is absent until the device has reported it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_on: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brightness: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percentage: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<Hsb>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color_temperature_kelvin: Option<u32>,
+    /// Celsius.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_setpoint: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thermostat_mode: Option<String>,
+    /// Celsius.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<bool>,
+}
+
+impl DeviceState {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Hsb {
+    pub hue: f64,
+    pub saturation: f64,
+    pub brightness: f64,
+}

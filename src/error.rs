@@ -1,0 +1,78 @@
+//! The skill's one error type and its one mapping to Alexa error responses.
+
+use crate::alexa::directive::{ParseError, ReplyTo};
+use crate::alexa::event::{self, Addressing, ErrorPayload, ErrorType, Message};
+use crate::store::StoreError;
+
+/// Everything that can stop a directive from being carried out. Each variant's doc names the
+/// Alexa error type it is answered with.
+#[derive(Debug, thiserror::Error)]
+pub enum SkillError {
+    /// `INVALID_DIRECTIVE`: the directive is malformed or not supported.
+    #[error(transparent)]
+    InvalidDirective(#[from] ParseError),
+    /// `INVALID_AUTHORIZATION_CREDENTIAL`: the device cloud never issued this token (or revoked it).
+    #[error("the access token is not known")]
+    UnknownToken,
+    /// `EXPIRED_AUTHORIZATION_CREDENTIAL`: Alexa should refresh the token and retry.
+    #[error("the access token has expired")]
+    ExpiredToken,
+    /// `INTERNAL_ERROR`: storage failed; the cause is logged, never sent.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// `INTERNAL_ERROR`: the answer could not be serialized.
+    #[error("serializing the answer failed")]
+    Serialize(#[from] serde_json::Error),
+}
+
+impl SkillError {
+    /// The Alexa error type this error is answered with.
+    pub fn error_type(&self) -> ErrorType {
+        match self {
+            Self::InvalidDirective(_) => ErrorType::InvalidDirective,
+            Self::UnknownToken => ErrorType::InvalidAuthorizationCredential,
+            Self::ExpiredToken => ErrorType::ExpiredAuthorizationCredential,
+            Self::Store(_) | Self::Serialize(_) => ErrorType::InternalError,
+        }
+    }
+
+    /// Whether this is the skill's fault (logged at ERROR) rather than the caller's.
+    pub fn is_internal(&self) -> bool {
+        self.error_type() == ErrorType::InternalError
+    }
+
+    /// The answer Alexa gets. Internal causes are replaced by a generic message.
+    pub fn to_response(&self, reply_to: &ReplyTo) -> Message<ErrorPayload> {
+        let to = Addressing {
+            correlation_token: reply_to.correlation_token.clone(),
+            endpoint_id: reply_to.endpoint_id.clone(),
+        };
+        let message = if self.is_internal() {
+            "internal error".to_owned()
+        } else {
+            self.to_string()
+        };
+        // The Alexa.Authorization ErrorResponse knows only one type.
+        let kind = if reply_to.authorization {
+            ErrorType::AcceptGrantFailed
+        } else {
+            self.error_type()
+        };
+        event::error_response(&to, reply_to.authorization, kind, message, None)
+    }
+}
+
+/// Formats an error with its whole chain of causes, for the logs.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,4 @@
+//! Directive handlers: one module per directive, each from a typed request to a typed answer.
+
+pub mod auth;
+pub mod discovery;

@@ -1,0 +1,24 @@
+//! Alexa smart home skill backend.
+//!
+//! # Layout
+//! - [`alexa`]: the Smart Home API v3 message model: directives in, events out, the
+//!   endpoint object and the limits Alexa enforces on it.
+//! - [`device`]: the device cloud's own model of a device (what the devices table holds)
+//!   and its one mapping to an Alexa endpoint.
+//! - [`store`]: the storage port ([`store::Store`]) with its DynamoDB adapter and an
+//!   in-memory one for unit tests and fuzzing.
+//! - [`handlers`]: one module per directive; each turns a typed directive into a reply.
+//! - [`skill`]: the skill Lambda's core: parse the raw directive, dispatch, map errors.
+//! - [`error`]: the one error enum and its mapping to Alexa error types.
+//! - [`config`] and [`telemetry`]: what the binaries read and set up once at cold start.
+//!
+//! The binaries in `src/bin/` only wire these together.
+
+pub mod alexa;
+pub mod config;
+pub mod device;
+pub mod error;
+pub mod handlers;
+pub mod skill;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,79 @@
+//! The skill Lambda's core: raw directive in, answer out, never a panic or a Lambda error.
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+use tracing::{Instrument, error, info, info_span, warn};
+
+use crate::alexa::directive::{Directive, ReplyTo, Request};
+use crate::error::{Chain, SkillError};
+use crate::handlers;
+use crate::store::Store;
+
+/// The skill, holding what is built once at cold start.
+#[derive(Debug)]
+pub struct Skill<S> {
+    store: S,
+}
+
+impl<S: Store> Skill<S> {
+    pub fn new(store: S) -> Self {
+        Self { store }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Answers one directive. Whatever the input, the answer is a well-formed Alexa message:
+    /// the handler's answer, or an `ErrorResponse`.
+    pub async fn handle(&self, raw: &str) -> Box<RawValue> {
+        let directive = match Directive::parse(raw) {
+            Ok(directive) => directive,
+            Err(rejected) => {
+                warn!(reason = %rejected.error, "directive rejected");
+                return error_reply(&rejected.reply_to, &SkillError::from(rejected.error));
+            }
+        };
+        let span = info_span!(
+            "directive",
+            namespace = %directive.header.namespace,
+            name = %directive.header.name,
+            message_id = %directive.header.message_id,
+        );
+        async {
+            match self.dispatch(&directive).await {
+                Ok(reply) => reply,
+                Err(e) => {
+                    if e.is_internal() {
+                        error!(error = %Chain(&e), "directive failed");
+                    } else {
+                        info!(error = %e, "directive refused");
+                    }
+                    let reply_to = ReplyTo {
+                        correlation_token: directive.header.correlation_token.clone(),
+                        endpoint_id: directive.endpoint.as_ref().map(|e| e.endpoint_id.clone()),
+                        authorization: directive.header.namespace == "Alexa.Authorization",
+                    };
+                    error_reply(&reply_to, &e)
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn dispatch(&self, directive: &Directive) -> Result<Box<RawValue>, SkillError> {
+        match &directive.request {
+            Request::Discover { scope } => reply(&handlers::discovery::discover(&self.store, scope).await?),
+        }
+    }
+}
+
+fn reply<T: Serialize>(message: &T) -> Result<Box<RawValue>, SkillError> {
+    Ok(serde_json::value::to_raw_value(message)?)
+}
+
+fn error_reply(reply_to: &ReplyTo, error: &SkillError) -> Box<RawValue> {
+    // Serializing these plain structs cannot fail; `null` keeps the signature infallible.
+    serde_json::value::to_raw_value(&error.to_response(reply_to)).unwrap_or_else(|_| RawValue::NULL.to_owned())
+}

@@ -1,0 +1,109 @@
+//! Storage: the port the handlers use ([`Store`]) and its adapters.
+//!
+//! - [`dynamo`]: the DynamoDB tables (the product).
+//! - [`memory`]: an in-memory store for unit tests, fuzzing and benchmarks of handler logic.
+//! - [`tables`]: creating the tables, for local runs and tests (in AWS, `template.yaml` does it).
+
+pub mod dynamo;
+pub mod memory;
+pub mod tables;
+
+use std::future::Future;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::alexa::BearerToken;
+use crate::device::Device;
+
+/// What the skill reads from storage.
+pub trait Store: Send + Sync {
+    /// The account-linking token with this hash, if the device cloud issued it.
+    fn token(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
+
+    /// Every readable device of the customer, ordered by endpoint id. Items that cannot be
+    /// decoded are logged and left out: one broken item must not hide a whole account.
+    fn devices(&self, user_id: &str) -> impl Future<Output = Result<Vec<Device>, StoreError>> + Send;
+}
+
+/// The SHA-256 of an account-linking token, hex encoded: the key of the tokens table. Raw
+/// tokens are never stored, so a leaked table does not leak working credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    pub fn of(token: &BearerToken) -> Self {
+        Self(hex::encode(Sha256::digest(token.expose().as_bytes())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An issued account-linking token, as the tokens table holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenRecord {
+    pub user_id: String,
+    /// Unix seconds after which the token is refused; absent means it does not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+}
+
+impl TokenRecord {
+    pub fn is_expired(&self, now: SystemTime) -> bool {
+        self.expires_at.is_some_and(|at| unix_seconds(now) >= at)
+    }
+}
+
+pub fn unix_seconds(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A storage failure. The cause is kept for the logs; Alexa only ever hears `INTERNAL_ERROR`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("DynamoDB {operation} on {table} failed")]
+    Dynamo {
+        operation: &'static str,
+        table: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("an item of {table} could not be decoded")]
+    Decode {
+        table: String,
+        #[source]
+        source: serde_dynamo::Error,
+    },
+    #[error("an item could not be encoded")]
+    Encode(#[source] serde_dynamo::Error),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_hash_is_sha256_hex() {
+        let h = TokenHash::of(&BearerToken::new("abc"));
+        assert_eq!(h.as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn expiry() {
+        let r = TokenRecord { user_id: "u".into(), expires_at: Some(100) };
+        assert!(!r.is_expired(UNIX_EPOCH + std::time::Duration::from_secs(99)));
+        assert!(r.is_expired(UNIX_EPOCH + std::time::Duration::from_secs(100)));
+        let never = TokenRecord { user_id: "u".into(), expires_at: None };
+        assert!(!never.is_expired(SystemTime::now()));
+    }
+}
