@@ -2,10 +2,12 @@
 //!
 //! - [`dynamo`]: the DynamoDB tables (the product).
 //! - [`memory`]: an in-memory store for unit tests, fuzzing and benchmarks of handler logic.
+//! - [`seed`]: example accounts from a JSON file.
 //! - [`tables`]: creating the tables, for local runs and tests (in AWS, `template.yaml` does it).
 
 pub mod dynamo;
 pub mod memory;
+pub mod seed;
 pub mod tables;
 
 use std::future::Future;

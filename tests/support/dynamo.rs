@@ -1,0 +1,90 @@
+//! A real DynamoDB-compatible server (moto) on 127.0.0.1 for the tests.
+//!
+//! `DYNAMODB_ENDPOINT` names a running one (as `make test` does); without it, the first test
+//! that needs one starts `.venv/bin/moto_server` (or `$MOTO_SERVER`) on a free port, and the
+//! kernel stops it when the test process ends. Every test gets its own tables.
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use alexa_smart_home::config::Config;
+use alexa_smart_home::store::dynamo::{self, DynamoStore};
+use alexa_smart_home::store::tables;
+
+static ENDPOINT: OnceLock<String> = OnceLock::new();
+
+pub fn endpoint() -> &'static str {
+    ENDPOINT.get_or_init(|| match std::env::var("DYNAMODB_ENDPOINT") {
+        Ok(url) if !url.is_empty() => url,
+        _ => spawn_moto(),
+    })
+}
+
+fn spawn_moto() -> String {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let program = std::env::var("MOTO_SERVER")
+        .unwrap_or_else(|_| super::repo_path(".venv/bin/moto_server").display().to_string());
+    // The server is started from a thread that lives as long as the process: PR_SET_PDEATHSIG
+    // fires when the *thread* that forked it ends, and test threads end early.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(&program);
+        command
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = command.spawn();
+        let _ = tx.send(child.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        if let Ok(mut child) = child {
+            let _ = child.wait();
+        }
+    });
+    if let Err(e) = rx.recv().unwrap() {
+        panic!("cannot start {}: {e}; run `make test` (it installs the local server into .venv)", "moto_server");
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto_server did not start on port {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A store on fresh, uniquely named tables of the local server.
+pub struct TestTables {
+    pub config: Config,
+    pub store: DynamoStore,
+}
+
+impl TestTables {
+    pub async fn new() -> Self {
+        Self::with_page_size(None).await
+    }
+
+    pub async fn with_page_size(page_size: Option<i32>) -> Self {
+        let prefix = format!("t{}", uuid::Uuid::new_v4().simple());
+        let config = Config {
+            devices_table: format!("{prefix}-devices"),
+            tokens_table: format!("{prefix}-tokens"),
+            dynamodb_endpoint: Some(endpoint().to_owned()),
+            local_region: "us-east-1".into(),
+            devices_page_size: page_size,
+        };
+        let client = dynamo::client(&config).await;
+        tables::create(&client, &config.devices_table, &config.tokens_table)
+            .await
+            .expect("creating the test tables");
+        let store = DynamoStore::new(client, &config);
+        Self { config, store }
+    }
+}

@@ -1,0 +1,38 @@
+//! Shared by the integration tests: the official schema, a local DynamoDB-compatible server,
+//! captured logs, and the sample directives in `events/`.
+#![allow(dead_code)]
+
+pub mod dynamo;
+pub mod logs;
+pub mod schema;
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// A file of `events/` or `fixtures/`, as text.
+pub fn read(relative: &str) -> String {
+    let path = repo_path(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A sample directive from `events/` with its bearer token replaced.
+pub fn directive_with_token(relative: &str, token: &str) -> String {
+    let mut v: Value = serde_json::from_str(&read(relative)).unwrap();
+    let payload = &mut v["directive"]["payload"];
+    if payload.get("scope").is_some() {
+        payload["scope"]["token"] = Value::from(token);
+    }
+    if v["directive"].get("endpoint").is_some() {
+        v["directive"]["endpoint"]["scope"]["token"] = Value::from(token);
+    }
+    v.to_string()
+}
+
+pub fn json(raw: &serde_json::value::RawValue) -> Value {
+    serde_json::from_str(raw.get()).expect("the skill answered with invalid JSON")
+}
