@@ -40,13 +40,19 @@ impl Config {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let devices_page_size = match get("DEVICES_PAGE_SIZE") {
             None => None,
-            Some(v) => Some(v.parse::<i32>().ok().filter(|n| *n > 0).ok_or(ConfigError {
-                name: "DEVICES_PAGE_SIZE",
-                reason: format!("{v:?} is not a positive integer"),
-            })?),
+            Some(v) => Some(
+                v.parse::<i32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(ConfigError {
+                        name: "DEVICES_PAGE_SIZE",
+                        reason: format!("{v:?} is not a positive integer"),
+                    })?,
+            ),
         };
         Ok(Self {
-            devices_table: get("DEVICES_TABLE").unwrap_or_else(|| Self::DEFAULT_DEVICES_TABLE.into()),
+            devices_table: get("DEVICES_TABLE")
+                .unwrap_or_else(|| Self::DEFAULT_DEVICES_TABLE.into()),
             tokens_table: get("TOKENS_TABLE").unwrap_or_else(|| Self::DEFAULT_TOKENS_TABLE.into()),
             dynamodb_endpoint: get("DYNAMODB_ENDPOINT"),
             local_region: get("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
@@ -69,7 +75,8 @@ mod tests {
 
     #[test]
     fn rejects_bad_page_size() {
-        let err = Config::from_lookup(|n| (n == "DEVICES_PAGE_SIZE").then(|| "0".into())).unwrap_err();
+        let err =
+            Config::from_lookup(|n| (n == "DEVICES_PAGE_SIZE").then(|| "0".into())).unwrap_err();
         assert_eq!(err.name, "DEVICES_PAGE_SIZE");
     }
 }

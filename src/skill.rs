@@ -64,7 +64,9 @@ impl<S: Store> Skill<S> {
 
     async fn dispatch(&self, directive: &Directive) -> Result<Box<RawValue>, SkillError> {
         match &directive.request {
-            Request::Discover { scope } => reply(&handlers::discovery::discover(&self.store, scope).await?),
+            Request::Discover { scope } => {
+                reply(&handlers::discovery::discover(&self.store, scope).await?)
+            }
         }
     }
 }
@@ -75,5 +77,6 @@ fn reply<T: Serialize>(message: &T) -> Result<Box<RawValue>, SkillError> {
 
 fn error_reply(reply_to: &ReplyTo, error: &SkillError) -> Box<RawValue> {
     // Serializing these plain structs cannot fail; `null` keeps the signature infallible.
-    serde_json::value::to_raw_value(&error.to_response(reply_to)).unwrap_or_else(|_| RawValue::NULL.to_owned())
+    serde_json::value::to_raw_value(&error.to_response(reply_to))
+        .unwrap_or_else(|_| RawValue::NULL.to_owned())
 }

@@ -34,8 +34,15 @@ fn endpoint_ids(answer: &Value) -> Vec<String> {
 
 async fn user_with_token(tables: &TestTables, user: &str) -> String {
     let token = format!("token-{}", uuid::Uuid::new_v4());
-    let record = TokenRecord { user_id: user.into(), expires_at: None };
-    tables.store.put_token(&BearerToken::new(&token), &record).await.unwrap();
+    let record = TokenRecord {
+        user_id: user.into(),
+        expires_at: None,
+    };
+    tables
+        .store
+        .put_token(&BearerToken::new(&token), &record)
+        .await
+        .unwrap();
     token
 }
 
@@ -85,15 +92,34 @@ async fn discovers_every_seeded_device_of_the_example_account() {
         json!({"isControlledBy": [{"endpointId": "home-theater-soundbar"}]})
     );
     let interfaces = |id: &str| -> Vec<String> {
-        by_id[id]["capabilities"].as_array().unwrap().iter().map(|c| c["interface"].as_str().unwrap().to_owned()).collect()
+        by_id[id]["capabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["interface"].as_str().unwrap().to_owned())
+            .collect()
     };
     assert_eq!(
         interfaces("hallway-thermostat"),
-        ["Alexa", "Alexa.ThermostatController", "Alexa.TemperatureSensor", "Alexa.EndpointHealth"]
+        [
+            "Alexa",
+            "Alexa.ThermostatController",
+            "Alexa.TemperatureSensor",
+            "Alexa.EndpointHealth"
+        ]
     );
-    assert_eq!(interfaces("movie-night-scene"), ["Alexa", "Alexa.SceneController", "Alexa.EndpointHealth"]);
-    assert_eq!(by_id["living-room-light"]["cookie"], json!({"hub": "hub-7"}));
-    assert_eq!(by_id["living-room-light"]["additionalAttributes"]["serialNumber"], "EB100-0001");
+    assert_eq!(
+        interfaces("movie-night-scene"),
+        ["Alexa", "Alexa.SceneController", "Alexa.EndpointHealth"]
+    );
+    assert_eq!(
+        by_id["living-room-light"]["cookie"],
+        json!({"hub": "hub-7"})
+    );
+    assert_eq!(
+        by_id["living-room-light"]["additionalAttributes"]["serialNumber"],
+        "EB100-0001"
+    );
 }
 
 #[tokio::test]
@@ -108,7 +134,10 @@ async fn an_account_of_1000_devices_is_read_in_pages_and_300_are_sent() {
         let (store, user, chunk) = (tables.store.clone(), user.clone(), chunk.to_vec());
         writes.spawn(async move {
             for i in chunk {
-                store.put_device(&device(&user, &format!("dev-{i:04}"))).await.unwrap();
+                store
+                    .put_device(&device(&user, &format!("dev-{i:04}")))
+                    .await
+                    .unwrap();
             }
         });
     }
@@ -124,7 +153,8 @@ async fn an_account_of_1000_devices_is_read_in_pages_and_300_are_sent() {
     // AND all ten pages were read (the warning counts every valid endpoint)
     let text = captured.text();
     assert!(
-        text.lines().any(|l| l.contains("WARN") && l.contains("endpoints=1000") && l.contains("sent=300")),
+        text.lines()
+            .any(|l| l.contains("WARN") && l.contains("endpoints=1000") && l.contains("sent=300")),
         "no warning naming the count"
     );
 }
@@ -150,7 +180,8 @@ async fn devices_with_invalid_fields_are_left_out_and_the_rest_discovered() {
         tables.store.put_device(&device(&user, id)).await.unwrap();
     }
     // Each broken in one way that Alexa would reject.
-    let broken: Vec<(&str, fn(&mut Device))> = vec![
+    type Breaker = fn(&mut Device);
+    let broken: Vec<(&str, Breaker)> = vec![
         ("bad id with spaces", |_| {}),
         ("bad-name-empty", |d| d.name = String::new()),
         ("bad-name-long", |d| d.name = "n".repeat(129)),
@@ -161,7 +192,9 @@ async fn devices_with_invalid_fields_are_left_out_and_the_rest_discovered() {
             d.cookie.insert("blob".into(), "x".repeat(5001));
         }),
         ("bad-model-long", |d| d.model = Some("m".repeat(257))),
-        ("bad-controller", |d| d.relationships.controlled_by = vec!["not valid".into()]),
+        ("bad-controller", |d| {
+            d.relationships.controlled_by = vec!["not valid".into()]
+        }),
     ];
     for (id, breaker) in &broken {
         let mut d = device(&user, id);
@@ -169,10 +202,17 @@ async fn devices_with_invalid_fields_are_left_out_and_the_rest_discovered() {
         tables.store.put_device(&d).await.unwrap();
     }
     let long_id = "x".repeat(300);
-    tables.store.put_device(&device(&user, &long_id)).await.unwrap();
+    tables
+        .store
+        .put_device(&device(&user, &long_id))
+        .await
+        .unwrap();
     // Items the device cloud wrote wrongly: a missing required attribute, a wrong type.
     let raw_items = [
-        ("bad-item-no-name", HashMap::from([("category".to_owned(), AttributeValue::S("LIGHT".into()))])),
+        (
+            "bad-item-no-name",
+            HashMap::from([("category".to_owned(), AttributeValue::S("LIGHT".into()))]),
+        ),
         (
             "bad-item-capabilities-type",
             HashMap::from([
@@ -205,13 +245,18 @@ async fn devices_with_invalid_fields_are_left_out_and_the_rest_discovered() {
     let text = captured.text();
     for (id, _) in &broken {
         assert!(
-            text.lines().any(|l| l.contains("WARN") && l.contains(id) && l.contains("reason=")),
+            text.lines()
+                .any(|l| l.contains("WARN") && l.contains(id) && l.contains("reason=")),
             "{id} not logged"
         );
     }
     assert!(text.contains(&long_id[..256]) && text.contains("more than 256"));
     for id in ["bad-item-no-name", "bad-item-capabilities-type"] {
-        assert!(text.lines().any(|l| l.contains(id) && l.contains("cannot be decoded")), "{id} not logged");
+        assert!(
+            text.lines()
+                .any(|l| l.contains(id) && l.contains("cannot be decoded")),
+            "{id} not logged"
+        );
     }
 }
 
@@ -220,16 +265,29 @@ async fn unknown_token_is_invalid_authorization_credential() {
     let tables = TestTables::new().await;
     let answer = discover(&tables, "never-issued").await;
     assert_eq!(answer["event"]["header"]["name"], "ErrorResponse");
-    assert_eq!(answer["event"]["payload"]["type"], "INVALID_AUTHORIZATION_CREDENTIAL");
+    assert_eq!(
+        answer["event"]["payload"]["type"],
+        "INVALID_AUTHORIZATION_CREDENTIAL"
+    );
 }
 
 #[tokio::test]
 async fn expired_token_is_expired_authorization_credential() {
     let tables = TestTables::new().await;
-    let record = TokenRecord { user_id: "u-expired".into(), expires_at: Some(1_600_000_000) };
-    tables.store.put_token(&BearerToken::new("old-token"), &record).await.unwrap();
+    let record = TokenRecord {
+        user_id: "u-expired".into(),
+        expires_at: Some(1_600_000_000),
+    };
+    tables
+        .store
+        .put_token(&BearerToken::new("old-token"), &record)
+        .await
+        .unwrap();
     let answer = discover(&tables, "old-token").await;
-    assert_eq!(answer["event"]["payload"]["type"], "EXPIRED_AUTHORIZATION_CREDENTIAL");
+    assert_eq!(
+        answer["event"]["payload"]["type"],
+        "EXPIRED_AUTHORIZATION_CREDENTIAL"
+    );
 }
 
 #[tokio::test]
@@ -238,7 +296,10 @@ async fn a_failing_store_is_internal_error_with_the_cause_logged() {
     // GIVEN tables that do not exist on the server
     let mut tables = TestTables::new().await;
     tables.config.tokens_table = format!("missing-{}", uuid::Uuid::new_v4().simple());
-    let store = alexa_smart_home::store::dynamo::DynamoStore::new(tables.store.client().clone(), &tables.config);
+    let store = alexa_smart_home::store::dynamo::DynamoStore::new(
+        tables.store.client().clone(),
+        &tables.config,
+    );
     let skill = Skill::new(store);
 
     let answer = support::json(&skill.handle(&directive_with_token(DISCOVER, "any")).await);
@@ -248,7 +309,8 @@ async fn a_failing_store_is_internal_error_with_the_cause_logged() {
     assert_eq!(answer["event"]["payload"]["message"], "internal error");
     let text = captured.text();
     assert!(
-        text.lines().any(|l| l.contains("ERROR") && l.contains(&tables.config.tokens_table)),
+        text.lines()
+            .any(|l| l.contains("ERROR") && l.contains(&tables.config.tokens_table)),
         "cause not logged"
     );
 }

@@ -141,7 +141,8 @@ impl Directive {
         let envelope: RawEnvelope<'_> =
             from_part("envelope", raw).map_err(|e| reject(&unknown, e))?;
         let raw = envelope.directive;
-        let header: Header = from_part("header", raw.header.get()).map_err(|e| reject(&unknown, e))?;
+        let header: Header =
+            from_part("header", raw.header.get()).map_err(|e| reject(&unknown, e))?;
         let header_only = ReplyTo::from_parts(&header, None);
         let endpoint: Option<DirectiveEndpoint> = raw
             .endpoint
@@ -196,23 +197,29 @@ fn from_part<'a, T: Deserialize<'a>>(part: &'static str, json: &'a str) -> Resul
     })
 }
 
-/// serde_json quotes offending string values in its messages (`invalid type: string "…"`);
-/// such a value may be a token, so it is cut out before the message is logged or answered.
+/// serde_json quotes offending values in its messages (`invalid type: string "…"`, ``unknown
+/// variant `…` ``); such a value may be a token, so it is cut out before the message is logged
+/// or answered. Field names (``missing field `token` ``) are the skill's own and are kept.
 fn redact_quoted(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
-    let mut in_quote = false;
+    // The open quote character, and whether its content is kept.
+    let mut open: Option<(char, bool)> = None;
     for c in message.chars() {
-        match (c, in_quote) {
-            ('"', false) => {
-                in_quote = true;
-                out.push_str("\"…");
+        match open {
+            None if c == '"' || c == '`' => {
+                let keep = c == '`' && out.ends_with("field ");
+                out.push(c);
+                if !keep {
+                    out.push('…');
+                }
+                open = Some((c, keep));
             }
-            ('"', true) => {
-                in_quote = false;
-                out.push('"');
+            Some((q, _)) if c == q => {
+                out.push(c);
+                open = None;
             }
-            (_, false) => out.push(c),
-            (_, true) => {}
+            None | Some((_, true)) => out.push(c),
+            Some((_, false)) => {}
         }
     }
     out
@@ -246,6 +253,14 @@ mod tests {
         let text = rejected.error.to_string();
         assert!(!text.contains("secret-token"), "{text}");
         assert!(text.contains("payload"), "{text}");
+        assert_eq!(
+            redact_quoted("unknown variant `tok`, expected `A`"),
+            "unknown variant `…`, expected `…`"
+        );
+        assert_eq!(
+            redact_quoted("missing field `token` at line 1"),
+            "missing field `token` at line 1"
+        );
     }
 
     #[test]

@@ -85,14 +85,21 @@ pub struct Capability {
 impl Capability {
     /// An interface with the given reportable properties. Every property the skill declares is
     /// both retrievable (answered by ReportState) and proactively reported (sent as ChangeReport).
-    pub fn interface(interface: &'static str, version: &'static str, props: &[&'static str]) -> Self {
+    pub fn interface(
+        interface: &'static str,
+        version: &'static str,
+        props: &[&'static str],
+    ) -> Self {
         Self {
             kind: "AlexaInterface",
             interface,
             instance: None,
             version,
             properties: (!props.is_empty()).then(|| CapabilityProperties {
-                supported: props.iter().map(|&name| SupportedProperty { name }).collect(),
+                supported: props
+                    .iter()
+                    .map(|&name| SupportedProperty { name })
+                    .collect(),
                 proactively_reported: true,
                 retrievable: true,
             }),

@@ -38,7 +38,11 @@ pub struct EventHeader {
 
 impl EventHeader {
     /// A header with a fresh UUID v4 message id, as Alexa requires for every message.
-    pub fn new(namespace: &'static str, name: &'static str, correlation_token: Option<String>) -> Self {
+    pub fn new(
+        namespace: &'static str,
+        name: &'static str,
+        correlation_token: Option<String>,
+    ) -> Self {
         Self {
             namespace,
             name,
@@ -200,7 +204,11 @@ pub fn error_response(
     message: String,
     valid_range: Option<ValidRange>,
 ) -> Message<ErrorPayload> {
-    let namespace = if authorization { "Alexa.Authorization" } else { "Alexa" };
+    let namespace = if authorization {
+        "Alexa.Authorization"
+    } else {
+        "Alexa"
+    };
     Message {
         event: Event {
             header: EventHeader::new(namespace, "ErrorResponse", to.correlation_token.clone()),
@@ -221,7 +229,11 @@ pub fn state_response(
     state_report: bool,
     properties: Vec<PropertyState>,
 ) -> Message<Empty> {
-    let name = if state_report { "StateReport" } else { "Response" };
+    let name = if state_report {
+        "StateReport"
+    } else {
+        "Response"
+    };
     Message {
         event: Event {
             header: EventHeader::new("Alexa", name, to.correlation_token.clone()),
@@ -320,7 +332,14 @@ mod tests {
             correlation_token: Some("ct".into()),
             endpoint_id: Some("e-1".into()),
         };
-        let v = serde_json::to_value(error_response(&to, false, ErrorType::NoSuchEndpoint, "gone".into(), None)).unwrap();
+        let v = serde_json::to_value(error_response(
+            &to,
+            false,
+            ErrorType::NoSuchEndpoint,
+            "gone".into(),
+            None,
+        ))
+        .unwrap();
         assert_eq!(v["event"]["header"]["namespace"], "Alexa");
         assert_eq!(v["event"]["header"]["correlationToken"], "ct");
         assert_eq!(v["event"]["endpoint"]["endpointId"], "e-1");

@@ -22,18 +22,55 @@ pub const MAX_COOKIE_BYTES: usize = 5000;
 
 /// The display categories of the official schema.
 pub const SCHEMA_DISPLAY_CATEGORIES: &[&str] = &[
-    "ACTIVITY_TRIGGER", "CAMERA", "COMPUTER", "CONTACT_SENSOR", "DOOR", "DOORBELL",
-    "EXTERIOR_BLIND", "FAN", "GAME_CONSOLE", "GARAGE_DOOR", "INTERIOR_BLIND", "LAPTOP", "LIGHT",
-    "MICROWAVE", "MOBILE_PHONE", "MOTION_SENSOR", "MUSIC_SYSTEM", "NETWORK_HARDWARE", "OTHER",
-    "OVEN", "PHONE", "SCENE_TRIGGER", "SCREEN", "SECURITY_PANEL", "SMARTLOCK", "SMARTPLUG",
-    "SPEAKER", "STREAMING_DEVICE", "SWITCH", "TABLET", "TEMPERATURE_SENSOR", "THERMOSTAT", "TV",
+    "ACTIVITY_TRIGGER",
+    "CAMERA",
+    "COMPUTER",
+    "CONTACT_SENSOR",
+    "DOOR",
+    "DOORBELL",
+    "EXTERIOR_BLIND",
+    "FAN",
+    "GAME_CONSOLE",
+    "GARAGE_DOOR",
+    "INTERIOR_BLIND",
+    "LAPTOP",
+    "LIGHT",
+    "MICROWAVE",
+    "MOBILE_PHONE",
+    "MOTION_SENSOR",
+    "MUSIC_SYSTEM",
+    "NETWORK_HARDWARE",
+    "OTHER",
+    "OVEN",
+    "PHONE",
+    "SCENE_TRIGGER",
+    "SCREEN",
+    "SECURITY_PANEL",
+    "SMARTLOCK",
+    "SMARTPLUG",
+    "SPEAKER",
+    "STREAMING_DEVICE",
+    "SWITCH",
+    "TABLET",
+    "TEMPERATURE_SENSOR",
+    "THERMOSTAT",
+    "TV",
     "WEARABLE",
 ];
 
 /// Display categories documented by Amazon after the schema was generated; Alexa accepts them.
 pub const NEWER_DISPLAY_CATEGORIES: &[&str] = &[
-    "AIR_CONDITIONER", "AIR_FRESHENER", "AIR_PURIFIER", "AIR_QUALITY_MONITOR", "CHRISTMAS_TREE",
-    "COFFEE_MAKER", "DISHWASHER", "DRYER", "VACUUM_CLEANER", "WASHER", "WATER_HEATER",
+    "AIR_CONDITIONER",
+    "AIR_FRESHENER",
+    "AIR_PURIFIER",
+    "AIR_QUALITY_MONITOR",
+    "CHRISTMAS_TREE",
+    "COFFEE_MAKER",
+    "DISHWASHER",
+    "DRYER",
+    "VACUUM_CLEANER",
+    "WASHER",
+    "WATER_HEATER",
 ];
 
 const CONNECTION_TYPES: &[&str] = &["TCP_IP", "ZIGBEE", "ZWAVE", "UNKNOWN"];
@@ -145,7 +182,11 @@ pub fn endpoint(e: &Endpoint) -> Result<(), InvalidEndpoint> {
         // Alexa built-in (AVS) members carry Amazon's ids, which need not follow the skill's
         // endpoint id pattern; the skill's own members must.
         if member.source.as_deref() == Some("AVS") {
-            text("isClusterOf.endpointId", &member.endpoint_id, MAX_ENDPOINT_ID_CHARS)?;
+            text(
+                "isClusterOf.endpointId",
+                &member.endpoint_id,
+                MAX_ENDPOINT_ID_CHARS,
+            )?;
         } else {
             endpoint_id_field("isClusterOf.endpointId", &member.endpoint_id)?;
         }
@@ -221,34 +262,69 @@ mod tests {
         e.friendly_name = "é".repeat(128);
         assert_eq!(endpoint(&e), Ok(()));
         e.friendly_name.push('é');
-        assert!(matches!(endpoint(&e), Err(InvalidEndpoint::TooLong { field: "friendlyName", .. })));
+        assert!(matches!(
+            endpoint(&e),
+            Err(InvalidEndpoint::TooLong {
+                field: "friendlyName",
+                ..
+            })
+        ));
     }
 
     #[test]
     fn rejects_each_broken_field() {
-        let cases: Vec<(fn(&mut Endpoint), &str)> = vec![
+        type Breaker = fn(&mut Endpoint);
+        let cases: Vec<(Breaker, &str)> = vec![
             (|e| e.friendly_name = "  ".into(), "friendlyName"),
             (|e| e.description = "d".repeat(129), "description"),
             (|e| e.manufacturer_name.clear(), "manufacturerName"),
             (|e| e.display_categories.clear(), "displayCategories"),
             (|e| e.display_categories = vec!["TOASTER".into()], "TOASTER"),
             (|e| e.display_categories.push("LIGHT".into()), "twice"),
-            (|e| e.additional_attributes.model = Some("m".repeat(257)), "model"),
+            (
+                |e| e.additional_attributes.model = Some("m".repeat(257)),
+                "model",
+            ),
             (|e| e.capabilities.clear(), "Alexa interface"),
-            (|e| e.capabilities.push(Capability::interface("Alexa", "3", &[])), "twice"),
             (
                 |e| {
-                    e.capabilities.extend((0..100).map(|_| Capability::interface("Alexa.PowerController", "3", &[])))
+                    e.capabilities
+                        .push(Capability::interface("Alexa", "3", &[]))
+                },
+                "twice",
+            ),
+            (
+                |e| {
+                    e.capabilities.extend(
+                        (0..100).map(|_| Capability::interface("Alexa.PowerController", "3", &[])),
+                    )
                 },
                 "capabilities",
             ),
-            (|e| { e.cookie.insert("k".into(), "v".repeat(5000)); }, "cookie"),
             (
-                |e| e.relationships.is_controlled_by.push(EndpointRef { endpoint_id: "bad id".into() }),
+                |e| {
+                    e.cookie.insert("k".into(), "v".repeat(5000));
+                },
+                "cookie",
+            ),
+            (
+                |e| {
+                    e.relationships.is_controlled_by.push(EndpointRef {
+                        endpoint_id: "bad id".into(),
+                    })
+                },
                 "isControlledBy",
             ),
             (
-                |e| e.connections.push(Connection { kind: "BLE".into(), mac_address: None, home_id: None, node_id: None, value: None }),
+                |e| {
+                    e.connections.push(Connection {
+                        kind: "BLE".into(),
+                        mac_address: None,
+                        home_id: None,
+                        node_id: None,
+                        value: None,
+                    })
+                },
                 "connection",
             ),
         ];

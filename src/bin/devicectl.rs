@@ -107,16 +107,27 @@ async fn run(command: Command) -> Result<(), BoxError> {
             let device: Device = serde_json::from_str(&read(&file)?)?;
             store.put_device(&device).await?;
         }
-        Command::DeleteDevice { user, endpoint_id } => store.delete_device(&user, &endpoint_id).await?,
+        Command::DeleteDevice { user, endpoint_id } => {
+            store.delete_device(&user, &endpoint_id).await?
+        }
         Command::IssueToken {
             user,
             token,
             expires_in,
         } => {
-            let token = BearerToken::new(token.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()));
-            let expires_at = expires_in.map(|s| unix_seconds(SystemTime::now() + Duration::from_secs(s)));
+            let token = BearerToken::new(
+                token.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
+            );
+            let expires_at =
+                expires_in.map(|s| unix_seconds(SystemTime::now() + Duration::from_secs(s)));
             store
-                .put_token(&token, &TokenRecord { user_id: user, expires_at })
+                .put_token(
+                    &token,
+                    &TokenRecord {
+                        user_id: user,
+                        expires_at,
+                    },
+                )
                 .await?;
             // Printing the token is the point of this command; it goes nowhere else.
             println!("{}", token.expose());

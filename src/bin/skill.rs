@@ -15,8 +15,10 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let skill = Skill::new(DynamoStore::new(dynamo::client(&config).await, &config));
     let skill = &skill;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        Ok::<_, Error>(skill.handle(event.payload.get()).await)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            Ok::<_, Error>(skill.handle(event.payload.get()).await)
+        },
+    ))
     .await
 }

@@ -18,7 +18,10 @@ pub fn endpoint(device: &Device) -> Endpoint {
                 for c in list {
                     // A device cloud may list a capability twice, or Thermostat together with
                     // TemperatureSensor; Alexa rejects an interface declared twice.
-                    if !capabilities.iter().any(|have| have.interface == c.interface) {
+                    if !capabilities
+                        .iter()
+                        .any(|have| have.interface == c.interface)
+                    {
                         capabilities.push(c);
                     }
                 }
@@ -30,7 +33,11 @@ pub fn endpoint(device: &Device) -> Endpoint {
         }
     }
     // Connectivity only, which is what version 3 of EndpointHealth reports.
-    capabilities.push(Capability::interface("Alexa.EndpointHealth", "3", &["connectivity"]));
+    capabilities.push(Capability::interface(
+        "Alexa.EndpointHealth",
+        "3",
+        &["connectivity"],
+    ));
 
     Endpoint {
         endpoint_id: device.endpoint_id.clone(),
@@ -74,15 +81,17 @@ pub fn endpoint(device: &Device) -> Endpoint {
 
 /// The Alexa interfaces that one device capability is declared as.
 fn interfaces(capability: &DeviceCapability) -> Option<Vec<Capability>> {
-    let one = |interface, props: &[&'static str]| vec![Capability::interface(interface, "3", props)];
+    let one =
+        |interface, props: &[&'static str]| vec![Capability::interface(interface, "3", props)];
     Some(match capability {
         DeviceCapability::Power => one("Alexa.PowerController", &["powerState"]),
         DeviceCapability::Brightness => one("Alexa.BrightnessController", &["brightness"]),
         DeviceCapability::Percentage => one("Alexa.PercentageController", &["percentage"]),
         DeviceCapability::Color => one("Alexa.ColorController", &["color"]),
-        DeviceCapability::ColorTemperature => {
-            one("Alexa.ColorTemperatureController", &["colorTemperatureInKelvin"])
-        }
+        DeviceCapability::ColorTemperature => one(
+            "Alexa.ColorTemperatureController",
+            &["colorTemperatureInKelvin"],
+        ),
         DeviceCapability::Thermostat { modes } => {
             let mut thermostat = Capability::interface(
                 "Alexa.ThermostatController",
@@ -119,7 +128,7 @@ fn interfaces(capability: &DeviceCapability) -> Option<Vec<Capability>> {
 mod tests {
     use super::*;
     use crate::alexa::validate;
-    use crate::device::{DeviceRelationships, Connectivity, DeviceState};
+    use crate::device::{Connectivity, DeviceRelationships, DeviceState};
 
     fn light() -> Device {
         Device {
@@ -133,7 +142,11 @@ mod tests {
             firmware_version: None,
             software_version: None,
             category: "LIGHT".into(),
-            capabilities: vec![DeviceCapability::Power, DeviceCapability::Brightness, DeviceCapability::Power],
+            capabilities: vec![
+                DeviceCapability::Power,
+                DeviceCapability::Brightness,
+                DeviceCapability::Power,
+            ],
             relationships: DeviceRelationships::default(),
             cookie: Default::default(),
             connectivity: Connectivity::Ok,
@@ -147,7 +160,12 @@ mod tests {
         let names: Vec<_> = e.capabilities.iter().map(|c| c.interface).collect();
         assert_eq!(
             names,
-            ["Alexa", "Alexa.PowerController", "Alexa.BrightnessController", "Alexa.EndpointHealth"]
+            [
+                "Alexa",
+                "Alexa.PowerController",
+                "Alexa.BrightnessController",
+                "Alexa.EndpointHealth"
+            ]
         );
         assert_eq!(validate::endpoint(&e), Ok(()));
     }
@@ -156,11 +174,17 @@ mod tests {
     fn thermostat_with_sensor_declares_sensor_once() {
         let mut d = light();
         d.capabilities = vec![
-            DeviceCapability::Thermostat { modes: vec!["HEAT".into()] },
+            DeviceCapability::Thermostat {
+                modes: vec!["HEAT".into()],
+            },
             DeviceCapability::TemperatureSensor,
         ];
         let e = endpoint(&d);
-        let sensors = e.capabilities.iter().filter(|c| c.interface == "Alexa.TemperatureSensor").count();
+        let sensors = e
+            .capabilities
+            .iter()
+            .filter(|c| c.interface == "Alexa.TemperatureSensor")
+            .count();
         assert_eq!(sensors, 1);
         assert_eq!(validate::endpoint(&e), Ok(()));
     }

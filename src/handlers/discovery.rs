@@ -10,11 +10,18 @@ use crate::device::{Device, mapping};
 use crate::error::SkillError;
 use crate::store::Store;
 
-pub async fn discover<S: Store>(store: &S, scope: &Scope) -> Result<Message<DiscoverPayload>, SkillError> {
+pub async fn discover<S: Store>(
+    store: &S,
+    scope: &Scope,
+) -> Result<Message<DiscoverPayload>, SkillError> {
     let user_id = auth::user_for(store, &scope.token).await?;
     let devices = store.devices(&user_id).await?;
     let endpoints = discoverable(&devices);
-    info!(devices = devices.len(), endpoints = endpoints.len(), "discovery answered");
+    info!(
+        devices = devices.len(),
+        endpoints = endpoints.len(),
+        "discovery answered"
+    );
     Ok(event::discover_response(endpoints))
 }
 

@@ -96,9 +96,16 @@ impl DynamoStore {
     }
 
     /// Records an account-linking token the device cloud issued (by its hash only).
-    pub async fn put_token(&self, token: &BearerToken, record: &TokenRecord) -> Result<(), StoreError> {
+    pub async fn put_token(
+        &self,
+        token: &BearerToken,
+        record: &TokenRecord,
+    ) -> Result<(), StoreError> {
         let mut item: Item = serde_dynamo::to_item(record).map_err(StoreError::Encode)?;
-        item.insert(TOKEN_HASH.into(), AttributeValue::S(TokenHash::of(token).as_str().to_owned()));
+        item.insert(
+            TOKEN_HASH.into(),
+            AttributeValue::S(TokenHash::of(token).as_str().to_owned()),
+        );
         if let Some(expires_at) = record.expires_at {
             let ttl = expires_at.saturating_add(EXPIRED_TOKEN_GRACE_SECS);
             item.insert(TTL.into(), AttributeValue::N(ttl.to_string()));

@@ -29,7 +29,10 @@ pub trait Store: Send + Sync {
 
     /// Every readable device of the customer, ordered by endpoint id. Items that cannot be
     /// decoded are logged and left out: one broken item must not hide a whole account.
-    fn devices(&self, user_id: &str) -> impl Future<Output = Result<Vec<Device>, StoreError>> + Send;
+    fn devices(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Vec<Device>, StoreError>> + Send;
 }
 
 /// The SHA-256 of an account-linking token, hex encoded: the key of the tokens table. Raw
@@ -97,15 +100,24 @@ mod tests {
     #[test]
     fn token_hash_is_sha256_hex() {
         let h = TokenHash::of(&BearerToken::new("abc"));
-        assert_eq!(h.as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            h.as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]
     fn expiry() {
-        let r = TokenRecord { user_id: "u".into(), expires_at: Some(100) };
+        let r = TokenRecord {
+            user_id: "u".into(),
+            expires_at: Some(100),
+        };
         assert!(!r.is_expired(UNIX_EPOCH + std::time::Duration::from_secs(99)));
         assert!(r.is_expired(UNIX_EPOCH + std::time::Duration::from_secs(100)));
-        let never = TokenRecord { user_id: "u".into(), expires_at: None };
+        let never = TokenRecord {
+            user_id: "u".into(),
+            expires_at: None,
+        };
         assert!(!never.is_expired(SystemTime::now()));
     }
 }

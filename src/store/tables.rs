@@ -11,7 +11,11 @@ use super::dynamo::{ENDPOINT_ID, TOKEN_HASH, TTL, USER_ID};
 
 /// Creates the devices table (with its stream) and the tokens table (with its TTL).
 /// Tables that already exist are left as they are, so this can run at every start.
-pub async fn create(client: &Client, devices_table: &str, tokens_table: &str) -> Result<(), StoreError> {
+pub async fn create(
+    client: &Client,
+    devices_table: &str,
+    tokens_table: &str,
+) -> Result<(), StoreError> {
     let devices = client
         .create_table()
         .table_name(devices_table)
@@ -84,13 +88,23 @@ fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
 }
 
 fn ignore_existing<T>(
-    result: Result<T, aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::create_table::CreateTableError>>,
+    result: Result<
+        T,
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::create_table::CreateTableError,
+        >,
+    >,
     operation: &'static str,
     table: &str,
 ) -> Result<(), StoreError> {
     match result {
         Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            Ok(())
+        }
         Err(e) => Err(StoreError::Dynamo {
             operation,
             table: table.to_owned(),

@@ -23,9 +23,16 @@ pub fn endpoint() -> &'static str {
 }
 
 fn spawn_moto() -> String {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let program = std::env::var("MOTO_SERVER")
-        .unwrap_or_else(|_| super::repo_path(".venv/bin/moto_server").display().to_string());
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| {
+        super::repo_path(".venv/bin/moto_server")
+            .display()
+            .to_string()
+    });
     // The server is started from a thread that lives as long as the process: PR_SET_PDEATHSIG
     // fires when the *thread* that forked it ends, and test threads end early.
     let (tx, rx) = std::sync::mpsc::channel();
@@ -50,11 +57,17 @@ fn spawn_moto() -> String {
         }
     });
     if let Err(e) = rx.recv().unwrap() {
-        panic!("cannot start {}: {e}; run `make test` (it installs the local server into .venv)", "moto_server");
+        panic!(
+            "cannot start {}: {e}; run `make test` (it installs the local server into .venv)",
+            "moto_server"
+        );
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not start on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "moto_server did not start on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     format!("http://127.0.0.1:{port}")

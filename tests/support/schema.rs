@@ -46,13 +46,22 @@ fn apply_corrections(schema: &mut Value) {
     let mut extended = 0;
     visit_mut(schema, &mut |node| {
         if let Some(categories) = node.get_mut("displayCategories")
-            && let Some(items) = categories.pointer_mut("/items/enum").and_then(Value::as_array_mut)
+            && let Some(items) = categories
+                .pointer_mut("/items/enum")
+                .and_then(Value::as_array_mut)
         {
-            items.extend(validate::NEWER_DISPLAY_CATEGORIES.iter().map(|c| Value::from(*c)));
+            items.extend(
+                validate::NEWER_DISPLAY_CATEGORIES
+                    .iter()
+                    .map(|c| Value::from(*c)),
+            );
             extended += 1;
         }
     });
-    assert!(extended >= 2, "the schema changed: displayCategories enums not found");
+    assert!(
+        extended >= 2,
+        "the schema changed: displayCategories enums not found"
+    );
 }
 
 fn visit_mut(node: &mut Value, f: &mut dyn FnMut(&mut Value)) {
@@ -106,23 +115,44 @@ fn own_checks(message: &Value) {
 fn check_endpoint(e: &Value) {
     let id = e["endpointId"].as_str().unwrap();
     let caps = e["capabilities"].as_array().expect("capabilities");
-    assert!(caps.len() <= validate::MAX_CAPABILITIES, "{id}: too many capabilities");
-    assert!(caps.iter().any(|c| c["interface"] == "Alexa"), "{id}: no Alexa interface");
-    let mut interfaces: Vec<String> = caps.iter().map(|c| format!("{}/{}", c["interface"], c["instance"])).collect();
+    assert!(
+        caps.len() <= validate::MAX_CAPABILITIES,
+        "{id}: too many capabilities"
+    );
+    assert!(
+        caps.iter().any(|c| c["interface"] == "Alexa"),
+        "{id}: no Alexa interface"
+    );
+    let mut interfaces: Vec<String> = caps
+        .iter()
+        .map(|c| format!("{}/{}", c["interface"], c["instance"]))
+        .collect();
     let n = interfaces.len();
     interfaces.sort();
     interfaces.dedup();
     assert_eq!(n, interfaces.len(), "{id}: an interface is declared twice");
     if let Some(cookie) = e.get("cookie") {
-        assert!(cookie.as_object().unwrap().values().all(Value::is_string), "{id}: cookie values are strings");
-        assert!(cookie.to_string().len() <= validate::MAX_COOKIE_BYTES, "{id}: cookie too large");
+        assert!(
+            cookie.as_object().unwrap().values().all(Value::is_string),
+            "{id}: cookie values are strings"
+        );
+        assert!(
+            cookie.to_string().len() <= validate::MAX_COOKIE_BYTES,
+            "{id}: cookie too large"
+        );
     }
     if let Some(rel) = e.get("relationships") {
         let rel = rel.as_object().expect("relationships is an object");
         for (kind, members) in rel {
-            assert!(matches!(kind.as_str(), "isClusterOf" | "isControlledBy"), "{id}: relationship {kind}");
+            assert!(
+                matches!(kind.as_str(), "isClusterOf" | "isControlledBy"),
+                "{id}: relationship {kind}"
+            );
             for m in members.as_array().expect("relationship list") {
-                assert!(m["endpointId"].as_str().is_some_and(|s| !s.is_empty()), "{id}: {kind} member id");
+                assert!(
+                    m["endpointId"].as_str().is_some_and(|s| !s.is_empty()),
+                    "{id}: {kind} member id"
+                );
                 if kind == "isControlledBy" {
                     assert!(validate::endpoint_id(m["endpointId"].as_str().unwrap()).is_ok());
                 }
@@ -137,9 +167,17 @@ fn check_delete_report(message: &Value) {
     assert_eq!(event["header"]["namespace"], "Alexa.Discovery");
     assert_eq!(event["header"]["payloadVersion"], "3");
     let payload = event["payload"].as_object().expect("payload");
-    assert_eq!(payload.len(), 2, "DeleteReport payload has endpoints and scope only");
+    assert_eq!(
+        payload.len(),
+        2,
+        "DeleteReport payload has endpoints and scope only"
+    );
     assert_eq!(payload["scope"]["type"], "BearerToken");
-    assert!(payload["scope"]["token"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(
+        payload["scope"]["token"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
     let endpoints = payload["endpoints"].as_array().expect("endpoints");
     assert!(!endpoints.is_empty());
     for e in endpoints {
