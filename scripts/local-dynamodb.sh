@@ -12,11 +12,7 @@ PORT=${2:-${LOCAL_DYNAMODB_PORT:-8765}}
 URL="http://127.0.0.1:$PORT"
 
 venv() {
-  if [ ! -x "$VENV/bin/moto_server" ] || ! cmp -s tools/requirements.txt "$VENV/.requirements"; then
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r tools/requirements.txt
-    cp tools/requirements.txt "$VENV/.requirements"
-  fi
+  scripts/venv.sh tools/requirements.txt
 }
 
 answers() {

@@ -1,0 +1,46 @@
+# The two commands: `make run` and `make test`. Everything else is a convenience.
+SHELL := bash
+LOCAL_DYNAMODB_PORT ?= 8765
+LOCAL_ENV := DYNAMODB_ENDPOINT=http://127.0.0.1:$(LOCAL_DYNAMODB_PORT) AWS_REGION=us-east-1
+DEVICECTL := ./target/debug/devicectl
+
+.PHONY: run test lint lint-template build deploy invoke stop clean
+
+## Start a local DynamoDB-compatible server, seed the example account, and discover it.
+run:
+	cargo build --bins
+	scripts/local-dynamodb.sh start $(LOCAL_DYNAMODB_PORT) >/dev/null
+	$(LOCAL_ENV) $(DEVICECTL) setup --seed fixtures/example-account.json
+	$(LOCAL_ENV) $(DEVICECTL) invoke events/Discovery/Discovery.request.json
+	@echo "local DynamoDB stays up on 127.0.0.1:$(LOCAL_DYNAMODB_PORT) (make stop); try: $(LOCAL_ENV) $(DEVICECTL) --help" >&2
+
+## Every test. Integration tests start their own local DynamoDB server from .venv.
+test:
+	scripts/venv.sh tools/requirements.txt
+	cargo test --all-targets
+
+lint: lint-template
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+lint-template:
+	scripts/venv.sh tools/requirements-lint.txt
+	.venv/bin/python scripts/lint-template.py template.yaml
+
+## Release build for Lambda (needs cargo-lambda: pip install cargo-lambda).
+build:
+	cargo lambda build --release --arm64 --output-format zip
+
+deploy:
+	sam build && sam deploy --guided
+
+## The sample Discover through the local skill, as `make run` does, without re-seeding.
+invoke:
+	$(LOCAL_ENV) $(DEVICECTL) invoke events/Discovery/Discovery.request.json
+
+stop:
+	scripts/local-dynamodb.sh stop
+
+clean: stop
+	cargo clean
+	rm -rf .venv .local
