@@ -4,15 +4,27 @@ LOCAL_DYNAMODB_PORT ?= 8765
 LOCAL_ENV := DYNAMODB_ENDPOINT=http://127.0.0.1:$(LOCAL_DYNAMODB_PORT) AWS_REGION=us-east-1
 DEVICECTL := ./target/debug/devicectl
 
-.PHONY: run test lint lint-template build deploy invoke stop clean
+.PHONY: run events test lint lint-template build deploy invoke stop clean
 
-## Start a local DynamoDB-compatible server, seed the example account, and discover it.
+## Local DynamoDB-compatible server + example account; Discover; then the proactive path:
+## AcceptGrant, a device added and one deleted, and the reports the (fake) gateway receives.
 run:
 	cargo build --bins
 	scripts/local-dynamodb.sh start $(LOCAL_DYNAMODB_PORT) >/dev/null
 	$(LOCAL_ENV) $(DEVICECTL) setup --seed fixtures/example-account.json
+	@echo "== Discover ==" >&2
 	$(LOCAL_ENV) $(DEVICECTL) invoke events/Discovery/Discovery.request.json
-	@echo "local DynamoDB stays up on 127.0.0.1:$(LOCAL_DYNAMODB_PORT) (make stop); try: $(LOCAL_ENV) $(DEVICECTL) --help" >&2
+	@echo "== AcceptGrant, then the devices table's stream ==" >&2
+	$(LOCAL_ENV) $(DEVICECTL) local-events --demo
+	@echo "local DynamoDB stays up on 127.0.0.1:$(LOCAL_DYNAMODB_PORT) (make stop). Watch it live: make events" >&2
+
+## The proactive path live: prints what the fake gateway receives while you change devices
+## with devicectl in another terminal.
+events:
+	cargo build --bins
+	scripts/local-dynamodb.sh start $(LOCAL_DYNAMODB_PORT) >/dev/null
+	$(LOCAL_ENV) $(DEVICECTL) setup
+	$(LOCAL_ENV) $(DEVICECTL) local-events
 
 ## Every test. Integration tests start their own local DynamoDB server from .venv.
 test:

@@ -2,6 +2,7 @@
 
 use crate::alexa::directive::{ParseError, ReplyTo};
 use crate::alexa::event::{self, Addressing, ErrorPayload, ErrorType, Message};
+use crate::lwa::LwaError;
 use crate::store::StoreError;
 
 /// Everything that can stop a directive from being carried out. Each variant's doc names the
@@ -20,6 +21,9 @@ pub enum SkillError {
     /// `INTERNAL_ERROR`: storage failed; the cause is logged, never sent.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `INTERNAL_ERROR` (`ACCEPT_GRANT_FAILED` for AcceptGrant): Login with Amazon refused or failed.
+    #[error("Login with Amazon: {0}")]
+    Lwa(#[from] LwaError),
     /// `INTERNAL_ERROR`: the answer could not be serialized.
     #[error("serializing the answer failed")]
     Serialize(#[from] serde_json::Error),
@@ -32,7 +36,7 @@ impl SkillError {
             Self::InvalidDirective(_) => ErrorType::InvalidDirective,
             Self::UnknownToken => ErrorType::InvalidAuthorizationCredential,
             Self::ExpiredToken => ErrorType::ExpiredAuthorizationCredential,
-            Self::Store(_) | Self::Serialize(_) => ErrorType::InternalError,
+            Self::Store(_) | Self::Lwa(_) | Self::Serialize(_) => ErrorType::InternalError,
         }
     }
 

@@ -9,7 +9,12 @@
 //!   in-memory one for unit tests and fuzzing.
 //! - [`handlers`]: one module per directive; each turns a typed directive into a reply.
 //! - [`skill`]: the skill Lambda's core: parse the raw directive, dispatch, map errors.
+//! - [`stream`]: the stream Lambda's core: device changes → proactive events to Alexa.
+//! - [`gateway`], [`lwa`], [`grants`]: the event gateway, Login with Amazon, and keeping a
+//!   customer's grant fresh.
 //! - [`error`]: the one error enum and its mapping to Alexa error types.
+//! - [`local`]: stand-ins for AWS and Amazon (stream reader, fake LWA and gateway) for local
+//!   runs and tests.
 //! - [`config`] and [`telemetry`]: what the binaries read and set up once at cold start.
 //!
 //! The binaries in `src/bin/` only wire these together.
@@ -18,7 +23,13 @@ pub mod alexa;
 pub mod config;
 pub mod device;
 pub mod error;
+pub mod gateway;
+pub mod grants;
 pub mod handlers;
+pub mod http;
+pub mod local;
+pub mod lwa;
 pub mod skill;
 pub mod store;
+pub mod stream;
 pub mod telemetry;

@@ -5,7 +5,10 @@ use serde_json::value::RawValue;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::alexa::directive::{Directive, ReplyTo, Request};
+use crate::config::Config;
 use crate::error::{Chain, SkillError};
+use crate::gateway::GatewayRegion;
+use crate::lwa::Lwa;
 use crate::handlers;
 use crate::store::Store;
 
@@ -13,11 +16,28 @@ use crate::store::Store;
 #[derive(Debug)]
 pub struct Skill<S> {
     store: S,
+    lwa: Lwa,
+    event_region: GatewayRegion,
 }
 
 impl<S: Store> Skill<S> {
-    pub fn new(store: S) -> Self {
-        Self { store }
+    pub fn new(store: S, lwa: Lwa, event_region: GatewayRegion) -> Self {
+        Self {
+            store,
+            lwa,
+            event_region,
+        }
+    }
+
+    /// The skill as configured: Login with Amazon and the event region from `config`.
+    pub fn from_config(store: S, config: &Config, http: reqwest::Client) -> Self {
+        let lwa = Lwa::new(
+            http,
+            config.lwa_token_url.clone(),
+            config.lwa_client_id.clone(),
+            config.lwa_client_secret.clone(),
+        );
+        Self::new(store, lwa, config.event_region)
     }
 
     pub fn store(&self) -> &S {
@@ -64,6 +84,10 @@ impl<S: Store> Skill<S> {
 
     async fn dispatch(&self, directive: &Directive) -> Result<Box<RawValue>, SkillError> {
         match &directive.request {
+            Request::AcceptGrant { code, grantee } => reply(
+                &handlers::accept_grant::accept_grant(&self.store, &self.lwa, self.event_region, code, grantee)
+                    .await?,
+            ),
             Request::Discover { scope } => {
                 reply(&handlers::discovery::discover(&self.store, scope).await?)
             }

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use alexa_smart_home::alexa::BearerToken;
 use alexa_smart_home::device::Device;
-use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::TokenRecord;
 use alexa_smart_home::store::seed::Seed;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -17,7 +16,7 @@ use support::{directive_with_token, logs, schema};
 const DISCOVER: &str = "events/Discovery/Discovery.request.json";
 
 async fn discover(tables: &TestTables, token: &str) -> Value {
-    let skill = Skill::new(tables.store.clone());
+    let skill = support::skill(tables.store.clone(), &tables.config);
     let answer = support::json(&skill.handle(&directive_with_token(DISCOVER, token)).await);
     schema::assert_valid(&answer);
     answer
@@ -63,7 +62,7 @@ async fn discovers_every_seeded_device_of_the_example_account() {
     seed.apply(&tables.store).await.unwrap();
 
     // WHEN Alexa sends the sample Discover directive from events/
-    let skill = Skill::new(tables.store.clone());
+    let skill = support::skill(tables.store.clone(), &tables.config);
     let answer = support::json(&skill.handle(&support::read(DISCOVER)).await);
 
     // THEN every seeded device is discovered, in endpoint id order, and the answer is valid
@@ -300,7 +299,7 @@ async fn a_failing_store_is_internal_error_with_the_cause_logged() {
         tables.store.client().clone(),
         &tables.config,
     );
-    let skill = Skill::new(store);
+    let skill = support::skill(store, &tables.config);
 
     let answer = support::json(&skill.handle(&directive_with_token(DISCOVER, "any")).await);
     schema::assert_valid(&answer);

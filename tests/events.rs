@@ -7,7 +7,6 @@ mod support;
 use std::path::Path;
 
 use alexa_smart_home::alexa::directive::Directive;
-use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::seed::Seed;
 use support::dynamo::TestTables;
 use support::schema;
@@ -35,7 +34,7 @@ async fn every_sample_directive_is_supported_and_answered() {
         .apply(&tables.store)
         .await
         .unwrap();
-    let skill = Skill::new(tables.store.clone());
+    let skill = support::skill(tables.store.clone(), &tables.config);
 
     for path in files {
         let raw = std::fs::read_to_string(&path).unwrap();

@@ -3,7 +3,7 @@
 
 mod support;
 
-use alexa_smart_home::skill::Skill;
+use alexa_smart_home::config::Config;
 use alexa_smart_home::store::memory::MemoryStore;
 use serde_json::{Value, json};
 use support::schema;
@@ -76,7 +76,7 @@ fn cases() -> Vec<(&'static str, String)> {
 
 #[tokio::test]
 async fn every_malformed_directive_gets_an_invalid_directive_error_response() {
-    let skill = Skill::new(MemoryStore::new());
+    let skill = support::skill(MemoryStore::new(), &Config::local("http://127.0.0.1:9"));
     skill.store().set_failing(true); // nothing here may need storage
     let cases = cases();
     assert!(cases.len() >= 12);
@@ -100,7 +100,7 @@ async fn every_malformed_directive_gets_an_invalid_directive_error_response() {
 
 #[tokio::test]
 async fn an_error_after_the_header_echoes_the_correlation_token_and_a_valid_endpoint() {
-    let skill = Skill::new(MemoryStore::new());
+    let skill = support::skill(MemoryStore::new(), &Config::local("http://127.0.0.1:9"));
     let raw = json!({"directive": {"header": header("Alexa.PowerController", "Explode"),
         "endpoint": {"endpointId": "light-1", "scope": {"type": "BearerToken", "token": "t"}}, "payload": {}}});
     let answer = support::json(&skill.handle(&raw.to_string()).await);
@@ -117,7 +117,7 @@ async fn an_error_after_the_header_echoes_the_correlation_token_and_a_valid_endp
 
 #[tokio::test]
 async fn an_invalid_endpoint_id_is_not_echoed() {
-    let skill = Skill::new(MemoryStore::new());
+    let skill = support::skill(MemoryStore::new(), &Config::local("http://127.0.0.1:9"));
     let raw = json!({"directive": {"header": header("Alexa.PowerController", "TurnOn"),
         "endpoint": {"endpointId": "e".repeat(300)}, "payload": {}}});
     let answer = support::json(&skill.handle(&raw.to_string()).await);
@@ -127,7 +127,7 @@ async fn an_invalid_endpoint_id_is_not_echoed() {
 
 #[tokio::test]
 async fn a_storage_outage_is_internal_error() {
-    let skill = Skill::new(MemoryStore::new());
+    let skill = support::skill(MemoryStore::new(), &Config::local("http://127.0.0.1:9"));
     skill.store().set_failing(true);
     let answer = support::json(
         &skill

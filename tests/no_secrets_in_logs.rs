@@ -4,7 +4,6 @@
 mod support;
 
 use alexa_smart_home::alexa::BearerToken;
-use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::TokenRecord;
 use alexa_smart_home::store::seed::Seed;
 use serde_json::json;
@@ -48,7 +47,7 @@ async fn no_token_appears_in_the_logs() {
         .await
         .unwrap();
 
-    let skill = Skill::new(tables.store.clone());
+    let skill = support::skill(tables.store.clone(), &tables.config);
     let header = json!({"namespace": "Alexa.Discovery", "name": "Discover", "payloadVersion": "3", "messageId": "m"});
     let directives = [
         directive_with_token(DISCOVER, valid),

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{BearerToken, PAYLOAD_VERSION, Scope, validate};
+use super::{BearerToken, PAYLOAD_VERSION, Scope, Secret, validate};
 
 /// Directives larger than this are rejected unread. Alexa's largest directives are a few
 /// kilobytes; the bound keeps a hostile or broken caller from making the skill parse megabytes.
@@ -46,6 +46,9 @@ pub struct DirectiveEndpoint {
 pub enum Request {
     /// `Alexa.Discovery` / `Discover`: list every endpoint of the customer.
     Discover { scope: Scope },
+    /// `Alexa.Authorization` / `AcceptGrant`: the customer enabled the skill; exchange the
+    /// grant code for Login with Amazon tokens so the skill can send events for them.
+    AcceptGrant { code: Secret, grantee: Scope },
 }
 
 /// A directive that parsed: its header, its endpoint (if it names one) and the typed request.
@@ -97,6 +100,8 @@ pub enum ParseError {
     EndpointId(validate::InvalidEndpoint),
     #[error("invalid bearer token: {0}")]
     Token(&'static str),
+    #[error("invalid grant code: {0}")]
+    GrantCode(&'static str),
 }
 
 /// A directive that could not be parsed, with what its answer can still echo.
@@ -125,6 +130,25 @@ struct RawDirective<'a> {
 #[derive(Deserialize)]
 struct DiscoverPayload {
     scope: Scope,
+}
+
+#[derive(Deserialize)]
+struct AcceptGrantPayload {
+    grant: Grant,
+    grantee: Scope,
+}
+
+#[derive(Deserialize)]
+struct Grant {
+    #[serde(rename = "type")]
+    kind: GrantType,
+    code: Secret,
+}
+
+#[derive(Deserialize)]
+enum GrantType {
+    #[serde(rename = "OAuth2.AuthorizationCode")]
+    AuthorizationCode,
 }
 
 impl Directive {
@@ -166,6 +190,17 @@ impl Directive {
                 check_token(&p.scope.token).map_err(|e| reject(&reply_to, e))?;
                 Request::Discover { scope: p.scope }
             }
+            ("Alexa.Authorization", "AcceptGrant") => {
+                let p: AcceptGrantPayload =
+                    from_part("payload", payload).map_err(|e| reject(&reply_to, e))?;
+                check_token(&p.grantee.token).map_err(|e| reject(&reply_to, e))?;
+                let GrantType::AuthorizationCode = p.grant.kind;
+                check_secret(&p.grant.code, ParseError::GrantCode).map_err(|e| reject(&reply_to, e))?;
+                Request::AcceptGrant {
+                    code: p.grant.code,
+                    grantee: p.grantee,
+                }
+            }
             (namespace, name) => {
                 let error = ParseError::Unsupported {
                     namespace: truncate(namespace, 64),
@@ -183,9 +218,13 @@ impl Directive {
 }
 
 fn check_token(token: &BearerToken) -> Result<(), ParseError> {
-    match token.expose().len() {
-        0 => Err(ParseError::Token("empty")),
-        n if n > MAX_TOKEN_BYTES => Err(ParseError::Token("too long")),
+    check_secret(token, ParseError::Token)
+}
+
+fn check_secret(secret: &Secret, error: fn(&'static str) -> ParseError) -> Result<(), ParseError> {
+    match secret.expose().len() {
+        0 => Err(error("empty")),
+        n if n > MAX_TOKEN_BYTES => Err(error("too long")),
         _ => Ok(()),
     }
 }
@@ -241,7 +280,9 @@ mod tests {
     fn parses_discover() {
         let d = Directive::parse(DISCOVER).unwrap();
         assert_eq!(d.header.namespace, "Alexa.Discovery");
-        let Request::Discover { scope } = d.request;
+        let Request::Discover { scope } = d.request else {
+            panic!("not a Discover: {:?}", d.request)
+        };
         assert_eq!(scope.token.expose(), "tok");
     }
 

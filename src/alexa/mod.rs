@@ -16,26 +16,30 @@ use serde::{Deserialize, Serialize};
 /// Every v3 message carries this payload version.
 pub const PAYLOAD_VERSION: &str = "3";
 
-/// A bearer token (account-linking or Login with Amazon). Its `Debug` output is redacted so
-/// that a token can never reach the logs through a `{:?}`.
+/// A secret string: a bearer token (account-linking or Login with Amazon), a grant code, a
+/// client secret. Its `Debug` output is redacted so that a secret can never reach the logs
+/// through a `{:?}`; the raw value is only available through [`Secret::expose`].
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct BearerToken(String);
+pub struct Secret(String);
 
-impl BearerToken {
-    pub fn new(token: impl Into<String>) -> Self {
-        Self(token.into())
+/// The bearer tokens of `scope` objects.
+pub type BearerToken = Secret;
+
+impl Secret {
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
     }
 
-    /// The raw token, for hashing or for the one place it must be sent.
+    /// The raw value, for hashing or for the one place it must be sent.
     pub fn expose(&self) -> &str {
         &self.0
     }
 }
 
-impl fmt::Debug for BearerToken {
+impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "BearerToken(<{} bytes redacted>)", self.0.len())
+        write!(f, "Secret(<{} bytes redacted>)", self.0.len())
     }
 }
 

@@ -9,9 +9,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use alexa_smart_home::alexa::BearerToken;
+use alexa_smart_home::alexa::{BearerToken, Secret};
 use alexa_smart_home::config::Config;
-use alexa_smart_home::device::Device;
+use alexa_smart_home::device::{Device, DeviceCapability};
+use alexa_smart_home::local::fakes::FakeAmazon;
+use alexa_smart_home::local::stream::{LocalStream, Start};
+use alexa_smart_home::stream::StreamProcessor;
+use alexa_smart_home::http;
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::{self, DynamoStore};
 use alexa_smart_home::store::seed::Seed;
@@ -43,6 +47,35 @@ enum Command {
     },
     /// Create or replace a device from a JSON file in the device table's format.
     PutDevice { file: PathBuf },
+    /// Add (or replace) a device from flags.
+    AddDevice {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        endpoint_id: String,
+        #[arg(long)]
+        name: String,
+        /// An Alexa display category.
+        #[arg(long, default_value = "LIGHT")]
+        category: String,
+        /// A capability as the devices table names it (power, brightness, percentage, color,
+        /// colorTemperature, thermostat, temperatureSensor, lock, scene, speaker); repeatable.
+        #[arg(long = "capability", default_value = "power")]
+        capabilities: Vec<String>,
+        #[arg(long, default_value = "Example Devices")]
+        manufacturer: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Rename a device (what Alexa calls its friendly name).
+    RenameDevice {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        endpoint_id: String,
+        #[arg(long)]
+        name: String,
+    },
     /// Delete a device.
     DeleteDevice {
         #[arg(long)]
@@ -60,6 +93,18 @@ enum Command {
         /// Lifetime in seconds; the token never expires when absent.
         #[arg(long)]
         expires_in: Option<u64>,
+    },
+    /// The proactive path, locally: fake LWA and event gateway on 127.0.0.1, the customer's
+    /// AcceptGrant, then the devices table's stream through the stream processor, printing every
+    /// event the gateway receives. Runs until Ctrl-C; change devices from another terminal.
+    LocalEvents {
+        /// The AcceptGrant directive to send first.
+        #[arg(long, default_value = "events/Authorization/Authorization.AcceptGrant.request.json")]
+        accept_grant: PathBuf,
+        /// Add `porch-light` and delete `kitchen-plug` of the example account, show the two
+        /// reports, and exit.
+        #[arg(long)]
+        demo: bool,
     },
 }
 
@@ -82,7 +127,7 @@ async fn run(command: Command) -> Result<(), BoxError> {
     let store = DynamoStore::new(dynamo::client(&config).await, &config);
     match command {
         Command::Setup { seed } => {
-            tables::create(store.client(), &config.devices_table, &config.tokens_table).await?;
+            tables::create(store.client(), &config).await?;
             if let Some(path) = seed {
                 let seed = Seed::from_json(&read(&path)?)?;
                 seed.apply(&store).await?;
@@ -95,7 +140,7 @@ async fn run(command: Command) -> Result<(), BoxError> {
             }
         }
         Command::Invoke { file } => {
-            let skill = Skill::new(store);
+            let skill = Skill::from_config(store, &config, http::client());
             let answer = skill.handle(&read(&file)?).await;
             print_pretty(answer.get())?;
         }
@@ -107,8 +152,47 @@ async fn run(command: Command) -> Result<(), BoxError> {
             let device: Device = serde_json::from_str(&read(&file)?)?;
             store.put_device(&device).await?;
         }
+        Command::AddDevice {
+            user,
+            endpoint_id,
+            name,
+            category,
+            capabilities,
+            manufacturer,
+            description,
+        } => {
+            let capabilities = capabilities
+                .iter()
+                .map(|c| capability(c))
+                .collect::<Result<Vec<_>, _>>()?;
+            let device: Device = serde_json::from_value(serde_json::json!({
+                "userId": user,
+                "endpointId": endpoint_id,
+                "description": description.unwrap_or_else(|| format!("{name} by {manufacturer}")),
+                "name": name,
+                "manufacturer": manufacturer,
+                "category": category,
+                "capabilities": capabilities,
+            }))?;
+            store.put_device(&device).await?;
+        }
+        Command::RenameDevice {
+            user,
+            endpoint_id,
+            name,
+        } => {
+            let mut device = store
+                .device(&user, &endpoint_id)
+                .await?
+                .ok_or_else(|| format!("no device {endpoint_id} for {user}"))?;
+            device.name = name;
+            store.put_device(&device).await?;
+        }
         Command::DeleteDevice { user, endpoint_id } => {
             store.delete_device(&user, &endpoint_id).await?
+        }
+        Command::LocalEvents { accept_grant, demo } => {
+            local_events(config, store, &accept_grant, demo).await?
         }
         Command::IssueToken {
             user,
@@ -134,6 +218,90 @@ async fn run(command: Command) -> Result<(), BoxError> {
         }
     }
     Ok(())
+}
+
+/// A capability from its devices-table name; a thermostat gets the common modes.
+fn capability(name: &str) -> Result<serde_json::Value, BoxError> {
+    let value = match name {
+        "thermostat" => serde_json::json!({"type": name, "modes": ["HEAT", "COOL", "AUTO", "OFF"]}),
+        _ => serde_json::json!({"type": name}),
+    };
+    match serde_json::from_value::<DeviceCapability>(value.clone())? {
+        DeviceCapability::Unknown => Err(format!("unknown capability {name:?}").into()),
+        _ => Ok(value),
+    }
+}
+
+async fn local_events(mut config: Config, store: DynamoStore, accept_grant: &PathBuf, demo: bool) -> Result<(), BoxError> {
+    let endpoint = config
+        .dynamodb_endpoint
+        .clone()
+        .ok_or("local-events needs DYNAMODB_ENDPOINT (a local DynamoDB-compatible server)")?;
+    let fakes = FakeAmazon::start(true).await;
+    config.lwa_token_url = fakes.lwa_token_url();
+    config.event_gateway_url = Some(fakes.gateway_url());
+    config.lwa_client_id.get_or_insert_with(|| "local-client".into());
+    config.lwa_client_secret.get_or_insert_with(|| Secret::new("local-secret"));
+    eprintln!("fake LWA at {}, fake gateway at {}", fakes.lwa_token_url(), fakes.gateway_url());
+
+    let skill = Skill::from_config(store.clone(), &config, http::client());
+    eprintln!("AcceptGrant from {}:", accept_grant.display());
+    print_pretty(skill.handle(&read(accept_grant)?).await.get())?;
+
+    const USER: &str = "example-user";
+    if demo {
+        // A device left over from an earlier demo would make the add a no-op update.
+        store.delete_device(USER, "porch-light").await?;
+    }
+    let mut stream = LocalStream::open(&endpoint, &config.aws_region, &config.devices_table, Start::Latest).await?;
+    let processor = StreamProcessor::from_config(store.clone(), &config, http::client());
+    if demo {
+        eprintln!("adding porch-light and deleting kitchen-plug of {USER}");
+        let porch: Device = serde_json::from_value(serde_json::json!({
+            "userId": USER, "endpointId": "porch-light", "name": "Porch Light",
+            "description": "Outdoor smart bulb by Example Devices", "manufacturer": "Example Devices",
+            "category": "LIGHT", "capabilities": [{"type": "power"}, {"type": "brightness"}],
+        }))?;
+        store.put_device(&porch).await?;
+        store.delete_device(USER, "kitchen-plug").await?;
+    } else {
+        eprintln!("watching the devices table's stream; press Ctrl-C to stop");
+    }
+
+    let started = std::time::Instant::now();
+    let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
+    loop {
+        let batch = stream.next_batch(100).await?;
+        if batch.records.is_empty() {
+            if demo && demo_seen(&fakes.received()) {
+                return Ok(());
+            }
+            if demo && started.elapsed() > Duration::from_secs(60) {
+                return Err("the demo's reports did not arrive within 60 s".into());
+            }
+            tokio::select! {
+                _ = &mut interrupted => return Ok(()),
+                () = tokio::time::sleep(Duration::from_millis(200)) => continue,
+            }
+        }
+        // Lambda's default batch timeout for this function is a minute.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let response = processor.process(&batch, deadline).await;
+        stream.done(&response).await?;
+    }
+}
+
+/// Whether the gateway got the demo's AddOrUpdateReport and DeleteReport.
+fn demo_seen(received: &[serde_json::Value]) -> bool {
+    let has = |name: &str, id: &str| {
+        received.iter().any(|e| {
+            e["event"]["header"]["name"] == name
+                && e["event"]["payload"]["endpoints"]
+                    .as_array()
+                    .is_some_and(|list| list.iter().any(|x| x["endpointId"] == id))
+        })
+    };
+    has("AddOrUpdateReport", "porch-light") && has("DeleteReport", "kitchen-plug")
 }
 
 /// Pretty-prints JSON in its own field order (a `Value` would sort the keys).

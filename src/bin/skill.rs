@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 use alexa_smart_home::config::Config;
+use alexa_smart_home::http;
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::{self, DynamoStore};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -13,7 +14,8 @@ async fn main() -> Result<(), Error> {
     // Honours AWS_LAMBDA_LOG_LEVEL / AWS_LAMBDA_LOG_FORMAT (and RUST_LOG).
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    let skill = Skill::new(DynamoStore::new(dynamo::client(&config).await, &config));
+    let store = DynamoStore::new(dynamo::client(&config).await, &config);
+    let skill = Skill::from_config(store, &config, http::client());
     let skill = &skill;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {

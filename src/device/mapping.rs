@@ -3,6 +3,7 @@
 use tracing::warn;
 
 use super::{Device, DeviceCapability};
+use crate::alexa::validate;
 use crate::alexa::endpoint::{
     AdditionalAttributes, Capability, ClusterMember, Endpoint, EndpointRef, Relationships,
 };
@@ -79,6 +80,19 @@ pub fn endpoint(device: &Device) -> Endpoint {
     }
 }
 
+/// The endpoint for a device, if Alexa would accept it; a device that breaks one of Alexa's
+/// limits is logged with the reason and left out.
+pub fn checked_endpoint(device: &Device) -> Option<Endpoint> {
+    let endpoint = endpoint(device);
+    match validate::endpoint(&endpoint) {
+        Ok(()) => Some(endpoint),
+        Err(reason) => {
+            warn!(endpoint_id = %device.endpoint_id, %reason, "device left out: Alexa would reject it");
+            None
+        }
+    }
+}
+
 /// The Alexa interfaces that one device capability is declared as.
 fn interfaces(capability: &DeviceCapability) -> Option<Vec<Capability>> {
     let one =
@@ -127,7 +141,6 @@ fn interfaces(capability: &DeviceCapability) -> Option<Vec<Capability>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alexa::validate;
     use crate::device::{Connectivity, DeviceRelationships, DeviceState};
 
     fn light() -> Device {

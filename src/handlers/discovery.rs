@@ -29,7 +29,7 @@ pub async fn discover<S: Store>(
 /// endpoint id order, so the same 300 are chosen every time when there are more).
 /// A device that breaks one of Alexa's limits is logged with the reason and left out.
 pub fn discoverable(devices: &[Device]) -> Vec<Endpoint> {
-    let mut endpoints: Vec<Endpoint> = devices.iter().filter_map(checked_endpoint).collect();
+    let mut endpoints: Vec<Endpoint> = devices.iter().filter_map(mapping::checked_endpoint).collect();
     if endpoints.len() > validate::MAX_ENDPOINTS {
         warn!(
             endpoints = endpoints.len(),
@@ -39,16 +39,4 @@ pub fn discoverable(devices: &[Device]) -> Vec<Endpoint> {
         endpoints.truncate(validate::MAX_ENDPOINTS);
     }
     endpoints
-}
-
-/// The endpoint for one device, if Alexa would accept it.
-pub fn checked_endpoint(device: &Device) -> Option<Endpoint> {
-    let endpoint = mapping::endpoint(device);
-    match validate::endpoint(&endpoint) {
-        Ok(()) => Some(endpoint),
-        Err(reason) => {
-            warn!(endpoint_id = %device.endpoint_id, %reason, "device left out: Alexa would reject it");
-            None
-        }
-    }
 }

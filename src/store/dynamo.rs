@@ -7,10 +7,11 @@ use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use tracing::{debug, warn};
 
-use super::{Store, StoreError, TokenHash, TokenRecord};
+use super::{Grant, NewGrant, Store, StoreError, TokenHash, TokenRecord};
 use crate::alexa::BearerToken;
 use crate::config::Config;
 use crate::device::Device;
@@ -19,6 +20,8 @@ use crate::device::Device;
 pub const USER_ID: &str = "userId";
 pub const ENDPOINT_ID: &str = "endpointId";
 pub const TOKEN_HASH: &str = "tokenHash";
+/// The grants table's optimistic-locking attribute.
+pub const VERSION: &str = "version";
 /// The tokens table's TTL attribute: DynamoDB removes a token some time after this instant.
 pub const TTL: &str = "ttl";
 /// Expired tokens are kept this long before the TTL removes them, so that Alexa is told
@@ -40,7 +43,7 @@ pub async fn client(config: &Config) -> Client {
     if let Some(endpoint) = &config.dynamodb_endpoint {
         loader = loader
             .endpoint_url(endpoint)
-            .region(Region::new(config.local_region.clone()))
+            .region(Region::new(config.aws_region.clone()))
             .credentials_provider(Credentials::new("local", "local", None, None, "local"));
     }
     Client::new(&loader.load().await)
@@ -52,6 +55,7 @@ pub struct DynamoStore {
     client: Client,
     devices_table: String,
     tokens_table: String,
+    grants_table: String,
     page_size: Option<i32>,
 }
 
@@ -61,6 +65,7 @@ impl DynamoStore {
             client,
             devices_table: config.devices_table.clone(),
             tokens_table: config.tokens_table.clone(),
+            grants_table: config.grants_table.clone(),
             page_size: config.devices_page_size,
         }
     }
@@ -80,6 +85,28 @@ impl DynamoStore {
             .await
             .map_err(|e| dynamo("PutItem", &self.devices_table, e))?;
         Ok(())
+    }
+
+    /// One device, as the device cloud reads it.
+    pub async fn device(&self, user_id: &str, endpoint_id: &str) -> Result<Option<Device>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.devices_table)
+            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| dynamo("GetItem", &self.devices_table, e))?;
+        out.item
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|source| StoreError::Decode {
+                    table: self.devices_table.clone(),
+                    source,
+                })
+            })
+            .transpose()
     }
 
     /// Deletes a device item; deleting a device that does not exist is not an error.
@@ -184,6 +211,96 @@ impl Store for DynamoStore {
         debug!(pages, devices = devices.len(), "devices read");
         Ok(devices)
     }
+
+    async fn grant(&self, user_id: &str) -> Result<Option<Grant>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.grants_table)
+            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+            // A refresh written a moment ago by a concurrent invocation must be seen.
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| dynamo("GetItem", &self.grants_table, e))?;
+        out.item.map(|item| self.decode_grant(item)).transpose()
+    }
+
+    async fn put_grant(&self, new: NewGrant) -> Result<Grant, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.grants_table)
+            .key(USER_ID, AttributeValue::S(new.user_id.clone()))
+            .update_expression(
+                "SET accessToken = :a, refreshToken = :r, expiresAt = :e, #region = :g ADD #v :one",
+            )
+            .expression_attribute_names("#region", "region")
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_values(":a", AttributeValue::S(new.access_token.expose().to_owned()))
+            .expression_attribute_values(":r", AttributeValue::S(new.refresh_token.expose().to_owned()))
+            .expression_attribute_values(":e", AttributeValue::N(new.expires_at.to_string()))
+            .expression_attribute_values(":g", AttributeValue::S(new.region.to_string()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| dynamo("UpdateItem", &self.grants_table, e))?;
+        self.decode_grant(out.attributes.unwrap_or_default())
+    }
+
+    async fn replace_grant(&self, grant: &Grant) -> Result<bool, StoreError> {
+        let item: Item = serde_dynamo::to_item(grant).map_err(StoreError::Encode)?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.grants_table)
+            .set_item(Some(item))
+            .condition_expression("#v = :expected")
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_values(":expected", AttributeValue::N(grant.version.saturating_sub(1).to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(dynamo("PutItem", &self.grants_table, e)),
+        }
+    }
+
+    async fn delete_grant(&self, user_id: &str, version: u64) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.grants_table)
+            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+            .condition_expression("#v = :v")
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(dynamo("DeleteItem", &self.grants_table, e)),
+        }
+    }
+}
+
+impl DynamoStore {
+    fn decode_grant(&self, item: Item) -> Result<Grant, StoreError> {
+        serde_dynamo::from_item(item).map_err(|source| StoreError::Decode {
+            table: self.grants_table.clone(),
+            source,
+        })
+    }
+}
+
+fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    error.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
 
 fn dynamo<E>(operation: &'static str, table: &str, error: E) -> StoreError

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
-use super::{Store, StoreError, TokenHash, TokenRecord};
+use super::{Grant, NewGrant, Store, StoreError, TokenHash, TokenRecord};
 use crate::alexa::BearerToken;
 use crate::device::Device;
 
@@ -13,6 +13,7 @@ pub struct MemoryStore {
     tokens: RwLock<HashMap<TokenHash, TokenRecord>>,
     /// Keyed like the table: (user id, endpoint id), so iteration order is the Query order.
     devices: RwLock<BTreeMap<(String, String), Device>>,
+    grants: RwLock<HashMap<String, Grant>>,
     /// When set, every call fails, as an unreachable DynamoDB would.
     failing: RwLock<bool>,
 }
@@ -66,5 +67,49 @@ impl Store for MemoryStore {
             .filter(|((user, _), _)| user == user_id)
             .map(|(_, d)| d.clone())
             .collect())
+    }
+
+    async fn grant(&self, user_id: &str) -> Result<Option<Grant>, StoreError> {
+        self.check()?;
+        Ok(read(&self.grants).get(user_id).cloned())
+    }
+
+    async fn put_grant(&self, new: NewGrant) -> Result<Grant, StoreError> {
+        self.check()?;
+        let mut grants = write(&self.grants);
+        let version = grants.get(&new.user_id).map_or(0, |g| g.version) + 1;
+        let grant = Grant {
+            user_id: new.user_id,
+            access_token: new.access_token,
+            refresh_token: new.refresh_token,
+            expires_at: new.expires_at,
+            region: new.region,
+            version,
+        };
+        grants.insert(grant.user_id.clone(), grant.clone());
+        Ok(grant)
+    }
+
+    async fn replace_grant(&self, grant: &Grant) -> Result<bool, StoreError> {
+        self.check()?;
+        let mut grants = write(&self.grants);
+        match grants.get(&grant.user_id) {
+            Some(stored) if stored.version + 1 == grant.version => {
+                grants.insert(grant.user_id.clone(), grant.clone());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn delete_grant(&self, user_id: &str, version: u64) -> Result<bool, StoreError> {
+        self.check()?;
+        let mut grants = write(&self.grants);
+        if grants.get(user_id).is_some_and(|g| g.version == version) {
+            grants.remove(user_id);
+            Ok(true)
+        } else {
+            Ok(false)
+        }
     }
 }

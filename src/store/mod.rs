@@ -16,8 +16,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::alexa::BearerToken;
+use crate::alexa::{BearerToken, Secret};
 use crate::device::Device;
+use crate::gateway::GatewayRegion;
 
 /// What the skill reads from storage.
 pub trait Store: Send + Sync {
@@ -33,6 +34,59 @@ pub trait Store: Send + Sync {
         &self,
         user_id: &str,
     ) -> impl Future<Output = Result<Vec<Device>, StoreError>> + Send;
+
+    /// The customer's Login with Amazon grant, if they enabled the skill with events.
+    fn grant(&self, user_id: &str) -> impl Future<Output = Result<Option<Grant>, StoreError>> + Send;
+
+    /// Stores the grant of an AcceptGrant, replacing any earlier one, with the next version.
+    fn put_grant(&self, grant: NewGrant) -> impl Future<Output = Result<Grant, StoreError>> + Send;
+
+    /// Replaces the stored grant with `grant` (whose version is one more) only if the stored
+    /// one is still at `grant.version - 1`. `Ok(false)`: another writer got there first.
+    fn replace_grant(&self, grant: &Grant) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes the grant only if it is still at `version`. `Ok(false)`: it changed or is gone.
+    fn delete_grant(
+        &self,
+        user_id: &str,
+        version: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// A customer's Login with Amazon tokens: what the skill needs to send events on their behalf.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Grant {
+    pub user_id: String,
+    pub access_token: Secret,
+    pub refresh_token: Secret,
+    /// Unix seconds when the access token expires.
+    pub expires_at: i64,
+    /// The event gateway of the customer's region.
+    pub region: GatewayRegion,
+    /// Incremented by every write, so that concurrent refreshes cannot overwrite a newer grant.
+    pub version: u64,
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("user_id", &self.user_id)
+            .field("expires_at", &self.expires_at)
+            .field("region", &self.region)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The tokens of a fresh AcceptGrant, before they are stored.
+#[derive(Debug, Clone)]
+pub struct NewGrant {
+    pub user_id: String,
+    pub access_token: Secret,
+    pub refresh_token: Secret,
+    pub expires_at: i64,
+    pub region: GatewayRegion,
 }
 
 /// The SHA-256 of an account-linking token, hex encoded: the key of the tokens table. Raw

@@ -7,15 +7,13 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::StoreError;
+use crate::config::Config;
 use super::dynamo::{ENDPOINT_ID, TOKEN_HASH, TTL, USER_ID};
 
-/// Creates the devices table (with its stream) and the tokens table (with its TTL).
-/// Tables that already exist are left as they are, so this can run at every start.
-pub async fn create(
-    client: &Client,
-    devices_table: &str,
-    tokens_table: &str,
-) -> Result<(), StoreError> {
+/// Creates the devices table (with its stream), the tokens table (with its TTL) and the grants
+/// table. Tables that already exist are left as they are, so this can run at every start.
+pub async fn create(client: &Client, config: &Config) -> Result<(), StoreError> {
+    let (devices_table, tokens_table) = (config.devices_table.as_str(), config.tokens_table.as_str());
     let devices = client
         .create_table()
         .table_name(devices_table)
@@ -44,6 +42,15 @@ pub async fn create(
         .send()
         .await;
     let created = tokens.is_ok();
+    let grants = client
+        .create_table()
+        .table_name(&config.grants_table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute(USER_ID)?)
+        .key_schema(key(USER_ID, KeyType::Hash)?)
+        .send()
+        .await;
+    ignore_existing(grants, "CreateTable", &config.grants_table)?;
     ignore_existing(tokens, "CreateTable", tokens_table)?;
     if created {
         client

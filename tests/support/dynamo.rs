@@ -86,15 +86,13 @@ impl TestTables {
 
     pub async fn with_page_size(page_size: Option<i32>) -> Self {
         let prefix = format!("t{}", uuid::Uuid::new_v4().simple());
-        let config = Config {
-            devices_table: format!("{prefix}-devices"),
-            tokens_table: format!("{prefix}-tokens"),
-            dynamodb_endpoint: Some(endpoint().to_owned()),
-            local_region: "us-east-1".into(),
-            devices_page_size: page_size,
-        };
+        let mut config = Config::local(endpoint());
+        config.devices_table = format!("{prefix}-devices");
+        config.tokens_table = format!("{prefix}-tokens");
+        config.grants_table = format!("{prefix}-grants");
+        config.devices_page_size = page_size;
         let client = dynamo::client(&config).await;
-        tables::create(&client, &config.devices_table, &config.tokens_table)
+        tables::create(&client, &config)
             .await
             .expect("creating the test tables");
         let store = DynamoStore::new(client, &config);

@@ -8,6 +8,9 @@ pub mod schema;
 
 use std::path::PathBuf;
 
+use alexa_smart_home::config::Config;
+use alexa_smart_home::skill::Skill;
+use alexa_smart_home::store::Store;
 use serde_json::Value;
 
 pub fn repo_path(relative: &str) -> PathBuf {
@@ -31,6 +34,11 @@ pub fn directive_with_token(relative: &str, token: &str) -> String {
         v["directive"]["endpoint"]["scope"]["token"] = Value::from(token);
     }
     v.to_string()
+}
+
+/// The skill as the Lambda builds it, on `store`, configured by `config`.
+pub fn skill<S: Store>(store: S, config: &Config) -> Skill<S> {
+    Skill::from_config(store, config, alexa_smart_home::http::client())
 }
 
 pub fn json(raw: &serde_json::value::RawValue) -> Value {

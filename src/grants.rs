@@ -1,0 +1,85 @@
+//! Keeping a customer's Login with Amazon grant usable: refresh it before it expires, write
+//! the refresh back without ever replacing a newer grant, and forget it once it is revoked.
+
+use std::time::{Duration, SystemTime};
+
+use tracing::{debug, info};
+
+use crate::lwa::{Lwa, LwaError};
+use crate::store::{Grant, Store, StoreError, unix_seconds};
+
+/// Access tokens expiring sooner than this are refreshed before use (LWA tokens live an hour;
+/// Amazon's sample refreshes 5 minutes early).
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// What a refresh found.
+#[derive(Debug)]
+pub enum Refreshed {
+    /// A grant with a fresh access token: this refresh's, or a concurrent writer's newer one.
+    Fresh(Grant),
+    /// LWA answered `invalid_grant`: the customer disabled the skill. The grant is deleted.
+    Revoked,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Lwa(#[from] LwaError),
+}
+
+/// The customer's grant with an access token valid for at least [`REFRESH_MARGIN`], or `None`
+/// when they have no grant (skill not enabled with events) or it was revoked.
+pub async fn usable<S: Store>(store: &S, lwa: &Lwa, user_id: &str) -> Result<Option<Grant>, GrantError> {
+    let Some(grant) = store.grant(user_id).await? else {
+        return Ok(None);
+    };
+    let soon = unix_seconds(SystemTime::now() + REFRESH_MARGIN);
+    if grant.expires_at > soon {
+        return Ok(Some(grant));
+    }
+    debug!(user_id, "access token expires soon; refreshing");
+    match refresh(store, lwa, grant).await? {
+        Refreshed::Fresh(grant) => Ok(Some(grant)),
+        Refreshed::Revoked => Ok(None),
+    }
+}
+
+/// Refreshes `grant` at LWA and stores the result with a conditional write on its version.
+/// When another invocation refreshed first, its (newer) grant is used instead of this one.
+pub async fn refresh<S: Store>(store: &S, lwa: &Lwa, grant: Grant) -> Result<Refreshed, GrantError> {
+    match lwa.refresh(&grant.refresh_token).await {
+        Ok(tokens) => {
+            let refreshed = Grant {
+                access_token: tokens.access_token,
+                // LWA may omit the refresh token; the old one then stays valid.
+                refresh_token: tokens.refresh_token.unwrap_or_else(|| grant.refresh_token.clone()),
+                expires_at: unix_seconds(SystemTime::now() + Duration::from_secs(tokens.expires_in)),
+                version: grant.version + 1,
+                ..grant.clone()
+            };
+            if store.replace_grant(&refreshed).await? {
+                debug!(user_id = %grant.user_id, version = refreshed.version, "grant refreshed");
+                return Ok(Refreshed::Fresh(refreshed));
+            }
+            debug!(user_id = %grant.user_id, "grant changed meanwhile; using the stored one");
+            Ok(match store.grant(&grant.user_id).await? {
+                Some(newer) => Refreshed::Fresh(newer),
+                None => Refreshed::Revoked,
+            })
+        }
+        Err(LwaError::InvalidGrant) => {
+            if store.delete_grant(&grant.user_id, grant.version).await? {
+                info!(user_id = %grant.user_id, "grant revoked (skill disabled); deleted");
+                return Ok(Refreshed::Revoked);
+            }
+            // A new AcceptGrant arrived while this one was being refreshed: use that.
+            Ok(match store.grant(&grant.user_id).await? {
+                Some(newer) => Refreshed::Fresh(newer),
+                None => Refreshed::Revoked,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}

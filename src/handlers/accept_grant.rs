@@ -1,0 +1,39 @@
+//! `Alexa.Authorization` / `AcceptGrant`: the customer enabled the skill; keep the Login with
+//! Amazon tokens that let the skill send events for them.
+
+use std::time::{Duration, SystemTime};
+
+use tracing::info;
+
+use super::auth;
+use crate::alexa::event::{self, Empty, Message};
+use crate::alexa::{Scope, Secret};
+use crate::error::SkillError;
+use crate::gateway::GatewayRegion;
+use crate::lwa::{Lwa, LwaError};
+use crate::store::{NewGrant, Store, unix_seconds};
+
+pub async fn accept_grant<S: Store>(
+    store: &S,
+    lwa: &Lwa,
+    region: GatewayRegion,
+    code: &Secret,
+    grantee: &Scope,
+) -> Result<Message<Empty>, SkillError> {
+    let user_id = auth::user_for(store, &grantee.token).await?;
+    // The code is valid for minutes only: exchange it before anything else can fail.
+    let tokens = lwa.exchange_code(code).await?;
+    // Without a refresh token the grant would die within the hour.
+    let refresh_token = tokens.refresh_token.ok_or(LwaError::Unexpected { status: 200 })?;
+    let grant = store
+        .put_grant(NewGrant {
+            user_id,
+            access_token: tokens.access_token,
+            refresh_token,
+            expires_at: unix_seconds(SystemTime::now() + Duration::from_secs(tokens.expires_in)),
+            region,
+        })
+        .await?;
+    info!(user_id = %grant.user_id, %region, version = grant.version, "grant stored");
+    Ok(event::accept_grant_response())
+}

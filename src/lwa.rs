@@ -1,0 +1,106 @@
+//! Login with Amazon: exchanging an AcceptGrant code for tokens, and refreshing them.
+
+use serde::Deserialize;
+
+use crate::alexa::Secret;
+
+/// An LWA token answer. Access tokens live an hour; a refresh may or may not return a new
+/// refresh token (when it does not, the old one stays valid).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LwaTokens {
+    pub access_token: Secret,
+    #[serde(default)]
+    pub refresh_token: Option<Secret>,
+    #[serde(default = "default_expires_in")]
+    pub expires_in: u64,
+}
+
+fn default_expires_in() -> u64 {
+    3600
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LwaError {
+    #[error("LWA_CLIENT_ID and LWA_CLIENT_SECRET are not configured")]
+    NotConfigured,
+    /// The code or refresh token is no longer valid: for a refresh, the customer disabled the skill.
+    #[error("Login with Amazon answered invalid_grant")]
+    InvalidGrant,
+    /// Any other OAuth error (`invalid_client` is a configuration error).
+    #[error("Login with Amazon answered {error} (HTTP {status})")]
+    OAuth { status: u16, error: String },
+    #[error("no answer from Login with Amazon")]
+    Network(#[source] reqwest::Error),
+    #[error("unexpected answer from Login with Amazon (HTTP {status})")]
+    Unexpected { status: u16 },
+}
+
+impl LwaError {
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Network(_)) || matches!(self, Self::Unexpected { status } | Self::OAuth { status, .. } if *status == 429 || *status >= 500)
+    }
+}
+
+/// The LWA client, built once per process.
+#[derive(Debug, Clone)]
+pub struct Lwa {
+    http: reqwest::Client,
+    token_url: String,
+    credentials: Option<(String, Secret)>,
+}
+
+impl Lwa {
+    pub fn new(http: reqwest::Client, token_url: String, client_id: Option<String>, client_secret: Option<Secret>) -> Self {
+        Self {
+            http,
+            token_url,
+            credentials: client_id.zip(client_secret),
+        }
+    }
+
+    /// `grant_type=authorization_code`: the code of an AcceptGrant directive (valid minutes only).
+    pub async fn exchange_code(&self, code: &Secret) -> Result<LwaTokens, LwaError> {
+        self.token(&[("grant_type", "authorization_code"), ("code", code.expose())]).await
+    }
+
+    /// `grant_type=refresh_token`.
+    pub async fn refresh(&self, refresh_token: &Secret) -> Result<LwaTokens, LwaError> {
+        self.token(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose())])
+            .await
+    }
+
+    async fn token(&self, grant: &[(&str, &str); 2]) -> Result<LwaTokens, LwaError> {
+        let (client_id, client_secret) = self.credentials.as_ref().ok_or(LwaError::NotConfigured)?;
+        let form = [
+            grant[0],
+            grant[1],
+            ("client_id", client_id.as_str()),
+            ("client_secret", client_secret.expose()),
+        ];
+        let answer = self
+            .http
+            .post(&self.token_url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(LwaError::Network)?;
+        let status = answer.status().as_u16();
+        let body = answer.bytes().await.map_err(LwaError::Network)?;
+        if status == 200 {
+            return serde_json::from_slice(&body).map_err(|_| LwaError::Unexpected { status });
+        }
+        #[derive(Deserialize)]
+        struct OAuthError {
+            error: String,
+        }
+        match serde_json::from_slice::<OAuthError>(&body) {
+            Ok(e) if e.error == "invalid_grant" => Err(LwaError::InvalidGrant),
+            Ok(e) => Err(LwaError::OAuth {
+                status,
+                error: e.error.chars().take(64).collect(),
+            }),
+            Err(_) => Err(LwaError::Unexpected { status }),
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Sending one customer's reports to the gateway, handling each answer as the gateway's error
+//! codes say (`shared/alexa/NOTES.md`).
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tracing::{debug, error, info, warn};
+
+use super::reports::Report;
+use crate::error::Chain;
+use crate::gateway::{Gateway, GatewayError};
+use crate::grants::{self, Refreshed};
+use crate::http::REQUEST_TIMEOUT;
+use crate::lwa::Lwa;
+use crate::store::{Grant, Store};
+
+/// How throttling and server errors are retried. Amazon: resend up to 3 times, at least 1 s apart.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub resends: u32,
+    /// The least time between two sends of one report.
+    pub min_delay: Duration,
+    /// Up to this much is added at random, so that throttled senders do not resend in step.
+    pub jitter: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            resends: 3,
+            min_delay: Duration::from_secs(1),
+            jitter: Duration::from_millis(500),
+        }
+    }
+}
+
+/// What became of one report.
+enum Outcome {
+    /// Accepted (202), or dropped because no resend could ever succeed (logged).
+    Done,
+    /// 413: send the halves instead.
+    Split(Report, Report),
+    /// Nothing more can be sent for this customer, and nothing needs retrying: they disabled
+    /// the skill (grant deleted), or the gateway refuses them for good (logged).
+    Stop,
+    /// Not delivered now, but it may be later: the records must be retried.
+    Failed(Report),
+}
+
+/// Sends reports for one customer.
+pub struct Sender<'a, S> {
+    pub store: &'a S,
+    pub lwa: &'a Lwa,
+    pub gateway: &'a Gateway,
+    pub policy: &'a RetryPolicy,
+    /// When the invocation must have answered; no send is started that could end after it.
+    pub deadline: Instant,
+}
+
+/// Time kept back from the deadline for answering Lambda.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
+
+impl<S: Store> Sender<'_, S> {
+    /// Sends `reports` in order and returns the earliest stream record that was not delivered
+    /// (`None`: everything was delivered or needs no retry).
+    pub async fn send_all(&self, mut grant: Grant, reports: Vec<Report>) -> Option<usize> {
+        let mut queue: VecDeque<Report> = reports.into();
+        while let Some(report) = queue.pop_front() {
+            match self.send(&mut grant, report).await {
+                Outcome::Done => {}
+                Outcome::Split(a, b) => {
+                    queue.push_front(b);
+                    queue.push_front(a);
+                }
+                Outcome::Stop => return None,
+                // Later reports are not sent: Lambda redelivers from the failed record anyway,
+                // and a throttled or failing gateway is not helped by more requests.
+                Outcome::Failed(report) => {
+                    let later = queue.iter().map(|r| r.first_record);
+                    return Some(later.fold(report.first_record, usize::min));
+                }
+            }
+        }
+        None
+    }
+
+    async fn send(&self, grant: &mut Grant, report: Report) -> Outcome {
+        let mut resends = 0;
+        let mut refreshed = false;
+        loop {
+            if !self.time_for_a_request(Duration::ZERO) {
+                warn!(endpoints = report.len(), "no time left in this invocation; will be retried");
+                return Outcome::Failed(report);
+            }
+            let error = match self
+                .gateway
+                .send(grant.region, &grant.access_token, report.body(&grant.access_token))
+                .await
+            {
+                Ok(()) => {
+                    debug!(endpoints = report.len(), "report accepted");
+                    return Outcome::Done;
+                }
+                Err(error) => error,
+            };
+            match error {
+                GatewayError::InvalidAccessToken { .. } if !refreshed => {
+                    refreshed = true;
+                    info!("access token refused (401); refreshing once");
+                    match self.refresh(grant).await {
+                        Some(true) => continue,
+                        Some(false) => return Outcome::Stop,
+                        None => return Outcome::Failed(report),
+                    }
+                }
+                GatewayError::SkillDisabled { .. } => {
+                    // The wrong region gives the same answer as a disabled skill: only LWA's
+                    // invalid_grant proves the customer disabled it.
+                    match self.refresh(grant).await {
+                        Some(false) => {}
+                        Some(true) => error!(
+                            region = %grant.region,
+                            %error,
+                            "gateway says the skill is disabled, but the grant still refreshes: \
+                             is the customer's event region right? Their changes are not sent"
+                        ),
+                        None => return Outcome::Failed(report),
+                    }
+                    return Outcome::Stop;
+                }
+                GatewayError::TooLarge { .. } => {
+                    if report.len() < 2 {
+                        error!(endpoint_ids = ?report.endpoint_ids(), %error, "a single endpoint is too large; not sent");
+                        return Outcome::Done;
+                    }
+                    warn!("report too large (413); sending it in halves");
+                    return match report.split() {
+                        Some((a, b)) => Outcome::Split(a, b),
+                        None => Outcome::Done,
+                    };
+                }
+                e if e.is_retryable() => {
+                    resends += 1;
+                    let delay = self.policy.min_delay + self.policy.jitter.mul_f64(fastrand::f64());
+                    if resends > self.policy.resends || !self.time_for_a_request(delay) {
+                        warn!(error = %Chain(&e), resends = resends - 1, "not delivered; will be retried");
+                        return Outcome::Failed(report);
+                    }
+                    debug!(error = %Chain(&e), ?delay, "resending");
+                    tokio::time::sleep(delay).await;
+                }
+                GatewayError::InvalidRequest { .. } => {
+                    error!(%error, endpoint_ids = ?report.endpoint_ids(), "gateway rejected the report; not resent unchanged");
+                    return Outcome::Done;
+                }
+                GatewayError::InsufficientPermission { .. } => {
+                    error!(%error, "the skill may not send events: enable the \"Send Alexa Events\" permission");
+                    return Outcome::Failed(report);
+                }
+                GatewayError::SkillNotFound { .. } => {
+                    warn!(%error, "the grant belongs to another stage of the skill; the customer must re-enable it");
+                    return Outcome::Stop;
+                }
+                e => {
+                    error!(error = %Chain(&e), endpoint_ids = ?report.endpoint_ids(), "unexpected gateway answer; not resent");
+                    return Outcome::Done;
+                }
+            }
+        }
+    }
+
+    /// Refreshes the grant in place. `Some(true)`: refreshed; `Some(false)`: revoked (the
+    /// customer disabled the skill); `None`: the refresh failed and may work later.
+    async fn refresh(&self, grant: &mut Grant) -> Option<bool> {
+        match grants::refresh(self.store, self.lwa, grant.clone()).await {
+            Ok(Refreshed::Fresh(fresh)) => {
+                *grant = fresh;
+                Some(true)
+            }
+            Ok(Refreshed::Revoked) => Some(false),
+            Err(e) => {
+                error!(error = %Chain(&e), "refreshing the grant failed");
+                None
+            }
+        }
+    }
+
+    fn time_for_a_request(&self, delay: Duration) -> bool {
+        Instant::now() + delay + REQUEST_TIMEOUT + DEADLINE_MARGIN <= self.deadline
+    }
+}

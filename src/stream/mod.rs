@@ -1,0 +1,154 @@
+//! The stream Lambda's core: DynamoDB stream records of the devices table in, proactive
+//! discovery events out, and the records that could not be delivered reported back so that
+//! Lambda retries them.
+//!
+//! - [`changes`]: records → per-customer, per-endpoint changes (the last image wins).
+//! - [`reports`]: changes → `AddOrUpdateReport`s and `DeleteReport`s within Alexa's limits.
+//! - [`delivery`]: reports → the gateway, with token refresh, retries and the error codes.
+
+pub mod changes;
+pub mod delivery;
+pub mod reports;
+
+use aws_lambda_events::event::dynamodb::Event;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use futures_util::StreamExt;
+use tokio::time::Instant;
+use tracing::{Instrument, debug, error, info, info_span};
+
+use self::changes::{Action, UserChanges};
+use self::delivery::{RetryPolicy, Sender};
+use crate::config::Config;
+use crate::device::mapping;
+use crate::error::Chain;
+use crate::gateway::Gateway;
+use crate::grants;
+use crate::lwa::Lwa;
+use crate::store::Store;
+
+/// The instant of a Lambda deadline given in milliseconds since the Unix epoch.
+pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Instant::now() + std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
+/// The stream Lambda, holding what is built once at cold start.
+#[derive(Debug)]
+pub struct StreamProcessor<S> {
+    store: S,
+    lwa: Lwa,
+    gateway: Gateway,
+    concurrency: usize,
+    policy: RetryPolicy,
+}
+
+impl<S: Store> StreamProcessor<S> {
+    pub fn new(store: S, lwa: Lwa, gateway: Gateway, concurrency: usize, policy: RetryPolicy) -> Self {
+        Self {
+            store,
+            lwa,
+            gateway,
+            concurrency: concurrency.max(1),
+            policy,
+        }
+    }
+
+    pub fn from_config(store: S, config: &Config, http: reqwest::Client) -> Self {
+        let lwa = Lwa::new(
+            http.clone(),
+            config.lwa_token_url.clone(),
+            config.lwa_client_id.clone(),
+            config.lwa_client_secret.clone(),
+        );
+        let gateway = Gateway::new(http, config.event_gateway_url.clone());
+        Self::new(store, lwa, gateway, config.stream_concurrency, RetryPolicy::default())
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Handles one batch. Customers are served concurrently, each customer's reports in order.
+    /// What could not be delivered is answered as a batch item failure naming the earliest
+    /// undelivered record, from which Lambda retries: nothing is lost and nothing later skipped
+    /// (what was delivered after it is sent again, which Alexa takes as a no-op).
+    pub async fn process(&self, event: &Event, deadline: Instant) -> DynamoDbEventResponse {
+        let batch = changes::decode(event);
+        let users = batch.users.len();
+        let earliest = futures_util::stream::iter(batch.users)
+            .map(|user| {
+                let span = info_span!("customer", user_id = %user.user_id);
+                self.process_user(user, deadline).instrument(span)
+            })
+            .buffer_unordered(self.concurrency)
+            .filter_map(|failed| async move { failed })
+            .fold(None, |earliest: Option<usize>, record| async move {
+                Some(earliest.map_or(record, |e| e.min(record)))
+            })
+            .await;
+        let mut response = DynamoDbEventResponse::default();
+        if let Some(index) = earliest {
+            let sequence_number = batch.sequence_numbers.get(index).cloned().flatten();
+            info!(
+                records = event.records.len(),
+                users,
+                retry_from = sequence_number.as_deref().unwrap_or("<none>"),
+                "batch partly undelivered"
+            );
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = sequence_number;
+            response.batch_item_failures.push(failure);
+        } else {
+            debug!(records = event.records.len(), users, "batch done");
+        }
+        response
+    }
+
+    /// Sends one customer's changes; the earliest undelivered record, if any.
+    async fn process_user(&self, user: UserChanges, deadline: Instant) -> Option<usize> {
+        let mut upserts = Vec::new();
+        let mut deletes = Vec::new();
+        for change in &user.endpoints {
+            match change.action() {
+                Action::AddOrUpdate(device) => {
+                    // An endpoint Alexa would reject is logged and left out, not sent to fail.
+                    if let Some(endpoint) = mapping::checked_endpoint(device) {
+                        upserts.push((endpoint, change.first_record()));
+                    }
+                }
+                Action::Delete => deletes.push((change.endpoint_id.clone(), change.first_record())),
+                Action::Nothing => {}
+            }
+        }
+        if upserts.is_empty() && deletes.is_empty() {
+            return None;
+        }
+        let earliest = upserts.iter().map(|u| u.1).chain(deletes.iter().map(|d| d.1)).min();
+        let grant = match grants::usable(&self.store, &self.lwa, &user.user_id).await {
+            Ok(Some(grant)) => grant,
+            Ok(None) => {
+                debug!("no grant: the customer has not enabled the skill with events");
+                return None;
+            }
+            Err(e) => {
+                error!(error = %Chain(&e), "cannot get the customer's grant; will be retried");
+                return earliest;
+            }
+        };
+        info!(
+            add_or_update = upserts.len(),
+            delete = deletes.len(),
+            "sending discovery changes"
+        );
+        let sender = Sender {
+            store: &self.store,
+            lwa: &self.lwa,
+            gateway: &self.gateway,
+            policy: &self.policy,
+            deadline,
+        };
+        sender.send_all(grant, reports::plan(upserts, deletes)).await
+    }
+}

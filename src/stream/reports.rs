@@ -1,0 +1,199 @@
+//! The reports sent for one customer's changes, chunked within Alexa's limits.
+
+use tracing::error;
+
+use crate::alexa::endpoint::Endpoint;
+use crate::alexa::event;
+use crate::alexa::validate::MAX_ENDPOINTS;
+use crate::alexa::{BearerToken, Scope};
+
+/// `AddOrUpdateReport` bodies stay under this many bytes (Alexa's limit is 256 KB).
+pub const MAX_REPORT_BYTES: usize = 256_000;
+/// Endpoints per `DeleteReport`. Amazon documents no limit, but an integrator saw 500s at 134
+/// endpoints in one DeleteReport and sends 30; 50 keeps well clear of that and still clears a
+/// large account in a few requests.
+pub const DELETE_CHUNK: usize = 50;
+/// LWA access tokens are at most this long; the size budget reserves room for the longest.
+const MAX_TOKEN_BYTES: usize = 2048;
+
+/// One event to send, and the earliest stream record it carries a change of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub kind: ReportKind,
+    pub first_record: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReportKind {
+    AddOrUpdate(Vec<Endpoint>),
+    Delete(Vec<String>),
+}
+
+impl Report {
+    /// The event's JSON, with the customer's current access token in its scope and a fresh
+    /// message id.
+    pub fn body(&self, token: &BearerToken) -> Vec<u8> {
+        let scope = Scope::bearer(token.clone());
+        let json = match &self.kind {
+            ReportKind::AddOrUpdate(endpoints) => {
+                serde_json::to_vec(&event::add_or_update_report(endpoints.clone(), scope))
+            }
+            ReportKind::Delete(ids) => serde_json::to_vec(&event::delete_report(ids.clone(), scope)),
+        };
+        // Plain structs with string keys always serialize.
+        json.unwrap_or_default()
+    }
+
+    pub fn endpoint_ids(&self) -> Vec<&str> {
+        match &self.kind {
+            ReportKind::AddOrUpdate(endpoints) => endpoints.iter().map(|e| e.endpoint_id.as_str()).collect(),
+            ReportKind::Delete(ids) => ids.iter().map(String::as_str).collect(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.kind {
+            ReportKind::AddOrUpdate(endpoints) => endpoints.len(),
+            ReportKind::Delete(ids) => ids.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Halves the report, for a gateway that answered 413. `None` for a single endpoint.
+    pub fn split(self) -> Option<(Report, Report)> {
+        let first_record = self.first_record;
+        let half = self.len() / 2;
+        if half == 0 {
+            return None;
+        }
+        let (a, b) = match self.kind {
+            ReportKind::AddOrUpdate(mut endpoints) => {
+                let rest = endpoints.split_off(half);
+                (ReportKind::AddOrUpdate(endpoints), ReportKind::AddOrUpdate(rest))
+            }
+            ReportKind::Delete(mut ids) => {
+                let rest = ids.split_off(half);
+                (ReportKind::Delete(ids), ReportKind::Delete(rest))
+            }
+        };
+        Some((
+            Report { kind: a, first_record },
+            Report { kind: b, first_record },
+        ))
+    }
+}
+
+/// The reports for a customer's endpoints to add or update and to delete, each paired with the
+/// earliest record of its change: `AddOrUpdateReport`s of at most 300 endpoints and
+/// [`MAX_REPORT_BYTES`], then `DeleteReport`s of at most [`DELETE_CHUNK`].
+pub fn plan(upserts: Vec<(Endpoint, usize)>, deletes: Vec<(String, usize)>) -> Vec<Report> {
+    let mut reports = Vec::new();
+    let overhead = envelope_bytes();
+    let mut chunk: Vec<Endpoint> = Vec::new();
+    let mut chunk_bytes = overhead;
+    let mut first = usize::MAX;
+    for (endpoint, record) in upserts {
+        // The endpoint's bytes plus the comma that separates it from the previous one.
+        let bytes = serde_json::to_vec(&endpoint).map_or(usize::MAX, |v| v.len()) + 1;
+        if overhead.saturating_add(bytes) > MAX_REPORT_BYTES {
+            error!(endpoint_id = %endpoint.endpoint_id, bytes, "endpoint alone exceeds the report size limit; not sent");
+            continue;
+        }
+        if chunk.len() == MAX_ENDPOINTS || chunk_bytes + bytes > MAX_REPORT_BYTES {
+            reports.push(Report {
+                kind: ReportKind::AddOrUpdate(std::mem::take(&mut chunk)),
+                first_record: first,
+            });
+            chunk_bytes = overhead;
+            first = usize::MAX;
+        }
+        chunk_bytes += bytes;
+        first = first.min(record);
+        chunk.push(endpoint);
+    }
+    if !chunk.is_empty() {
+        reports.push(Report {
+            kind: ReportKind::AddOrUpdate(chunk),
+            first_record: first,
+        });
+    }
+    for part in deletes.chunks(DELETE_CHUNK) {
+        reports.push(Report {
+            kind: ReportKind::Delete(part.iter().map(|(id, _)| id.clone()).collect()),
+            first_record: part.iter().map(|(_, r)| *r).min().unwrap_or(usize::MAX),
+        });
+    }
+    reports
+}
+
+/// The bytes of an `AddOrUpdateReport` with no endpoints and the longest possible token.
+fn envelope_bytes() -> usize {
+    let token = BearerToken::new("x".repeat(MAX_TOKEN_BYTES));
+    serde_json::to_vec(&event::add_or_update_report(Vec::new(), Scope::bearer(token))).map_or(1024, |v| v.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::{Device, mapping};
+
+    fn endpoint(id: usize, description_len: usize) -> Endpoint {
+        let device: Device = serde_json::from_value(serde_json::json!({
+            "userId": "u", "endpointId": format!("e-{id:04}"), "name": "Lamp",
+            "description": "d".repeat(description_len), "manufacturer": "Acme", "category": "LIGHT",
+            "capabilities": [{"type": "power"}],
+        }))
+        .unwrap();
+        let mut e = mapping::endpoint(&device);
+        // Big but valid endpoints: cookies count towards the size.
+        if description_len > 100 {
+            for k in 0..4 {
+                e.cookie.insert(format!("k{k}"), "c".repeat(1200));
+            }
+        }
+        e
+    }
+
+    #[test]
+    fn at_most_300_endpoints_per_report() {
+        let upserts = (0..650).map(|i| (endpoint(i, 10), i)).collect();
+        let reports = plan(upserts, vec![]);
+        let sizes: Vec<usize> = reports.iter().map(Report::len).collect();
+        assert_eq!(sizes, [300, 300, 50]);
+        assert_eq!(reports[1].first_record, 300);
+    }
+
+    #[test]
+    fn reports_stay_under_the_byte_limit() {
+        let token = BearerToken::new("t".repeat(2048));
+        let upserts: Vec<_> = (0..200).map(|i| (endpoint(i, 120), i)).collect();
+        let reports = plan(upserts, vec![]);
+        assert!(reports.len() > 1, "5 KB endpoints × 200 must not fit in one report");
+        let total: usize = reports.iter().map(Report::len).sum();
+        assert_eq!(total, 200);
+        for r in &reports {
+            assert!(r.body(&token).len() <= MAX_REPORT_BYTES);
+        }
+    }
+
+    #[test]
+    fn deletes_are_chunked() {
+        let deletes = (0..120).map(|i| (format!("d-{i}"), 1000 + i)).collect();
+        let reports = plan(vec![], deletes);
+        let sizes: Vec<usize> = reports.iter().map(Report::len).collect();
+        assert_eq!(sizes, [50, 50, 20]);
+        assert_eq!(reports[2].first_record, 1100);
+    }
+
+    #[test]
+    fn split_halves_and_stops_at_one() {
+        let r = plan(vec![(endpoint(1, 10), 4), (endpoint(2, 10), 5), (endpoint(3, 10), 6)], vec![]).remove(0);
+        let (a, b) = r.split().unwrap();
+        assert_eq!((a.len(), b.len()), (1, 2));
+        assert_eq!(a.first_record, 4);
+        assert!(a.split().is_none());
+    }
+}
