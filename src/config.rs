@@ -61,10 +61,13 @@ impl Config {
         let positive = |name: &'static str| -> Result<Option<usize>, ConfigError> {
             get(name)
                 .map(|v| {
-                    v.parse::<usize>().ok().filter(|n| *n > 0).ok_or(ConfigError {
-                        name,
-                        reason: format!("{v:?} is not a positive integer"),
-                    })
+                    v.parse::<usize>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or(ConfigError {
+                            name,
+                            reason: format!("{v:?} is not a positive integer"),
+                        })
                 })
                 .transpose()
         };
@@ -77,7 +80,8 @@ impl Config {
             })?,
         };
         Ok(Self {
-            devices_table: get("DEVICES_TABLE").unwrap_or_else(|| Self::DEFAULT_DEVICES_TABLE.into()),
+            devices_table: get("DEVICES_TABLE")
+                .unwrap_or_else(|| Self::DEFAULT_DEVICES_TABLE.into()),
             tokens_table: get("TOKENS_TABLE").unwrap_or_else(|| Self::DEFAULT_TOKENS_TABLE.into()),
             grants_table: get("GRANTS_TABLE").unwrap_or_else(|| Self::DEFAULT_GRANTS_TABLE.into()),
             dynamodb_endpoint: get("DYNAMODB_ENDPOINT"),
@@ -86,7 +90,8 @@ impl Config {
                 .map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
             lwa_client_id: get("LWA_CLIENT_ID"),
             lwa_client_secret: get("LWA_CLIENT_SECRET").map(Secret::new),
-            lwa_token_url: get("LWA_TOKEN_URL").unwrap_or_else(|| Self::DEFAULT_LWA_TOKEN_URL.into()),
+            lwa_token_url: get("LWA_TOKEN_URL")
+                .unwrap_or_else(|| Self::DEFAULT_LWA_TOKEN_URL.into()),
             event_region,
             event_gateway_url: get("EVENT_GATEWAY_URL"),
             stream_concurrency: positive("STREAM_USER_CONCURRENCY")?.unwrap_or(8),
@@ -95,7 +100,8 @@ impl Config {
 
     /// A configuration for a local DynamoDB-compatible server, with defaults for the rest.
     pub fn local(dynamodb_endpoint: &str) -> Self {
-        let mut config = Self::from_lookup(|_| None).unwrap_or_else(|_| unreachable!("defaults are valid"));
+        let mut config =
+            Self::from_lookup(|_| None).unwrap_or_else(|_| unreachable!("defaults are valid"));
         config.dynamodb_endpoint = Some(dynamodb_endpoint.to_owned());
         config
     }
@@ -130,9 +136,11 @@ mod tests {
 
     #[test]
     fn rejects_bad_numbers_and_regions() {
-        let err = Config::from_lookup(|n| (n == "DEVICES_PAGE_SIZE").then(|| "0".into())).unwrap_err();
+        let err =
+            Config::from_lookup(|n| (n == "DEVICES_PAGE_SIZE").then(|| "0".into())).unwrap_err();
         assert_eq!(err.name, "DEVICES_PAGE_SIZE");
-        let err = Config::from_lookup(|n| (n == "ALEXA_EVENT_REGION").then(|| "MARS".into())).unwrap_err();
+        let err = Config::from_lookup(|n| (n == "ALEXA_EVENT_REGION").then(|| "MARS".into()))
+            .unwrap_err();
         assert_eq!(err.name, "ALEXA_EVENT_REGION");
     }
 }

@@ -27,7 +27,12 @@ impl GatewayRegion {
         match region {
             "us-west-2" => Self::FarEast,
             r if r.starts_with("ap-") => Self::FarEast,
-            r if ["eu-", "me-", "af-", "il-"].iter().any(|p| r.starts_with(p)) => Self::Europe,
+            r if ["eu-", "me-", "af-", "il-"]
+                .iter()
+                .any(|p| r.starts_with(p)) =>
+            {
+                Self::Europe
+            }
             _ => Self::NorthAmerica,
         }
     }
@@ -111,7 +116,10 @@ pub enum GatewayError {
 impl GatewayError {
     /// Whether the same event may be accepted if sent again a little later.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Throttled { .. } | Self::Unavailable { .. } | Self::Network(_))
+        matches!(
+            self,
+            Self::Throttled { .. } | Self::Unavailable { .. } | Self::Network(_)
+        )
     }
 
     /// Classifies a non-202 answer from its status and (maybe not JSON) body.
@@ -146,9 +154,13 @@ impl GatewayError {
             ("SKILL_DISABLED_EXCEPTION" | "SKILL_NEVER_ENABLED_EXCEPTION", _) | ("", 403) => {
                 Self::SkillDisabled { status, code }
             }
-            ("INSUFFICIENT_PERMISSION_EXCEPTION", _) => Self::InsufficientPermission { status, code },
+            ("INSUFFICIENT_PERMISSION_EXCEPTION", _) => {
+                Self::InsufficientPermission { status, code }
+            }
             ("SKILL_NOT_FOUND_EXCEPTION", _) | ("", 404) => Self::SkillNotFound { status, code },
-            ("REQUEST_ENTITY_TOO_LARGE_EXCEPTION", _) | ("", 413) => Self::TooLarge { status, code },
+            ("REQUEST_ENTITY_TOO_LARGE_EXCEPTION", _) | ("", 413) => {
+                Self::TooLarge { status, code }
+            }
             ("THROTTLING_EXCEPTION", _) | ("", 429) => Self::Throttled { status, code },
             ("INTERNAL_SERVICE_EXCEPTION" | "SERVICE_UNAVAILABLE_EXCEPTION", _) => {
                 Self::Unavailable { status, code }
@@ -231,29 +243,55 @@ mod tests {
     #[test]
     fn the_status_classifies_bodies_that_are_not_json() {
         let html = b"<html>Bad Gateway</html>";
-        assert!(matches!(GatewayError::from_answer(502, html), GatewayError::Unavailable { .. }));
-        assert!(matches!(GatewayError::from_answer(429, html), GatewayError::Throttled { .. }));
-        let GatewayError::InvalidRequest { description, .. } = GatewayError::from_answer(400, html) else {
+        assert!(matches!(
+            GatewayError::from_answer(502, html),
+            GatewayError::Unavailable { .. }
+        ));
+        assert!(matches!(
+            GatewayError::from_answer(429, html),
+            GatewayError::Throttled { .. }
+        ));
+        let GatewayError::InvalidRequest { description, .. } = GatewayError::from_answer(400, html)
+        else {
             panic!()
         };
         assert!(description.contains("Bad Gateway"));
-        assert!(matches!(GatewayError::from_answer(418, b""), GatewayError::Unexpected { .. }));
+        assert!(matches!(
+            GatewayError::from_answer(418, b""),
+            GatewayError::Unexpected { .. }
+        ));
     }
 
     #[test]
     fn retryable_answers() {
-        assert!(GatewayError::from_answer(503, &body("SERVICE_UNAVAILABLE_EXCEPTION")).is_retryable());
+        assert!(
+            GatewayError::from_answer(503, &body("SERVICE_UNAVAILABLE_EXCEPTION")).is_retryable()
+        );
         assert!(GatewayError::from_answer(500, &body("INTERNAL_SERVICE_EXCEPTION")).is_retryable());
         assert!(!GatewayError::from_answer(400, &body("INVALID_REQUEST_EXCEPTION")).is_retryable());
-        assert!(!GatewayError::from_answer(401, &body("INVALID_ACCESS_TOKEN_EXCEPTION")).is_retryable());
+        assert!(
+            !GatewayError::from_answer(401, &body("INVALID_ACCESS_TOKEN_EXCEPTION")).is_retryable()
+        );
     }
 
     #[test]
     fn regions() {
-        assert_eq!(GatewayRegion::for_aws_region("us-east-1"), GatewayRegion::NorthAmerica);
-        assert_eq!(GatewayRegion::for_aws_region("eu-west-1"), GatewayRegion::Europe);
-        assert_eq!(GatewayRegion::for_aws_region("us-west-2"), GatewayRegion::FarEast);
-        assert_eq!(GatewayRegion::for_aws_region("ap-southeast-2"), GatewayRegion::FarEast);
+        assert_eq!(
+            GatewayRegion::for_aws_region("us-east-1"),
+            GatewayRegion::NorthAmerica
+        );
+        assert_eq!(
+            GatewayRegion::for_aws_region("eu-west-1"),
+            GatewayRegion::Europe
+        );
+        assert_eq!(
+            GatewayRegion::for_aws_region("us-west-2"),
+            GatewayRegion::FarEast
+        );
+        assert_eq!(
+            GatewayRegion::for_aws_region("ap-southeast-2"),
+            GatewayRegion::FarEast
+        );
         assert_eq!("EU".parse::<GatewayRegion>(), Ok(GatewayRegion::Europe));
     }
 }

@@ -31,7 +31,11 @@ pub enum GrantError {
 
 /// The customer's grant with an access token valid for at least [`REFRESH_MARGIN`], or `None`
 /// when they have no grant (skill not enabled with events) or it was revoked.
-pub async fn usable<S: Store>(store: &S, lwa: &Lwa, user_id: &str) -> Result<Option<Grant>, GrantError> {
+pub async fn usable<S: Store>(
+    store: &S,
+    lwa: &Lwa,
+    user_id: &str,
+) -> Result<Option<Grant>, GrantError> {
     let Some(grant) = store.grant(user_id).await? else {
         return Ok(None);
     };
@@ -48,14 +52,22 @@ pub async fn usable<S: Store>(store: &S, lwa: &Lwa, user_id: &str) -> Result<Opt
 
 /// Refreshes `grant` at LWA and stores the result with a conditional write on its version.
 /// When another invocation refreshed first, its (newer) grant is used instead of this one.
-pub async fn refresh<S: Store>(store: &S, lwa: &Lwa, grant: Grant) -> Result<Refreshed, GrantError> {
+pub async fn refresh<S: Store>(
+    store: &S,
+    lwa: &Lwa,
+    grant: Grant,
+) -> Result<Refreshed, GrantError> {
     match lwa.refresh(&grant.refresh_token).await {
         Ok(tokens) => {
             let refreshed = Grant {
                 access_token: tokens.access_token,
                 // LWA may omit the refresh token; the old one then stays valid.
-                refresh_token: tokens.refresh_token.unwrap_or_else(|| grant.refresh_token.clone()),
-                expires_at: unix_seconds(SystemTime::now() + Duration::from_secs(tokens.expires_in)),
+                refresh_token: tokens
+                    .refresh_token
+                    .unwrap_or_else(|| grant.refresh_token.clone()),
+                expires_at: unix_seconds(
+                    SystemTime::now() + Duration::from_secs(tokens.expires_in),
+                ),
                 version: grant.version + 1,
                 ..grant.clone()
             };

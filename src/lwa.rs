@@ -38,7 +38,8 @@ pub enum LwaError {
 impl LwaError {
     /// Whether trying again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Network(_)) || matches!(self, Self::Unexpected { status } | Self::OAuth { status, .. } if *status == 429 || *status >= 500)
+        matches!(self, Self::Network(_))
+            || matches!(self, Self::Unexpected { status } | Self::OAuth { status, .. } if *status == 429 || *status >= 500)
     }
 }
 
@@ -51,7 +52,12 @@ pub struct Lwa {
 }
 
 impl Lwa {
-    pub fn new(http: reqwest::Client, token_url: String, client_id: Option<String>, client_secret: Option<Secret>) -> Self {
+    pub fn new(
+        http: reqwest::Client,
+        token_url: String,
+        client_id: Option<String>,
+        client_secret: Option<Secret>,
+    ) -> Self {
         Self {
             http,
             token_url,
@@ -61,17 +67,25 @@ impl Lwa {
 
     /// `grant_type=authorization_code`: the code of an AcceptGrant directive (valid minutes only).
     pub async fn exchange_code(&self, code: &Secret) -> Result<LwaTokens, LwaError> {
-        self.token(&[("grant_type", "authorization_code"), ("code", code.expose())]).await
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.expose()),
+        ])
+        .await
     }
 
     /// `grant_type=refresh_token`.
     pub async fn refresh(&self, refresh_token: &Secret) -> Result<LwaTokens, LwaError> {
-        self.token(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose())])
-            .await
+        self.token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose()),
+        ])
+        .await
     }
 
     async fn token(&self, grant: &[(&str, &str); 2]) -> Result<LwaTokens, LwaError> {
-        let (client_id, client_secret) = self.credentials.as_ref().ok_or(LwaError::NotConfigured)?;
+        let (client_id, client_secret) =
+            self.credentials.as_ref().ok_or(LwaError::NotConfigured)?;
         let form = [
             grant[0],
             grant[1],

@@ -8,8 +8,8 @@ use crate::alexa::directive::{Directive, ReplyTo, Request};
 use crate::config::Config;
 use crate::error::{Chain, SkillError};
 use crate::gateway::GatewayRegion;
-use crate::lwa::Lwa;
 use crate::handlers;
+use crate::lwa::Lwa;
 use crate::store::Store;
 
 /// The skill, holding what is built once at cold start.
@@ -85,8 +85,14 @@ impl<S: Store> Skill<S> {
     async fn dispatch(&self, directive: &Directive) -> Result<Box<RawValue>, SkillError> {
         match &directive.request {
             Request::AcceptGrant { code, grantee } => reply(
-                &handlers::accept_grant::accept_grant(&self.store, &self.lwa, self.event_region, code, grantee)
-                    .await?,
+                &handlers::accept_grant::accept_grant(
+                    &self.store,
+                    &self.lwa,
+                    self.event_region,
+                    code,
+                    grantee,
+                )
+                .await?,
             ),
             Request::Discover { scope } => {
                 reply(&handlers::discovery::discover(&self.store, scope).await?)

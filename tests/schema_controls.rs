@@ -63,3 +63,24 @@ fn a_newer_documented_category_is_accepted_by_the_named_correction() {
     e["displayCategories"] = json!(["VACUUM_CLEANER"]);
     schema::assert_valid(&discover_response(e));
 }
+
+#[test]
+fn the_delete_report_shape_is_checked_by_own_code() {
+    let delete = |endpoints: Value| {
+        json!({"event": {"header": {"namespace": "Alexa.Discovery", "name": "DeleteReport",
+            "payloadVersion": "3", "messageId": uuid::Uuid::new_v4().to_string()},
+            "payload": {"endpoints": endpoints, "scope": {"type": "BearerToken", "token": "t"}}}})
+    };
+    schema::assert_valid(&delete(json!([{"endpointId": "lamp-1"}])));
+    assert!(rejected(delete(json!([]))), "no endpoints");
+    assert!(
+        rejected(delete(json!([{"endpointId": "lamp 1"}]))),
+        "bad endpoint id"
+    );
+    assert!(
+        rejected(delete(
+            json!([{"endpointId": "lamp-1", "friendlyName": "x"}])
+        )),
+        "extra field"
+    );
+}

@@ -195,7 +195,8 @@ impl Directive {
                     from_part("payload", payload).map_err(|e| reject(&reply_to, e))?;
                 check_token(&p.grantee.token).map_err(|e| reject(&reply_to, e))?;
                 let GrantType::AuthorizationCode = p.grant.kind;
-                check_secret(&p.grant.code, ParseError::GrantCode).map_err(|e| reject(&reply_to, e))?;
+                check_secret(&p.grant.code, ParseError::GrantCode)
+                    .map_err(|e| reject(&reply_to, e))?;
                 Request::AcceptGrant {
                     code: p.grant.code,
                     grantee: p.grantee,

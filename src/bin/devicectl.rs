@@ -12,14 +12,14 @@ use std::time::{Duration, SystemTime};
 use alexa_smart_home::alexa::{BearerToken, Secret};
 use alexa_smart_home::config::Config;
 use alexa_smart_home::device::{Device, DeviceCapability};
+use alexa_smart_home::http;
 use alexa_smart_home::local::fakes::FakeAmazon;
 use alexa_smart_home::local::stream::{LocalStream, Start};
-use alexa_smart_home::stream::StreamProcessor;
-use alexa_smart_home::http;
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::{self, DynamoStore};
 use alexa_smart_home::store::seed::Seed;
 use alexa_smart_home::store::{Store, TokenRecord, tables, unix_seconds};
+use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home::telemetry;
 use clap::{Parser, Subcommand};
 
@@ -99,7 +99,10 @@ enum Command {
     /// event the gateway receives. Runs until Ctrl-C; change devices from another terminal.
     LocalEvents {
         /// The AcceptGrant directive to send first.
-        #[arg(long, default_value = "events/Authorization/Authorization.AcceptGrant.request.json")]
+        #[arg(
+            long,
+            default_value = "events/Authorization/Authorization.AcceptGrant.request.json"
+        )]
         accept_grant: PathBuf,
         /// Add `porch-light` and delete `kitchen-plug` of the example account, show the two
         /// reports, and exit.
@@ -232,7 +235,12 @@ fn capability(name: &str) -> Result<serde_json::Value, BoxError> {
     }
 }
 
-async fn local_events(mut config: Config, store: DynamoStore, accept_grant: &PathBuf, demo: bool) -> Result<(), BoxError> {
+async fn local_events(
+    mut config: Config,
+    store: DynamoStore,
+    accept_grant: &PathBuf,
+    demo: bool,
+) -> Result<(), BoxError> {
     let endpoint = config
         .dynamodb_endpoint
         .clone()
@@ -240,9 +248,17 @@ async fn local_events(mut config: Config, store: DynamoStore, accept_grant: &Pat
     let fakes = FakeAmazon::start(true).await;
     config.lwa_token_url = fakes.lwa_token_url();
     config.event_gateway_url = Some(fakes.gateway_url());
-    config.lwa_client_id.get_or_insert_with(|| "local-client".into());
-    config.lwa_client_secret.get_or_insert_with(|| Secret::new("local-secret"));
-    eprintln!("fake LWA at {}, fake gateway at {}", fakes.lwa_token_url(), fakes.gateway_url());
+    config
+        .lwa_client_id
+        .get_or_insert_with(|| "local-client".into());
+    config
+        .lwa_client_secret
+        .get_or_insert_with(|| Secret::new("local-secret"));
+    eprintln!(
+        "fake LWA at {}, fake gateway at {}",
+        fakes.lwa_token_url(),
+        fakes.gateway_url()
+    );
 
     let skill = Skill::from_config(store.clone(), &config, http::client());
     eprintln!("AcceptGrant from {}:", accept_grant.display());
@@ -253,7 +269,13 @@ async fn local_events(mut config: Config, store: DynamoStore, accept_grant: &Pat
         // A device left over from an earlier demo would make the add a no-op update.
         store.delete_device(USER, "porch-light").await?;
     }
-    let mut stream = LocalStream::open(&endpoint, &config.aws_region, &config.devices_table, Start::Latest).await?;
+    let mut stream = LocalStream::open(
+        &endpoint,
+        &config.aws_region,
+        &config.devices_table,
+        Start::Latest,
+    )
+    .await?;
     let processor = StreamProcessor::from_config(store.clone(), &config, http::client());
     if demo {
         eprintln!("adding porch-light and deleting kitchen-plug of {USER}");

@@ -3,10 +3,10 @@
 use tracing::warn;
 
 use super::{Device, DeviceCapability};
-use crate::alexa::validate;
 use crate::alexa::endpoint::{
     AdditionalAttributes, Capability, ClusterMember, Endpoint, EndpointRef, Relationships,
 };
+use crate::alexa::validate;
 
 /// The endpoint Alexa discovers for a device: the `Alexa` interface, the interfaces of the
 /// device's capabilities, and `Alexa.EndpointHealth` for its connectivity.

@@ -24,7 +24,9 @@ pub async fn accept_grant<S: Store>(
     // The code is valid for minutes only: exchange it before anything else can fail.
     let tokens = lwa.exchange_code(code).await?;
     // Without a refresh token the grant would die within the hour.
-    let refresh_token = tokens.refresh_token.ok_or(LwaError::Unexpected { status: 200 })?;
+    let refresh_token = tokens
+        .refresh_token
+        .ok_or(LwaError::Unexpected { status: 200 })?;
     let grant = store
         .put_grant(NewGrant {
             user_id,

@@ -29,7 +29,10 @@ pub async fn discover<S: Store>(
 /// endpoint id order, so the same 300 are chosen every time when there are more).
 /// A device that breaks one of Alexa's limits is logged with the reason and left out.
 pub fn discoverable(devices: &[Device]) -> Vec<Endpoint> {
-    let mut endpoints: Vec<Endpoint> = devices.iter().filter_map(mapping::checked_endpoint).collect();
+    let mut endpoints: Vec<Endpoint> = devices
+        .iter()
+        .filter_map(mapping::checked_endpoint)
+        .collect();
     if endpoints.len() > validate::MAX_ENDPOINTS {
         warn!(
             endpoints = endpoints.len(),

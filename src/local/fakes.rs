@@ -34,7 +34,11 @@ impl FakeAmazon {
             })
             .mount(&gateway)
             .await;
-        Self { lwa, gateway, received }
+        Self {
+            lwa,
+            gateway,
+            received,
+        }
     }
 
     pub fn lwa_token_url(&self) -> String {
@@ -92,10 +96,17 @@ impl Respond for GatewayResponder {
             received.push(event.clone());
         }
         if self.print {
-            let name = event.pointer("/event/header/name").and_then(Value::as_str).unwrap_or("?");
+            let name = event
+                .pointer("/event/header/name")
+                .and_then(Value::as_str)
+                .unwrap_or("?");
             let mut text = String::from_utf8_lossy(&request.body).into_owned();
             for scope in ["/event/payload/scope/token", "/event/endpoint/scope/token"] {
-                if let Some(token) = event.pointer(scope).and_then(Value::as_str).filter(|t| !t.is_empty()) {
+                if let Some(token) = event
+                    .pointer(scope)
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                {
                     text = text.replace(token, "<LWA access token>");
                 }
             }

@@ -13,7 +13,10 @@ use serde_json::{Value, json};
 #[derive(Debug, thiserror::Error)]
 pub enum LocalStreamError {
     #[error("DynamoDB Streams {operation}: {reason}")]
-    Api { operation: &'static str, reason: String },
+    Api {
+        operation: &'static str,
+        reason: String,
+    },
     #[error("DynamoDB Streams {operation} failed")]
     Http {
         operation: &'static str,
@@ -47,7 +50,12 @@ pub struct LocalStream {
 }
 
 impl LocalStream {
-    pub async fn open(endpoint: &str, region: &str, table: &str, start: Start) -> Result<Self, LocalStreamError> {
+    pub async fn open(
+        endpoint: &str,
+        region: &str,
+        table: &str,
+        start: Start,
+    ) -> Result<Self, LocalStreamError> {
         let mut reader = Self {
             http: reqwest::Client::new(),
             endpoint: endpoint.to_owned(),
@@ -60,10 +68,18 @@ impl LocalStream {
             iterator: String::new(),
             pending: None,
         };
-        let streams = reader.call("ListStreams", json!({"TableName": table})).await?;
+        let streams = reader
+            .call("ListStreams", json!({"TableName": table}))
+            .await?;
         reader.stream_arn = str_at(&streams, "/Streams/0/StreamArn", "ListStreams")?;
-        let description = reader.call("DescribeStream", json!({"StreamArn": reader.stream_arn})).await?;
-        reader.shard_id = str_at(&description, "/StreamDescription/Shards/0/ShardId", "DescribeStream")?;
+        let description = reader
+            .call("DescribeStream", json!({"StreamArn": reader.stream_arn}))
+            .await?;
+        reader.shard_id = str_at(
+            &description,
+            "/StreamDescription/Shards/0/ShardId",
+            "DescribeStream",
+        )?;
         let kind = match start {
             Start::Latest => "LATEST",
             Start::TrimHorizon => "TRIM_HORIZON",
@@ -76,7 +92,10 @@ impl LocalStream {
     /// with its response, the same position is kept.
     pub async fn next_batch(&mut self, limit: usize) -> Result<Event, LocalStreamError> {
         let out = self
-            .call("GetRecords", json!({"ShardIterator": self.iterator, "Limit": limit}))
+            .call(
+                "GetRecords",
+                json!({"ShardIterator": self.iterator, "Limit": limit}),
+            )
             .await?;
         self.pending = out["NextShardIterator"].as_str().map(str::to_owned);
         let records = out.get("Records").cloned().unwrap_or_else(|| json!([]));
@@ -92,7 +111,9 @@ impl LocalStream {
             .min_by(|a, b| a.len().cmp(&b.len()).then(a.cmp(b)));
         match failed {
             Some(sequence_number) => {
-                self.iterator = self.shard_iterator("AT_SEQUENCE_NUMBER", Some(sequence_number)).await?;
+                self.iterator = self
+                    .shard_iterator("AT_SEQUENCE_NUMBER", Some(sequence_number))
+                    .await?;
             }
             None => {
                 if let Some(next) = self.pending.take() {
@@ -104,7 +125,11 @@ impl LocalStream {
         Ok(())
     }
 
-    async fn shard_iterator(&self, kind: &str, sequence_number: Option<&str>) -> Result<String, LocalStreamError> {
+    async fn shard_iterator(
+        &self,
+        kind: &str,
+        sequence_number: Option<&str>,
+    ) -> Result<String, LocalStreamError> {
         let mut request = json!({"StreamArn": self.stream_arn, "ShardId": self.shard_id, "ShardIteratorType": kind});
         if let Some(n) = sequence_number {
             request["SequenceNumber"] = json!(n);
@@ -117,7 +142,10 @@ impl LocalStream {
         let answer = self
             .http
             .post(&self.endpoint)
-            .header("X-Amz-Target", format!("DynamoDBStreams_20120810.{operation}"))
+            .header(
+                "X-Amz-Target",
+                format!("DynamoDBStreams_20120810.{operation}"),
+            )
             .header("Content-Type", "application/x-amz-json-1.0")
             .header("Authorization", &self.authorization)
             .body(body.to_string())
@@ -132,14 +160,21 @@ impl LocalStream {
         if !status.is_success() {
             return Err(LocalStreamError::Api {
                 operation,
-                reason: format!("HTTP {status}: {}", text.chars().take(300).collect::<String>()),
+                reason: format!(
+                    "HTTP {status}: {}",
+                    text.chars().take(300).collect::<String>()
+                ),
             });
         }
         serde_json::from_str(&text).map_err(LocalStreamError::Decode)
     }
 }
 
-fn str_at(value: &Value, pointer: &str, operation: &'static str) -> Result<String, LocalStreamError> {
+fn str_at(
+    value: &Value,
+    pointer: &str,
+    operation: &'static str,
+) -> Result<String, LocalStreamError> {
     value
         .pointer(pointer)
         .and_then(Value::as_str)

@@ -88,7 +88,11 @@ impl DynamoStore {
     }
 
     /// One device, as the device cloud reads it.
-    pub async fn device(&self, user_id: &str, endpoint_id: &str) -> Result<Option<Device>, StoreError> {
+    pub async fn device(
+        &self,
+        user_id: &str,
+        endpoint_id: &str,
+    ) -> Result<Option<Device>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -237,8 +241,14 @@ impl Store for DynamoStore {
             )
             .expression_attribute_names("#region", "region")
             .expression_attribute_names("#v", VERSION)
-            .expression_attribute_values(":a", AttributeValue::S(new.access_token.expose().to_owned()))
-            .expression_attribute_values(":r", AttributeValue::S(new.refresh_token.expose().to_owned()))
+            .expression_attribute_values(
+                ":a",
+                AttributeValue::S(new.access_token.expose().to_owned()),
+            )
+            .expression_attribute_values(
+                ":r",
+                AttributeValue::S(new.refresh_token.expose().to_owned()),
+            )
             .expression_attribute_values(":e", AttributeValue::N(new.expires_at.to_string()))
             .expression_attribute_values(":g", AttributeValue::S(new.region.to_string()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
@@ -258,7 +268,10 @@ impl Store for DynamoStore {
             .set_item(Some(item))
             .condition_expression("#v = :expected")
             .expression_attribute_names("#v", VERSION)
-            .expression_attribute_values(":expected", AttributeValue::N(grant.version.saturating_sub(1).to_string()))
+            .expression_attribute_values(
+                ":expected",
+                AttributeValue::N(grant.version.saturating_sub(1).to_string()),
+            )
             .send()
             .await;
         match result {

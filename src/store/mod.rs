@@ -36,14 +36,18 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Device>, StoreError>> + Send;
 
     /// The customer's Login with Amazon grant, if they enabled the skill with events.
-    fn grant(&self, user_id: &str) -> impl Future<Output = Result<Option<Grant>, StoreError>> + Send;
+    fn grant(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Option<Grant>, StoreError>> + Send;
 
     /// Stores the grant of an AcceptGrant, replacing any earlier one, with the next version.
     fn put_grant(&self, grant: NewGrant) -> impl Future<Output = Result<Grant, StoreError>> + Send;
 
     /// Replaces the stored grant with `grant` (whose version is one more) only if the stored
     /// one is still at `grant.version - 1`. `Ok(false)`: another writer got there first.
-    fn replace_grant(&self, grant: &Grant) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn replace_grant(&self, grant: &Grant)
+    -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Deletes the grant only if it is still at `version`. `Ok(false)`: it changed or is gone.
     fn delete_grant(

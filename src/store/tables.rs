@@ -7,13 +7,14 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::StoreError;
-use crate::config::Config;
 use super::dynamo::{ENDPOINT_ID, TOKEN_HASH, TTL, USER_ID};
+use crate::config::Config;
 
 /// Creates the devices table (with its stream), the tokens table (with its TTL) and the grants
 /// table. Tables that already exist are left as they are, so this can run at every start.
 pub async fn create(client: &Client, config: &Config) -> Result<(), StoreError> {
-    let (devices_table, tokens_table) = (config.devices_table.as_str(), config.tokens_table.as_str());
+    let (devices_table, tokens_table) =
+        (config.devices_table.as_str(), config.tokens_table.as_str());
     let devices = client
         .create_table()
         .table_name(devices_table)

@@ -96,7 +96,9 @@ pub fn decode(event: &Event) -> Batch {
     let mut user_index: HashMap<String, usize> = HashMap::new();
     let mut endpoint_index: HashMap<(usize, String), usize> = HashMap::new();
     for (index, record) in event.records.iter().enumerate() {
-        batch.sequence_numbers.push(record.change.sequence_number.clone());
+        batch
+            .sequence_numbers
+            .push(record.change.sequence_number.clone());
         let Some((keys, before, after)) = decode_record(record) else {
             continue;
         };
@@ -143,7 +145,9 @@ fn decode_record(record: &EventRecord) -> Option<(Keys, Image, Image)> {
             return Image::Absent;
         }
         match serde_dynamo::from_item::<_, Device>(item.clone()) {
-            Ok(device) if device.user_id == keys.user_id && device.endpoint_id == keys.endpoint_id => {
+            Ok(device)
+                if device.user_id == keys.user_id && device.endpoint_id == keys.endpoint_id =>
+            {
                 Image::Device(Box::new(device))
             }
             Ok(_) => {
@@ -158,10 +162,17 @@ fn decode_record(record: &EventRecord) -> Option<(Keys, Image, Image)> {
     };
     let (before, after) = match record.event_name.as_str() {
         "INSERT" => (Image::Absent, image(&record.change.new_image, "new")),
-        "MODIFY" => (image(&record.change.old_image, "old"), image(&record.change.new_image, "new")),
+        "MODIFY" => (
+            image(&record.change.old_image, "old"),
+            image(&record.change.new_image, "new"),
+        ),
         "REMOVE" => (image(&record.change.old_image, "old"), Image::Absent),
         other => {
-            warn!(sequence_number, event_name = other, "unknown stream event; skipped");
+            warn!(
+                sequence_number,
+                event_name = other,
+                "unknown stream event; skipped"
+            );
             return None;
         }
     };
@@ -174,4 +185,128 @@ fn decode_record(record: &EventRecord) -> Option<(Keys, Image, Image)> {
         return Some((keys, before, Image::Unreadable));
     }
     Some((keys, before, after))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn device(user: &str, id: &str, name: &str) -> Device {
+        serde_json::from_value(json!({
+            "userId": user, "endpointId": id, "name": name, "description": "d",
+            "manufacturer": "m", "category": "LIGHT", "capabilities": [{"type": "power"}],
+        }))
+        .unwrap()
+    }
+
+    fn image(d: &Device) -> Value {
+        serde_json::to_value(serde_dynamo::to_item::<_, Item>(d).unwrap()).unwrap()
+    }
+
+    fn record(
+        seq: u32,
+        name: &str,
+        user: &str,
+        id: &str,
+        old: Option<&Device>,
+        new: Option<&Device>,
+    ) -> Value {
+        let mut change = json!({
+            "Keys": {"userId": {"S": user}, "endpointId": {"S": id}},
+            "SequenceNumber": seq.to_string(), "SizeBytes": 1,
+            "StreamViewType": "NEW_AND_OLD_IMAGES", "ApproximateCreationDateTime": 1_700_000_000.0,
+        });
+        if let Some(old) = old {
+            change["OldImage"] = image(old);
+        }
+        if let Some(new) = new {
+            change["NewImage"] = image(new);
+        }
+        json!({"eventID": seq.to_string(), "eventName": name, "awsRegion": "us-east-1", "dynamodb": change})
+    }
+
+    fn batch(records: Vec<Value>) -> Batch {
+        decode(&serde_json::from_value(json!({ "Records": records })).unwrap())
+    }
+
+    #[test]
+    fn groups_by_customer_and_endpoint_in_stream_order() {
+        let (a1, b1, a2) = (
+            device("a", "1", "A1"),
+            device("b", "1", "B1"),
+            device("a", "2", "A2"),
+        );
+        let b = batch(vec![
+            record(10, "INSERT", "a", "1", None, Some(&a1)),
+            record(11, "INSERT", "b", "1", None, Some(&b1)),
+            record(12, "INSERT", "a", "2", None, Some(&a2)),
+        ]);
+        let users: Vec<&str> = b.users.iter().map(|u| u.user_id.as_str()).collect();
+        assert_eq!(users, ["a", "b"]);
+        let a: Vec<&str> = b.users[0]
+            .endpoints
+            .iter()
+            .map(|e| e.endpoint_id.as_str())
+            .collect();
+        assert_eq!(a, ["1", "2"]);
+        assert_eq!(b.users[0].endpoints[1].records, [2]);
+        assert_eq!(b.sequence_numbers[2].as_deref(), Some("12"));
+    }
+
+    #[test]
+    fn the_last_image_wins() {
+        let (v1, v2) = (device("a", "1", "First"), device("a", "1", "Second"));
+        let b = batch(vec![
+            record(1, "INSERT", "a", "1", None, Some(&v1)),
+            record(2, "MODIFY", "a", "1", Some(&v1), Some(&v2)),
+        ]);
+        let change = &b.users[0].endpoints[0];
+        assert_eq!(change.records, [0, 1]);
+        assert_eq!(change.action(), Action::AddOrUpdate(&v2));
+    }
+
+    #[test]
+    fn add_then_delete_is_a_delete() {
+        let v1 = device("a", "1", "First");
+        let b = batch(vec![
+            record(1, "INSERT", "a", "1", None, Some(&v1)),
+            record(2, "REMOVE", "a", "1", Some(&v1), None),
+        ]);
+        assert_eq!(b.users[0].endpoints[0].action(), Action::Delete);
+    }
+
+    #[test]
+    fn a_change_undone_within_the_batch_or_of_state_only_sends_nothing() {
+        let (v1, v2) = (device("a", "1", "First"), device("a", "1", "Second"));
+        let b = batch(vec![
+            record(1, "MODIFY", "a", "1", Some(&v1), Some(&v2)),
+            record(2, "MODIFY", "a", "1", Some(&v2), Some(&v1)),
+        ]);
+        assert_eq!(b.users[0].endpoints[0].action(), Action::Nothing);
+        let mut on = v1.clone();
+        on.state.power_on = Some(true);
+        let b = batch(vec![record(1, "MODIFY", "a", "1", Some(&v1), Some(&on))]);
+        assert_eq!(b.users[0].endpoints[0].action(), Action::Nothing);
+    }
+
+    #[test]
+    fn unreadable_records_are_skipped_or_left_alone() {
+        let v1 = device("a", "1", "First");
+        let mut broken = record(2, "MODIFY", "a", "1", Some(&v1), None);
+        broken["dynamodb"]["NewImage"] =
+            json!({"userId": {"S": "a"}, "endpointId": {"S": "1"}, "name": {"N": "7"}});
+        let mut keyless = record(3, "INSERT", "c", "1", None, Some(&v1));
+        keyless["dynamodb"]["Keys"] = json!({});
+        let b = batch(vec![
+            broken,
+            keyless,
+            record(4, "FROBNICATE", "a", "2", None, None),
+        ]);
+        assert_eq!(b.users.len(), 1);
+        assert_eq!(b.users[0].endpoints[0].after, Image::Unreadable);
+        assert_eq!(b.users[0].endpoints[0].action(), Action::Nothing);
+        assert_eq!(b.sequence_numbers.len(), 3);
+    }
 }

@@ -90,12 +90,19 @@ impl<S: Store> Sender<'_, S> {
         let mut refreshed = false;
         loop {
             if !self.time_for_a_request(Duration::ZERO) {
-                warn!(endpoints = report.len(), "no time left in this invocation; will be retried");
+                warn!(
+                    endpoints = report.len(),
+                    "no time left in this invocation; will be retried"
+                );
                 return Outcome::Failed(report);
             }
             let error = match self
                 .gateway
-                .send(grant.region, &grant.access_token, report.body(&grant.access_token))
+                .send(
+                    grant.region,
+                    &grant.access_token,
+                    report.body(&grant.access_token),
+                )
                 .await
             {
                 Ok(()) => {

@@ -45,7 +45,13 @@ pub struct StreamProcessor<S> {
 }
 
 impl<S: Store> StreamProcessor<S> {
-    pub fn new(store: S, lwa: Lwa, gateway: Gateway, concurrency: usize, policy: RetryPolicy) -> Self {
+    pub fn new(
+        store: S,
+        lwa: Lwa,
+        gateway: Gateway,
+        concurrency: usize,
+        policy: RetryPolicy,
+    ) -> Self {
         Self {
             store,
             lwa,
@@ -63,7 +69,13 @@ impl<S: Store> StreamProcessor<S> {
             config.lwa_client_secret.clone(),
         );
         let gateway = Gateway::new(http, config.event_gateway_url.clone());
-        Self::new(store, lwa, gateway, config.stream_concurrency, RetryPolicy::default())
+        Self::new(
+            store,
+            lwa,
+            gateway,
+            config.stream_concurrency,
+            RetryPolicy::default(),
+        )
     }
 
     pub fn store(&self) -> &S {
@@ -125,7 +137,11 @@ impl<S: Store> StreamProcessor<S> {
         if upserts.is_empty() && deletes.is_empty() {
             return None;
         }
-        let earliest = upserts.iter().map(|u| u.1).chain(deletes.iter().map(|d| d.1)).min();
+        let earliest = upserts
+            .iter()
+            .map(|u| u.1)
+            .chain(deletes.iter().map(|d| d.1))
+            .min();
         let grant = match grants::usable(&self.store, &self.lwa, &user.user_id).await {
             Ok(Some(grant)) => grant,
             Ok(None) => {
@@ -149,6 +165,8 @@ impl<S: Store> StreamProcessor<S> {
             policy: &self.policy,
             deadline,
         };
-        sender.send_all(grant, reports::plan(upserts, deletes)).await
+        sender
+            .send_all(grant, reports::plan(upserts, deletes))
+            .await
     }
 }

@@ -38,7 +38,9 @@ impl Report {
             ReportKind::AddOrUpdate(endpoints) => {
                 serde_json::to_vec(&event::add_or_update_report(endpoints.clone(), scope))
             }
-            ReportKind::Delete(ids) => serde_json::to_vec(&event::delete_report(ids.clone(), scope)),
+            ReportKind::Delete(ids) => {
+                serde_json::to_vec(&event::delete_report(ids.clone(), scope))
+            }
         };
         // Plain structs with string keys always serialize.
         json.unwrap_or_default()
@@ -46,7 +48,9 @@ impl Report {
 
     pub fn endpoint_ids(&self) -> Vec<&str> {
         match &self.kind {
-            ReportKind::AddOrUpdate(endpoints) => endpoints.iter().map(|e| e.endpoint_id.as_str()).collect(),
+            ReportKind::AddOrUpdate(endpoints) => {
+                endpoints.iter().map(|e| e.endpoint_id.as_str()).collect()
+            }
             ReportKind::Delete(ids) => ids.iter().map(String::as_str).collect(),
         }
     }
@@ -72,7 +76,10 @@ impl Report {
         let (a, b) = match self.kind {
             ReportKind::AddOrUpdate(mut endpoints) => {
                 let rest = endpoints.split_off(half);
-                (ReportKind::AddOrUpdate(endpoints), ReportKind::AddOrUpdate(rest))
+                (
+                    ReportKind::AddOrUpdate(endpoints),
+                    ReportKind::AddOrUpdate(rest),
+                )
             }
             ReportKind::Delete(mut ids) => {
                 let rest = ids.split_off(half);
@@ -80,8 +87,14 @@ impl Report {
             }
         };
         Some((
-            Report { kind: a, first_record },
-            Report { kind: b, first_record },
+            Report {
+                kind: a,
+                first_record,
+            },
+            Report {
+                kind: b,
+                first_record,
+            },
         ))
     }
 }
@@ -132,7 +145,11 @@ pub fn plan(upserts: Vec<(Endpoint, usize)>, deletes: Vec<(String, usize)>) -> V
 /// The bytes of an `AddOrUpdateReport` with no endpoints and the longest possible token.
 fn envelope_bytes() -> usize {
     let token = BearerToken::new("x".repeat(MAX_TOKEN_BYTES));
-    serde_json::to_vec(&event::add_or_update_report(Vec::new(), Scope::bearer(token))).map_or(1024, |v| v.len())
+    serde_json::to_vec(&event::add_or_update_report(
+        Vec::new(),
+        Scope::bearer(token),
+    ))
+    .map_or(1024, |v| v.len())
 }
 
 #[cfg(test)]
@@ -171,7 +188,10 @@ mod tests {
         let token = BearerToken::new("t".repeat(2048));
         let upserts: Vec<_> = (0..200).map(|i| (endpoint(i, 120), i)).collect();
         let reports = plan(upserts, vec![]);
-        assert!(reports.len() > 1, "5 KB endpoints × 200 must not fit in one report");
+        assert!(
+            reports.len() > 1,
+            "5 KB endpoints × 200 must not fit in one report"
+        );
         let total: usize = reports.iter().map(Report::len).sum();
         assert_eq!(total, 200);
         for r in &reports {
@@ -190,7 +210,15 @@ mod tests {
 
     #[test]
     fn split_halves_and_stops_at_one() {
-        let r = plan(vec![(endpoint(1, 10), 4), (endpoint(2, 10), 5), (endpoint(3, 10), 6)], vec![]).remove(0);
+        let r = plan(
+            vec![
+                (endpoint(1, 10), 4),
+                (endpoint(2, 10), 5),
+                (endpoint(3, 10), 6),
+            ],
+            vec![],
+        )
+        .remove(0);
         let (a, b) = r.split().unwrap();
         assert_eq!((a.len(), b.len()), (1, 2));
         assert_eq!(a.first_record, 4);

@@ -76,6 +76,10 @@ fn visit_mut(node: &mut Value, f: &mut dyn FnMut(&mut Value)) {
 /// Asserts that a message the skill produced is one Alexa accepts.
 pub fn assert_valid(message: &Value) {
     own_checks(message);
+    // The schema has no DeleteReport (NOTES.md); `own_checks` checks its documented shape.
+    if message["event"]["header"]["name"] == "DeleteReport" {
+        return;
+    }
     let Some(validator) = VALIDATOR.as_ref() else {
         return;
     };
