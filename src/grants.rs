@@ -59,15 +59,14 @@ pub async fn refresh<S: Store>(
 ) -> Result<Refreshed, GrantError> {
     match lwa.refresh(&grant.refresh_token).await {
         Ok(tokens) => {
+            let expires_at = tokens.expires_at(SystemTime::now());
             let refreshed = Grant {
                 access_token: tokens.access_token,
                 // LWA may omit the refresh token; the old one then stays valid.
                 refresh_token: tokens
                     .refresh_token
                     .unwrap_or_else(|| grant.refresh_token.clone()),
-                expires_at: unix_seconds(
-                    SystemTime::now() + Duration::from_secs(tokens.expires_in),
-                ),
+                expires_at,
                 version: grant.version + 1,
                 ..grant.clone()
             };

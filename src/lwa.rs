@@ -19,6 +19,18 @@ fn default_expires_in() -> u64 {
     3600
 }
 
+/// LWA documents an hour; a longer lifetime than this from a broken or hostile answer is
+/// not believed (and cannot overflow the clock).
+const MAX_EXPIRES_IN_SECS: u64 = 24 * 3600;
+
+impl LwaTokens {
+    /// When the access token expires, in Unix seconds.
+    pub fn expires_at(&self, now: std::time::SystemTime) -> i64 {
+        let lifetime = std::time::Duration::from_secs(self.expires_in.min(MAX_EXPIRES_IN_SECS));
+        crate::store::unix_seconds(now + lifetime)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LwaError {
     #[error("LWA_CLIENT_ID and LWA_CLIENT_SECRET are not configured")]

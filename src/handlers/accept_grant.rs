@@ -1,7 +1,7 @@
 //! `Alexa.Authorization` / `AcceptGrant`: the customer enabled the skill; keep the Login with
 //! Amazon tokens that let the skill send events for them.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use tracing::info;
 
@@ -11,7 +11,7 @@ use crate::alexa::{Scope, Secret};
 use crate::error::SkillError;
 use crate::gateway::GatewayRegion;
 use crate::lwa::{Lwa, LwaError};
-use crate::store::{NewGrant, Store, unix_seconds};
+use crate::store::{NewGrant, Store};
 
 pub async fn accept_grant<S: Store>(
     store: &S,
@@ -23,6 +23,7 @@ pub async fn accept_grant<S: Store>(
     let user_id = auth::user_for(store, &grantee.token).await?;
     // The code is valid for minutes only: exchange it before anything else can fail.
     let tokens = lwa.exchange_code(code).await?;
+    let expires_at = tokens.expires_at(SystemTime::now());
     // Without a refresh token the grant would die within the hour.
     let refresh_token = tokens
         .refresh_token
@@ -32,7 +33,7 @@ pub async fn accept_grant<S: Store>(
             user_id,
             access_token: tokens.access_token,
             refresh_token,
-            expires_at: unix_seconds(SystemTime::now() + Duration::from_secs(tokens.expires_in)),
+            expires_at,
             region,
         })
         .await?;
