@@ -15,7 +15,7 @@
 //! - [`error`]: the one error enum and its mapping to Alexa error types.
 //! - [`local`]: stand-ins for AWS and Amazon (stream reader, fake LWA and gateway) for local
 //!   runs and tests.
-//! - [`config`] and [`telemetry`]: what the binaries read and set up once at cold start.
+//! - [`config`], [`runtime`] and [`telemetry`]: what the binaries read and set up once at cold start.
 //!
 //! The binaries in `src/bin/` only wire these together.
 
@@ -29,6 +29,7 @@ pub mod handlers;
 pub mod http;
 pub mod local;
 pub mod lwa;
+pub mod runtime;
 pub mod skill;
 pub mod store;
 pub mod stream;

@@ -3,21 +3,15 @@
 // The SDK's deeply nested futures exceed the compiler's default layout depth.
 #![recursion_limit = "256"]
 
-use alexa_smart_home::config::Config;
-use alexa_smart_home::http;
-use alexa_smart_home::store::dynamo::{self, DynamoStore};
 use alexa_smart_home::stream::{StreamProcessor, deadline_from_epoch_ms};
+use alexa_smart_home::{http, runtime};
 use aws_lambda_events::event::dynamodb::Event;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    // Honours AWS_LAMBDA_LOG_LEVEL / AWS_LAMBDA_LOG_FORMAT (and RUST_LOG).
-    lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_env()?;
-    let store = DynamoStore::new(dynamo::client(&config).await, &config);
-    let processor = StreamProcessor::from_config(store, &config, http::client());
-    let processor = &processor;
+    let (config, store) = runtime::cold_start().await?;
+    let processor = &StreamProcessor::from_config(store, &config, http::client());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
         let deadline = deadline_from_epoch_ms(event.context.deadline);
         Ok::<_, Error>(processor.process(&event.payload, deadline).await)
