@@ -1,7 +1,9 @@
 //! The skill's one error type and its one mapping to Alexa error responses.
 
 use crate::alexa::directive::{ParseError, ReplyTo};
-use crate::alexa::event::{self, Addressing, ErrorPayload, ErrorType, Message};
+use serde_json::json;
+
+use crate::alexa::event::{self, Addressing, ErrorPayload, ErrorType, Message, ValidRange};
 use crate::lwa::LwaError;
 use crate::store::StoreError;
 
@@ -18,6 +20,27 @@ pub enum SkillError {
     /// `EXPIRED_AUTHORIZATION_CREDENTIAL`: Alexa should refresh the token and retry.
     #[error("the access token has expired")]
     ExpiredToken,
+    /// `NO_SUCH_ENDPOINT`: the customer has no such device (any more).
+    #[error("no such endpoint in the customer's account")]
+    NoSuchEndpoint,
+    /// `ENDPOINT_UNREACHABLE`: the device cloud cannot reach the device.
+    #[error("the device is unreachable")]
+    Unreachable,
+    /// `INVALID_DIRECTIVE`: the device does not have the interface the directive is for.
+    #[error("the endpoint does not support {0}")]
+    NotSupported(&'static str),
+    /// `VALUE_OUT_OF_RANGE` with `validRange`.
+    #[error("{value} is outside {min}..={max}")]
+    ValueOutOfRange { value: f64, min: f64, max: f64 },
+    /// `TEMPERATURE_VALUE_OUT_OF_RANGE` with `validRange` (Celsius).
+    #[error("{celsius} °C is outside {min}..={max} °C")]
+    TemperatureOutOfRange { celsius: f64, min: f64, max: f64 },
+    /// `INVALID_VALUE`: a value the device does not know (a thermostat mode it lacks, …).
+    #[error("{0}")]
+    InvalidValue(String),
+    /// `ENDPOINT_BUSY`: other changes kept winning the race for this device's state.
+    #[error("the device's state kept changing; gave up")]
+    Busy,
     /// `INTERNAL_ERROR`: storage failed; the cause is logged, never sent.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -36,6 +59,13 @@ impl SkillError {
             Self::InvalidDirective(_) => ErrorType::InvalidDirective,
             Self::UnknownToken => ErrorType::InvalidAuthorizationCredential,
             Self::ExpiredToken => ErrorType::ExpiredAuthorizationCredential,
+            Self::NoSuchEndpoint => ErrorType::NoSuchEndpoint,
+            Self::Unreachable => ErrorType::EndpointUnreachable,
+            Self::NotSupported(_) => ErrorType::InvalidDirective,
+            Self::ValueOutOfRange { .. } => ErrorType::ValueOutOfRange,
+            Self::TemperatureOutOfRange { .. } => ErrorType::TemperatureValueOutOfRange,
+            Self::InvalidValue(_) => ErrorType::InvalidValue,
+            Self::Busy => ErrorType::EndpointBusy,
             Self::Store(_) | Self::Lwa(_) | Self::Serialize(_) => ErrorType::InternalError,
         }
     }
@@ -62,7 +92,18 @@ impl SkillError {
         } else {
             self.error_type()
         };
-        event::error_response(&to, reply_to.authorization, kind, message, None)
+        let valid_range = match *self {
+            Self::ValueOutOfRange { min, max, .. } => Some(ValidRange {
+                minimum_value: json!(min),
+                maximum_value: json!(max),
+            }),
+            Self::TemperatureOutOfRange { min, max, .. } => Some(ValidRange {
+                minimum_value: json!({"value": min, "scale": "CELSIUS"}),
+                maximum_value: json!({"value": max, "scale": "CELSIUS"}),
+            }),
+            _ => None,
+        };
+        event::error_response(&to, reply_to.authorization, kind, message, valid_range)
     }
 }
 

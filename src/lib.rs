@@ -10,6 +10,7 @@
 //! - [`handlers`]: one module per directive; each turns a typed directive into a reply.
 //! - [`skill`]: the skill Lambda's core: parse the raw directive, dispatch, map errors.
 //! - [`stream`]: the stream Lambda's core: device changes → proactive events to Alexa.
+//! - [`proactive`]: building proactive events within Alexa's limits and delivering them.
 //! - [`gateway`], [`lwa`], [`grants`]: the event gateway, Login with Amazon, and keeping a
 //!   customer's grant fresh.
 //! - [`error`]: the one error enum and its mapping to Alexa error types.
@@ -29,6 +30,7 @@ pub mod handlers;
 pub mod http;
 pub mod local;
 pub mod lwa;
+pub mod proactive;
 pub mod runtime;
 pub mod skill;
 pub mod store;

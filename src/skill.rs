@@ -5,43 +5,43 @@ use serde_json::value::RawValue;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::alexa::directive::{Directive, ReplyTo, Request};
+use crate::alexa::event::Addressing;
 use crate::config::Config;
 use crate::error::{Chain, SkillError};
-use crate::gateway::GatewayRegion;
-use crate::handlers;
+use crate::gateway::Gateway;
+use crate::handlers::{self, Services};
 use crate::lwa::Lwa;
 use crate::store::Store;
 
 /// The skill, holding what is built once at cold start.
 #[derive(Debug)]
 pub struct Skill<S> {
-    store: S,
-    lwa: Lwa,
-    event_region: GatewayRegion,
+    services: Services<S>,
 }
 
 impl<S: Store> Skill<S> {
-    pub fn new(store: S, lwa: Lwa, event_region: GatewayRegion) -> Self {
-        Self {
-            store,
-            lwa,
-            event_region,
-        }
+    pub fn new(services: Services<S>) -> Self {
+        Self { services }
     }
 
-    /// The skill as configured: Login with Amazon and the event region from `config`.
+    /// The skill as configured: Login with Amazon, the gateway and the event region from `config`.
     pub fn from_config(store: S, config: &Config, http: reqwest::Client) -> Self {
         let lwa = Lwa::new(
-            http,
+            http.clone(),
             config.lwa_token_url.clone(),
             config.lwa_client_id.clone(),
             config.lwa_client_secret.clone(),
         );
-        Self::new(store, lwa, config.event_region)
+        Self::new(Services {
+            store,
+            lwa,
+            gateway: Gateway::new(http, config.event_gateway_url.clone()),
+            event_region: config.event_region,
+        })
     }
 
     pub fn store(&self) -> &S {
-        &self.store
+        &self.services.store
     }
 
     /// Answers one directive. Whatever the input, the answer is a well-formed Alexa message:
@@ -83,20 +83,35 @@ impl<S: Store> Skill<S> {
     }
 
     async fn dispatch(&self, directive: &Directive) -> Result<Box<RawValue>, SkillError> {
+        let services = &self.services;
+        let to = Addressing {
+            correlation_token: directive.header.correlation_token.clone(),
+            endpoint_id: directive.endpoint.as_ref().map(|e| e.endpoint_id.clone()),
+        };
         match &directive.request {
+            Request::Discover { scope } => {
+                reply(&handlers::discovery::discover(&services.store, scope).await?)
+            }
             Request::AcceptGrant { code, grantee } => reply(
                 &handlers::accept_grant::accept_grant(
-                    &self.store,
-                    &self.lwa,
-                    self.event_region,
+                    &services.store,
+                    &services.lwa,
+                    services.event_region,
                     code,
                     grantee,
                 )
                 .await?,
             ),
-            Request::Discover { scope } => {
-                reply(&handlers::discovery::discover(&self.store, scope).await?)
-            }
+            Request::ReportState { endpoint_id, token } => reply(
+                &handlers::report_state::report_state(services, &to, endpoint_id, token).await?,
+            ),
+            Request::Control {
+                endpoint_id,
+                token,
+                command,
+            } => reply(
+                &handlers::control::control(services, &to, endpoint_id, token, command).await?,
+            ),
         }
     }
 }

@@ -237,9 +237,10 @@ async fn rename_and_capability_change_are_sent_and_a_state_change_is_not() {
     assert_eq!(batch.records.len(), 3);
     no_failures(&response);
 
-    // THEN one report carries the two changed definitions; the state change sends nothing
+    // THEN one discovery report carries the two changed definitions; the state change sends
+    // no discovery event, only its ChangeReport
     let events = h.events().await;
-    assert_eq!(names(&events), ["AddOrUpdateReport"]);
+    assert_eq!(names(&events), ["AddOrUpdateReport", "ChangeReport"]);
     assert_eq!(endpoint_ids(&events[0]), ["lamp-1", "lamp-2"]);
     let endpoints = events[0]["event"]["payload"]["endpoints"]
         .as_array()
@@ -252,10 +253,11 @@ async fn rename_and_capability_change_are_sent_and_a_state_change_is_not() {
             .iter()
             .any(|c| c["interface"] == "Alexa.BrightnessController")
     );
+    assert_eq!(events[1]["event"]["endpoint"]["endpointId"], "lamp-3");
 }
 
 #[tokio::test]
-async fn a_state_only_change_sends_nothing() {
+async fn a_state_only_change_sends_no_discovery_event_only_a_change_report() {
     let u = user();
     let mut h = Harness::new(&[device(&u, "lamp-1")]).await;
     h.grant(&u, 3600).await;
@@ -266,7 +268,15 @@ async fn a_state_only_change_sends_nothing() {
     h.store().put_device(&on).await.unwrap();
     let (_, response) = h.run_batch().await;
     no_failures(&response);
-    assert!(h.gateway_requests().await.is_empty());
+    let events = h.events().await;
+    assert_eq!(names(&events), ["ChangeReport"]);
+    let changed: Vec<&str> = events[0]["event"]["payload"]["change"]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(changed, ["powerState", "connectivity"]);
 }
 
 #[tokio::test]

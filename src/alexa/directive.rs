@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::control::Command;
 use super::{BearerToken, PAYLOAD_VERSION, Scope, Secret, validate};
 
 /// Directives larger than this are rejected unread. Alexa's largest directives are a few
@@ -42,17 +43,28 @@ pub struct DirectiveEndpoint {
 }
 
 /// The directives the skill handles, one variant each, with their payloads typed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Request {
     /// `Alexa.Discovery` / `Discover`: list every endpoint of the customer.
     Discover { scope: Scope },
     /// `Alexa.Authorization` / `AcceptGrant`: the customer enabled the skill; exchange the
     /// grant code for Login with Amazon tokens so the skill can send events for them.
     AcceptGrant { code: Secret, grantee: Scope },
+    /// `Alexa` / `ReportState`: every reportable property of one endpoint.
+    ReportState {
+        endpoint_id: String,
+        token: BearerToken,
+    },
+    /// A control directive (`Alexa.PowerController` / `TurnOn`, …) for one endpoint.
+    Control {
+        endpoint_id: String,
+        token: BearerToken,
+        command: Command,
+    },
 }
 
 /// A directive that parsed: its header, its endpoint (if it names one) and the typed request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Directive {
     pub header: Header,
     pub endpoint: Option<DirectiveEndpoint>,
@@ -183,39 +195,70 @@ impl Directive {
                 .map_err(|e| reject(&reply_to, ParseError::EndpointId(e)))?;
         }
         let payload = raw.payload.map_or("{}", RawValue::get);
-        let request = match (header.namespace.as_str(), header.name.as_str()) {
-            ("Alexa.Discovery", "Discover") => {
-                let p: DiscoverPayload =
-                    from_part("payload", payload).map_err(|e| reject(&reply_to, e))?;
-                check_token(&p.scope.token).map_err(|e| reject(&reply_to, e))?;
-                Request::Discover { scope: p.scope }
-            }
-            ("Alexa.Authorization", "AcceptGrant") => {
-                let p: AcceptGrantPayload =
-                    from_part("payload", payload).map_err(|e| reject(&reply_to, e))?;
-                check_token(&p.grantee.token).map_err(|e| reject(&reply_to, e))?;
-                let GrantType::AuthorizationCode = p.grant.kind;
-                check_secret(&p.grant.code, ParseError::GrantCode)
-                    .map_err(|e| reject(&reply_to, e))?;
-                Request::AcceptGrant {
-                    code: p.grant.code,
-                    grantee: p.grantee,
-                }
-            }
-            (namespace, name) => {
-                let error = ParseError::Unsupported {
-                    namespace: truncate(namespace, 64),
-                    name: truncate(name, 64),
-                };
-                return Err(reject(&reply_to, error));
-            }
-        };
+        let request =
+            parse_request(&header, endpoint.as_ref(), payload).map_err(|e| reject(&reply_to, e))?;
         Ok(Self {
             header,
             endpoint,
             request,
         })
     }
+}
+
+fn parse_request(
+    header: &Header,
+    endpoint: Option<&DirectiveEndpoint>,
+    payload: &str,
+) -> Result<Request, ParseError> {
+    match (header.namespace.as_str(), header.name.as_str()) {
+        ("Alexa.Discovery", "Discover") => {
+            let p: DiscoverPayload = from_part("payload", payload)?;
+            check_token(&p.scope.token)?;
+            Ok(Request::Discover { scope: p.scope })
+        }
+        ("Alexa.Authorization", "AcceptGrant") => {
+            let p: AcceptGrantPayload = from_part("payload", payload)?;
+            check_token(&p.grantee.token)?;
+            let GrantType::AuthorizationCode = p.grant.kind;
+            check_secret(&p.grant.code, ParseError::GrantCode)?;
+            Ok(Request::AcceptGrant {
+                code: p.grant.code,
+                grantee: p.grantee,
+            })
+        }
+        ("Alexa", "ReportState") => {
+            let (endpoint_id, token) = endpoint_and_token(endpoint)?;
+            Ok(Request::ReportState { endpoint_id, token })
+        }
+        (namespace, name) => match Command::parse(namespace, name, payload) {
+            Some(command) => {
+                let command = command?;
+                let (endpoint_id, token) = endpoint_and_token(endpoint)?;
+                Ok(Request::Control {
+                    endpoint_id,
+                    token,
+                    command,
+                })
+            }
+            None => Err(ParseError::Unsupported {
+                namespace: truncate(namespace, 64),
+                name: truncate(name, 64),
+            }),
+        },
+    }
+}
+
+/// The endpoint a directive is about and the customer's token from its scope.
+fn endpoint_and_token(
+    endpoint: Option<&DirectiveEndpoint>,
+) -> Result<(String, BearerToken), ParseError> {
+    let endpoint = endpoint.ok_or(ParseError::MissingEndpoint)?;
+    let scope = endpoint
+        .scope
+        .as_ref()
+        .ok_or(ParseError::Token("missing endpoint.scope"))?;
+    check_token(&scope.token)?;
+    Ok((endpoint.endpoint_id.clone(), scope.token.clone()))
 }
 
 fn check_token(token: &BearerToken) -> Result<(), ParseError> {
@@ -230,7 +273,10 @@ fn check_secret(secret: &Secret, error: fn(&'static str) -> ParseError) -> Resul
     }
 }
 
-fn from_part<'a, T: Deserialize<'a>>(part: &'static str, json: &'a str) -> Result<T, ParseError> {
+pub(crate) fn from_part<'a, T: Deserialize<'a>>(
+    part: &'static str,
+    json: &'a str,
+) -> Result<T, ParseError> {
     serde_json::from_str(json).map_err(|e| ParseError::Malformed {
         part,
         reason: redact_quoted(&e.to_string()),

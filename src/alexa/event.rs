@@ -160,6 +160,7 @@ pub enum ErrorType {
     NoSuchEndpoint,
     EndpointUnreachable,
     ValueOutOfRange,
+    TemperatureValueOutOfRange,
     InvalidValue,
     EndpointBusy,
     NotSupportedInCurrentMode,
@@ -239,6 +240,42 @@ pub fn state_response(
             header: EventHeader::new("Alexa", name, to.correlation_token.clone()),
             endpoint: to.endpoint(),
             payload: Empty {},
+        },
+        context: Some(Context { properties }),
+    }
+}
+
+/// The payload of a scene's `ActivationStarted` / `DeactivationStarted`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenePayload {
+    pub cause: Cause,
+    /// When the scene was (de)activated: UTC, `Z`, at most millisecond precision.
+    pub timestamp: String,
+}
+
+/// `Alexa.SceneController` / `ActivationStarted` or `DeactivationStarted`, answering a scene's
+/// Activate or Deactivate.
+pub fn scene_started(
+    to: &Addressing,
+    activated: bool,
+    timestamp: String,
+    properties: Vec<PropertyState>,
+) -> Message<ScenePayload> {
+    let name = if activated {
+        "ActivationStarted"
+    } else {
+        "DeactivationStarted"
+    };
+    Message {
+        event: Event {
+            header: EventHeader::new("Alexa.SceneController", name, to.correlation_token.clone()),
+            endpoint: to.endpoint(),
+            payload: ScenePayload {
+                cause: Cause {
+                    kind: CauseType::VoiceInteraction,
+                },
+                timestamp,
+            },
         },
         context: Some(Context { properties }),
     }

@@ -106,7 +106,7 @@ fn interfaces(capability: &DeviceCapability) -> Option<Vec<Capability>> {
             "Alexa.ColorTemperatureController",
             &["colorTemperatureInKelvin"],
         ),
-        DeviceCapability::Thermostat { modes } => {
+        DeviceCapability::Thermostat { modes, .. } => {
             let mut thermostat = Capability::interface(
                 "Alexa.ThermostatController",
                 "3",
@@ -164,6 +164,8 @@ mod tests {
             cookie: Default::default(),
             connectivity: Connectivity::Ok,
             state: DeviceState::default(),
+            sampled_at: Default::default(),
+            changed_by: None,
         }
     }
 
@@ -189,6 +191,8 @@ mod tests {
         d.capabilities = vec![
             DeviceCapability::Thermostat {
                 modes: vec!["HEAT".into()],
+                min_setpoint: 7.0,
+                max_setpoint: 30.0,
             },
             DeviceCapability::TemperatureSensor,
         ];

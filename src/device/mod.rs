@@ -4,10 +4,13 @@
 //! [`mapping`] turns it into an Alexa endpoint in exactly one place.
 
 pub mod mapping;
+pub mod properties;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+use crate::alexa::event::CauseType;
 
 /// One device of one customer. Attribute names are the item's DynamoDB attribute names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +46,13 @@ pub struct Device {
     pub connectivity: Connectivity,
     #[serde(default, skip_serializing_if = "DeviceState::is_empty")]
     pub state: DeviceState,
+    /// When each state property (and `connectivity`) was last sampled, Unix milliseconds by
+    /// field name: the `timeOfSample` Alexa is told.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sampled_at: BTreeMap<String, i64>,
+    /// What made the last state change: the `cause` of its ChangeReport.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<CauseType>,
 }
 
 /// What a device can do, in the device cloud's terms. Stored as a list of maps tagged by `type`.
@@ -64,6 +74,11 @@ pub enum DeviceCapability {
     Thermostat {
         #[serde(default)]
         modes: Vec<String>,
+        /// The setpoints the thermostat accepts, Celsius.
+        #[serde(default = "default_min_setpoint")]
+        min_setpoint: f64,
+        #[serde(default = "default_max_setpoint")]
+        max_setpoint: f64,
     },
     /// Reports the ambient temperature.
     TemperatureSensor,
@@ -80,6 +95,14 @@ pub enum DeviceCapability {
     /// A capability written by a newer device cloud than this skill knows: ignored, not fatal.
     #[serde(other)]
     Unknown,
+}
+
+fn default_min_setpoint() -> f64 {
+    7.0
+}
+
+fn default_max_setpoint() -> f64 {
+    30.0
 }
 
 /// How the device relates to other endpoints.
@@ -121,13 +144,16 @@ pub enum Connectivity {
 }
 
 /// The last known state of the device; a field is absent until the device has reported it.
+/// Field names are the keys of `sampledAt` too.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power_on: Option<bool>,
+    /// 0–100 %.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub brightness: Option<u8>,
+    /// 0–100 %.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub percentage: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,17 +163,23 @@ pub struct DeviceState {
     /// Celsius.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_setpoint: Option<f64>,
+    /// One of the thermostat's `modes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thermostat_mode: Option<String>,
     /// Celsius.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub locked: Option<bool>,
+    pub lock_state: Option<LockState>,
+    /// 0–100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub muted: Option<bool>,
+    /// A scene's last command: `true` activated, `false` deactivated (not reported to Alexa;
+    /// the device cloud acts on it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scene_active: Option<bool>,
 }
 
 impl DeviceState {
@@ -156,6 +188,16 @@ impl DeviceState {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LockState {
+    Locked,
+    Unlocked,
+    /// The lock could not complete its last move.
+    Jammed,
+}
+
+/// Hue 0–360, saturation and brightness 0–1.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Hsb {
     pub hue: f64,

@@ -2,4 +2,21 @@
 
 pub mod accept_grant;
 pub mod auth;
+pub mod control;
 pub mod discovery;
+pub mod ghost;
+pub mod report_state;
+
+use crate::gateway::{Gateway, GatewayRegion};
+use crate::lwa::Lwa;
+
+/// What the handlers use, built once at cold start.
+#[derive(Debug)]
+pub struct Services<S> {
+    pub store: S,
+    pub lwa: Lwa,
+    /// For the DeleteReport of a ghost device.
+    pub gateway: Gateway,
+    /// Recorded with each new grant: where that customer's events go.
+    pub event_region: GatewayRegion,
+}

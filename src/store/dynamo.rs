@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use tracing::{debug, warn};
 
-use super::{Grant, NewGrant, Store, StoreError, TokenHash, TokenRecord};
+use super::{Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, TokenHash, TokenRecord};
 use crate::alexa::BearerToken;
 use crate::config::Config;
 use crate::device::Device;
@@ -85,32 +85,6 @@ impl DynamoStore {
             .await
             .map_err(|e| dynamo("PutItem", &self.devices_table, e))?;
         Ok(())
-    }
-
-    /// One device, as the device cloud reads it.
-    pub async fn device(
-        &self,
-        user_id: &str,
-        endpoint_id: &str,
-    ) -> Result<Option<Device>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.devices_table)
-            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
-            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| dynamo("GetItem", &self.devices_table, e))?;
-        out.item
-            .map(|item| {
-                serde_dynamo::from_item(item).map_err(|source| StoreError::Decode {
-                    table: self.devices_table.clone(),
-                    source,
-                })
-            })
-            .transpose()
     }
 
     /// Deletes a device item; deleting a device that does not exist is not an error.
@@ -216,6 +190,51 @@ impl Store for DynamoStore {
         Ok(devices)
     }
 
+    async fn device(&self, user_id: &str, endpoint_id: &str) -> Result<Option<Device>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.devices_table)
+            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
+            // A directive right after a change (or a check right after a write) must see it.
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| dynamo("GetItem", &self.devices_table, e))?;
+        out.item.map(|item| self.decode_device(item)).transpose()
+    }
+
+    async fn update_state(
+        &self,
+        user_id: &str,
+        endpoint_id: &str,
+        write: &StateWrite,
+    ) -> Result<StateOutcome, StoreError> {
+        let result = match self.try_update_state(user_id, endpoint_id, write).await {
+            Err(UpdateError::MissingMaps) => {
+                // The item has no `state` or `sampledAt` map yet (a device cloud that does not
+                // write them): create them empty, then write.
+                if !self.create_state_maps(user_id, endpoint_id).await? {
+                    return Ok(StateOutcome::Missing);
+                }
+                self.try_update_state(user_id, endpoint_id, write).await
+            }
+            other => other,
+        };
+        match result {
+            Ok(device) => Ok(StateOutcome::Written(Box::new(device))),
+            // The device is gone, or `expected` no longer holds: tell which.
+            Err(UpdateError::Condition | UpdateError::MissingMaps) => {
+                Ok(match self.device(user_id, endpoint_id).await? {
+                    None => StateOutcome::Missing,
+                    Some(_) => StateOutcome::Conflict,
+                })
+            }
+            Err(UpdateError::Store(e)) => Err(e),
+        }
+    }
+
     async fn grant(&self, user_id: &str) -> Result<Option<Grant>, StoreError> {
         let out = self
             .client
@@ -300,13 +319,150 @@ impl Store for DynamoStore {
     }
 }
 
+/// Why one state update was not written.
+enum UpdateError {
+    /// The condition failed: no such device, or `expected` no longer holds.
+    Condition,
+    /// The item lacks the `state` or `sampledAt` map the update writes into.
+    MissingMaps,
+    Store(StoreError),
+}
+
 impl DynamoStore {
+    /// One conditional UpdateItem: `SET state.f = :v, sampledAt.f = :at, …, changedBy = :cause`,
+    /// only if the device exists (and, for a compare-and-set, each field still has its old value).
+    async fn try_update_state(
+        &self,
+        user_id: &str,
+        endpoint_id: &str,
+        write: &StateWrite,
+    ) -> Result<Device, UpdateError> {
+        let patch: Item = serde_dynamo::to_item(&write.patch)
+            .map_err(|e| UpdateError::Store(StoreError::Encode(e)))?;
+        let expected: Option<Item> = write
+            .expected
+            .as_ref()
+            .map(serde_dynamo::to_item)
+            .transpose()
+            .map_err(|e| UpdateError::Store(StoreError::Encode(e)))?;
+        let at = AttributeValue::N(write.at_ms.to_string());
+        let cause = serde_dynamo::to_attribute_value(write.cause)
+            .map_err(|e| UpdateError::Store(StoreError::Encode(e)))?;
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.devices_table)
+            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#sampled", "sampledAt")
+            .expression_attribute_names("#endpoint", ENDPOINT_ID)
+            .expression_attribute_values(":at", at)
+            .expression_attribute_values(":cause", cause)
+            .return_values(ReturnValue::AllNew);
+        let mut set = vec!["changedBy = :cause".to_owned()];
+        let mut conditions = vec!["attribute_exists(#endpoint)".to_owned()];
+        // Sorted, so that the same write is always the same expression.
+        let mut fields: Vec<(&String, &AttributeValue)> = patch.iter().collect();
+        fields.sort_by(|a, b| a.0.cmp(b.0));
+        for (i, (field, value)) in fields.into_iter().enumerate() {
+            request = request
+                .expression_attribute_names(format!("#f{i}"), field)
+                .expression_attribute_values(format!(":v{i}"), value.clone());
+            set.push(format!("#state.#f{i} = :v{i}"));
+            set.push(format!("#sampled.#f{i} = :at"));
+            if let Some(expected) = &expected {
+                match expected.get(field) {
+                    Some(old) => {
+                        request =
+                            request.expression_attribute_values(format!(":o{i}"), old.clone());
+                        conditions.push(format!("#state.#f{i} = :o{i}"));
+                    }
+                    None => conditions.push(format!("attribute_not_exists(#state.#f{i})")),
+                }
+            }
+        }
+        if let Some(connectivity) = write.connectivity {
+            let value = serde_dynamo::to_attribute_value(connectivity)
+                .map_err(|e| UpdateError::Store(StoreError::Encode(e)))?;
+            request = request
+                .expression_attribute_names("#conn", "connectivity")
+                .expression_attribute_values(":conn", value);
+            set.push("#conn = :conn".into());
+            set.push("#sampled.#conn = :at".into());
+        }
+        let result = request
+            .update_expression(format!("SET {}", set.join(", ")))
+            .condition_expression(conditions.join(" AND "))
+            .send()
+            .await;
+        match result {
+            Ok(out) => self
+                .decode_device(out.attributes.unwrap_or_default())
+                .map_err(UpdateError::Store),
+            Err(e) if is_condition_failure(&e) => Err(UpdateError::Condition),
+            Err(e) if is_missing_document_path(&e) => Err(UpdateError::MissingMaps),
+            Err(e) => Err(UpdateError::Store(dynamo(
+                "UpdateItem",
+                &self.devices_table,
+                e,
+            ))),
+        }
+    }
+
+    /// Adds empty `state` and `sampledAt` maps to an existing device item that lacks them.
+    /// `false`: the device does not exist.
+    async fn create_state_maps(
+        &self,
+        user_id: &str,
+        endpoint_id: &str,
+    ) -> Result<bool, StoreError> {
+        let empty = AttributeValue::M(HashMap::new());
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.devices_table)
+            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
+            .update_expression("SET #state = if_not_exists(#state, :empty), #sampled = if_not_exists(#sampled, :empty)")
+            .condition_expression("attribute_exists(#endpoint)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#sampled", "sampledAt")
+            .expression_attribute_names("#endpoint", ENDPOINT_ID)
+            .expression_attribute_values(":empty", empty)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(dynamo("UpdateItem", &self.devices_table, e)),
+        }
+    }
+
+    fn decode_device(&self, item: Item) -> Result<Device, StoreError> {
+        serde_dynamo::from_item(item).map_err(|source| StoreError::Decode {
+            table: self.devices_table.clone(),
+            source,
+        })
+    }
+
     fn decode_grant(&self, item: Item) -> Result<Grant, StoreError> {
         serde_dynamo::from_item(item).map_err(|source| StoreError::Decode {
             table: self.grants_table.clone(),
             source,
         })
     }
+}
+
+/// DynamoDB's answer to `SET a.b = …` on an item without a map `a`.
+fn is_missing_document_path<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    error.as_service_error().is_some_and(|e| {
+        e.code() == Some("ValidationException")
+            && e.message().is_some_and(|m| m.contains("document path"))
+    })
 }
 
 fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool

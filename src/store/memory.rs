@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
-use super::{Grant, NewGrant, Store, StoreError, TokenHash, TokenRecord};
+use super::{Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, TokenHash, TokenRecord};
 use crate::alexa::BearerToken;
 use crate::device::Device;
 
@@ -50,6 +50,18 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The fields a state holds, by name.
+fn state_fields(
+    state: &crate::device::DeviceState,
+) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
+    match serde_json::to_value(state) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        _ => Err(StoreError::Unavailable(
+            "memory store: state is not a map".into(),
+        )),
+    }
+}
+
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
 }
@@ -67,6 +79,49 @@ impl Store for MemoryStore {
             .filter(|((user, _), _)| user == user_id)
             .map(|(_, d)| d.clone())
             .collect())
+    }
+
+    async fn device(&self, user_id: &str, endpoint_id: &str) -> Result<Option<Device>, StoreError> {
+        self.check()?;
+        Ok(read(&self.devices)
+            .get(&(user_id.to_owned(), endpoint_id.to_owned()))
+            .cloned())
+    }
+
+    async fn update_state(
+        &self,
+        user_id: &str,
+        endpoint_id: &str,
+        change: &StateWrite,
+    ) -> Result<StateOutcome, StoreError> {
+        self.check()?;
+        let mut devices = write(&self.devices);
+        let Some(device) = devices.get_mut(&(user_id.to_owned(), endpoint_id.to_owned())) else {
+            return Ok(StateOutcome::Missing);
+        };
+        let patch = state_fields(&change.patch)?;
+        if let Some(expected) = &change.expected {
+            let expected = state_fields(expected)?;
+            let current = state_fields(&device.state)?;
+            if patch.keys().any(|k| expected.get(k) != current.get(k)) {
+                return Ok(StateOutcome::Conflict);
+            }
+        }
+        let mut merged = state_fields(&device.state)?;
+        for (k, v) in patch {
+            device.sampled_at.insert(k.clone(), change.at_ms);
+            merged.insert(k, v);
+        }
+        device.state = serde_json::from_value(serde_json::Value::Object(merged))
+            .map_err(|e| StoreError::Unavailable(format!("memory store: {e}")))?;
+        if let Some(connectivity) = change.connectivity {
+            device.connectivity = connectivity;
+            device
+                .sampled_at
+                .insert(crate::device::properties::CONNECTIVITY.into(), change.at_ms);
+        }
+        device.changed_by = Some(change.cause);
+        Ok(StateOutcome::Written(Box::new(device.clone())))
     }
 
     async fn grant(&self, user_id: &str) -> Result<Option<Grant>, StoreError> {

@@ -16,8 +16,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::alexa::event::CauseType;
 use crate::alexa::{BearerToken, Secret};
-use crate::device::Device;
+use crate::device::{Connectivity, Device, DeviceState};
 use crate::gateway::GatewayRegion;
 
 /// What the skill reads from storage.
@@ -34,6 +35,21 @@ pub trait Store: Send + Sync {
         &self,
         user_id: &str,
     ) -> impl Future<Output = Result<Vec<Device>, StoreError>> + Send;
+
+    /// One device of the customer (`None`: no such device in their account).
+    fn device(
+        &self,
+        user_id: &str,
+        endpoint_id: &str,
+    ) -> impl Future<Output = Result<Option<Device>, StoreError>> + Send;
+
+    /// Writes a change of a device's state with one conditional update.
+    fn update_state(
+        &self,
+        user_id: &str,
+        endpoint_id: &str,
+        write: &StateWrite,
+    ) -> impl Future<Output = Result<StateOutcome, StoreError>> + Send;
 
     /// The customer's Login with Amazon grant, if they enabled the skill with events.
     fn grant(
@@ -81,6 +97,33 @@ impl std::fmt::Debug for Grant {
             .field("version", &self.version)
             .finish_non_exhaustive()
     }
+}
+
+/// A change of a device's state: new values, when and by what they were set.
+#[derive(Debug, Clone)]
+pub struct StateWrite {
+    /// The new values; fields left `None` are not touched.
+    pub patch: DeviceState,
+    /// A new connectivity, if it changes.
+    pub connectivity: Option<Connectivity>,
+    /// When set, the write happens only if every patched field still holds the value it has
+    /// here (absent included): the compare-and-set that makes adjustments atomic.
+    pub expected: Option<DeviceState>,
+    /// Recorded as the device's `changedBy`: the cause of the ChangeReport this change makes.
+    pub cause: CauseType,
+    /// Recorded in `sampledAt` for each field written, Unix milliseconds.
+    pub at_ms: i64,
+}
+
+/// What became of a [`StateWrite`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum StateOutcome {
+    /// Written; the device as it is now.
+    Written(Box<Device>),
+    /// `expected` no longer held: someone else changed the state first.
+    Conflict,
+    /// The device does not exist (any more).
+    Missing,
 }
 
 /// The tokens of a fresh AcceptGrant, before they are stored.

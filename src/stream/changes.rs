@@ -8,7 +8,10 @@ use serde::Deserialize;
 use serde_dynamo::Item;
 use tracing::{error, warn};
 
+use crate::alexa::event::CauseType;
+use crate::device::properties::reportable;
 use crate::device::{Device, mapping};
+use crate::proactive::reports::StateChange;
 
 /// One batch, decoded and grouped.
 #[derive(Debug, Default)]
@@ -72,6 +75,43 @@ impl EndpointChange {
                 Action::Nothing
             }
             (_, Image::Device(after)) => Action::AddOrUpdate(after),
+        }
+    }
+
+    /// The ChangeReport this change makes: both images are devices and a reportable property
+    /// (connectivity included) differs between them. Changed properties go in the report,
+    /// the others in its context.
+    pub fn state_change(&self, now_ms: i64) -> Option<StateChange> {
+        let (Image::Device(before), Image::Device(after)) = (&self.before, &self.after) else {
+            return None;
+        };
+        let old = reportable(before, now_ms);
+        let (changed, unchanged): (Vec<_>, Vec<_>) =
+            reportable(after, now_ms).into_iter().partition(|new| {
+                !old.iter().any(|o| {
+                    o.state.namespace == new.state.namespace
+                        && o.state.name == new.state.name
+                        && o.state.value == new.state.value
+                })
+            });
+        if changed.is_empty() {
+            return None;
+        }
+        Some(StateChange {
+            endpoint_id: self.endpoint_id.clone(),
+            // A device cloud that does not record causes: the device itself changed.
+            cause: after.changed_by.unwrap_or(CauseType::PhysicalInteraction),
+            changed: changed.into_iter().map(|r| r.state).collect(),
+            unchanged: unchanged.into_iter().map(|r| r.state).collect(),
+        })
+    }
+
+    /// Whether the device after the change is one Alexa accepts (it was discovered); checked
+    /// quietly, since an invalid device was logged when it was left out of discovery.
+    pub fn after_is_discoverable(&self) -> bool {
+        match &self.after {
+            Image::Device(d) => crate::alexa::validate::endpoint(&mapping::endpoint(d)).is_ok(),
+            _ => false,
         }
     }
 

@@ -3,12 +3,9 @@
 //! Lambda retries them.
 //!
 //! - [`changes`]: records → per-customer, per-endpoint changes (the last image wins).
-//! - [`reports`]: changes → `AddOrUpdateReport`s and `DeleteReport`s within Alexa's limits.
-//! - [`delivery`]: reports → the gateway, with token refresh, retries and the error codes.
+//! - then [`crate::proactive`]: changes → reports within Alexa's limits → the gateway.
 
 pub mod changes;
-pub mod delivery;
-pub mod reports;
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -17,13 +14,15 @@ use tokio::time::Instant;
 use tracing::{Instrument, debug, error, info, info_span};
 
 use self::changes::{Action, UserChanges};
-use self::delivery::{RetryPolicy, Sender};
 use crate::config::Config;
 use crate::device::mapping;
+use crate::device::properties::now_ms;
 use crate::error::Chain;
 use crate::gateway::Gateway;
 use crate::grants;
 use crate::lwa::Lwa;
+use crate::proactive::delivery::{RetryPolicy, Sender};
+use crate::proactive::reports;
 use crate::store::Store;
 
 /// The instant of a Lambda deadline given in milliseconds since the Unix epoch.
@@ -121,20 +120,30 @@ impl<S: Store> StreamProcessor<S> {
     /// Sends one customer's changes; the earliest undelivered record, if any.
     async fn process_user(&self, user: UserChanges, deadline: Instant) -> Option<usize> {
         let mut upserts = Vec::new();
+        let mut state_changes = Vec::new();
         let mut deletes = Vec::new();
+        let now = now_ms();
         for change in &user.endpoints {
+            let first = change.first_record();
             match change.action() {
                 Action::AddOrUpdate(device) => {
                     // An endpoint Alexa would reject is logged and left out, not sent to fail.
                     if let Some(endpoint) = mapping::checked_endpoint(device) {
-                        upserts.push((endpoint, change.first_record()));
+                        upserts.push((endpoint, first));
+                        state_changes.extend(change.state_change(now).map(|c| (c, first)));
                     }
                 }
-                Action::Delete => deletes.push((change.endpoint_id.clone(), change.first_record())),
-                Action::Nothing => {}
+                Action::Delete => deletes.push((change.endpoint_id.clone(), first)),
+                Action::Nothing => {
+                    if let Some(c) = change.state_change(now)
+                        && change.after_is_discoverable()
+                    {
+                        state_changes.push((c, first));
+                    }
+                }
             }
         }
-        if upserts.is_empty() && deletes.is_empty() {
+        if upserts.is_empty() && state_changes.is_empty() && deletes.is_empty() {
             return None;
         }
         let earliest = upserts
@@ -155,8 +164,9 @@ impl<S: Store> StreamProcessor<S> {
         };
         info!(
             add_or_update = upserts.len(),
+            change_reports = state_changes.len(),
             delete = deletes.len(),
-            "sending discovery changes"
+            "sending changes"
         );
         let sender = Sender {
             store: &self.store,
@@ -166,7 +176,7 @@ impl<S: Store> StreamProcessor<S> {
             deadline,
         };
         sender
-            .send_all(grant, reports::plan(upserts, deletes))
+            .send_all(grant, reports::plan(upserts, state_changes, deletes))
             .await
     }
 }

@@ -3,7 +3,7 @@
 use tracing::error;
 
 use crate::alexa::endpoint::Endpoint;
-use crate::alexa::event;
+use crate::alexa::event::{self, CauseType, PropertyState};
 use crate::alexa::validate::MAX_ENDPOINTS;
 use crate::alexa::{BearerToken, Scope};
 
@@ -27,6 +27,18 @@ pub struct Report {
 pub enum ReportKind {
     AddOrUpdate(Vec<Endpoint>),
     Delete(Vec<String>),
+    /// A `ChangeReport`: one endpoint per event.
+    Change(Box<StateChange>),
+}
+
+/// What a `ChangeReport` tells: the properties that changed, and the rest of the reportable
+/// ones (connectivity included) as context.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateChange {
+    pub endpoint_id: String,
+    pub cause: CauseType,
+    pub changed: Vec<PropertyState>,
+    pub unchanged: Vec<PropertyState>,
 }
 
 impl Report {
@@ -41,6 +53,13 @@ impl Report {
             ReportKind::Delete(ids) => {
                 serde_json::to_vec(&event::delete_report(ids.clone(), scope))
             }
+            ReportKind::Change(c) => serde_json::to_vec(&event::change_report(
+                c.endpoint_id.clone(),
+                scope,
+                c.cause,
+                c.changed.clone(),
+                c.unchanged.clone(),
+            )),
         };
         // Plain structs with string keys always serialize.
         json.unwrap_or_default()
@@ -52,6 +71,7 @@ impl Report {
                 endpoints.iter().map(|e| e.endpoint_id.as_str()).collect()
             }
             ReportKind::Delete(ids) => ids.iter().map(String::as_str).collect(),
+            ReportKind::Change(c) => vec![c.endpoint_id.as_str()],
         }
     }
 
@@ -59,6 +79,7 @@ impl Report {
         match &self.kind {
             ReportKind::AddOrUpdate(endpoints) => endpoints.len(),
             ReportKind::Delete(ids) => ids.len(),
+            ReportKind::Change(_) => 1,
         }
     }
 
@@ -85,6 +106,7 @@ impl Report {
                 let rest = ids.split_off(half);
                 (ReportKind::Delete(ids), ReportKind::Delete(rest))
             }
+            ReportKind::Change(_) => return None,
         };
         Some((
             Report {
@@ -99,10 +121,15 @@ impl Report {
     }
 }
 
-/// The reports for a customer's endpoints to add or update and to delete, each paired with the
-/// earliest record of its change: `AddOrUpdateReport`s of at most 300 endpoints and
-/// [`MAX_REPORT_BYTES`], then `DeleteReport`s of at most [`DELETE_CHUNK`].
-pub fn plan(upserts: Vec<(Endpoint, usize)>, deletes: Vec<(String, usize)>) -> Vec<Report> {
+/// The reports for a customer's changes, each input paired with the earliest stream record of
+/// its change: `AddOrUpdateReport`s of at most 300 endpoints and [`MAX_REPORT_BYTES`] first
+/// (Alexa must know an endpoint before its state), then one `ChangeReport` per endpoint, then
+/// `DeleteReport`s of at most [`DELETE_CHUNK`].
+pub fn plan(
+    upserts: Vec<(Endpoint, usize)>,
+    changes: Vec<(StateChange, usize)>,
+    deletes: Vec<(String, usize)>,
+) -> Vec<Report> {
     let mut reports = Vec::new();
     let overhead = envelope_bytes();
     let mut chunk: Vec<Endpoint> = Vec::new();
@@ -131,6 +158,12 @@ pub fn plan(upserts: Vec<(Endpoint, usize)>, deletes: Vec<(String, usize)>) -> V
         reports.push(Report {
             kind: ReportKind::AddOrUpdate(chunk),
             first_record: first,
+        });
+    }
+    for (change, record) in changes {
+        reports.push(Report {
+            kind: ReportKind::Change(Box::new(change)),
+            first_record: record,
         });
     }
     for part in deletes.chunks(DELETE_CHUNK) {
@@ -177,7 +210,7 @@ mod tests {
     #[test]
     fn at_most_300_endpoints_per_report() {
         let upserts = (0..650).map(|i| (endpoint(i, 10), i)).collect();
-        let reports = plan(upserts, vec![]);
+        let reports = plan(upserts, vec![], vec![]);
         let sizes: Vec<usize> = reports.iter().map(Report::len).collect();
         assert_eq!(sizes, [300, 300, 50]);
         assert_eq!(reports[1].first_record, 300);
@@ -187,7 +220,7 @@ mod tests {
     fn reports_stay_under_the_byte_limit() {
         let token = BearerToken::new("t".repeat(2048));
         let upserts: Vec<_> = (0..200).map(|i| (endpoint(i, 120), i)).collect();
-        let reports = plan(upserts, vec![]);
+        let reports = plan(upserts, vec![], vec![]);
         assert!(
             reports.len() > 1,
             "5 KB endpoints × 200 must not fit in one report"
@@ -202,7 +235,7 @@ mod tests {
     #[test]
     fn deletes_are_chunked() {
         let deletes = (0..120).map(|i| (format!("d-{i}"), 1000 + i)).collect();
-        let reports = plan(vec![], deletes);
+        let reports = plan(vec![], vec![], deletes);
         let sizes: Vec<usize> = reports.iter().map(Report::len).collect();
         assert_eq!(sizes, [50, 50, 20]);
         assert_eq!(reports[2].first_record, 1100);
@@ -216,6 +249,7 @@ mod tests {
                 (endpoint(2, 10), 5),
                 (endpoint(3, 10), 6),
             ],
+            vec![],
             vec![],
         )
         .remove(0);

@@ -1,0 +1,416 @@
+//! Control directives: check that the customer owns the endpoint and that it can do what is
+//! asked, write the new state with one conditional update, and answer with every reportable
+//! property.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use tracing::debug;
+
+use super::{Services, auth, ghost};
+use crate::alexa::BearerToken;
+use crate::alexa::control::Command;
+use crate::alexa::event::{self, Addressing, CauseType, Empty, Message, ScenePayload};
+use crate::device::properties::{now_ms, reportable, time_of_sample};
+use crate::device::{Connectivity, Device, DeviceCapability, DeviceState, Hsb, LockState, mapping};
+use crate::error::SkillError;
+use crate::store::{StateOutcome, StateWrite, Store};
+
+/// How often an adjustment is recomputed when concurrent changes keep winning the race.
+const MAX_ATTEMPTS: u32 = 50;
+
+/// The named white temperatures Alexa steps through ("warmer", "cooler").
+const WHITE_STEPS_KELVIN: [u32; 5] = [2200, 2700, 4000, 5500, 7000];
+
+/// Thermostat modes Alexa knows (the schema's enum); a device may support fewer.
+const THERMOSTAT_MODES: [&str; 5] = ["AUTO", "COOL", "HEAT", "ECO", "OFF"];
+
+/// The answer to a control directive.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum ControlAnswer {
+    Response(Message<Empty>),
+    Scene(Message<ScenePayload>),
+}
+
+pub async fn control<S: Store>(
+    services: &Services<S>,
+    to: &Addressing,
+    endpoint_id: &str,
+    token: &BearerToken,
+    command: &Command,
+) -> Result<ControlAnswer, SkillError> {
+    let user_id = auth::user_for(&services.store, token).await?;
+    for attempt in 0..MAX_ATTEMPTS {
+        let Some(device) = services.store.device(&user_id, endpoint_id).await? else {
+            ghost::report_deleted(services, &user_id, endpoint_id).await;
+            return Err(SkillError::NoSuchEndpoint);
+        };
+        let change = plan(&device, command)?;
+        let at_ms = now_ms();
+        let write = StateWrite {
+            patch: change.patch,
+            connectivity: None,
+            // An adjustment is computed from the state just read: it is written only if that
+            // state still holds, so that concurrent adjustments all count.
+            expected: change.relative.then(|| device.state.clone()),
+            cause: CauseType::VoiceInteraction,
+            at_ms,
+        };
+        match services
+            .store
+            .update_state(&user_id, endpoint_id, &write)
+            .await?
+        {
+            StateOutcome::Written(device) => return Ok(answer(to, command, &device, at_ms)),
+            StateOutcome::Missing => {
+                ghost::report_deleted(services, &user_id, endpoint_id).await;
+                return Err(SkillError::NoSuchEndpoint);
+            }
+            StateOutcome::Conflict => {
+                debug!(attempt, "state changed meanwhile; recomputing");
+                let backoff =
+                    Duration::from_millis(u64::from(attempt.min(10)) * 2 + fastrand::u64(0..5));
+                tokio::time::sleep(backoff).await;
+            }
+        }
+    }
+    Err(SkillError::Busy)
+}
+
+fn answer(to: &Addressing, command: &Command, device: &Device, at_ms: i64) -> ControlAnswer {
+    // Measured against the write's time: the value just set has no uncertainty.
+    let properties = reportable(device, at_ms)
+        .into_iter()
+        .map(|r| r.state)
+        .collect();
+    match command {
+        Command::Activate | Command::Deactivate => ControlAnswer::Scene(event::scene_started(
+            to,
+            matches!(command, Command::Activate),
+            time_of_sample(at_ms),
+            properties,
+        )),
+        _ => ControlAnswer::Response(event::state_response(to, false, properties)),
+    }
+}
+
+/// The state a command writes.
+#[derive(Debug, PartialEq)]
+pub struct Change {
+    pub patch: DeviceState,
+    /// Computed from the current value (an adjustment): written with compare-and-set.
+    pub relative: bool,
+}
+
+/// What `command` does to `device`, or why it cannot.
+pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
+    let interface = command.interface();
+    let endpoint = mapping::endpoint(device);
+    let declared = endpoint
+        .capabilities
+        .iter()
+        .find(|c| c.interface == interface);
+    match declared {
+        None => return Err(SkillError::NotSupported(interface)),
+        Some(scene)
+            if *command == Command::Deactivate && scene.supports_deactivation != Some(true) =>
+        {
+            return Err(SkillError::NotSupported(
+                "Alexa.SceneController deactivation",
+            ));
+        }
+        Some(_) => {}
+    }
+    if device.connectivity == Connectivity::Unreachable {
+        return Err(SkillError::Unreachable);
+    }
+    let current = &device.state;
+    let mut patch = DeviceState::default();
+    let mut relative = false;
+    match *command {
+        Command::TurnOn => patch.power_on = Some(true),
+        Command::TurnOff => patch.power_on = Some(false),
+        Command::SetBrightness(v) => patch.brightness = Some(percent(v)?),
+        Command::AdjustBrightness(delta) => {
+            let base = current
+                .brightness
+                .unwrap_or(if current.power_on == Some(true) {
+                    100
+                } else {
+                    0
+                });
+            patch.brightness = Some(adjust_percent(base, delta)?);
+            relative = true;
+        }
+        Command::SetPercentage(v) => patch.percentage = Some(percent(v)?),
+        Command::AdjustPercentage(delta) => {
+            patch.percentage = Some(adjust_percent(current.percentage.unwrap_or(0), delta)?);
+            relative = true;
+        }
+        Command::SetColor(c) => {
+            in_range(c.hue, 0.0, 360.0)?;
+            in_range(c.saturation, 0.0, 1.0)?;
+            in_range(c.brightness, 0.0, 1.0)?;
+            patch.color = Some(Hsb {
+                hue: c.hue,
+                saturation: c.saturation,
+                brightness: c.brightness,
+            });
+        }
+        Command::SetColorTemperature(k) => {
+            in_range(k as f64, 1000.0, 10000.0)?;
+            patch.color_temperature_kelvin = Some(u32::try_from(k).unwrap_or(0));
+        }
+        Command::IncreaseColorTemperature | Command::DecreaseColorTemperature => {
+            let now = current
+                .color_temperature_kelvin
+                .unwrap_or(WHITE_STEPS_KELVIN[2]);
+            let next = if *command == Command::IncreaseColorTemperature {
+                WHITE_STEPS_KELVIN
+                    .iter()
+                    .copied()
+                    .find(|&k| k > now)
+                    .unwrap_or(now.max(WHITE_STEPS_KELVIN[4]))
+            } else {
+                WHITE_STEPS_KELVIN
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|&k| k < now)
+                    .unwrap_or(now.min(WHITE_STEPS_KELVIN[0]))
+            };
+            patch.color_temperature_kelvin = Some(next);
+            relative = true;
+        }
+        Command::SetTargetTemperature(t) => {
+            patch.target_setpoint = Some(setpoint(device, t.celsius())?);
+        }
+        Command::AdjustTargetTemperature(delta) => {
+            let (min, max) = setpoint_range(device);
+            let base = current.target_setpoint.unwrap_or((min + max) / 2.0);
+            patch.target_setpoint = Some(setpoint(device, base + delta.celsius_delta())?);
+            relative = true;
+        }
+        Command::SetThermostatMode(ref mode) => {
+            let supported = device.capabilities.iter().any(|c| match c {
+                DeviceCapability::Thermostat { modes, .. } => {
+                    modes.is_empty() || modes.contains(mode)
+                }
+                _ => false,
+            });
+            if !supported || !THERMOSTAT_MODES.contains(&mode.as_str()) {
+                return Err(SkillError::InvalidValue(format!(
+                    "the thermostat has no mode {:?}",
+                    mode.chars().take(32).collect::<String>()
+                )));
+            }
+            patch.thermostat_mode = Some(mode.clone());
+        }
+        Command::Lock => patch.lock_state = Some(LockState::Locked),
+        Command::Unlock => patch.lock_state = Some(LockState::Unlocked),
+        Command::Activate => patch.scene_active = Some(true),
+        Command::Deactivate => patch.scene_active = Some(false),
+        Command::SetVolume(v) => patch.volume = Some(percent(v)?),
+        Command::AdjustVolume { delta, .. } => {
+            patch.volume = Some(adjust_percent(current.volume.unwrap_or(0), delta)?);
+            relative = true;
+        }
+        Command::SetMute(mute) => patch.muted = Some(mute),
+    }
+    Ok(Change { patch, relative })
+}
+
+fn in_range(value: f64, min: f64, max: f64) -> Result<(), SkillError> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(SkillError::ValueOutOfRange { value, min, max })
+    }
+}
+
+fn percent(v: i64) -> Result<u8, SkillError> {
+    in_range(v as f64, 0.0, 100.0)?;
+    Ok(u8::try_from(v).unwrap_or(0))
+}
+
+/// A relative change of a 0–100 value; the result is clamped ("brighter" at 95 % is 100 %).
+fn adjust_percent(base: u8, delta: i64) -> Result<u8, SkillError> {
+    in_range(delta as f64, -100.0, 100.0)?;
+    Ok(u8::try_from((i64::from(base) + delta).clamp(0, 100)).unwrap_or(0))
+}
+
+fn setpoint_range(device: &Device) -> (f64, f64) {
+    device
+        .capabilities
+        .iter()
+        .find_map(|c| match c {
+            DeviceCapability::Thermostat {
+                min_setpoint,
+                max_setpoint,
+                ..
+            } => Some((*min_setpoint, *max_setpoint)),
+            _ => None,
+        })
+        .unwrap_or((7.0, 30.0))
+}
+
+/// A target temperature the thermostat accepts, rounded to a tenth of a degree.
+fn setpoint(device: &Device, celsius: f64) -> Result<f64, SkillError> {
+    let (min, max) = setpoint_range(device);
+    let rounded = (celsius * 10.0).round() / 10.0;
+    if rounded.is_finite() && (min..=max).contains(&rounded) {
+        Ok(rounded)
+    } else {
+        Err(SkillError::TemperatureOutOfRange {
+            celsius: rounded,
+            min,
+            max,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::alexa::control::{Scale, Temperature};
+
+    fn device(capabilities: serde_json::Value, state: serde_json::Value) -> Device {
+        serde_json::from_value(json!({
+            "userId": "u", "endpointId": "e", "name": "n", "description": "d", "manufacturer": "m",
+            "category": "OTHER", "capabilities": capabilities, "state": state,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn adjustments_clamp_and_are_relative() {
+        let d = device(json!([{"type": "brightness"}]), json!({"brightness": 95}));
+        let c = plan(&d, &Command::AdjustBrightness(10)).unwrap();
+        assert_eq!(c.patch.brightness, Some(100));
+        assert!(c.relative);
+        assert!(matches!(
+            plan(&d, &Command::AdjustBrightness(101)),
+            Err(SkillError::ValueOutOfRange { .. })
+        ));
+        assert!(!plan(&d, &Command::SetBrightness(3)).unwrap().relative);
+    }
+
+    #[test]
+    fn values_out_of_range() {
+        let d = device(
+            json!([{"type": "brightness"}, {"type": "color"}]),
+            json!({}),
+        );
+        let Err(SkillError::ValueOutOfRange { min, max, .. }) =
+            plan(&d, &Command::SetBrightness(101))
+        else {
+            panic!()
+        };
+        assert_eq!((min, max), (0.0, 100.0));
+        let color = crate::alexa::control::Color {
+            hue: 400.0,
+            saturation: 1.0,
+            brightness: 1.0,
+        };
+        assert!(plan(&d, &Command::SetColor(color)).is_err());
+    }
+
+    #[test]
+    fn capability_and_reachability() {
+        let d = device(json!([{"type": "power"}]), json!({}));
+        assert!(matches!(
+            plan(&d, &Command::SetBrightness(5)),
+            Err(SkillError::NotSupported(_))
+        ));
+        let mut off = d.clone();
+        off.connectivity = Connectivity::Unreachable;
+        assert!(matches!(
+            plan(&off, &Command::TurnOn),
+            Err(SkillError::Unreachable)
+        ));
+        let scene = device(json!([{"type": "scene"}]), json!({}));
+        assert!(matches!(
+            plan(&scene, &Command::Deactivate),
+            Err(SkillError::NotSupported(_))
+        ));
+    }
+
+    #[test]
+    fn thermostat_in_any_scale() {
+        let d = device(
+            json!([{"type": "thermostat", "modes": ["HEAT", "OFF"]}]),
+            json!({"targetSetpoint": 20.0}),
+        );
+        let f = Temperature {
+            value: 70.0,
+            scale: Scale::Fahrenheit,
+        };
+        assert_eq!(
+            plan(&d, &Command::SetTargetTemperature(f))
+                .unwrap()
+                .patch
+                .target_setpoint,
+            Some(21.1)
+        );
+        let hot = Temperature {
+            value: 40.0,
+            scale: Scale::Celsius,
+        };
+        assert!(matches!(
+            plan(&d, &Command::SetTargetTemperature(hot)),
+            Err(SkillError::TemperatureOutOfRange { .. })
+        ));
+        let up = Temperature {
+            value: 2.0,
+            scale: Scale::Celsius,
+        };
+        assert_eq!(
+            plan(&d, &Command::AdjustTargetTemperature(up))
+                .unwrap()
+                .patch
+                .target_setpoint,
+            Some(22.0)
+        );
+        assert!(matches!(
+            plan(&d, &Command::SetThermostatMode("COOL".into())),
+            Err(SkillError::InvalidValue(_))
+        ));
+        assert!(plan(&d, &Command::SetThermostatMode("OFF".into())).is_ok());
+    }
+
+    #[test]
+    fn white_steps() {
+        let d = device(
+            json!([{"type": "colorTemperature"}]),
+            json!({"colorTemperatureKelvin": 2700}),
+        );
+        assert_eq!(
+            plan(&d, &Command::IncreaseColorTemperature)
+                .unwrap()
+                .patch
+                .color_temperature_kelvin,
+            Some(4000)
+        );
+        assert_eq!(
+            plan(&d, &Command::DecreaseColorTemperature)
+                .unwrap()
+                .patch
+                .color_temperature_kelvin,
+            Some(2200)
+        );
+        let warmest = device(
+            json!([{"type": "colorTemperature"}]),
+            json!({"colorTemperatureKelvin": 2200}),
+        );
+        assert_eq!(
+            plan(&warmest, &Command::DecreaseColorTemperature)
+                .unwrap()
+                .patch
+                .color_temperature_kelvin,
+            Some(2200)
+        );
+    }
+}

@@ -1,0 +1,28 @@
+//! `Alexa` / `ReportState`: every reportable property of one endpoint, as last known.
+
+use super::{Services, auth, ghost};
+use crate::alexa::BearerToken;
+use crate::alexa::event::{self, Addressing, Empty, Message};
+use crate::device::properties::{now_ms, reportable};
+use crate::error::SkillError;
+use crate::store::Store;
+
+/// An unreachable device is still reported: its last known state, with connectivity
+/// `UNREACHABLE` and the age of each value as its uncertainty.
+pub async fn report_state<S: Store>(
+    services: &Services<S>,
+    to: &Addressing,
+    endpoint_id: &str,
+    token: &BearerToken,
+) -> Result<Message<Empty>, SkillError> {
+    let user_id = auth::user_for(&services.store, token).await?;
+    let Some(device) = services.store.device(&user_id, endpoint_id).await? else {
+        ghost::report_deleted(services, &user_id, endpoint_id).await;
+        return Err(SkillError::NoSuchEndpoint);
+    };
+    let properties = reportable(&device, now_ms())
+        .into_iter()
+        .map(|r| r.state)
+        .collect();
+    Ok(event::state_response(to, true, properties))
+}
