@@ -9,16 +9,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
+use alexa_smart_home::alexa::event::CauseType;
 use alexa_smart_home::alexa::{BearerToken, Secret};
 use alexa_smart_home::config::Config;
-use alexa_smart_home::device::{Device, DeviceCapability};
+use alexa_smart_home::device::properties::{now_ms, reportable};
+use alexa_smart_home::device::{Connectivity, Device, DeviceCapability, DeviceState};
 use alexa_smart_home::http;
 use alexa_smart_home::local::fakes::FakeAmazon;
 use alexa_smart_home::local::stream::{LocalStream, Start};
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::{self, DynamoStore};
 use alexa_smart_home::store::seed::Seed;
-use alexa_smart_home::store::{Store, TokenRecord, tables, unix_seconds};
+use alexa_smart_home::store::{StateOutcome, StateWrite, Store, TokenRecord, tables, unix_seconds};
 use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home::telemetry;
 use clap::{Parser, Subcommand};
@@ -78,6 +80,36 @@ enum Command {
     },
     /// Delete a device.
     DeleteDevice {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        endpoint_id: String,
+    },
+    /// Change a device's state as the device itself (or its app) would: each `--set` is a
+    /// state field and a JSON value (`powerOn=true`, `brightness=40`, `thermostatMode=HEAT`).
+    SetState {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        endpoint_id: String,
+        #[arg(long = "set", required = true)]
+        values: Vec<String>,
+        /// What caused the change (the ChangeReport's cause).
+        #[arg(long, default_value = "PHYSICAL_INTERACTION")]
+        cause: String,
+    },
+    /// Mark a device reachable (`OK`) or not (`UNREACHABLE`), as the device cloud would.
+    SetConnectivity {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        endpoint_id: String,
+        status: String,
+        #[arg(long, default_value = "PERIODIC_POLL")]
+        cause: String,
+    },
+    /// Print a device's state, and the properties Alexa is told.
+    ShowState {
         #[arg(long)]
         user: String,
         #[arg(long)]
@@ -194,6 +226,67 @@ async fn run(command: Command) -> Result<(), BoxError> {
         Command::DeleteDevice { user, endpoint_id } => {
             store.delete_device(&user, &endpoint_id).await?
         }
+        Command::SetState {
+            user,
+            endpoint_id,
+            values,
+            cause,
+        } => {
+            let mut patch = serde_json::Map::new();
+            for pair in &values {
+                let (key, value) = pair
+                    .split_once('=')
+                    .ok_or_else(|| format!("{pair:?} is not FIELD=VALUE"))?;
+                let value =
+                    serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::from(value));
+                patch.insert(key.to_owned(), value);
+            }
+            let state: DeviceState =
+                serde_json::from_value(serde_json::Value::Object(patch.clone()))?;
+            // Fields the model does not know would be silently dropped: refuse them.
+            if let serde_json::Value::Object(known) = serde_json::to_value(&state)?
+                && let Some(unknown) = patch.keys().find(|k| !known.contains_key(*k))
+            {
+                return Err(format!("unknown state field {unknown:?}").into());
+            }
+            write_state(&store, &user, &endpoint_id, state, None, &cause).await?;
+        }
+        Command::SetConnectivity {
+            user,
+            endpoint_id,
+            status,
+            cause,
+        } => {
+            let connectivity: Connectivity =
+                serde_json::from_value(serde_json::Value::from(status))?;
+            write_state(
+                &store,
+                &user,
+                &endpoint_id,
+                DeviceState::default(),
+                Some(connectivity),
+                &cause,
+            )
+            .await?;
+        }
+        Command::ShowState { user, endpoint_id } => {
+            let device = store
+                .device(&user, &endpoint_id)
+                .await?
+                .ok_or_else(|| format!("no device {endpoint_id} for {user}"))?;
+            let properties: Vec<_> = reportable(&device, now_ms())
+                .into_iter()
+                .map(|r| r.state)
+                .collect();
+            let view = serde_json::json!({
+                "state": device.state,
+                "connectivity": device.connectivity,
+                "sampledAt": device.sampled_at,
+                "changedBy": device.changed_by,
+                "alexaProperties": properties,
+            });
+            print_pretty(&view.to_string())?;
+        }
         Command::LocalEvents { accept_grant, demo } => {
             local_events(config, store, &accept_grant, demo).await?
         }
@@ -221,6 +314,30 @@ async fn run(command: Command) -> Result<(), BoxError> {
         }
     }
     Ok(())
+}
+
+/// Writes a device-side state change, as the device cloud does when a device reports.
+async fn write_state(
+    store: &DynamoStore,
+    user: &str,
+    endpoint_id: &str,
+    patch: DeviceState,
+    connectivity: Option<Connectivity>,
+    cause: &str,
+) -> Result<(), BoxError> {
+    let cause: CauseType = serde_json::from_value(serde_json::Value::from(cause))?;
+    let write = StateWrite {
+        patch,
+        connectivity,
+        expected: None,
+        cause,
+        at_ms: now_ms(),
+    };
+    match store.update_state(user, endpoint_id, &write).await? {
+        StateOutcome::Written(_) => Ok(()),
+        StateOutcome::Missing => Err(format!("no device {endpoint_id} for {user}").into()),
+        StateOutcome::Conflict => Err("the state changed meanwhile".into()),
+    }
 }
 
 /// A capability from its devices-table name; a thermostat gets the common modes.

@@ -4,6 +4,7 @@
 
 pub mod dynamo;
 pub mod logs;
+pub mod proactive;
 pub mod schema;
 
 use std::path::PathBuf;
