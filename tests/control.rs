@@ -73,10 +73,18 @@ fn error_type(answer: &Value) -> &str {
 }
 
 type Check = fn(&Device) -> bool;
+/// interface, directive name, endpoint, what must be stored, (namespace, property, value) answered.
+type Case = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Check,
+    (&'static str, &'static str, Value),
+);
 
 #[tokio::test]
 async fn every_control_directive_changes_the_stored_state_and_answers_with_it() {
-    let cases: Vec<(&str, &str, &str, Check, (&str, &str, Value))> = vec![
+    let cases: Vec<Case> = vec![
         (
             "PowerController",
             "TurnOn",

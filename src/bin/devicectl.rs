@@ -136,8 +136,8 @@ enum Command {
             default_value = "events/Authorization/Authorization.AcceptGrant.request.json"
         )]
         accept_grant: PathBuf,
-        /// Add `porch-light` and delete `kitchen-plug` of the example account, show the two
-        /// reports, and exit.
+        /// Add `porch-light` and delete `kitchen-plug` of the example account, turn the living
+        /// room light on by voice and dim it at the switch, show the reports, and exit.
         #[arg(long)]
         demo: bool,
     },
@@ -386,7 +386,7 @@ async fn local_events(
         // A device left over from an earlier demo would make the add a no-op update.
         store.delete_device(USER, "porch-light").await?;
     }
-    let mut stream = LocalStream::open(
+    let stream = LocalStream::open(
         &endpoint,
         &config.aws_region,
         &config.devices_table,
@@ -394,53 +394,109 @@ async fn local_events(
     )
     .await?;
     let processor = StreamProcessor::from_config(store.clone(), &config, http::client());
-    if demo {
-        eprintln!("adding porch-light and deleting kitchen-plug of {USER}");
-        let porch: Device = serde_json::from_value(serde_json::json!({
-            "userId": USER, "endpointId": "porch-light", "name": "Porch Light",
-            "description": "Outdoor smart bulb by Example Devices", "manufacturer": "Example Devices",
-            "category": "LIGHT", "capabilities": [{"type": "power"}, {"type": "brightness"}],
-        }))?;
-        store.put_device(&porch).await?;
-        store.delete_device(USER, "kitchen-plug").await?;
-    } else {
+    let mut pump = Pump {
+        stream,
+        processor,
+        fakes,
+    };
+    if !demo {
         eprintln!("watching the devices table's stream; press Ctrl-C to stop");
-    }
-
-    let started = std::time::Instant::now();
-    let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
-    loop {
-        let batch = stream.next_batch(100).await?;
-        if batch.records.is_empty() {
-            if demo && demo_seen(&fakes.received()) {
-                return Ok(());
-            }
-            if demo && started.elapsed() > Duration::from_secs(60) {
-                return Err("the demo's reports did not arrive within 60 s".into());
-            }
+        let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
+        loop {
             tokio::select! {
                 _ = &mut interrupted => return Ok(()),
-                () = tokio::time::sleep(Duration::from_millis(200)) => continue,
+                pumped = pump.once() => if !pumped? {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                },
             }
         }
-        // Lambda's default batch timeout for this function is a minute.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        let response = processor.process(&batch, deadline).await;
-        stream.done(&response).await?;
+    }
+
+    eprintln!("\n== the device cloud adds porch-light and deletes kitchen-plug of {USER} ==");
+    let porch: Device = serde_json::from_value(serde_json::json!({
+        "userId": USER, "endpointId": "porch-light", "name": "Porch Light",
+        "description": "Outdoor smart bulb by Example Devices", "manufacturer": "Example Devices",
+        "category": "LIGHT", "capabilities": [{"type": "power"}, {"type": "brightness"}],
+    }))?;
+    store.put_device(&porch).await?;
+    store.delete_device(USER, "kitchen-plug").await?;
+    pump.until(|e| has_endpoint(e, "AddOrUpdateReport", "porch-light"))
+        .await?;
+    pump.until(|e| has_endpoint(e, "DeleteReport", "kitchen-plug"))
+        .await?;
+
+    let file = "events/PowerController/PowerController.TurnOn.request.json";
+    eprintln!("\n== Alexa: \"turn on the living room light\" ({file}) ==");
+    let turn_on = read(&PathBuf::from(file))?;
+    print_pretty(skill.handle(&turn_on).await.get())?;
+    pump.until(|e| is_change(e, "living-room-light", "VOICE_INTERACTION"))
+        .await?;
+
+    eprintln!("\n== the light itself: dimmed to 30 % at its wall switch ==");
+    let dimmed = DeviceState {
+        brightness: Some(30),
+        ..DeviceState::default()
+    };
+    write_state(
+        &store,
+        USER,
+        "living-room-light",
+        dimmed,
+        None,
+        "PHYSICAL_INTERACTION",
+    )
+    .await?;
+    pump.until(|e| is_change(e, "living-room-light", "PHYSICAL_INTERACTION"))
+        .await
+}
+
+/// The local stand-in for Lambda's event source mapping: stream batches through the processor.
+struct Pump {
+    stream: LocalStream,
+    processor: StreamProcessor<DynamoStore>,
+    fakes: FakeAmazon,
+}
+
+impl Pump {
+    /// Hands one batch to the processor; `false` when the stream had nothing new.
+    async fn once(&mut self) -> Result<bool, BoxError> {
+        let batch = self.stream.next_batch(100).await?;
+        if batch.records.is_empty() {
+            return Ok(false);
+        }
+        // The template gives the stream function two minutes per batch.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        let response = self.processor.process(&batch, deadline).await;
+        self.stream.done(&response).await?;
+        Ok(true)
+    }
+
+    /// Pumps until the fake gateway has received an event matching `seen`.
+    async fn until(&mut self, seen: impl Fn(&serde_json::Value) -> bool) -> Result<(), BoxError> {
+        let started = std::time::Instant::now();
+        while !self.fakes.received().iter().any(&seen) {
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err("the expected event did not reach the gateway within 30 s".into());
+            }
+            if !self.once().await? {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        Ok(())
     }
 }
 
-/// Whether the gateway got the demo's AddOrUpdateReport and DeleteReport.
-fn demo_seen(received: &[serde_json::Value]) -> bool {
-    let has = |name: &str, id: &str| {
-        received.iter().any(|e| {
-            e["event"]["header"]["name"] == name
-                && e["event"]["payload"]["endpoints"]
-                    .as_array()
-                    .is_some_and(|list| list.iter().any(|x| x["endpointId"] == id))
-        })
-    };
-    has("AddOrUpdateReport", "porch-light") && has("DeleteReport", "kitchen-plug")
+fn has_endpoint(event: &serde_json::Value, name: &str, endpoint_id: &str) -> bool {
+    event["event"]["header"]["name"] == name
+        && event["event"]["payload"]["endpoints"]
+            .as_array()
+            .is_some_and(|list| list.iter().any(|x| x["endpointId"] == endpoint_id))
+}
+
+fn is_change(event: &serde_json::Value, endpoint_id: &str, cause: &str) -> bool {
+    event["event"]["header"]["name"] == "ChangeReport"
+        && event["event"]["endpoint"]["endpointId"] == endpoint_id
+        && event["event"]["payload"]["change"]["cause"]["type"] == cause
 }
 
 /// Pretty-prints JSON in its own field order (a `Value` would sort the keys).

@@ -354,12 +354,18 @@ impl DynamoStore {
             .table_name(&self.devices_table)
             .key(USER_ID, AttributeValue::S(user_id.to_owned()))
             .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#sampled", "sampledAt")
             .expression_attribute_names("#endpoint", ENDPOINT_ID)
-            .expression_attribute_values(":at", at)
             .expression_attribute_values(":cause", cause)
             .return_values(ReturnValue::AllNew);
+        // DynamoDB refuses names and values that the expressions do not use.
+        if !patch.is_empty() {
+            request = request.expression_attribute_names("#state", "state");
+        }
+        if !patch.is_empty() || write.connectivity.is_some() {
+            request = request
+                .expression_attribute_names("#sampled", "sampledAt")
+                .expression_attribute_values(":at", at);
+        }
         let mut set = vec!["changedBy = :cause".to_owned()];
         let mut conditions = vec!["attribute_exists(#endpoint)".to_owned()];
         // Sorted, so that the same write is always the same expression.

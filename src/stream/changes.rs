@@ -40,6 +40,9 @@ pub struct EndpointChange {
     pub after: Image,
     /// The indexes of the records that make up this change, ascending.
     pub records: Vec<usize>,
+    /// The cause recorded by the last record that changed a reportable value: a later write
+    /// that only confirms the values (a poll) does not take over the cause.
+    pub cause: Option<CauseType>,
 }
 
 /// A device image of a stream record.
@@ -100,7 +103,10 @@ impl EndpointChange {
         Some(StateChange {
             endpoint_id: self.endpoint_id.clone(),
             // A device cloud that does not record causes: the device itself changed.
-            cause: after.changed_by.unwrap_or(CauseType::PhysicalInteraction),
+            cause: self
+                .cause
+                .or(after.changed_by)
+                .unwrap_or(CauseType::PhysicalInteraction),
             changed: changed.into_iter().map(|r| r.state).collect(),
             unchanged: unchanged.into_iter().map(|r| r.state).collect(),
         })
@@ -119,6 +125,22 @@ impl EndpointChange {
     pub fn first_record(&self) -> usize {
         self.records.first().copied().unwrap_or(usize::MAX)
     }
+}
+
+/// The cause a record's own write recorded, if that write changed a reportable value.
+fn reportable_cause(before: &Image, after: &Image) -> Option<CauseType> {
+    let (Image::Device(before), Image::Device(after)) = (before, after) else {
+        return None;
+    };
+    let values = |d: &Device| -> Vec<(&'static str, &'static str, serde_json::Value)> {
+        reportable(d, 0)
+            .into_iter()
+            .map(|r| (r.state.namespace, r.state.name, r.state.value))
+            .collect()
+    };
+    (values(before) != values(after))
+        .then_some(after.changed_by)
+        .flatten()
 }
 
 #[derive(Deserialize)]
@@ -154,6 +176,7 @@ pub fn decode(event: &Event) -> Batch {
             // The last image wins; the first "before" is what Alexa was last told about.
             Some(&e) => {
                 let change = &mut user.endpoints[e];
+                change.cause = reportable_cause(&before, &after).or(change.cause);
                 change.after = after;
                 change.records.push(index);
             }
@@ -161,6 +184,7 @@ pub fn decode(event: &Event) -> Batch {
                 endpoint_index.insert((u, keys.endpoint_id.clone()), user.endpoints.len());
                 user.endpoints.push(EndpointChange {
                     endpoint_id: keys.endpoint_id,
+                    cause: reportable_cause(&before, &after),
                     before,
                     after,
                     records: vec![index],

@@ -149,6 +149,7 @@ impl<S: Store> StreamProcessor<S> {
         let earliest = upserts
             .iter()
             .map(|u| u.1)
+            .chain(state_changes.iter().map(|c| c.1))
             .chain(deletes.iter().map(|d| d.1))
             .min();
         let grant = match grants::usable(&self.store, &self.lwa, &user.user_id).await {
