@@ -7,7 +7,8 @@ DEVICECTL := ./target/debug/devicectl
 .PHONY: run events test lint lint-template build deploy invoke stop clean
 
 ## Local DynamoDB-compatible server + example account; Discover; then the proactive path:
-## AcceptGrant, a device added and one deleted, and the reports the (fake) gateway receives.
+## AcceptGrant, a device added and one deleted, a light turned on by voice and dimmed at its
+## switch, and every event the (fake) gateway receives.
 run:
 	cargo build --bins
 	scripts/local-dynamodb.sh start $(LOCAL_DYNAMODB_PORT) >/dev/null
