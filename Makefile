@@ -4,7 +4,7 @@ LOCAL_DYNAMODB_PORT ?= 8765
 LOCAL_ENV := DYNAMODB_ENDPOINT=http://127.0.0.1:$(LOCAL_DYNAMODB_PORT) AWS_REGION=us-east-1
 DEVICECTL := ./target/debug/devicectl
 
-.PHONY: run events test lint lint-template build deploy invoke stop clean
+.PHONY: run events test bench lint lint-template build deploy invoke stop clean
 
 ## Local DynamoDB-compatible server + example account; Discover; then the proactive path:
 ## AcceptGrant, a device added and one deleted, a light turned on by voice and dimmed at its
@@ -31,6 +31,15 @@ events:
 test:
 	scripts/venv.sh tools/requirements.txt
 	cargo test --all-targets
+
+## Performance figures (README, Performance): whole-process cold start, memory, latency and
+## round trips of the release binaries; criterion CPU costs; zipped package sizes.
+bench:
+	scripts/venv.sh tools/requirements.txt
+	cargo build --release --bins
+	cargo bench --bench lambda
+	cargo bench --bench handlers
+	scripts/package-size.sh
 
 lint: lint-template
 	cargo fmt --all -- --check

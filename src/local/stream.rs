@@ -184,3 +184,44 @@ fn str_at(
             reason: format!("no {pointer} in the answer (is the table's stream enabled?)"),
         })
 }
+
+/// A stream record of the devices table as Lambda delivers it (`NEW_AND_OLD_IMAGES`), for
+/// tests, benchmarks and sample events: `INSERT` (no old image), `MODIFY`, or `REMOVE` (no
+/// new image).
+pub fn record(sequence_number: u64, old: Option<&crate::device::Device>, new: Option<&crate::device::Device>) -> Value {
+    let image = |d: &crate::device::Device| {
+        serde_dynamo::to_item::<_, serde_dynamo::Item>(d)
+            .ok()
+            .and_then(|item| serde_json::to_value(item).ok())
+            .unwrap_or_default()
+    };
+    let Some(keys_of) = new.or(old) else {
+        return Value::Null;
+    };
+    let name = match (old, new) {
+        (None, _) => "INSERT",
+        (Some(_), Some(_)) => "MODIFY",
+        (Some(_), None) => "REMOVE",
+    };
+    let mut change = json!({
+        "Keys": {"userId": {"S": keys_of.user_id}, "endpointId": {"S": keys_of.endpoint_id}},
+        "SequenceNumber": sequence_number.to_string(),
+        "SizeBytes": 100,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+        "ApproximateCreationDateTime": 1_700_000_000.0,
+    });
+    if let Some(old) = old {
+        change["OldImage"] = image(old);
+    }
+    if let Some(new) = new {
+        change["NewImage"] = image(new);
+    }
+    json!({
+        "eventID": sequence_number.to_string(),
+        "eventName": name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": change,
+    })
+}

@@ -22,7 +22,7 @@ use crate::gateway::Gateway;
 use crate::grants;
 use crate::lwa::Lwa;
 use crate::proactive::delivery::{RetryPolicy, Sender};
-use crate::proactive::reports;
+use crate::proactive::reports::{self, Report};
 use crate::store::Store;
 
 /// The instant of a Lambda deadline given in milliseconds since the Unix epoch.
@@ -119,39 +119,9 @@ impl<S: Store> StreamProcessor<S> {
 
     /// Sends one customer's changes; the earliest undelivered record, if any.
     async fn process_user(&self, user: UserChanges, deadline: Instant) -> Option<usize> {
-        let mut upserts = Vec::new();
-        let mut state_changes = Vec::new();
-        let mut deletes = Vec::new();
-        let now = now_ms();
-        for change in &user.endpoints {
-            let first = change.first_record();
-            match change.action() {
-                Action::AddOrUpdate(device) => {
-                    // An endpoint Alexa would reject is logged and left out, not sent to fail.
-                    if let Some(endpoint) = mapping::checked_endpoint(device) {
-                        upserts.push((endpoint, first));
-                        state_changes.extend(change.state_change(now).map(|c| (c, first)));
-                    }
-                }
-                Action::Delete => deletes.push((change.endpoint_id.clone(), first)),
-                Action::Nothing => {
-                    if let Some(c) = change.state_change(now)
-                        && change.after_is_discoverable()
-                    {
-                        state_changes.push((c, first));
-                    }
-                }
-            }
-        }
-        if upserts.is_empty() && state_changes.is_empty() && deletes.is_empty() {
-            return None;
-        }
-        let earliest = upserts
-            .iter()
-            .map(|u| u.1)
-            .chain(state_changes.iter().map(|c| c.1))
-            .chain(deletes.iter().map(|d| d.1))
-            .min();
+        let reports = reports_for(&user, now_ms());
+        // The earliest record that must be retried if nothing can be sent.
+        let earliest = reports.iter().map(|r| r.first_record).min()?;
         let grant = match grants::usable(&self.store, &self.lwa, &user.user_id).await {
             Ok(Some(grant)) => grant,
             Ok(None) => {
@@ -160,15 +130,10 @@ impl<S: Store> StreamProcessor<S> {
             }
             Err(e) => {
                 error!(error = %Chain(&e), "cannot get the customer's grant; will be retried");
-                return earliest;
+                return Some(earliest);
             }
         };
-        info!(
-            add_or_update = upserts.len(),
-            change_reports = state_changes.len(),
-            delete = deletes.len(),
-            "sending changes"
-        );
+        info!(reports = reports.len(), "sending changes");
         let sender = Sender {
             store: &self.store,
             lwa: &self.lwa,
@@ -176,8 +141,34 @@ impl<S: Store> StreamProcessor<S> {
             policy: &self.policy,
             deadline,
         };
-        sender
-            .send_all(grant, reports::plan(upserts, state_changes, deletes))
-            .await
+        sender.send_all(grant, reports).await
     }
+}
+
+/// The reports one customer's changes make: discovery changes of endpoints Alexa would accept
+/// (an invalid one is logged and left out, not sent to fail), ChangeReports, deletes.
+pub fn reports_for(user: &UserChanges, now_ms: i64) -> Vec<Report> {
+    let mut upserts = Vec::new();
+    let mut state_changes = Vec::new();
+    let mut deletes = Vec::new();
+    for change in &user.endpoints {
+        let first = change.first_record();
+        match change.action() {
+            Action::AddOrUpdate(device) => {
+                if let Some(endpoint) = mapping::checked_endpoint(device) {
+                    upserts.push((endpoint, first));
+                    state_changes.extend(change.state_change(now_ms).map(|c| (c, first)));
+                }
+            }
+            Action::Delete => deletes.push((change.endpoint_id.clone(), first)),
+            Action::Nothing => {
+                if let Some(c) = change.state_change(now_ms)
+                    && change.after_is_discoverable()
+                {
+                    state_changes.push((c, first));
+                }
+            }
+        }
+    }
+    reports::plan(upserts, state_changes, deletes)
 }

@@ -1,0 +1,436 @@
+//! Whole-process figures of the two Lambdas: cold start, peak memory, warm latency and CPU,
+//! DynamoDB round trips, and stream throughput. Run by `make bench` (after
+//! `cargo build --release --bins`), never by `cargo test`.
+//!
+//! The release binaries run under a minimal Lambda Runtime API on 127.0.0.1
+//! (`alexa_smart_home::local::runtime_api`), against two DynamoDB servers:
+//! - the local moto server (the real thing, but ~200 ms to build a 300-item Query answer, so
+//!   every Discover figure against it is mostly moto);
+//! - a stand-in that replays moto's recorded answers to the same requests after 1 ms, which
+//!   shows the function's own cost (the budgets apply to it) and counts the requests.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use alexa_smart_home::alexa::{BearerToken, Secret};
+use alexa_smart_home::config::Config;
+use alexa_smart_home::device::Device;
+use alexa_smart_home::gateway::{Gateway, GatewayRegion};
+use alexa_smart_home::local::runtime_api::RuntimeApi;
+use alexa_smart_home::local::stream::record;
+use alexa_smart_home::lwa::Lwa;
+use alexa_smart_home::proactive::delivery::RetryPolicy;
+use alexa_smart_home::store::memory::MemoryStore;
+use alexa_smart_home::store::seed::Seed;
+use alexa_smart_home::store::{NewGrant, Store, TokenRecord, dynamo, tables};
+use alexa_smart_home::stream::StreamProcessor;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+
+const USER: &str = "bench-user";
+const TOKEN: &str = "bench-token";
+const COLD_RUNS: usize = 10;
+const WARM_RUNS: usize = 200;
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(run());
+}
+
+fn repo(path: &str) -> String {
+    format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn release_binary(name: &str) -> String {
+    let path = repo(&format!("target/release/{name}"));
+    assert!(std::path::Path::new(&path).exists(), "{path} missing: run `cargo build --release --bins` first");
+    path
+}
+
+async fn run() {
+    let (moto_url, _moto) = start_moto();
+    let mut config = Config::local(&moto_url);
+    config.devices_table = "bench-devices".into();
+    config.tokens_table = "bench-tokens".into();
+    config.grants_table = "bench-grants".into();
+    let client = dynamo::client(&config).await;
+    tables::create(&client, &config).await.expect("tables");
+    let store = dynamo::DynamoStore::new(client, &config);
+    for d in account(USER, 300) {
+        store.put_device(&d).await.expect("seed");
+    }
+    store
+        .put_token(&BearerToken::new(TOKEN), &TokenRecord { user_id: USER.into(), expires_at: None })
+        .await
+        .expect("token");
+
+    let discover = directive("events/Discovery/Discovery.request.json");
+    let turn_on = directive("events/PowerController/PowerController.TurnOn.request.json")
+        .replace("living-room-light\"", "living-room-light-0000\"");
+    let batch = stream_batch();
+
+    let standin = StandIn::start(&moto_url).await;
+    let skill = release_binary("skill");
+    let stream = release_binary("stream");
+
+    println!("\n## Whole process (release binaries, Runtime API on 127.0.0.1, 300-device account)\n");
+    println!("| function | DynamoDB | init (exec → first `next`) median / max | exec → first answer median / max | peak RSS after 1st / after {WARM_RUNS} warm | warm median / p99 | CPU per warm invocation |");
+    println!("|---|---|---|---|---|---|---|");
+    for (label, url) in [("moto", moto_url.as_str()), ("stand-in", standin.url.as_str())] {
+        let is_standin = label == "stand-in";
+        if is_standin {
+            // Record moto's answers to everything the measurements below will ask.
+            standin.recording(true);
+            let _ = measure(&skill, &config, &standin.url, &discover, 1, 3).await;
+            let _ = measure(&skill, &config, &standin.url, &turn_on, 1, 3).await;
+            let _ = measure(&stream, &config, &standin.url, &batch, 1, 1).await;
+            standin.recording(false);
+        }
+        for (name, binary, event) in [
+            ("skill: Discover", &skill, &discover),
+            ("skill: TurnOn", &skill, &turn_on),
+            ("stream: 1,000 records / 100 users, no grants", &stream, &batch),
+        ] {
+            let m = measure(binary, &config, url, event, COLD_RUNS, WARM_RUNS).await;
+            println!(
+                "| {name} | {label} | {:.1} / {:.1} ms | {:.1} / {:.1} ms | {:.1} / {:.1} MB | {:.2} / {:.2} ms | {:.2} ms |",
+                median(&m.init_ms), max(&m.init_ms), median(&m.first_ms), max(&m.first_ms),
+                m.hwm_first_kb as f64 / 1024.0, m.hwm_warm_kb as f64 / 1024.0,
+                median(&m.warm_ms), percentile(&m.warm_ms, 0.99), m.cpu_ms_per_warm,
+            );
+        }
+    }
+
+    println!("\n## DynamoDB round trips (counted by the stand-in)\n");
+    println!("| invocation | requests |\n|---|---|");
+    for (name, binary, event) in [("Discover of 300 devices", &skill, &discover), ("TurnOn", &skill, &turn_on), ("stream batch, 100 users", &stream, &batch)] {
+        standin.reset_counts();
+        let _ = measure(binary, &config, &standin.url, event, 1, 0).await;
+        println!("| {name} | {} |", standin.counts());
+    }
+
+    println!("\n## Stream throughput (in process, 1,000 records / 100 users, gateway answering 202 after 50 ms)\n");
+    let (wall, requests) = stream_throughput().await;
+    println!("| concurrency | wall time | gateway requests |\n|---|---|---|\n| 8 (default) | {:.0} ms | {requests} |", wall.as_secs_f64() * 1000.0);
+}
+
+/// The sample directive with the bench account's token.
+fn directive(file: &str) -> String {
+    std::fs::read_to_string(repo(file)).expect(file).replace("access-token-from-skill", TOKEN)
+}
+
+/// `count` devices cycling through the example account's kinds.
+fn account(user: &str, count: usize) -> Vec<Device> {
+    let seed = Seed::from_json(&std::fs::read_to_string(repo("fixtures/example-account.json")).expect("seed")).expect("seed");
+    (0..count)
+        .map(|i| {
+            let mut d = seed.devices[i % seed.devices.len()].clone();
+            d.user_id = user.to_owned();
+            d.endpoint_id = format!("{}-{i:04}", d.endpoint_id);
+            d
+        })
+        .collect()
+}
+
+/// 1,000 records over 100 customers: adds, renames, state changes, deletes.
+fn stream_batch() -> String {
+    let mut records = Vec::new();
+    let mut seq = 1_000_000u64;
+    for u in 0..100 {
+        for (i, d) in account(&format!("stream-user-{u:03}"), 4).iter().enumerate() {
+            seq += 1;
+            records.push(record(seq, None, Some(d)));
+            let mut changed = d.clone();
+            if i % 2 == 0 {
+                changed.name = format!("{} renamed", d.name);
+            } else {
+                changed.state.power_on = Some(true);
+            }
+            seq += 1;
+            records.push(record(seq, Some(d), Some(&changed)));
+            if i < 2 {
+                seq += 1;
+                records.push(record(seq, Some(&changed), None));
+            }
+        }
+    }
+    json!({ "Records": records }).to_string()
+}
+
+struct Measured {
+    init_ms: Vec<f64>,
+    first_ms: Vec<f64>,
+    hwm_first_kb: u64,
+    hwm_warm_kb: u64,
+    warm_ms: Vec<f64>,
+    cpu_ms_per_warm: f64,
+}
+
+/// `cold` fresh processes (after one discarded warm-up process) answering `event` once each;
+/// then one process answering it `warm` more times.
+async fn measure(binary: &str, config: &Config, dynamodb: &str, event: &str, cold: usize, warm: usize) -> Measured {
+    let mut m = Measured {
+        init_ms: vec![],
+        first_ms: vec![],
+        hwm_first_kb: 0,
+        hwm_warm_kb: 0,
+        warm_ms: vec![],
+        cpu_ms_per_warm: 0.0,
+    };
+    for run in 0..=cold {
+        let api = RuntimeApi::start().await.expect("runtime api");
+        let started = Instant::now();
+        let mut child = spawn(&api, binary, config, dynamodb);
+        let answer = api.invoke(event.to_owned(), Duration::from_secs(30)).await.expect("an answer");
+        assert!(!answer.is_error, "{}", String::from_utf8_lossy(&answer.body));
+        let pid = child.id();
+        if run > 0 {
+            let first_poll = api.first_poll().expect("polled");
+            m.init_ms.push(ms(first_poll - started));
+            m.first_ms.push(ms(answer.at - started));
+            m.hwm_first_kb = m.hwm_first_kb.max(vm_hwm_kb(pid));
+        }
+        if run == cold && warm > 0 {
+            let cpu_before = cpu_ms(pid);
+            for _ in 0..warm {
+                let sent = Instant::now();
+                let answer = api.invoke(event.to_owned(), Duration::from_secs(30)).await.expect("an answer");
+                m.warm_ms.push(ms(answer.at - sent));
+            }
+            m.cpu_ms_per_warm = (cpu_ms(pid) - cpu_before) / warm as f64;
+            m.hwm_warm_kb = vm_hwm_kb(pid);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    m
+}
+
+fn spawn(api: &RuntimeApi, binary: &str, config: &Config, dynamodb: &str) -> Child {
+    api.command(binary, "bench")
+        .env("DYNAMODB_ENDPOINT", dynamodb)
+        .env("AWS_REGION", &config.aws_region)
+        .env("DEVICES_TABLE", &config.devices_table)
+        .env("TOKENS_TABLE", &config.tokens_table)
+        .env("GRANTS_TABLE", &config.grants_table)
+        .env("AWS_LAMBDA_LOG_LEVEL", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn")
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(v: &[f64]) -> f64 {
+    percentile(v, 0.5)
+}
+
+fn max(v: &[f64]) -> f64 {
+    v.iter().copied().fold(0.0, f64::max)
+}
+
+fn percentile(v: &[f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    s[((s.len() - 1) as f64 * p).round() as usize]
+}
+
+fn vm_hwm_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// User + system CPU time of a process so far.
+fn cpu_ms(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks * 1000.0 / per_second
+}
+
+struct Moto(Child);
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_moto() -> (String, Moto) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let child = Command::new(repo(".venv/bin/moto_server"))
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto_server (run `make test` or scripts/local-dynamodb.sh venv first)");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (format!("http://127.0.0.1:{port}"), Moto(child))
+}
+
+/// Replays recorded DynamoDB answers (recorded from moto), keyed by operation and request body.
+struct StandIn {
+    url: String,
+    shared: Arc<StandInState>,
+}
+
+struct StandInState {
+    upstream: String,
+    http: reqwest::Client,
+    recording: Mutex<bool>,
+    answers: Mutex<HashMap<(String, Bytes), (u16, Option<String>, Bytes)>>,
+    counts: Mutex<HashMap<String, usize>>,
+    misses: AtomicUsize,
+}
+
+impl StandIn {
+    async fn start(upstream: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let shared = Arc::new(StandInState {
+            upstream: upstream.to_owned(),
+            http: reqwest::Client::new(),
+            recording: Mutex::new(true),
+            answers: Mutex::default(),
+            counts: Mutex::default(),
+            misses: AtomicUsize::new(0),
+        });
+        let state = shared.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| answer(state.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        });
+        Self { url, shared }
+    }
+
+    fn recording(&self, on: bool) {
+        *self.shared.recording.lock().expect("lock") = on;
+    }
+
+    fn reset_counts(&self) {
+        self.shared.counts.lock().expect("lock").clear();
+    }
+
+    fn counts(&self) -> String {
+        let counts = self.shared.counts.lock().expect("lock");
+        let mut list: Vec<String> = counts.iter().map(|(op, n)| format!("{n} × {op}")).collect();
+        list.sort();
+        let misses = self.shared.misses.load(Ordering::Relaxed);
+        if misses > 0 {
+            list.push(format!("({misses} not recorded)"));
+        }
+        list.join(", ")
+    }
+}
+
+async fn answer(state: Arc<StandInState>, req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let headers = req.headers().clone();
+    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let operation = target.rsplit('.').next().unwrap_or("").to_owned();
+    let table = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["TableName"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    *state.counts.lock().expect("lock").entry(format!("{operation} {table}")).or_default() += 1;
+    let key = (target.clone(), body.clone());
+    let recording = *state.recording.lock().expect("lock");
+    let recorded = if recording {
+        let mut forward = state.http.post(&state.upstream).body(body.clone());
+        for (name, value) in &headers {
+            if name != "host" && name != "content-length" {
+                forward = forward.header(name, value);
+            }
+        }
+        let upstream = forward.send().await.expect("moto answers");
+        let status = upstream.status().as_u16();
+        let content_type = upstream.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let bytes = upstream.bytes().await.unwrap_or_default();
+        let recorded = (status, content_type, bytes);
+        state.answers.lock().expect("lock").insert(key, recorded.clone());
+        Some(recorded)
+    } else {
+        // The network and DynamoDB's own time, roughly.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        state.answers.lock().expect("lock").get(&key).cloned()
+    };
+    let Some((status, content_type, bytes)) = recorded else {
+        state.misses.fetch_add(1, Ordering::Relaxed);
+        let mut response = Response::new(Full::new(Bytes::from_static(b"{\"__type\":\"not recorded\"}")));
+        *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+        return Ok(response);
+    };
+    let mut response = Response::builder().status(status);
+    if let Some(ct) = content_type {
+        response = response.header("content-type", ct);
+    }
+    Ok(response.body(Full::new(bytes)).expect("response"))
+}
+
+/// The stream processor in process: 100 customers with grants, a gateway answering after 50 ms.
+async fn stream_throughput() -> (Duration, usize) {
+    let gateway = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(202).set_delay(Duration::from_millis(50)))
+        .mount(&gateway)
+        .await;
+    let store = MemoryStore::new();
+    for u in 0..100 {
+        store
+            .put_grant(NewGrant {
+                user_id: format!("stream-user-{u:03}"),
+                access_token: Secret::new("Atza|bench"),
+                refresh_token: Secret::new("Atzr|bench"),
+                expires_at: i64::MAX,
+                region: GatewayRegion::NorthAmerica,
+            })
+            .await
+            .expect("grant");
+    }
+    let http = alexa_smart_home::http::client();
+    let lwa = Lwa::new(http.clone(), "http://127.0.0.1:9".into(), None, None);
+    let processor = StreamProcessor::new(store, lwa, Gateway::new(http, Some(gateway.uri())), 8, RetryPolicy::default());
+    let event: aws_lambda_events::event::dynamodb::Event = serde_json::from_str(&stream_batch()).expect("event");
+    let started = Instant::now();
+    let response = processor.process(&event, tokio::time::Instant::now() + Duration::from_secs(60)).await;
+    let wall = started.elapsed();
+    assert!(response.batch_item_failures.is_empty());
+    (wall, gateway.received_requests().await.map_or(0, |r| r.len()))
+}
