@@ -38,7 +38,10 @@ pub fn account(user: &str, count: usize) -> Vec<Device> {
 }
 
 fn directives(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let store = MemoryStore::new();
     let seed = Seed::from_json(&read("fixtures/example-account.json")).expect("seed");
     for d in seed.devices {
@@ -51,7 +54,11 @@ fn directives(c: &mut Criterion) {
             expires_at: None,
         },
     );
-    let skill = Skill::from_config(store, &Config::local("http://127.0.0.1:9"), alexa_smart_home::http::client());
+    let skill = Skill::from_config(
+        store,
+        &Config::local("http://127.0.0.1:9"),
+        alexa_smart_home::http::client(),
+    );
     let mut group = c.benchmark_group("directive parse+dispatch");
     for file in [
         "events/Discovery/Discovery.request.json",
@@ -61,11 +68,20 @@ fn directives(c: &mut Criterion) {
         "events/Alexa/Alexa.ReportState.request.json",
     ] {
         let raw = read(file);
-        let name = file.rsplit('/').next().unwrap_or(file).trim_end_matches(".request.json");
-        group.bench_function(name, |b| b.to_async(&runtime).iter(|| skill.handle(black_box(&raw))));
+        let name = file
+            .rsplit('/')
+            .next()
+            .unwrap_or(file)
+            .trim_end_matches(".request.json");
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| skill.handle(black_box(&raw)))
+        });
     }
     let malformed = r#"{"directive": {"header": {"namespace": "Alexa", "name": "Nope"}}}"#;
-    group.bench_function("malformed", |b| b.to_async(&runtime).iter(|| skill.handle(black_box(malformed))));
+    group.bench_function("malformed", |b| {
+        b.to_async(&runtime)
+            .iter(|| skill.handle(black_box(malformed)))
+    });
     group.finish();
 }
 
@@ -106,13 +122,20 @@ fn stream_batch(c: &mut Criterion) {
     assert_eq!(records.len(), 1000);
     let event: aws_lambda_events::event::dynamodb::Event =
         serde_json::from_value(json!({ "Records": records })).expect("a stream event");
-    c.bench_function("stream: classify + build reports, 1,000 records / 100 users", |b| {
-        b.iter(|| {
-            let batch = changes::decode(black_box(&event));
-            let now = now_ms();
-            batch.users.iter().map(|u| reports_for(u, now).len()).sum::<usize>()
-        })
-    });
+    c.bench_function(
+        "stream: classify + build reports, 1,000 records / 100 users",
+        |b| {
+            b.iter(|| {
+                let batch = changes::decode(black_box(&event));
+                let now = now_ms();
+                batch
+                    .users
+                    .iter()
+                    .map(|u| reports_for(u, now).len())
+                    .sum::<usize>()
+            })
+        },
+    );
 }
 
 criterion_group!(benches, directives, discover_300, stream_batch);

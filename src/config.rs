@@ -33,7 +33,8 @@ pub struct Config {
     pub event_region: GatewayRegion,
     /// `EVENT_GATEWAY_URL`: send every event here instead of the region's gateway (local fakes).
     pub event_gateway_url: Option<String>,
-    /// `STREAM_USER_CONCURRENCY`: customers whose changes are sent at the same time (8).
+    /// `STREAM_USER_CONCURRENCY`: customers whose changes are sent at the same time (16): with
+    /// the gateway's ~50 ms per event, 100 customers' reports take ~0.6 s instead of ~1.3 s at 8.
     pub stream_concurrency: usize,
 }
 
@@ -94,7 +95,7 @@ impl Config {
                 .unwrap_or_else(|| Self::DEFAULT_LWA_TOKEN_URL.into()),
             event_region,
             event_gateway_url: get("EVENT_GATEWAY_URL"),
-            stream_concurrency: positive("STREAM_USER_CONCURRENCY")?.unwrap_or(8),
+            stream_concurrency: positive("STREAM_USER_CONCURRENCY")?.unwrap_or(16),
         })
     }
 
@@ -118,7 +119,7 @@ mod tests {
         assert_eq!(c.dynamodb_endpoint, None);
         assert_eq!(c.devices_page_size, None);
         assert_eq!(c.event_region, GatewayRegion::NorthAmerica);
-        assert_eq!(c.stream_concurrency, 8);
+        assert_eq!(c.stream_concurrency, 16);
     }
 
     #[test]

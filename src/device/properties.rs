@@ -36,46 +36,50 @@ pub fn now_ms() -> i64 {
 /// Every reportable property the device has a value for, in declaration order, and its
 /// connectivity (always). Values the device never reported are left out, not invented.
 pub fn reportable(device: &Device, now_ms: i64) -> Vec<Reported> {
-    let mut out = Vec::new();
+    values(device)
+        .into_iter()
+        .map(|(namespace, name, field, value)| Reported {
+            field,
+            state: property(device, (namespace, name, field, value), now_ms),
+        })
+        .collect()
+}
+
+/// A reportable value: namespace, property name, state field, value.
+pub type ReportedValue = (&'static str, &'static str, &'static str, Value);
+
+/// The reportable values alone, without sample times: what is compared to tell a change.
+pub fn values(device: &Device) -> Vec<ReportedValue> {
+    let mut out: Vec<ReportedValue> = Vec::with_capacity(device.capabilities.len() + 1);
     let s = &device.state;
-    let mut push =
-        |namespace: &'static str, name: &'static str, field: &'static str, value: Option<Value>| {
-            let Some(value) = value else { return };
-            if out
-                .iter()
-                .any(|r: &Reported| r.state.namespace == namespace && r.state.name == name)
-            {
-                return;
-            }
-            out.push(Reported {
-                field,
-                state: property(device, namespace, name, field, value, now_ms),
-            });
-        };
     for capability in &device.capabilities {
-        for (namespace, name, field) in properties_of(capability) {
-            push(namespace, name, field, value_of(s, field));
+        for &(namespace, name, field) in properties_of(capability) {
+            let Some(value) = value_of(s, field) else {
+                continue;
+            };
+            if !out.iter().any(|r| r.0 == namespace && r.1 == name) {
+                out.push((namespace, name, field, value));
+            }
         }
     }
     let connectivity = match device.connectivity {
         Connectivity::Ok => "OK",
         Connectivity::Unreachable => "UNREACHABLE",
     };
-    push(
+    out.push((
         "Alexa.EndpointHealth",
         "connectivity",
         CONNECTIVITY,
-        Some(json!({ "value": connectivity })),
-    );
+        json!({ "value": connectivity }),
+    ));
     out
 }
 
-fn property(
+/// A reportable value with its `timeOfSample` and, measured at `now_ms`, its uncertainty (the
+/// value's age).
+pub fn property(
     device: &Device,
-    namespace: &'static str,
-    name: &'static str,
-    field: &str,
-    value: Value,
+    (namespace, name, field, value): ReportedValue,
     now_ms: i64,
 ) -> PropertyState {
     let (sampled, uncertainty) = match device.sampled_at.get(field) {

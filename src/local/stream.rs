@@ -188,7 +188,11 @@ fn str_at(
 /// A stream record of the devices table as Lambda delivers it (`NEW_AND_OLD_IMAGES`), for
 /// tests, benchmarks and sample events: `INSERT` (no old image), `MODIFY`, or `REMOVE` (no
 /// new image).
-pub fn record(sequence_number: u64, old: Option<&crate::device::Device>, new: Option<&crate::device::Device>) -> Value {
+pub fn record(
+    sequence_number: u64,
+    old: Option<&crate::device::Device>,
+    new: Option<&crate::device::Device>,
+) -> Value {
     let image = |d: &crate::device::Device| {
         serde_dynamo::to_item::<_, serde_dynamo::Item>(d)
             .ok()

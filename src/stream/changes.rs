@@ -9,7 +9,7 @@ use serde_dynamo::Item;
 use tracing::{error, warn};
 
 use crate::alexa::event::CauseType;
-use crate::device::properties::reportable;
+use crate::device::properties::{property, values};
 use crate::device::{Device, mapping};
 use crate::proactive::reports::StateChange;
 
@@ -88,15 +88,11 @@ impl EndpointChange {
         let (Image::Device(before), Image::Device(after)) = (&self.before, &self.after) else {
             return None;
         };
-        let old = reportable(before, now_ms);
-        let (changed, unchanged): (Vec<_>, Vec<_>) =
-            reportable(after, now_ms).into_iter().partition(|new| {
-                !old.iter().any(|o| {
-                    o.state.namespace == new.state.namespace
-                        && o.state.name == new.state.name
-                        && o.state.value == new.state.value
-                })
-            });
+        let old = values(before);
+        let (changed, unchanged): (Vec<_>, Vec<_>) = values(after).into_iter().partition(|new| {
+            !old.iter()
+                .any(|o| o.0 == new.0 && o.1 == new.1 && o.3 == new.3)
+        });
         if changed.is_empty() {
             return None;
         }
@@ -107,8 +103,14 @@ impl EndpointChange {
                 .cause
                 .or(after.changed_by)
                 .unwrap_or(CauseType::PhysicalInteraction),
-            changed: changed.into_iter().map(|r| r.state).collect(),
-            unchanged: unchanged.into_iter().map(|r| r.state).collect(),
+            changed: changed
+                .into_iter()
+                .map(|v| property(after, v, now_ms))
+                .collect(),
+            unchanged: unchanged
+                .into_iter()
+                .map(|v| property(after, v, now_ms))
+                .collect(),
         })
     }
 
@@ -131,12 +133,6 @@ impl EndpointChange {
 fn reportable_cause(before: &Image, after: &Image) -> Option<CauseType> {
     let (Image::Device(before), Image::Device(after)) = (before, after) else {
         return None;
-    };
-    let values = |d: &Device| -> Vec<(&'static str, &'static str, serde_json::Value)> {
-        reportable(d, 0)
-            .into_iter()
-            .map(|r| (r.state.namespace, r.state.name, r.state.value))
-            .collect()
     };
     (values(before) != values(after))
         .then_some(after.changed_by)
