@@ -373,11 +373,14 @@ struct StandIn {
     shared: Arc<StandInState>,
 }
 
+/// A recorded answer: status, content type, body.
+type Recorded = (u16, Option<String>, Bytes);
+
 struct StandInState {
     upstream: String,
     http: reqwest::Client,
     recording: Mutex<bool>,
-    answers: Mutex<HashMap<(String, Bytes), (u16, Option<String>, Bytes)>>,
+    answers: Mutex<HashMap<(String, Bytes), Recorded>>,
     counts: Mutex<HashMap<String, usize>>,
     misses: AtomicUsize,
 }
