@@ -9,6 +9,8 @@
 //! - a stand-in that replays moto's recorded answers to the same requests after 1 ms, which
 //!   shows the function's own cost (the budgets apply to it) and counts the requests.
 
+mod common;
+
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::process::{Child, Command, Stdio};
@@ -18,21 +20,19 @@ use std::time::{Duration, Instant};
 
 use alexa_smart_home::alexa::{BearerToken, Secret};
 use alexa_smart_home::config::Config;
-use alexa_smart_home::device::Device;
 use alexa_smart_home::gateway::{Gateway, GatewayRegion};
 use alexa_smart_home::local::runtime_api::RuntimeApi;
-use alexa_smart_home::local::stream::record;
 use alexa_smart_home::lwa::Lwa;
 use alexa_smart_home::proactive::delivery::RetryPolicy;
 use alexa_smart_home::store::memory::MemoryStore;
-use alexa_smart_home::store::seed::Seed;
 use alexa_smart_home::store::{NewGrant, Store, TokenRecord, dynamo, tables};
 use alexa_smart_home::stream::StreamProcessor;
 use bytes::Bytes;
+use common::{account, repo};
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const USER: &str = "bench-user";
 const TOKEN: &str = "bench-token";
@@ -50,10 +50,6 @@ fn main() {
     }
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(run());
-}
-
-fn repo(path: &str) -> String {
-    format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))
 }
 
 fn release_binary(name: &str) -> String {
@@ -172,48 +168,9 @@ fn directive(file: &str) -> String {
         .replace("access-token-from-skill", TOKEN)
 }
 
-/// `count` devices cycling through the example account's kinds.
-fn account(user: &str, count: usize) -> Vec<Device> {
-    let seed = Seed::from_json(
-        &std::fs::read_to_string(repo("fixtures/example-account.json")).expect("seed"),
-    )
-    .expect("seed");
-    (0..count)
-        .map(|i| {
-            let mut d = seed.devices[i % seed.devices.len()].clone();
-            d.user_id = user.to_owned();
-            d.endpoint_id = format!("{}-{i:04}", d.endpoint_id);
-            d
-        })
-        .collect()
-}
-
-/// 1,000 records over 100 customers: adds, renames, state changes, deletes.
+/// The common 1,000-record batch as the stream function's event.
 fn stream_batch() -> String {
-    let mut records = Vec::new();
-    let mut seq = 1_000_000u64;
-    for u in 0..100 {
-        for (i, d) in account(&format!("stream-user-{u:03}"), 4)
-            .iter()
-            .enumerate()
-        {
-            seq += 1;
-            records.push(record(seq, None, Some(d)));
-            let mut changed = d.clone();
-            if i % 2 == 0 {
-                changed.name = format!("{} renamed", d.name);
-            } else {
-                changed.state.power_on = Some(true);
-            }
-            seq += 1;
-            records.push(record(seq, Some(d), Some(&changed)));
-            if i < 2 {
-                seq += 1;
-                records.push(record(seq, Some(&changed), None));
-            }
-        }
-    }
-    json!({ "Records": records }).to_string()
+    common::stream_batch().to_string()
 }
 
 struct Measured {

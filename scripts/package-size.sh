@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
 # Builds the skill and stream Lambdas as deployment zips (release profile, cargo-lambda) and
 # prints their sizes: package size is what the upload limit and cold starts care about.
-#   scripts/package-size.sh [arm64|x86_64 ...]     default: both architectures
-# Try a profile variant without editing Cargo.toml, and keep the build apart from target/:
+#   scripts/package-size.sh [arm64|x86_64 ...] [-- CARGO_LAMBDA_BUILD_FLAGS...]
+# Default: both architectures. Try a profile variant without editing Cargo.toml, and keep
+# the build apart from target/:
 #   CARGO_TARGET_DIR=/tmp/sizes-target CARGO_PROFILE_RELEASE_LTO=fat scripts/package-size.sh arm64
+# cargo-lambda adds `--config profile.release.panic="abort"` (and strip/lto/codegen-units
+# when Cargo.toml leaves them unset) plus a target-cpu (arm64: neoverse-n1, x86_64: haswell).
+# --config beats CARGO_PROFILE_RELEASE_* variables, so the deployed build is panic=abort and
+# CARGO_PROFILE_RELEASE_PANIC has no effect; to build with unwinding:
+#   RUSTFLAGS="-C target-cpu=neoverse-n1" scripts/package-size.sh arm64 -- --disable-optimizations
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CARGO_LAMBDA_VERSION=1.9.2
 BINS=(skill stream)
-ARCHS=("$@")
+ARCHS=()
+while [ $# -gt 0 ] && [ "$1" != -- ]; do ARCHS+=("$1"); shift; done
+if [ $# -gt 0 ]; then shift; fi # the --
+EXTRA_FLAGS=("$@")
 [ ${#ARCHS[@]} -gt 0 ] || ARCHS=(arm64 x86_64)
 
 # Check the arguments before installing or building anything.
 for arch in "${ARCHS[@]}"; do
   case "$arch" in
     arm64 | x86_64) ;;
-    *) echo "usage: $0 [arm64|x86_64 ...]" >&2; exit 2 ;;
+    *) echo "usage: $0 [arm64|x86_64 ...] [-- CARGO_LAMBDA_BUILD_FLAGS...]" >&2; exit 2 ;;
   esac
 done
 
@@ -45,15 +54,16 @@ BIN_ARGS=()
 for bin in "${BINS[@]}"; do BIN_ARGS+=(--bin "$bin"); done
 
 # Say which profile overrides were in effect, so the numbers can be told apart.
-overrides=$(env | grep '^CARGO_PROFILE_RELEASE_' | sort | tr '\n' ' ' || true)
-echo "release profile from Cargo.toml; overrides: ${overrides:-none}" >&2
+overrides=$(env | grep -E '^(CARGO_PROFILE_RELEASE_|RUSTFLAGS=)' | sort | tr '\n' ' ' || true)
+echo "release profile from Cargo.toml; overrides: ${overrides:-none}; extra flags: ${EXTRA_FLAGS[*]:-none}" >&2
 
 for arch in "${ARCHS[@]}"; do
   case "$arch" in arm64) flag=--arm64 ;; x86_64) flag=--x86-64 ;; esac
   # A failed build must not leave an older zip behind to be measured.
   rm -rf "${OUT:?}/$arch"
   start=$SECONDS
-  cargo lambda build --release "$flag" --output-format zip --lambda-dir "$OUT/$arch" "${BIN_ARGS[@]}"
+  cargo lambda build --release "$flag" --output-format zip --lambda-dir "$OUT/$arch" \
+    "${BIN_ARGS[@]}" ${EXTRA_FLAGS[@]+"${EXTRA_FLAGS[@]}"}
   echo "$arch: built in $((SECONDS - start)) s" >&2
 done
 

@@ -1,0 +1,58 @@
+//! Data both benches use: accounts like the example one, and a 1,000-record stream batch.
+#![allow(dead_code)]
+
+use alexa_smart_home::device::Device;
+use alexa_smart_home::local::stream::record;
+use alexa_smart_home::store::seed::Seed;
+use serde_json::{Value, json};
+
+pub fn repo(path: &str) -> String {
+    format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn read(path: &str) -> String {
+    std::fs::read_to_string(repo(path)).expect(path)
+}
+
+/// `count` devices of `user`, cycling through the example account's kinds.
+pub fn account(user: &str, count: usize) -> Vec<Device> {
+    let seed = Seed::from_json(&read("fixtures/example-account.json")).expect("seed");
+    (0..count)
+        .map(|i| {
+            let mut d = seed.devices[i % seed.devices.len()].clone();
+            d.user_id = user.to_owned();
+            d.endpoint_id = format!("{}-{i:04}", d.endpoint_id);
+            d
+        })
+        .collect()
+}
+
+/// 1,000 records over 100 customers (`stream-user-000` …): adds, renames, state changes,
+/// deletes, as a Lambda stream event.
+pub fn stream_batch() -> Value {
+    let mut records = Vec::new();
+    let mut seq = 1_000_000u64;
+    for u in 0..100 {
+        for (i, d) in account(&format!("stream-user-{u:03}"), 4)
+            .iter()
+            .enumerate()
+        {
+            seq += 1;
+            records.push(record(seq, None, Some(d)));
+            let mut changed = d.clone();
+            if i % 2 == 0 {
+                changed.name = format!("{} renamed", d.name);
+            } else {
+                changed.state.power_on = Some(true);
+            }
+            seq += 1;
+            records.push(record(seq, Some(d), Some(&changed)));
+            if i < 2 {
+                seq += 1;
+                records.push(record(seq, Some(&changed), None));
+            }
+        }
+    }
+    assert_eq!(records.len(), 1000);
+    json!({ "Records": records })
+}
