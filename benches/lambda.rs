@@ -318,8 +318,14 @@ fn start_moto() -> (String, Moto) {
         .local_addr()
         .expect("addr")
         .port();
-    let child = Command::new(repo(".venv/bin/moto_server"))
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+    let child = Command::new(repo(".venv/bin/python"))
+        .args([
+            repo("scripts/moto_server_serial.py").as_str(),
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -24,7 +24,8 @@ start() {
   venv
   mkdir -p "$STATE"
   if ! answers; then
-    nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$STATE/moto.log" 2>&1 &
+    # One request at a time: see scripts/moto_server_serial.py.
+    nohup "$VENV/bin/python" scripts/moto_server_serial.py -H 127.0.0.1 -p "$PORT" >"$STATE/moto.log" 2>&1 &
     echo $! >"$STATE/moto.pid"
     for _ in $(seq 1 100); do
       answers && break

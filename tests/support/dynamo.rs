@@ -1,7 +1,7 @@
 //! A real DynamoDB-compatible server (moto) on 127.0.0.1 for the tests.
 //!
 //! `DYNAMODB_ENDPOINT` names a running one (as `make test` does); without it, the first test
-//! that needs one starts `.venv/bin/moto_server` (or `$MOTO_SERVER`) on a free port, and the
+//! that needs one starts moto (scripts/moto_server_serial.py, or `$MOTO_SERVER`) on a free port, and the
 //! kernel stops it when the test process ends. Every test gets its own tables.
 
 use std::net::{TcpListener, TcpStream};
@@ -28,11 +28,19 @@ fn spawn_moto() -> String {
         .local_addr()
         .unwrap()
         .port();
-    let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| {
-        super::repo_path(".venv/bin/moto_server")
-            .display()
-            .to_string()
-    });
+    // `MOTO_SERVER` names another server binary; by default moto runs one request at a time
+    // (scripts/moto_server_serial.py says why).
+    let (program, script) = match std::env::var("MOTO_SERVER") {
+        Ok(program) => (program, None),
+        Err(_) => (
+            super::repo_path(".venv/bin/python").display().to_string(),
+            Some(
+                super::repo_path("scripts/moto_server_serial.py")
+                    .display()
+                    .to_string(),
+            ),
+        ),
+    };
     // The server is started from a thread that lives as long as the process: PR_SET_PDEATHSIG
     // fires when the *thread* that forked it ends, and test threads end early.
     let (tx, rx) = std::sync::mpsc::channel();
@@ -40,6 +48,7 @@ fn spawn_moto() -> String {
         use std::os::unix::process::CommandExt;
         let mut command = Command::new(&program);
         command
+            .args(script)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null());
