@@ -18,7 +18,7 @@ use alexa_smart_home::store::memory::MemoryStore;
 use alexa_smart_home::store::seed::Seed;
 use alexa_smart_home::stream::{changes, reports_for};
 use common::{account, read};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 fn directives(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -84,15 +84,20 @@ fn stream_batch(c: &mut Criterion) {
     c.bench_function(
         "stream: classify + build reports, 1,000 records / 100 users",
         |b| {
-            b.iter(|| {
-                let batch = changes::decode(black_box(&event));
-                let now = now_ms();
-                batch
-                    .users
-                    .iter()
-                    .map(|u| reports_for(u, now).len())
-                    .sum::<usize>()
-            })
+            // The clone is setup, outside the measurement: decoding consumes the event.
+            b.iter_batched(
+                || event.clone(),
+                |event| {
+                    let batch = changes::decode(black_box(event));
+                    let now = now_ms();
+                    batch
+                        .users
+                        .iter()
+                        .map(|u| reports_for(u, now).len())
+                        .sum::<usize>()
+                },
+                BatchSize::LargeInput,
+            )
         },
     );
 }

@@ -523,10 +523,7 @@ async fn stream_throughput() -> (usize, Duration, usize) {
         serde_json::from_str(&stream_batch()).expect("event");
     let started = Instant::now();
     let response = processor
-        .process(
-            &event,
-            tokio::time::Instant::now() + Duration::from_secs(60),
-        )
+        .process(event, tokio::time::Instant::now() + Duration::from_secs(60))
         .await;
     let wall = started.elapsed();
     assert!(response.batch_item_failures.is_empty());

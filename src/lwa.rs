@@ -77,6 +77,16 @@ impl Lwa {
         }
     }
 
+    /// Login with Amazon as configured (token URL and the skill's client credentials).
+    pub fn from_config(http: reqwest::Client, config: &crate::config::Config) -> Self {
+        Self::new(
+            http,
+            config.lwa_token_url.clone(),
+            config.lwa_client_id.clone(),
+            config.lwa_client_secret.clone(),
+        )
+    }
+
     /// `grant_type=authorization_code`: the code of an AcceptGrant directive (valid minutes only).
     pub async fn exchange_code(&self, code: &Secret) -> Result<LwaTokens, LwaError> {
         self.token(&[

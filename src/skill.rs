@@ -26,12 +26,7 @@ impl<S: Store> Skill<S> {
 
     /// The skill as configured: Login with Amazon, the gateway and the event region from `config`.
     pub fn from_config(store: S, config: &Config, http: reqwest::Client) -> Self {
-        let lwa = Lwa::new(
-            http.clone(),
-            config.lwa_token_url.clone(),
-            config.lwa_client_id.clone(),
-            config.lwa_client_secret.clone(),
-        );
+        let lwa = Lwa::from_config(http.clone(), config);
         Self::new(Services {
             store,
             lwa,

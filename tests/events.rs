@@ -122,7 +122,7 @@ async fn the_sample_stream_event_is_a_lambda_event_the_stream_processor_handles(
 
     // WHEN the stream Lambda handles it
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    let response = processor.process(&event, deadline).await;
+    let response = processor.process(event, deadline).await;
 
     // THEN it coalesces to one DeleteReport, and nothing is left to retry
     assert!(response.batch_item_failures.is_empty());

@@ -3,9 +3,7 @@
 //!
 //! Sources: the official JSON schema and the limits in Amazon's docs (`shared/alexa/NOTES.md`).
 
-use std::collections::HashSet;
-
-use super::endpoint::Endpoint;
+use super::endpoint::{Capability, Endpoint};
 
 /// Alexa accepts at most this many endpoints per customer, per `Discover.Response` and per
 /// `AddOrUpdateReport`.
@@ -147,12 +145,12 @@ pub fn endpoint(e: &Endpoint) -> Result<(), InvalidEndpoint> {
             field: "displayCategories",
         });
     }
-    let mut seen = HashSet::new();
-    for category in &e.display_categories {
+    // A handful of categories at most: a scan beats hashing.
+    for (i, category) in e.display_categories.iter().enumerate() {
         if !is_known_category(category) {
             return Err(InvalidEndpoint::UnknownCategory(category.clone()));
         }
-        if !seen.insert(category.as_str()) {
+        if e.display_categories[..i].contains(category) {
             return Err(InvalidEndpoint::DuplicateCategory(category.clone()));
         }
     }
@@ -196,12 +194,31 @@ pub fn endpoint(e: &Endpoint) -> Result<(), InvalidEndpoint> {
     }
 
     if !e.cookie.is_empty() {
-        let size = serde_json::to_vec(&e.cookie).map_or(usize::MAX, |v| v.len());
+        let size = serialized_len(&e.cookie);
         if size > MAX_COOKIE_BYTES {
             return Err(InvalidEndpoint::CookieTooLarge(size));
         }
     }
     Ok(())
+}
+
+/// The length of a value's JSON, counted without building it.
+fn serialized_len<T: serde::Serialize>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 fn capabilities(e: &Endpoint) -> Result<(), InvalidEndpoint> {
@@ -212,9 +229,13 @@ fn capabilities(e: &Endpoint) -> Result<(), InvalidEndpoint> {
     if !e.capabilities.iter().any(|c| c.interface == "Alexa") {
         return Err(InvalidEndpoint::MissingAlexaInterface);
     }
-    let mut seen = HashSet::new();
-    for c in &e.capabilities {
-        if !seen.insert((c.interface, c.instance.as_deref())) {
+    // Typically 3 to 8 capabilities: a quadratic scan is cheaper than hashing them.
+    for (i, c) in e.capabilities.iter().enumerate() {
+        let earlier: &[Capability] = &e.capabilities[..i];
+        if earlier
+            .iter()
+            .any(|o| o.interface == c.interface && o.instance == c.instance)
+        {
             return Err(InvalidEndpoint::DuplicateCapability(c.interface.to_owned()));
         }
     }

@@ -20,7 +20,9 @@ use alexa_smart_home::local::stream::{LocalStream, Start};
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::{self, DynamoStore};
 use alexa_smart_home::store::seed::Seed;
-use alexa_smart_home::store::{StateOutcome, StateWrite, Store, TokenRecord, tables, unix_seconds};
+use alexa_smart_home::store::{
+    Fields, StateOutcome, StateWrite, Store, TokenRecord, tables, unix_seconds,
+};
 use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home::telemetry;
 use clap::{Parser, Subcommand};
@@ -180,7 +182,7 @@ async fn run(command: Command) -> Result<(), BoxError> {
             print_pretty(answer.get())?;
         }
         Command::List { user } => {
-            let devices = store.devices(&user).await?;
+            let devices = store.devices(&user, Fields::All).await?;
             print_pretty(&serde_json::to_string(&devices)?)?;
         }
         Command::PutDevice { file } => {
@@ -466,7 +468,7 @@ impl Pump {
         }
         // The template gives the stream function two minutes per batch.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-        let response = self.processor.process(&batch, deadline).await;
+        let response = self.processor.process(batch, deadline).await;
         self.stream.done(&response).await?;
         Ok(true)
     }

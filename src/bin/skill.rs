@@ -6,7 +6,9 @@ use alexa_smart_home::{http, runtime, skill::Skill};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 
-#[tokio::main]
+// One thread: a Lambda below 1,769 MB has one vCPU, and the work is waiting on DynamoDB and
+// HTTP; a worker pool would only add threads, memory arenas and cross-thread wake-ups.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let (config, store) = runtime::cold_start().await?;
     let skill = &Skill::from_config(store, &config, http::client());

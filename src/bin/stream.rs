@@ -8,13 +8,15 @@ use alexa_smart_home::{http, runtime};
 use aws_lambda_events::event::dynamodb::Event;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
-#[tokio::main]
+// One thread: a Lambda below 1,769 MB has one vCPU, and the work is waiting on DynamoDB and
+// HTTP; a worker pool would only add threads, memory arenas and cross-thread wake-ups.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let (config, store) = runtime::cold_start().await?;
     let processor = &StreamProcessor::from_config(store, &config, http::client());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
         let deadline = deadline_from_epoch_ms(event.context.deadline);
-        Ok::<_, Error>(processor.process(&event.payload, deadline).await)
+        Ok::<_, Error>(processor.process(event.payload, deadline).await)
     }))
     .await
 }

@@ -55,6 +55,37 @@ pub struct Device {
     pub changed_by: Option<CauseType>,
 }
 
+/// The attributes an Alexa endpoint is made of (everything but state, sample times,
+/// connectivity and cause): what discovery reads.
+pub const DEFINITION_ATTRIBUTES: &[&str] = &[
+    "userId",
+    "endpointId",
+    "name",
+    "description",
+    "manufacturer",
+    "model",
+    "serialNumber",
+    "firmwareVersion",
+    "softwareVersion",
+    "category",
+    "capabilities",
+    "relationships",
+    "cookie",
+];
+
+impl Device {
+    /// The device as a read of [`DEFINITION_ATTRIBUTES`] returns it.
+    pub fn definition(&self) -> Device {
+        Device {
+            connectivity: Connectivity::default(),
+            state: DeviceState::default(),
+            sampled_at: BTreeMap::new(),
+            changed_by: None,
+            ..self.clone()
+        }
+    }
+}
+
 /// What a device can do, in the device cloud's terms. Stored as a list of maps tagged by `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -203,4 +234,50 @@ pub struct Hsb {
     pub hue: f64,
     pub saturation: f64,
     pub brightness: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::seed::Seed;
+
+    fn example_devices() -> Vec<Device> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/example-account.json");
+        let json = std::fs::read_to_string(path).expect("example account");
+        Seed::from_json(&json).expect("seed").devices
+    }
+
+    /// A field added to `Device` must be either part of the definition discovery reads or
+    /// one of the state attributes it leaves out.
+    #[test]
+    fn every_attribute_is_definition_or_state() {
+        const STATE: &[&str] = &["connectivity", "state", "sampledAt", "changedBy"];
+        for device in example_devices() {
+            let serde_json::Value::Object(item) = serde_json::to_value(&device).expect("item")
+            else {
+                panic!("a device is a map");
+            };
+            for key in item.keys() {
+                assert!(
+                    DEFINITION_ATTRIBUTES.contains(&key.as_str()) || STATE.contains(&key.as_str()),
+                    "{key} is neither definition nor state"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_projection_keeps_the_endpoint() {
+        for device in example_devices() {
+            let serde_json::Value::Object(mut item) = serde_json::to_value(&device).expect("item")
+            else {
+                panic!("a device is a map");
+            };
+            item.retain(|key, _| DEFINITION_ATTRIBUTES.contains(&key.as_str()));
+            let projected: Device =
+                serde_json::from_value(serde_json::Value::Object(item)).expect("projected");
+            assert_eq!(projected, device.definition());
+            assert_eq!(mapping::endpoint(&projected), mapping::endpoint(&device));
+        }
+    }
 }

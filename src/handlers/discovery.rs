@@ -8,14 +8,14 @@ use crate::alexa::event::{self, DiscoverPayload, Message};
 use crate::alexa::{Scope, validate};
 use crate::device::{Device, mapping};
 use crate::error::SkillError;
-use crate::store::Store;
+use crate::store::{Fields, Store};
 
 pub async fn discover<S: Store>(
     store: &S,
     scope: &Scope,
 ) -> Result<Message<DiscoverPayload>, SkillError> {
     let user_id = auth::user_for(store, &scope.token).await?;
-    let devices = store.devices(&user_id).await?;
+    let devices = store.devices(&user_id, Fields::Definition).await?;
     let endpoints = discoverable(&devices);
     info!(
         devices = devices.len(),

@@ -11,10 +11,12 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use tracing::{debug, warn};
 
-use super::{Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, TokenHash, TokenRecord};
+use super::{
+    Fields, Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, TokenHash, TokenRecord,
+};
 use crate::alexa::BearerToken;
 use crate::config::Config;
-use crate::device::Device;
+use crate::device::{DEFINITION_ATTRIBUTES, Device};
 
 /// Attribute names of the keys, shared with `tables` and `template.yaml`.
 pub const USER_ID: &str = "userId";
@@ -149,12 +151,12 @@ impl Store for DynamoStore {
             .transpose()
     }
 
-    async fn devices(&self, user_id: &str) -> Result<Vec<Device>, StoreError> {
+    async fn devices(&self, user_id: &str, fields: Fields) -> Result<Vec<Device>, StoreError> {
         let mut devices = Vec::new();
         let mut start_key: Option<Item> = None;
         let mut pages = 0u32;
         loop {
-            let out = self
+            let mut query = self
                 .client
                 .query()
                 .table_name(&self.devices_table)
@@ -162,7 +164,21 @@ impl Store for DynamoStore {
                 .expression_attribute_names("#u", USER_ID)
                 .expression_attribute_values(":u", AttributeValue::S(user_id.to_owned()))
                 .set_limit(self.page_size)
-                .set_exclusive_start_key(start_key.take())
+                .set_exclusive_start_key(start_key.take());
+            if fields == Fields::Definition {
+                // Names, not the attributes themselves, since `name` is a reserved word.
+                let mut projection = String::new();
+                for (i, attribute) in DEFINITION_ATTRIBUTES.iter().enumerate() {
+                    let placeholder = format!("#p{i}");
+                    if i > 0 {
+                        projection.push(',');
+                    }
+                    projection.push_str(&placeholder);
+                    query = query.expression_attribute_names(placeholder, *attribute);
+                }
+                query = query.projection_expression(projection);
+            }
+            let out = query
                 .send()
                 .await
                 .map_err(|e| dynamo("Query", &self.devices_table, e))?;

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
-use super::{Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, TokenHash, TokenRecord};
+use super::{
+    Fields, Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, TokenHash, TokenRecord,
+};
 use crate::alexa::BearerToken;
 use crate::device::Device;
 
@@ -72,12 +74,15 @@ impl Store for MemoryStore {
         Ok(read(&self.tokens).get(hash).cloned())
     }
 
-    async fn devices(&self, user_id: &str) -> Result<Vec<Device>, StoreError> {
+    async fn devices(&self, user_id: &str, fields: Fields) -> Result<Vec<Device>, StoreError> {
         self.check()?;
         Ok(read(&self.devices)
             .iter()
             .filter(|((user, _), _)| user == user_id)
-            .map(|(_, d)| d.clone())
+            .map(|(_, d)| match fields {
+                Fields::All => d.clone(),
+                Fields::Definition => d.definition(),
+            })
             .collect())
     }
 

@@ -21,6 +21,17 @@ use crate::alexa::{BearerToken, Secret};
 use crate::device::{Connectivity, Device, DeviceState};
 use crate::gateway::GatewayRegion;
 
+/// How much of each device a read of many devices returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fields {
+    /// What its Alexa endpoint is made of ([`crate::device::DEFINITION_ATTRIBUTES`]): state,
+    /// sample times and connectivity are left at their defaults. Discovery reads only this,
+    /// which makes a 300-device Query answer smaller to send and cheaper to parse.
+    Definition,
+    /// The whole item.
+    All,
+}
+
 /// What the skill reads from storage.
 pub trait Store: Send + Sync {
     /// The account-linking token with this hash, if the device cloud issued it.
@@ -34,6 +45,7 @@ pub trait Store: Send + Sync {
     fn devices(
         &self,
         user_id: &str,
+        fields: Fields,
     ) -> impl Future<Output = Result<Vec<Device>, StoreError>> + Send;
 
     /// One device of the customer (`None`: no such device in their account).

@@ -147,17 +147,19 @@ struct Keys {
 }
 
 /// Decodes and groups a batch. Never fails: a record that cannot be read is logged and skipped,
-/// since no retry could make it readable.
-pub fn decode(event: &Event) -> Batch {
+/// since no retry could make it readable. Takes the event by value so that each record's
+/// images are moved into devices, not copied: a 6 MB batch is held once, not twice.
+pub fn decode(event: Event) -> Batch {
     let mut batch = Batch::default();
     // Where each customer, and each of their endpoints, already is in `batch`.
     let mut user_index: HashMap<String, usize> = HashMap::new();
     let mut endpoint_index: HashMap<(usize, String), usize> = HashMap::new();
-    for (index, record) in event.records.iter().enumerate() {
-        batch
-            .sequence_numbers
-            .push(record.change.sequence_number.clone());
-        let Some((keys, before, after)) = decode_record(record) else {
+    batch.sequence_numbers.reserve(event.records.len());
+    for (index, mut record) in event.records.into_iter().enumerate() {
+        let sequence_number = record.change.sequence_number.take();
+        let decoded = decode_record(record, sequence_number.as_deref().unwrap_or("<none>"));
+        batch.sequence_numbers.push(sequence_number);
+        let Some((keys, before, after)) = decoded else {
             continue;
         };
         let u = *user_index.entry(keys.user_id.clone()).or_insert_with(|| {
@@ -191,20 +193,19 @@ pub fn decode(event: &Event) -> Batch {
     batch
 }
 
-fn decode_record(record: &EventRecord) -> Option<(Keys, Image, Image)> {
-    let sequence_number = record.change.sequence_number.as_deref().unwrap_or("<none>");
-    let keys: Keys = match serde_dynamo::from_item(record.change.keys.clone()) {
+fn decode_record(record: EventRecord, sequence_number: &str) -> Option<(Keys, Image, Image)> {
+    let keys: Keys = match serde_dynamo::from_item(record.change.keys) {
         Ok(keys) => keys,
         Err(error) => {
             error!(sequence_number, %error, "stream record without device keys; skipped");
             return None;
         }
     };
-    let image = |item: &Item, which: &str| -> Image {
+    let image = |item: Item, which: &str| -> Image {
         if item.is_empty() {
             return Image::Absent;
         }
-        match serde_dynamo::from_item::<_, Device>(item.clone()) {
+        match serde_dynamo::from_item::<_, Device>(item) {
             Ok(device)
                 if device.user_id == keys.user_id && device.endpoint_id == keys.endpoint_id =>
             {
@@ -221,12 +222,12 @@ fn decode_record(record: &EventRecord) -> Option<(Keys, Image, Image)> {
         }
     };
     let (before, after) = match record.event_name.as_str() {
-        "INSERT" => (Image::Absent, image(&record.change.new_image, "new")),
+        "INSERT" => (Image::Absent, image(record.change.new_image, "new")),
         "MODIFY" => (
-            image(&record.change.old_image, "old"),
-            image(&record.change.new_image, "new"),
+            image(record.change.old_image, "old"),
+            image(record.change.new_image, "new"),
         ),
-        "REMOVE" => (image(&record.change.old_image, "old"), Image::Absent),
+        "REMOVE" => (image(record.change.old_image, "old"), Image::Absent),
         other => {
             warn!(
                 sequence_number,
@@ -288,7 +289,7 @@ mod tests {
     }
 
     fn batch(records: Vec<Value>) -> Batch {
-        decode(&serde_json::from_value(json!({ "Records": records })).unwrap())
+        decode(serde_json::from_value(json!({ "Records": records })).unwrap())
     }
 
     #[test]

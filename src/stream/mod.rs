@@ -61,12 +61,7 @@ impl<S: Store> StreamProcessor<S> {
     }
 
     pub fn from_config(store: S, config: &Config, http: reqwest::Client) -> Self {
-        let lwa = Lwa::new(
-            http.clone(),
-            config.lwa_token_url.clone(),
-            config.lwa_client_id.clone(),
-            config.lwa_client_secret.clone(),
-        );
+        let lwa = Lwa::from_config(http.clone(), config);
         let gateway = Gateway::new(http, config.event_gateway_url.clone());
         Self::new(
             store,
@@ -85,7 +80,8 @@ impl<S: Store> StreamProcessor<S> {
     /// What could not be delivered is answered as a batch item failure naming the earliest
     /// undelivered record, from which Lambda retries: nothing is lost and nothing later skipped
     /// (what was delivered after it is sent again, which Alexa takes as a no-op).
-    pub async fn process(&self, event: &Event, deadline: Instant) -> DynamoDbEventResponse {
+    pub async fn process(&self, event: Event, deadline: Instant) -> DynamoDbEventResponse {
+        let records = event.records.len();
         let batch = changes::decode(event);
         let users = batch.users.len();
         let earliest = futures_util::stream::iter(batch.users)
@@ -103,7 +99,7 @@ impl<S: Store> StreamProcessor<S> {
         if let Some(index) = earliest {
             let sequence_number = batch.sequence_numbers.get(index).cloned().flatten();
             info!(
-                records = event.records.len(),
+                records,
                 users,
                 retry_from = sequence_number.as_deref().unwrap_or("<none>"),
                 "batch partly undelivered"
@@ -112,7 +108,7 @@ impl<S: Store> StreamProcessor<S> {
             failure.item_identifier = sequence_number;
             response.batch_item_failures.push(failure);
         } else {
-            debug!(records = event.records.len(), users, "batch done");
+            debug!(records, users, "batch done");
         }
         response
     }

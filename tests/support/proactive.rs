@@ -89,7 +89,7 @@ impl Harness {
         let batch = self.stream.next_batch(1000).await.unwrap();
         assert!(!batch.records.is_empty(), "the stream had no records");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        let response = self.processor.process(&batch, deadline).await;
+        let response = self.processor.process(batch.clone(), deadline).await;
         self.stream.done(&response).await.unwrap();
         (batch, response)
     }
