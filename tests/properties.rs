@@ -2,7 +2,7 @@
 //! against the official schema, and stream batches against one-record-at-a-time delivery.
 //!
 //! Cases per property, set explicitly in each `ProptestConfig` (debug build on 2 cores: about
-//! 13 s for the whole file, most of it the chunking property):
+//! 13-16 s for the whole file, most of it the chunking property):
 //! - `reports_respect_the_limits_and_keep_every_endpoint`: 48 cases of 0–700 endpoints.
 //! - `validation_agrees_with_the_official_schema`: 1024 generated endpoints.
 //! - `stream_batches_give_alexa_the_same_view_as_single_records`: 512 sequences of 1–40
@@ -113,8 +113,11 @@ fn sized_endpoint() -> impl Strategy<Value = (String, char, usize, Vec<DeviceCap
     )
 }
 
+/// The upserts of one case: with `cookies` off, endpoints stay small (a few hundred bytes), so
+/// that reports fill up by count rather than by bytes.
 fn upsert_endpoints(
     specs: Vec<(String, char, usize, Vec<DeviceCapability>, usize)>,
+    cookies: bool,
     huge: &[usize],
 ) -> Vec<(Endpoint, usize)> {
     specs
@@ -124,7 +127,7 @@ fn upsert_endpoints(
             let mut d = base_device("u", &format!("e-{i}"));
             d.name = name;
             d.capabilities = capabilities;
-            if len > 0 {
+            if cookies && len > 0 {
                 d.cookie.insert("k".into(), c.to_string().repeat(len));
             }
             // A few endpoints too large to be sent at all, even alone.
@@ -166,6 +169,7 @@ fn reports_respect_the_limits_and_keep_every_endpoint() {
         ..ProptestConfig::default()
     };
     let token = longest_token();
+    let (full_by_count, full_by_bytes) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let empty_report = serde_json::to_vec(&event::add_or_update_report(
         vec![],
         Scope::bearer(token.clone()),
@@ -174,110 +178,127 @@ fn reports_respect_the_limits_and_keep_every_endpoint() {
     .len();
     let strategy = (
         prop::collection::vec(sized_endpoint(), 0..700),
+        prop::bool::weighted(0.7),
         prop::collection::vec(0..700usize, 0..3),
         prop::collection::vec(0..2_000usize, 0..12),
         prop::collection::vec((0..240usize, 0..2_000usize), 0..200),
     );
     TestRunner::new(config)
-        .run(&strategy, |(specs, huge, change_records, delete_specs)| {
-            let upserts = upsert_endpoints(specs, &huge);
-            let changes: Vec<_> = change_records
-                .iter()
-                .enumerate()
-                .map(|(i, &r)| (state_change(i), r))
-                .collect();
-            let deletes: Vec<(String, usize)> = delete_specs
-                .iter()
-                .enumerate()
-                .map(|(i, &(pad, r))| (format!("gone-{i}-{}", "x".repeat(pad)), r))
-                .collect();
-            let record_of: HashMap<String, usize> = upserts
-                .iter()
-                .map(|(e, r)| (e.endpoint_id.clone(), *r))
-                .chain(deletes.iter().cloned())
-                .chain(changes.iter().map(|(c, r)| (c.endpoint_id.clone(), *r)))
-                .collect();
+        .run(
+            &strategy,
+            |(specs, cookies, huge, change_records, delete_specs)| {
+                let upserts = upsert_endpoints(specs, cookies, &huge);
+                let changes: Vec<_> = change_records
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &r)| (state_change(i), r))
+                    .collect();
+                let deletes: Vec<(String, usize)> = delete_specs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(pad, r))| (format!("gone-{i}-{}", "x".repeat(pad)), r))
+                    .collect();
+                let record_of: HashMap<String, usize> = upserts
+                    .iter()
+                    .map(|(e, r)| (e.endpoint_id.clone(), *r))
+                    .chain(deletes.iter().cloned())
+                    .chain(changes.iter().map(|(c, r)| (c.endpoint_id.clone(), *r)))
+                    .collect();
 
-            let reports = reports::plan(upserts.clone(), changes.clone(), deletes.clone());
+                let reports = reports::plan(upserts.clone(), changes.clone(), deletes.clone());
 
-            // Order (documented on `plan`): AddOrUpdateReports, then ChangeReports, then
-            // DeleteReports; within each kind, the input order.
-            let phase = |r: &Report| match r.kind {
-                ReportKind::AddOrUpdate(_) => 0,
-                ReportKind::Change(_) => 1,
-                ReportKind::Delete(_) => 2,
-            };
-            prop_assert!(reports.windows(2).all(|w| phase(&w[0]) <= phase(&w[1])));
-
-            for r in &reports {
-                let body = r.body(&token);
-                prop_assert!(
-                    body.len() <= MAX_REPORT_BYTES,
-                    "{} bytes with {} endpoints",
-                    body.len(),
-                    r.len()
-                );
-                prop_assert!(!r.is_empty());
-                match &r.kind {
-                    ReportKind::AddOrUpdate(e) => prop_assert!(e.len() <= validate::MAX_ENDPOINTS),
-                    ReportKind::Delete(ids) => prop_assert!(ids.len() <= DELETE_CHUNK),
-                    ReportKind::Change(_) => {}
-                }
-                let first = r.endpoint_ids().iter().map(|id| record_of[*id]).min();
-                prop_assert_eq!(Some(r.first_record), first);
-            }
-
-            // Every endpoint that can be sent is sent once, in input order; only one too large
-            // to fit in a report even alone is left out (and a valid one never is).
-            let sent: Vec<&str> = reports
-                .iter()
-                .filter(|r| phase(r) == 0)
-                .flat_map(Report::endpoint_ids)
-                .collect();
-            let sendable: Vec<&str> = upserts
-                .iter()
-                // `plan` counts a separator byte for every endpoint, the first one included.
-                .filter(|(e, _)| empty_report + serialized_len(e) < MAX_REPORT_BYTES)
-                .map(|(e, _)| e.endpoint_id.as_str())
-                .collect();
-            prop_assert_eq!(&sent, &sendable);
-            for (e, _) in &upserts {
-                if validate::endpoint(e).is_ok() {
-                    prop_assert!(sent.contains(&e.endpoint_id.as_str()));
-                }
-            }
-            // Chunks are full: the next endpoint fitted in neither the count nor the bytes.
-            let adds: Vec<&Report> = reports.iter().filter(|r| phase(r) == 0).collect();
-            for pair in adds.windows(2) {
-                let ReportKind::AddOrUpdate(next) = &pair[1].kind else {
-                    unreachable!()
+                // Order (documented on `plan`): AddOrUpdateReports, then ChangeReports, then
+                // DeleteReports; within each kind, the input order.
+                let phase = |r: &Report| match r.kind {
+                    ReportKind::AddOrUpdate(_) => 0,
+                    ReportKind::Change(_) => 1,
+                    ReportKind::Delete(_) => 2,
                 };
-                let full = pair[0].len() == validate::MAX_ENDPOINTS
-                    || pair[0].body(&token).len() + 2 + serialized_len(&next[0]) > MAX_REPORT_BYTES;
-                prop_assert!(full, "a report was cut before it was full");
-            }
+                prop_assert!(reports.windows(2).all(|w| phase(&w[0]) <= phase(&w[1])));
 
-            let changed: Vec<&str> = reports
-                .iter()
-                .filter(|r| phase(r) == 1)
-                .flat_map(Report::endpoint_ids)
-                .collect();
-            let expected: Vec<&str> = changes
-                .iter()
-                .map(|(c, _)| c.endpoint_id.as_str())
-                .collect();
-            prop_assert_eq!(changed, expected);
+                for r in &reports {
+                    let body = r.body(&token);
+                    prop_assert!(
+                        body.len() <= MAX_REPORT_BYTES,
+                        "{} bytes with {} endpoints",
+                        body.len(),
+                        r.len()
+                    );
+                    prop_assert!(!r.is_empty());
+                    match &r.kind {
+                        ReportKind::AddOrUpdate(e) => {
+                            prop_assert!(e.len() <= validate::MAX_ENDPOINTS)
+                        }
+                        ReportKind::Delete(ids) => prop_assert!(ids.len() <= DELETE_CHUNK),
+                        ReportKind::Change(_) => {}
+                    }
+                    let first = r.endpoint_ids().iter().map(|id| record_of[*id]).min();
+                    prop_assert_eq!(Some(r.first_record), first);
+                }
 
-            let deleted: Vec<&str> = reports
-                .iter()
-                .filter(|r| phase(r) == 2)
-                .flat_map(Report::endpoint_ids)
-                .collect();
-            let expected: Vec<&str> = deletes.iter().map(|(id, _)| id.as_str()).collect();
-            prop_assert_eq!(deleted, expected);
-            Ok(())
-        })
+                // Every endpoint that can be sent is sent once, in input order; only one too large
+                // to fit in a report even alone is left out (and a valid one never is).
+                let sent: Vec<&str> = reports
+                    .iter()
+                    .filter(|r| phase(r) == 0)
+                    .flat_map(Report::endpoint_ids)
+                    .collect();
+                let sendable: Vec<&str> = upserts
+                    .iter()
+                    // `plan` counts a separator byte for every endpoint, the first one included.
+                    .filter(|(e, _)| empty_report + serialized_len(e) < MAX_REPORT_BYTES)
+                    .map(|(e, _)| e.endpoint_id.as_str())
+                    .collect();
+                prop_assert_eq!(&sent, &sendable);
+                for (e, _) in &upserts {
+                    if validate::endpoint(e).is_ok() {
+                        prop_assert!(sent.contains(&e.endpoint_id.as_str()));
+                    }
+                }
+                // Chunks are full: the next endpoint fitted in neither the count nor the bytes.
+                let adds: Vec<&Report> = reports.iter().filter(|r| phase(r) == 0).collect();
+                for pair in adds.windows(2) {
+                    let ReportKind::AddOrUpdate(next) = &pair[1].kind else {
+                        unreachable!()
+                    };
+                    if pair[0].len() == validate::MAX_ENDPOINTS {
+                        full_by_count.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        let with_next = pair[0].body(&token).len() + 2 + serialized_len(&next[0]);
+                        prop_assert!(
+                            with_next > MAX_REPORT_BYTES,
+                            "a report was cut before it was full"
+                        );
+                        full_by_bytes.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+
+                let changed: Vec<&str> = reports
+                    .iter()
+                    .filter(|r| phase(r) == 1)
+                    .flat_map(Report::endpoint_ids)
+                    .collect();
+                let expected: Vec<&str> = changes
+                    .iter()
+                    .map(|(c, _)| c.endpoint_id.as_str())
+                    .collect();
+                prop_assert_eq!(changed, expected);
+
+                let deleted: Vec<&str> = reports
+                    .iter()
+                    .filter(|r| phase(r) == 2)
+                    .flat_map(Report::endpoint_ids)
+                    .collect();
+                let expected: Vec<&str> = deletes.iter().map(|(id, _)| id.as_str()).collect();
+                prop_assert_eq!(deleted, expected);
+                Ok(())
+            },
+        )
         .unwrap();
+    // Both limits must have been reached, or the property says little.
+    let (by_count, by_bytes) = (full_by_count.into_inner(), full_by_bytes.into_inner());
+    eprintln!("reports full at 300 endpoints: {by_count}; at the byte limit: {by_bytes}");
+    assert!(by_count > 0 && by_bytes > 0);
 }
 
 // ---------------------------------------------------------------------------------------------
