@@ -4,7 +4,7 @@ LOCAL_DYNAMODB_PORT ?= 8765
 LOCAL_ENV := DYNAMODB_ENDPOINT=http://127.0.0.1:$(LOCAL_DYNAMODB_PORT) AWS_REGION=us-east-1
 DEVICECTL := ./target/debug/devicectl
 
-.PHONY: run events test bench lint lint-template build deploy invoke stop clean
+.PHONY: run events test bench fuzz lint lint-template build deploy invoke stop clean
 
 ## Local DynamoDB-compatible server + example account; Discover; then the proactive path:
 ## AcceptGrant, a device added and one deleted, a light turned on by voice and dimmed at its
@@ -40,6 +40,18 @@ bench:
 	cargo bench --bench lambda
 	cargo bench --bench handlers
 	scripts/package-size.sh
+
+## Fuzzing (cargo-fuzz, libFuzzer; fuzz/ is its own workspace): each target for FUZZ_SECONDS,
+## one after the other, on a copy of the committed seeds in .fuzz-corpus/ so that runs leave git
+## clean. Crashes go to fuzz/artifacts/TARGET/. FUZZ_FLAGS="--sanitizer none" runs faster.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= directive stream_images
+fuzz:
+	cargo fuzz --version >/dev/null 2>&1 || cargo install --locked cargo-fuzz
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p .fuzz-corpus/$$t && cp fuzz/corpus/$$t/* .fuzz-corpus/$$t/ && \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run $(FUZZ_FLAGS) $$t .fuzz-corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
 
 lint: lint-template
 	cargo fmt --all -- --check

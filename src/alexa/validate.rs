@@ -73,6 +73,9 @@ pub const NEWER_DISPLAY_CATEGORIES: &[&str] = &[
 
 const CONNECTION_TYPES: &[&str] = &["TCP_IP", "ZIGBEE", "ZWAVE", "UNKNOWN"];
 
+/// The values the schema allows in `Alexa.ThermostatController`'s `supportedModes`.
+pub const THERMOSTAT_MODES: &[&str] = &["AUTO", "COOL", "HEAT", "ECO", "OFF"];
+
 /// Why an endpoint cannot be sent to Alexa.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidEndpoint {
@@ -100,6 +103,8 @@ pub enum InvalidEndpoint {
     CookieTooLarge(usize),
     #[error("unknown connection type {0:?}")]
     UnknownConnection(String),
+    #[error("thermostat mode {0} is not one of {THERMOSTAT_MODES:?}")]
+    UnknownThermostatMode(String),
 }
 
 /// Checks an endpoint id against the schema's pattern and length.
@@ -238,6 +243,18 @@ fn capabilities(e: &Endpoint) -> Result<(), InvalidEndpoint> {
         {
             return Err(InvalidEndpoint::DuplicateCapability(c.interface.to_owned()));
         }
+        if c.interface == "Alexa.ThermostatController" {
+            let modes = c
+                .configuration
+                .as_ref()
+                .and_then(|config| config.get("supportedModes"))
+                .and_then(serde_json::Value::as_array);
+            for mode in modes.into_iter().flatten() {
+                if !mode.as_str().is_some_and(|m| THERMOSTAT_MODES.contains(&m)) {
+                    return Err(InvalidEndpoint::UnknownThermostatMode(mode.to_string()));
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -307,6 +324,17 @@ mod tests {
                 "model",
             ),
             (|e| e.capabilities.clear(), "Alexa interface"),
+            // Found by tests/properties.rs: a device cloud's "CUSTOM" (or "heat") mode passed,
+            // and the schema rejected the whole Discover.Response.
+            (
+                |e| {
+                    let mut t = Capability::interface("Alexa.ThermostatController", "3", &[]);
+                    t.configuration =
+                        Some(serde_json::json!({"supportedModes": ["HEAT", "CUSTOM"]}));
+                    e.capabilities.push(t)
+                },
+                "thermostat mode \"CUSTOM\"",
+            ),
             (
                 |e| {
                     e.capabilities

@@ -84,11 +84,19 @@ impl EndpointChange {
     /// The ChangeReport this change makes: both images are devices and a reportable property
     /// (connectivity included) differs between them. Changed properties go in the report,
     /// the others in its context.
+    ///
+    /// A device that Alexa would reject is left out, and so are its state changes: when one
+    /// becomes valid again, what Alexa was last told is older than `before`, so every value is
+    /// reported as changed.
     pub fn state_change(&self, now_ms: i64) -> Option<StateChange> {
         let (Image::Device(before), Image::Device(after)) = (&self.before, &self.after) else {
             return None;
         };
-        let old = values(before);
+        let old = if discoverable(before) {
+            values(before)
+        } else {
+            Vec::new()
+        };
         let (changed, unchanged): (Vec<_>, Vec<_>) = values(after).into_iter().partition(|new| {
             !old.iter()
                 .any(|o| o.0 == new.0 && o.1 == new.1 && o.3 == new.3)
@@ -118,7 +126,7 @@ impl EndpointChange {
     /// quietly, since an invalid device was logged when it was left out of discovery.
     pub fn after_is_discoverable(&self) -> bool {
         match &self.after {
-            Image::Device(d) => crate::alexa::validate::endpoint(&mapping::endpoint(d)).is_ok(),
+            Image::Device(d) => discoverable(d),
             _ => false,
         }
     }
@@ -127,6 +135,11 @@ impl EndpointChange {
     pub fn first_record(&self) -> usize {
         self.records.first().copied().unwrap_or(usize::MAX)
     }
+}
+
+/// Whether Alexa accepts the device's endpoint (checked quietly: see `after_is_discoverable`).
+fn discoverable(device: &Device) -> bool {
+    crate::alexa::validate::endpoint(&mapping::endpoint(device)).is_ok()
 }
 
 /// The cause a record's own write recorded, if that write changed a reportable value.
@@ -350,6 +363,41 @@ mod tests {
         on.state.power_on = Some(true);
         let b = batch(vec![record(1, "MODIFY", "a", "1", Some(&v1), Some(&on))]);
         assert_eq!(b.users[0].endpoints[0].action(), Action::Nothing);
+    }
+
+    /// Found by tests/properties.rs: a device renamed to "" (left out), made unreachable, then
+    /// renamed back, with one record per batch, left Alexa showing it reachable.
+    #[test]
+    fn a_device_valid_again_reports_every_value() {
+        let mut hidden = device("a", "1", "");
+        hidden.connectivity = crate::device::Connectivity::Unreachable;
+        let mut back = hidden.clone();
+        back.name = "Lamp".into();
+        let b = batch(vec![record(
+            3,
+            "MODIFY",
+            "a",
+            "1",
+            Some(&hidden),
+            Some(&back),
+        )]);
+        let change = &b.users[0].endpoints[0];
+        assert_eq!(change.action(), Action::AddOrUpdate(&back));
+        let report = change.state_change(0).expect("a ChangeReport");
+        let changed: Vec<_> = report.changed.iter().map(|p| p.name).collect();
+        assert_eq!(changed, ["connectivity"]);
+        // A valid device whose values did not change reports nothing.
+        let mut renamed = back.clone();
+        renamed.name = "Lamp 2".into();
+        let b = batch(vec![record(
+            4,
+            "MODIFY",
+            "a",
+            "1",
+            Some(&back),
+            Some(&renamed),
+        )]);
+        assert_eq!(b.users[0].endpoints[0].state_change(0), None);
     }
 
     #[test]
