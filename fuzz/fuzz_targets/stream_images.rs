@@ -390,10 +390,11 @@ impl Record {
     }
 }
 
-fn check(event: &Event) {
+fn check(event: Event) {
     let token = BearerToken::new(format!("Atza|{}", "x".repeat(2043)));
+    let records = event.records.len();
     let batch = changes::decode(event);
-    assert_eq!(batch.sequence_numbers.len(), event.records.len());
+    assert_eq!(batch.sequence_numbers.len(), records);
     for user in &batch.users {
         for report in reports_for(user, NOW_MS) {
             let body = report.body(&token);
@@ -422,7 +423,7 @@ fn check(event: &Event) {
 fuzz_target!(|data: &[u8]| {
     if data.first() == Some(&b'{') {
         if let Ok(event) = serde_json::from_slice::<Event>(data) {
-            check(&event);
+            check(event);
         }
         return;
     }
@@ -437,6 +438,6 @@ fuzz_target!(|data: &[u8]| {
     let mut event = Map::new();
     event.insert("Records".into(), Value::Array(records));
     if let Ok(event) = serde_json::from_value::<Event>(Value::Object(event)) {
-        check(&event);
+        check(event);
     }
 });
