@@ -334,6 +334,19 @@ mod tests {
     }
 
     #[test]
+    fn a_directive_over_the_limit_is_refused_before_it_is_parsed() {
+        // A valid Discover padded with whitespace: only the size check can refuse it.
+        let at_limit = DISCOVER.to_owned() + &" ".repeat(MAX_DIRECTIVE_BYTES - DISCOVER.len());
+        assert!(Directive::parse(&at_limit).is_ok());
+        let rejected = Directive::parse(&format!("{at_limit} ")).unwrap_err();
+        assert_eq!(
+            rejected.error,
+            ParseError::TooLarge(MAX_DIRECTIVE_BYTES + 1)
+        );
+        assert_eq!(rejected.reply_to, ReplyTo::default());
+    }
+
+    #[test]
     fn quoted_values_are_redacted_from_reasons() {
         let raw = r#"{"directive":{"header":{"namespace":"Alexa.Discovery","name":"Discover",
             "payloadVersion":"3","messageId":"m"},"payload":{"scope":"secret-token"}}}"#;
