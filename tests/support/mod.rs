@@ -1,11 +1,12 @@
-//! Shared by the integration tests: the official schema, a local DynamoDB-compatible server,
-//! captured logs, and the sample directives in `events/`.
+//! Shared by the integration tests: the official schema, a local DynamoDB-compatible server
+//! (and a throttling proxy in front of it), captured logs, and the sample directives in `events/`.
 #![allow(dead_code)]
 
 pub mod dynamo;
 pub mod logs;
 pub mod proactive;
 pub mod schema;
+pub mod throttle;
 
 use std::path::PathBuf;
 
