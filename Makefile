@@ -4,7 +4,7 @@ LOCAL_DYNAMODB_PORT ?= 8765
 LOCAL_ENV := DYNAMODB_ENDPOINT=http://127.0.0.1:$(LOCAL_DYNAMODB_PORT) AWS_REGION=us-east-1
 DEVICECTL := ./target/debug/devicectl
 
-.PHONY: run events test bench fuzz lint lint-template build deploy invoke stop clean
+.PHONY: run events test soak bench fuzz lint lint-template build deploy invoke stop clean
 
 ## Local DynamoDB-compatible server + example account; Discover; then the proactive path:
 ## AcceptGrant, a device added and one deleted, a light turned on by voice and dimmed at its
@@ -31,6 +31,14 @@ events:
 test:
 	scripts/venv.sh tools/requirements.txt
 	cargo test --all-targets
+
+## The soak test's long form (README, Tests): random device operations under injected gateway
+## and LWA faults; `make test` runs its short form (10 customers, 1,000 operations).
+SOAK_USERS ?= 50
+SOAK_OPS ?= 10000
+soak:
+	scripts/venv.sh tools/requirements.txt
+	SOAK_USERS=$(SOAK_USERS) SOAK_OPS=$(SOAK_OPS) cargo test --release --test soak -- --nocapture
 
 ## Performance figures (README, Performance): whole-process cold start, memory, latency and
 ## round trips of the release binaries; criterion CPU costs; zipped package sizes.

@@ -349,6 +349,36 @@ async fn a_401_refreshes_once_and_resends() {
     );
 }
 
+/// Found while writing the soak test: a second 401, with the token LWA had just issued, dropped the report.
+#[tokio::test]
+async fn a_401_with_a_fresh_token_is_retried_not_dropped() {
+    let u = user();
+    let mut h = Harness::new(&[]).await;
+    h.grant(&u, 3600).await;
+    Mock::given(method("POST"))
+        .respond_with(lwa_tokens("Atza|after-401"))
+        .mount(&h.lwa)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(error_body("INVALID_ACCESS_TOKEN_EXCEPTION")),
+        )
+        .mount(&h.gateway)
+        .await;
+    h.store().put_device(&device(&u, "lamp-1")).await.unwrap();
+    let (batch, response) = h.run_batch().await;
+    assert_eq!(
+        h.gateway_requests().await.len(),
+        2,
+        "sent, refreshed once, resent"
+    );
+    assert_eq!(h.lwa_requests().await.len(), 1);
+    assert_eq!(
+        response.batch_item_failures[0].item_identifier, batch.records[0].change.sequence_number,
+        "the record is retried"
+    );
+}
+
 #[tokio::test]
 async fn skill_disabled_with_invalid_grant_deletes_the_grant() {
     let u = user();

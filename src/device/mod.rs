@@ -74,6 +74,23 @@ pub const DEFINITION_ATTRIBUTES: &[&str] = &[
 ];
 
 impl Device {
+    /// Whether the two have the same [`DEFINITION_ATTRIBUTES`], without building endpoints.
+    pub fn same_definition(&self, other: &Device) -> bool {
+        self.user_id == other.user_id
+            && self.endpoint_id == other.endpoint_id
+            && self.name == other.name
+            && self.description == other.description
+            && self.manufacturer == other.manufacturer
+            && self.model == other.model
+            && self.serial_number == other.serial_number
+            && self.firmware_version == other.firmware_version
+            && self.software_version == other.software_version
+            && self.category == other.category
+            && self.capabilities == other.capabilities
+            && self.relationships == other.relationships
+            && self.cookie == other.cookie
+    }
+
     /// The device as a read of [`DEFINITION_ATTRIBUTES`] returns it.
     pub fn definition(&self) -> Device {
         Device {

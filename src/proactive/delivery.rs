@@ -121,6 +121,13 @@ impl<S: Store> Sender<'_, S> {
                         None => return Outcome::Failed(report),
                     }
                 }
+                // Refused again with a token LWA has just issued: a gateway fault or LWA lagging
+                // behind itself, not a reason to lose the change. Lambda retries the records
+                // (and after its retry limit, sends them to the dead-letter queue).
+                GatewayError::InvalidAccessToken { .. } => {
+                    warn!("fresh access token refused (401); will be retried");
+                    return Outcome::Failed(report);
+                }
                 GatewayError::SkillDisabled { .. } => {
                     // The wrong region gives the same answer as a disabled skill: only LWA's
                     // invalid_grant proves the customer disabled it.

@@ -43,6 +43,42 @@ pub struct EndpointChange {
     /// The cause recorded by the last record that changed a reportable value: a later write
     /// that only confirms the values (a poll) does not take over the cause.
     pub cause: Option<CauseType>,
+    /// Whether any one record changed the definition, and the properties any one record
+    /// changed, even where the batch as a whole ends where it began. A redelivered batch
+    /// starts at the failed record, which can be after records whose changes Alexa was told
+    /// in the first delivery: a change undone later in the batch must then still be sent, or
+    /// Alexa keeps the undone value (found by tests/soak.rs).
+    pub touched: Touched,
+}
+
+/// What the records of one endpoint changed, each against its own old image.
+#[derive(Debug, Default, PartialEq)]
+pub struct Touched {
+    pub definition: bool,
+    /// (namespace, property name) pairs.
+    pub properties: Vec<(&'static str, &'static str)>,
+}
+
+impl Touched {
+    /// Adds what one record changed; returns the cause it recorded if it changed a value.
+    fn record(&mut self, before: &Image, after: &Image) -> Option<CauseType> {
+        let (Image::Device(before), Image::Device(after)) = (before, after) else {
+            return None;
+        };
+        self.definition |= !before.same_definition(after);
+        let (old, new) = (values(before), values(after));
+        // A property the device no longer reports changed too, though nothing is sent for it.
+        let mut changed = old.len() != new.len();
+        for v in &new {
+            if !old.iter().any(|o| o.0 == v.0 && o.1 == v.1 && o.3 == v.3) {
+                changed = true;
+                if !self.properties.contains(&(v.0, v.1)) {
+                    self.properties.push((v.0, v.1));
+                }
+            }
+        }
+        changed.then_some(after.changed_by).flatten()
+    }
 }
 
 /// A device image of a stream record.
@@ -73,7 +109,8 @@ impl EndpointChange {
             // Alexa keeps the definition it has; the broken image was logged when decoded.
             (_, Image::Unreadable) => Action::Nothing,
             (Image::Device(before), Image::Device(after))
-                if mapping::endpoint(before) == mapping::endpoint(after) =>
+                if !self.touched.definition
+                    && mapping::endpoint(before) == mapping::endpoint(after) =>
             {
                 Action::Nothing
             }
@@ -88,18 +125,30 @@ impl EndpointChange {
     /// A device that Alexa would reject is left out, and so are its state changes: when one
     /// becomes valid again, what Alexa was last told is older than `before`, so every value is
     /// reported as changed.
+    ///
+    /// An endpoint added in this batch (no `before`) reports only what records after the add
+    /// changed: Alexa asks a new endpoint's state with ReportState, but a redelivered batch
+    /// can start at the add while Alexa already knows the endpoint.
     pub fn state_change(&self, now_ms: i64) -> Option<StateChange> {
-        let (Image::Device(before), Image::Device(after)) = (&self.before, &self.after) else {
+        let Image::Device(after) = &self.after else {
             return None;
         };
-        let old = if discoverable(before) {
-            values(before)
-        } else {
-            Vec::new()
+        let old = match &self.before {
+            Image::Device(before) if discoverable(before) => Some(values(before)),
+            // Left out before: what Alexa was told is older than `before`.
+            Image::Device(_) => None,
+            Image::Absent | Image::Unreadable => Some(Vec::new()),
         };
+        let touched = &self.touched.properties;
         let (changed, unchanged): (Vec<_>, Vec<_>) = values(after).into_iter().partition(|new| {
-            !old.iter()
-                .any(|o| o.0 == new.0 && o.1 == new.1 && o.3 == new.3)
+            let Some(old) = &old else {
+                return true;
+            };
+            let differs = matches!(self.before, Image::Device(_))
+                && !old
+                    .iter()
+                    .any(|o| o.0 == new.0 && o.1 == new.1 && o.3 == new.3);
+            differs || touched.contains(&(new.0, new.1))
         });
         if changed.is_empty() {
             return None;
@@ -142,16 +191,6 @@ fn discoverable(device: &Device) -> bool {
     crate::alexa::validate::endpoint(&mapping::endpoint(device)).is_ok()
 }
 
-/// The cause a record's own write recorded, if that write changed a reportable value.
-fn reportable_cause(before: &Image, after: &Image) -> Option<CauseType> {
-    let (Image::Device(before), Image::Device(after)) = (before, after) else {
-        return None;
-    };
-    (values(before) != values(after))
-        .then_some(after.changed_by)
-        .flatten()
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Keys {
@@ -187,18 +226,21 @@ pub fn decode(event: Event) -> Batch {
             // The last image wins; the first "before" is what Alexa was last told about.
             Some(&e) => {
                 let change = &mut user.endpoints[e];
-                change.cause = reportable_cause(&before, &after).or(change.cause);
+                change.cause = change.touched.record(&before, &after).or(change.cause);
                 change.after = after;
                 change.records.push(index);
             }
             None => {
                 endpoint_index.insert((u, keys.endpoint_id.clone()), user.endpoints.len());
+                let mut touched = Touched::default();
+                let cause = touched.record(&before, &after);
                 user.endpoints.push(EndpointChange {
                     endpoint_id: keys.endpoint_id,
-                    cause: reportable_cause(&before, &after),
+                    cause,
                     before,
                     after,
                     records: vec![index],
+                    touched,
                 });
             }
         }
@@ -352,13 +394,29 @@ mod tests {
     }
 
     #[test]
-    fn a_change_undone_within_the_batch_or_of_state_only_sends_nothing() {
+    fn a_change_undone_within_the_batch_is_still_sent_and_a_state_change_is_not_discovery() {
+        // Redelivered from a later record, Alexa may have been told "Second" already.
         let (v1, v2) = (device("a", "1", "First"), device("a", "1", "Second"));
         let b = batch(vec![
             record(1, "MODIFY", "a", "1", Some(&v1), Some(&v2)),
             record(2, "MODIFY", "a", "1", Some(&v2), Some(&v1)),
         ]);
-        assert_eq!(b.users[0].endpoints[0].action(), Action::Nothing);
+        assert_eq!(b.users[0].endpoints[0].action(), Action::AddOrUpdate(&v1));
+        let mut off = v1.clone();
+        off.state.power_on = Some(false);
+        let mut on = v1.clone();
+        on.state.power_on = Some(true);
+        let b = batch(vec![
+            record(1, "MODIFY", "a", "1", Some(&off), Some(&on)),
+            record(2, "MODIFY", "a", "1", Some(&on), Some(&off)),
+        ]);
+        let change = &b.users[0].endpoints[0];
+        assert_eq!(change.action(), Action::Nothing);
+        let report = change
+            .state_change(0)
+            .expect("the undone change is reported");
+        assert_eq!(report.changed[0].name, "powerState");
+        assert_eq!(report.changed[0].value, "OFF");
         let mut on = v1.clone();
         on.state.power_on = Some(true);
         let b = batch(vec![record(1, "MODIFY", "a", "1", Some(&v1), Some(&on))]);

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod dynamo;
+pub mod faults;
 pub mod logs;
 pub mod proactive;
 pub mod schema;

@@ -1,0 +1,855 @@
+//! Soak test with faults: random device operations on the real local DynamoDB server, its
+//! stream read and redelivered as Lambda does, the stream processor, and fakes of the event
+//! gateway and Login with Amazon that fail often and in every way they can. At the end, what
+//! the gateway was told must be what DynamoDB holds, for every customer: every endpoint with its
+//! latest definition and state, and no endpoint that is gone.
+//!
+//! Short form (in `make test`): 10 customers, 1,000 operations. Long form: `make soak`
+//! (50 customers, 10,000 operations, release build). Settings come from the environment:
+//! `SOAK_USERS`, `SOAK_OPS`, `SOAK_FAULT_PERCENT` (gateway, default 20), `SOAK_LWA_FAULT_PERCENT`
+//! (default 10), `SOAK_SEED` (printed on every run, so a failing run can be replayed).
+//!
+//! No time is asserted: timings are printed only.
+
+mod support;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use alexa_smart_home::alexa::Secret;
+use alexa_smart_home::alexa::event::CauseType;
+use alexa_smart_home::device::properties::{now_ms, values};
+use alexa_smart_home::device::{
+    Connectivity, Device, DeviceCapability, DeviceRelationships, DeviceState, Hsb, LockState,
+    mapping,
+};
+use alexa_smart_home::gateway::{Gateway, GatewayRegion};
+use alexa_smart_home::local::stream::{LocalStream, Start};
+use alexa_smart_home::lwa::Lwa;
+use alexa_smart_home::proactive::delivery::RetryPolicy;
+use alexa_smart_home::store::dynamo::DynamoStore;
+use alexa_smart_home::store::{Fields, NewGrant, Store, unix_seconds};
+use alexa_smart_home::stream::StreamProcessor;
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use bytes::Bytes;
+use hyper::header::HeaderMap;
+use serde_json::{Value, json};
+use support::dynamo::TestTables;
+use support::faults::{Action, FaultServer};
+use support::schema;
+
+/// The client's timeout for one request; a "slow" answer comes after twice as long.
+const CLIENT_TIMEOUT: Duration = Duration::from_millis(200);
+const SLOW: Duration = Duration::from_millis(400);
+/// Lambda's default batch size for DynamoDB Streams.
+const BATCH_SIZE: usize = 100;
+/// Endpoint slots per customer: enough for adds and deletes of the same ids to interleave.
+const SLOTS: usize = 6;
+
+struct Settings {
+    users: usize,
+    ops: usize,
+    fault_percent: u32,
+    lwa_fault_percent: u32,
+    seed: u64,
+}
+
+impl Settings {
+    fn from_env() -> Self {
+        fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        }
+        Self {
+            users: var("SOAK_USERS", 10),
+            ops: var("SOAK_OPS", 1000),
+            fault_percent: var("SOAK_FAULT_PERCENT", 20),
+            lwa_fault_percent: var("SOAK_LWA_FAULT_PERCENT", 10),
+            seed: var("SOAK_SEED", fastrand::u64(..)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The event gateway: what Alexa has been told
+// ---------------------------------------------------------------------------------------------
+
+/// What Alexa knows of one endpoint: the definition last sent and every property value told.
+#[derive(Debug, Default)]
+struct Known {
+    definition: Value,
+    told: BTreeMap<(String, String), Value>,
+}
+
+#[derive(Debug, Default)]
+struct Fault {
+    throttled: u64,
+    internal_error: u64,
+    unavailable: u64,
+    token_refused: u64,
+    slow: u64,
+    dropped: u64,
+}
+
+impl Fault {
+    fn total(&self) -> u64 {
+        self.throttled
+            + self.internal_error
+            + self.unavailable
+            + self.token_refused
+            + self.slow
+            + self.dropped
+    }
+}
+
+#[derive(Debug, Default)]
+struct GatewayState {
+    alexa: BTreeMap<(String, String), Known>,
+    requests: u64,
+    accepted: u64,
+    faults: Fault,
+    /// Events whose content (all but the message id) had been received before: resends by the
+    /// processor, and reports rebuilt from redelivered records.
+    repeated: u64,
+    seen: HashSet<String>,
+    /// Messages Alexa would reject, or that break its protocol (a ChangeReport for an endpoint
+    /// it was never told of): each must stay empty.
+    invalid: Vec<String>,
+    by_name: BTreeMap<String, u64>,
+    /// What each endpoint was told, in order: printed for an endpoint that ends mismatched.
+    history: BTreeMap<(String, String), Vec<String>>,
+}
+
+/// The customer an access token was issued to (the fake LWA names them in it).
+fn token_user(token: &str) -> Option<&str> {
+    token.strip_prefix("Atza|")?.split('|').next()
+}
+
+fn gateway_error(code: &str) -> Value {
+    json!({"header": {"namespace": "System", "name": "Exception", "messageId": "m"},
+           "payload": {"code": code, "description": "injected by the soak test"}})
+}
+
+impl GatewayState {
+    fn handle(
+        &mut self,
+        rng: &mut fastrand::Rng,
+        percent: u32,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Action {
+        self.requests += 1;
+        let fault = rng.u32(0..100) < percent;
+        let kind = rng.u32(0..6);
+        if fault {
+            let f = &mut self.faults;
+            match kind {
+                0 => {
+                    return (
+                        f.throttled += 1,
+                        Action::answer(429, gateway_error("THROTTLING_EXCEPTION")),
+                    )
+                        .1;
+                }
+                1 => {
+                    return (
+                        f.internal_error += 1,
+                        Action::answer(500, gateway_error("INTERNAL_SERVICE_EXCEPTION")),
+                    )
+                        .1;
+                }
+                2 => {
+                    return (
+                        f.unavailable += 1,
+                        Action::answer(503, gateway_error("SERVICE_UNAVAILABLE_EXCEPTION")),
+                    )
+                        .1;
+                }
+                3 => {
+                    return (
+                        f.token_refused += 1,
+                        Action::answer(401, gateway_error("INVALID_ACCESS_TOKEN_EXCEPTION")),
+                    )
+                        .1;
+                }
+                4 => return (f.dropped += 1, Action::Drop).1,
+                // Slow: Alexa takes the event, but answers after the client gave up, so it is
+                // sent again: the worst case, a duplicate.
+                _ => f.slow += 1,
+            }
+        }
+        self.accept(headers, body);
+        Action::Answer {
+            status: 202,
+            body: json!({}),
+            delay: if fault { SLOW } else { Duration::ZERO },
+        }
+    }
+
+    fn accept(&mut self, headers: &HeaderMap, body: &Bytes) {
+        self.accepted += 1;
+        let event: Value = match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => return self.invalid.push(format!("not JSON: {e}")),
+        };
+        if let Err(panic) = std::panic::catch_unwind(|| schema::assert_valid(&event)) {
+            let reason = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_else(|| "schema".into());
+            return self.invalid.push(reason);
+        }
+        let mut content = event.clone();
+        content["event"]["header"]["messageId"] = Value::Null;
+        if !self.seen.insert(content.to_string()) {
+            self.repeated += 1;
+        }
+        let header_token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        let name = event["event"]["header"]["name"]
+            .as_str()
+            .unwrap_or_default();
+        *self.by_name.entry(name.to_owned()).or_default() += 1;
+        let scope = match name {
+            "ChangeReport" => &event["event"]["endpoint"]["scope"]["token"],
+            _ => &event["event"]["payload"]["scope"]["token"],
+        };
+        if scope != header_token {
+            return self
+                .invalid
+                .push(format!("{name}: scope token is not the bearer token"));
+        }
+        let Some(user) = token_user(header_token) else {
+            return self
+                .invalid
+                .push(format!("{name}: a token the fake LWA never issued"));
+        };
+        let payload = &event["event"]["payload"];
+        match name {
+            "AddOrUpdateReport" => {
+                for e in payload["endpoints"].as_array().into_iter().flatten() {
+                    let key = (
+                        user.to_owned(),
+                        e["endpointId"].as_str().unwrap_or_default().to_owned(),
+                    );
+                    let interfaces: Vec<&str> = e["capabilities"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|c| c["interface"].as_str())
+                        .collect();
+                    let line = format!("AddOrUpdate {} {interfaces:?}", e["friendlyName"]);
+                    self.history.entry(key.clone()).or_default().push(line);
+                    self.alexa.entry(key).or_default().definition = e.clone();
+                }
+            }
+            "DeleteReport" => {
+                for e in payload["endpoints"].as_array().into_iter().flatten() {
+                    let key = (
+                        user.to_owned(),
+                        e["endpointId"].as_str().unwrap_or_default().to_owned(),
+                    );
+                    self.history
+                        .entry(key.clone())
+                        .or_default()
+                        .push("Delete".into());
+                    self.alexa.remove(&key);
+                }
+            }
+            "ChangeReport" => {
+                let id = event["event"]["endpoint"]["endpointId"]
+                    .as_str()
+                    .unwrap_or_default();
+                let key = (user.to_owned(), id.to_owned());
+                let line = format!(
+                    "Change {} context {}",
+                    payload["change"]["properties"], event["context"]["properties"]
+                );
+                self.history.entry(key.clone()).or_default().push(line);
+                let Some(known) = self.alexa.get_mut(&key) else {
+                    return self.invalid.push(format!(
+                        "ChangeReport for {user}/{id}, which Alexa does not know"
+                    ));
+                };
+                let changed = payload["change"]["properties"]
+                    .as_array()
+                    .into_iter()
+                    .flatten();
+                let unchanged = event["context"]["properties"]
+                    .as_array()
+                    .into_iter()
+                    .flatten();
+                for p in changed.chain(unchanged) {
+                    let key = (
+                        p["namespace"].as_str().unwrap_or_default().to_owned(),
+                        p["name"].as_str().unwrap_or_default().to_owned(),
+                    );
+                    known.told.insert(key, p["value"].clone());
+                }
+            }
+            other => self.invalid.push(format!("unexpected event {other}")),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login with Amazon: refreshes, sometimes failing
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Default)]
+struct LwaState {
+    requests: u64,
+    faults: u64,
+    issued: u64,
+}
+
+impl LwaState {
+    fn handle(&mut self, rng: &mut fastrand::Rng, percent: u32, body: &Bytes) -> Action {
+        self.requests += 1;
+        let form = String::from_utf8_lossy(body);
+        // Refresh tokens are "Atzr|<user>": the user is what follows the encoded "|".
+        let Some(user) = form
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("refresh_token=Atzr%7C"))
+        else {
+            return Action::answer(400, json!({"error": "invalid_request"}));
+        };
+        if rng.u32(0..100) < percent {
+            self.faults += 1;
+            return match rng.u32(0..3) {
+                0 => Action::answer(500, json!({"error": "server_error"})),
+                1 => Action::answer(503, json!({"error": "temporarily_unavailable"})),
+                _ => Action::Drop,
+            };
+        }
+        self.issued += 1;
+        // Lifetimes around the refresh margin (300 s), so that some batches refresh and some
+        // do not.
+        Action::answer(
+            200,
+            json!({
+                "access_token": format!("Atza|{user}|{}", self.issued),
+                "refresh_token": format!("Atzr|{user}"),
+                "token_type": "bearer",
+                "expires_in": rng.u32(280..340),
+            }),
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The device cloud: random operations
+// ---------------------------------------------------------------------------------------------
+
+const NAMES: [&str; 6] = [
+    "Lamp",
+    "Hall Light",
+    "Küche",
+    "Bedroom fan",
+    "Porch",
+    "Office Plug",
+];
+const CATEGORIES: [&str; 6] = [
+    "LIGHT",
+    "SWITCH",
+    "SMARTPLUG",
+    "THERMOSTAT",
+    "SMARTLOCK",
+    "SPEAKER",
+];
+
+fn capability(rng: &mut fastrand::Rng) -> DeviceCapability {
+    match rng.u32(0..9) {
+        0 => DeviceCapability::Power,
+        1 => DeviceCapability::Brightness,
+        2 => DeviceCapability::Percentage,
+        3 => DeviceCapability::Color,
+        4 => DeviceCapability::ColorTemperature,
+        5 => DeviceCapability::Thermostat {
+            modes: vec!["HEAT".into(), "COOL".into(), "AUTO".into()],
+            min_setpoint: 7.0,
+            max_setpoint: 30.0,
+        },
+        6 => DeviceCapability::TemperatureSensor,
+        7 => DeviceCapability::Lock,
+        _ => DeviceCapability::Speaker,
+    }
+}
+
+fn capabilities(rng: &mut fastrand::Rng) -> Vec<DeviceCapability> {
+    let mut out: Vec<DeviceCapability> = Vec::new();
+    for _ in 0..rng.usize(1..4) {
+        let c = capability(rng);
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A new device that Alexa accepts (the soak is about delivery; validation has its own tests).
+fn new_device(rng: &mut fastrand::Rng, user: &str, slot: usize) -> Device {
+    loop {
+        let d = Device {
+            user_id: user.into(),
+            endpoint_id: format!("ep-{slot}"),
+            name: NAMES[rng.usize(..NAMES.len())].into(),
+            description: "Soak test device".into(),
+            manufacturer: "Example Devices".into(),
+            model: None,
+            serial_number: None,
+            firmware_version: None,
+            software_version: None,
+            category: CATEGORIES[rng.usize(..CATEGORIES.len())].into(),
+            capabilities: capabilities(rng),
+            relationships: DeviceRelationships::default(),
+            cookie: BTreeMap::new(),
+            connectivity: Connectivity::Ok,
+            state: DeviceState::default(),
+            sampled_at: BTreeMap::new(),
+            changed_by: None,
+        };
+        if mapping::checked_endpoint(&d).is_some() {
+            return d;
+        }
+    }
+}
+
+/// Sets one reported value, as a device does when it changes.
+fn change_state(rng: &mut fastrand::Rng, d: &mut Device) {
+    let s = &mut d.state;
+    let field = match d.capabilities.get(rng.usize(..=d.capabilities.len())) {
+        None => {
+            d.connectivity = if rng.bool() {
+                Connectivity::Ok
+            } else {
+                Connectivity::Unreachable
+            };
+            "connectivity"
+        }
+        Some(DeviceCapability::Power) => (s.power_on = Some(rng.bool()), "powerOn").1,
+        Some(DeviceCapability::Brightness) => {
+            (s.brightness = Some(rng.u8(0..=100)), "brightness").1
+        }
+        Some(DeviceCapability::Percentage) => {
+            (s.percentage = Some(rng.u8(0..=100)), "percentage").1
+        }
+        Some(DeviceCapability::Color) => {
+            let color = Hsb {
+                hue: f64::from(rng.u16(0..360)),
+                saturation: f64::from(rng.u8(0..=100)) / 100.0,
+                brightness: f64::from(rng.u8(0..=100)) / 100.0,
+            };
+            (s.color = Some(color), "color").1
+        }
+        Some(DeviceCapability::ColorTemperature) => {
+            (
+                s.color_temperature_kelvin = Some(rng.u32(2200..=7000)),
+                "colorTemperatureKelvin",
+            )
+                .1
+        }
+        Some(DeviceCapability::Thermostat { .. }) => {
+            if rng.bool() {
+                (
+                    s.target_setpoint = Some(f64::from(rng.u8(14..=28))),
+                    "targetSetpoint",
+                )
+                    .1
+            } else {
+                let mode = ["HEAT", "COOL", "AUTO"][rng.usize(..3)];
+                (s.thermostat_mode = Some(mode.into()), "thermostatMode").1
+            }
+        }
+        Some(DeviceCapability::TemperatureSensor) => {
+            (
+                s.temperature = Some(f64::from(rng.i8(-10..=35)) + 0.5),
+                "temperature",
+            )
+                .1
+        }
+        Some(DeviceCapability::Lock) => {
+            let lock = [LockState::Locked, LockState::Unlocked, LockState::Jammed][rng.usize(..3)];
+            (s.lock_state = Some(lock), "lockState").1
+        }
+        Some(DeviceCapability::Speaker) => {
+            if rng.bool() {
+                (s.volume = Some(rng.u8(0..=100)), "volume").1
+            } else {
+                (s.muted = Some(rng.bool()), "muted").1
+            }
+        }
+        Some(_) => return,
+    };
+    d.sampled_at.insert(field.into(), now_ms());
+    d.changed_by = [
+        None,
+        Some(CauseType::PhysicalInteraction),
+        Some(CauseType::AppInteraction),
+        Some(CauseType::PeriodicPoll),
+        Some(CauseType::VoiceInteraction),
+    ][rng.usize(..5)];
+}
+
+#[derive(Debug, Default)]
+struct OpCounts {
+    add: u64,
+    rename: u64,
+    capabilities: u64,
+    state: u64,
+    delete: u64,
+}
+
+/// Runs `settings.ops` random operations, one DynamoDB write each, as fast as the server
+/// takes them, while the stream runs.
+/// What the device cloud did to each endpoint, in order: printed for a mismatched one.
+type CloudLog = BTreeMap<(String, String), Vec<String>>;
+
+async fn device_cloud(
+    store: DynamoStore,
+    users: Vec<String>,
+    ops: usize,
+    seed: u64,
+) -> (OpCounts, CloudLog) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut cloud: BTreeMap<(usize, usize), Device> = BTreeMap::new();
+    let mut counts = OpCounts::default();
+    let mut log = CloudLog::new();
+    for _ in 0..ops {
+        let key = (rng.usize(..users.len()), rng.usize(..SLOTS));
+        let log_key = (users[key.0].clone(), format!("ep-{}", key.1));
+        let Some(mut d) = cloud.get(&key).cloned() else {
+            let d = new_device(&mut rng, &users[key.0], key.1);
+            store.put_device(&d).await.unwrap();
+            let line = format!("add {:?} {:?}", d.name, d.capabilities);
+            log.entry(log_key).or_default().push(line);
+            cloud.insert(key, d);
+            counts.add += 1;
+            continue;
+        };
+        let line = match rng.u32(0..10) {
+            0..=1 => {
+                d.name = NAMES[rng.usize(..NAMES.len())].into();
+                counts.rename += 1;
+                format!("rename {:?}", d.name)
+            }
+            2 => loop {
+                d.capabilities = capabilities(&mut rng);
+                if mapping::checked_endpoint(&d).is_some() {
+                    counts.capabilities += 1;
+                    break format!("capabilities {:?}", d.capabilities);
+                }
+            },
+            3 => {
+                store
+                    .delete_device(&d.user_id, &d.endpoint_id)
+                    .await
+                    .unwrap();
+                log.entry(log_key).or_default().push("delete".into());
+                cloud.remove(&key);
+                counts.delete += 1;
+                continue;
+            }
+            _ => {
+                change_state(&mut rng, &mut d);
+                counts.state += 1;
+                format!("state {:?} {:?}", d.state, d.connectivity)
+            }
+        };
+        store.put_device(&d).await.unwrap();
+        log.entry(log_key).or_default().push(line);
+        cloud.insert(key, d);
+    }
+    (counts, log)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The soak
+// ---------------------------------------------------------------------------------------------
+
+/// Differences between what DynamoDB holds for `user` and what Alexa was told.
+/// How the final property values were checked.
+#[derive(Debug, Default)]
+struct Checked {
+    told: u64,
+    by_report_state: u64,
+}
+
+fn mismatches(
+    user: &str,
+    devices: &[Device],
+    alexa: &BTreeMap<(String, String), Known>,
+    checked: &mut Checked,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let expected: BTreeMap<&str, &Device> = devices
+        .iter()
+        .filter(|d| mapping::checked_endpoint(d).is_some())
+        .map(|d| (d.endpoint_id.as_str(), d))
+        .collect();
+    let told: BTreeMap<&str, &Known> = alexa
+        .iter()
+        .filter(|((u, _), _)| u == user)
+        .map(|((_, id), k)| (id.as_str(), k))
+        .collect();
+    for id in told.keys() {
+        if !expected.contains_key(id) {
+            out.push(format!(
+                "{user}/{id}: a ghost (Alexa has it, DynamoDB does not)"
+            ));
+        }
+    }
+    for (id, d) in &expected {
+        let Some(known) = told.get(id) else {
+            out.push(format!("{user}/{id}: never told to Alexa"));
+            continue;
+        };
+        let definition = serde_json::to_value(mapping::endpoint(d)).unwrap();
+        if known.definition != definition {
+            out.push(format!(
+                "{user}/{id}: Alexa has the definition {} but DynamoDB {}",
+                known.definition, definition
+            ));
+        }
+        for (namespace, name, _, value) in values(d) {
+            let key = (namespace.to_owned(), name.to_owned());
+            // A value Alexa was never told since it learnt of the endpoint is one it asks for
+            // with ReportState, which answers the current value: a new endpoint's state comes
+            // that way, and a ChangeReport for it is not sent when the add and the change are
+            // coalesced in one batch. Every value Alexa was told must be the current one.
+            match known.told.get(&key) {
+                None => checked.by_report_state += 1,
+                Some(told) if *told == value => checked.told += 1,
+                Some(told) => out.push(format!(
+                    "{user}/{id}: {namespace}.{name} is {value} but Alexa was told {told}"
+                )),
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_change_is_lost_under_faults() {
+    let settings = Settings::from_env();
+    eprintln!(
+        "soak: {} customers, {} operations, gateway faults {} %, LWA faults {} %, SOAK_SEED={}",
+        settings.users,
+        settings.ops,
+        settings.fault_percent,
+        settings.lwa_fault_percent,
+        settings.seed
+    );
+    let started = std::time::Instant::now();
+
+    let gateway_state = Arc::new(Mutex::new(GatewayState::default()));
+    let gateway = {
+        let state = gateway_state.clone();
+        let rng = Mutex::new(fastrand::Rng::with_seed(settings.seed ^ 1));
+        let percent = settings.fault_percent;
+        FaultServer::start(move |headers, body| {
+            let mut rng = rng.lock().unwrap();
+            state
+                .lock()
+                .unwrap()
+                .handle(&mut rng, percent, headers, body)
+        })
+        .await
+    };
+    let lwa_state = Arc::new(Mutex::new(LwaState::default()));
+    let lwa = {
+        let state = lwa_state.clone();
+        let rng = Mutex::new(fastrand::Rng::with_seed(settings.seed ^ 2));
+        let percent = settings.lwa_fault_percent;
+        FaultServer::start(move |_, body| {
+            let mut rng = rng.lock().unwrap();
+            state.lock().unwrap().handle(&mut rng, percent, body)
+        })
+        .await
+    };
+
+    let tables = TestTables::new().await;
+    let store = tables.store.clone();
+    let users: Vec<String> = (0..settings.users).map(|i| format!("soak-u{i}")).collect();
+    let mut rng = fastrand::Rng::with_seed(settings.seed ^ 3);
+    for user in &users {
+        // Some grants already expired, some about to: refreshes happen from the first batch.
+        let expires_in = rng.i64(-600..900);
+        store
+            .put_grant(NewGrant {
+                user_id: user.clone(),
+                access_token: Secret::new(format!("Atza|{user}|initial")),
+                refresh_token: Secret::new(format!("Atzr|{user}")),
+                expires_at: unix_seconds(SystemTime::now()) + expires_in,
+                region: GatewayRegion::NorthAmerica,
+            })
+            .await
+            .unwrap();
+    }
+
+    // A client that gives up quickly, so that slow answers are timeouts; resends without the
+    // production's 1 s spacing, so that the soak takes minutes, not hours.
+    let http = reqwest::Client::builder()
+        .timeout(CLIENT_TIMEOUT)
+        .build()
+        .unwrap();
+    let processor = StreamProcessor::new(
+        store.clone(),
+        Lwa::new(
+            http.clone(),
+            format!("{}/auth/o2/token", lwa.uri()),
+            Some("client-id".into()),
+            Some(Secret::new("client-secret")),
+        ),
+        Gateway::new(http, Some(format!("{}/v3/events", gateway.uri()))),
+        tables.config.stream_concurrency,
+        RetryPolicy {
+            resends: 3,
+            min_delay: Duration::from_millis(5),
+            jitter: Duration::from_millis(5),
+        },
+    );
+    let mut stream = LocalStream::open(
+        tables.config.dynamodb_endpoint.as_deref().unwrap(),
+        &tables.config.aws_region,
+        &tables.config.devices_table,
+        Start::Latest,
+    )
+    .await
+    .unwrap();
+
+    let written = Arc::new(AtomicBool::new(false));
+    let cloud = {
+        let (store, users, written) = (store.clone(), users.clone(), written.clone());
+        let (ops, seed) = (settings.ops, settings.seed);
+        tokio::spawn(async move {
+            let done = device_cloud(store, users, ops, seed).await;
+            written.store(true, Ordering::SeqCst);
+            done
+        })
+    };
+
+    // The stream, as Lambda's event source mapping runs it with ReportBatchItemFailures: a
+    // batch that names a failed record is delivered again from that record, until it succeeds.
+    let (mut batches, mut redeliveries, mut records) = (0u64, 0u64, 0u64);
+    loop {
+        let finished = written.load(Ordering::SeqCst);
+        let batch = stream.next_batch(BATCH_SIZE).await.unwrap();
+        if batch.records.is_empty() {
+            stream
+                .done(&DynamoDbEventResponse::default())
+                .await
+                .unwrap();
+            if finished {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
+        batches += 1;
+        records += batch.records.len() as u64;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let response = processor.process(batch, deadline).await;
+        if !response.batch_item_failures.is_empty() {
+            redeliveries += 1;
+        }
+        stream.done(&response).await.unwrap();
+        // A runaway guard, far above any healthy run: every operation's record failing twice.
+        assert!(
+            redeliveries <= 2 * settings.ops as u64 + 100,
+            "the stream is not making progress: {redeliveries} redeliveries"
+        );
+    }
+    let (ops, cloud_log) = cloud.await.unwrap();
+
+    // Every customer's devices, read back from DynamoDB, against what Alexa was told.
+    let mut accounts = Vec::new();
+    for user in &users {
+        accounts.push((user, store.devices(user, Fields::All).await.unwrap()));
+    }
+    let gateway_state = gateway_state.lock().unwrap();
+    let mut found = Vec::new();
+    let mut endpoints = 0;
+    let mut checked = Checked::default();
+    for (user, devices) in &accounts {
+        endpoints += devices.len();
+        found.extend(mismatches(
+            user,
+            devices,
+            &gateway_state.alexa,
+            &mut checked,
+        ));
+    }
+    let lwa_state = lwa_state.lock().unwrap();
+    let g = &*gateway_state;
+    let f = &g.faults;
+    eprintln!(
+        "soak figures ({:.1} s):\n\
+         operations: {} (add {}, rename {}, capabilities {}, state {}, delete {})\n\
+         stream: {records} records in {batches} batches, {redeliveries} redelivered from a failed record\n\
+         gateway: {} requests, {} accepted, {} faults injected ({:.1} %): 429 {}, 500 {}, 503 {}, 401 {}, \
+         slow {}, dropped {}\n\
+         events accepted: {:?}; {} repeated content (resends and redeliveries)\n\
+         LWA: {} requests, {} faults, {} tokens issued\n\
+         final: {endpoints} endpoints in DynamoDB, {} known to Alexa; property values: {} as told, \
+         {} never told (ReportState answers them); {} mismatches, {} invalid messages",
+        started.elapsed().as_secs_f64(),
+        settings.ops,
+        ops.add,
+        ops.rename,
+        ops.capabilities,
+        ops.state,
+        ops.delete,
+        g.requests,
+        g.accepted,
+        f.total(),
+        100.0 * f.total() as f64 / g.requests.max(1) as f64,
+        f.throttled,
+        f.internal_error,
+        f.unavailable,
+        f.token_refused,
+        f.slow,
+        f.dropped,
+        g.by_name,
+        g.repeated,
+        lwa_state.requests,
+        lwa_state.faults,
+        lwa_state.issued,
+        g.alexa.len(),
+        checked.told,
+        checked.by_report_state,
+        found.len(),
+        g.invalid.len(),
+    );
+    assert!(g.invalid.is_empty(), "invalid messages: {:#?}", g.invalid);
+    for m in found.iter().take(3) {
+        let key = m.split(':').next().unwrap().split_once('/').unwrap();
+        let key = (key.0.to_owned(), key.1.to_owned());
+        eprintln!(
+            "{m}\n  device cloud: {:#?}\n  Alexa was told: {:#?}",
+            cloud_log.get(&key),
+            g.history.get(&key)
+        );
+    }
+    assert!(
+        found.is_empty(),
+        "{} mismatches: {:#?}",
+        found.len(),
+        &found[..found.len().min(20)]
+    );
+    // The soak proves something only if the faults were there to survive.
+    if settings.fault_percent > 0 {
+        assert!(
+            f.throttled > 0 && f.token_refused > 0 && f.slow > 0 && f.dropped > 0,
+            "{f:?}"
+        );
+    }
+    assert!(endpoints > 0 && g.accepted > 0);
+}
