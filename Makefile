@@ -38,7 +38,7 @@ SOAK_USERS ?= 50
 SOAK_OPS ?= 10000
 soak:
 	scripts/venv.sh tools/requirements.txt
-	SOAK_USERS=$(SOAK_USERS) SOAK_OPS=$(SOAK_OPS) cargo test --release --test soak -- --nocapture
+	SOAK_USERS=$(SOAK_USERS) SOAK_OPS=$(SOAK_OPS) cargo test --test soak -- --nocapture
 
 ## Performance figures (README, Performance): whole-process cold start, memory, latency and
 ## round trips of the release binaries; criterion CPU costs; zipped package sizes.

@@ -737,11 +737,10 @@ async fn throttling_every_request_answers_internal_error_after_bounded_attempts(
 /// server's queue: an adjustment whose UpdateItem DynamoDB applied, but answered after the
 /// client's attempt timeout, is applied twice. The SDK resends the same conditional
 /// UpdateItem; its condition (the value read before the first) now fails; the handler takes
-/// that for a concurrent change, reads its own write back and adds the delta again. It needs
-/// the write to recognise itself (a write id in the item, compared when the condition fails),
-/// in src/store/dynamo.rs.
+/// that for a concurrent change, reads its own write back and adds the delta again. Fixed by
+/// a write id stored with each state write and compared when the condition fails
+/// (`LAST_WRITE` in src/store/dynamo.rs).
 #[tokio::test]
-#[ignore = "known bug: a retried AdjustBrightness whose first write was applied counts twice"]
 async fn an_adjustment_applied_but_answered_too_late_counts_once() {
     let _alone = ONE_LOAD_AT_A_TIME.lock().await;
     // GIVEN a light at 20 %, and DynamoDB answering the next UpdateItem, which it applies, only

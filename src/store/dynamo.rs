@@ -24,6 +24,10 @@ pub const ENDPOINT_ID: &str = "endpointId";
 pub const TOKEN_HASH: &str = "tokenHash";
 /// The grants table's optimistic-locking attribute.
 pub const VERSION: &str = "version";
+/// Of a device item: the id of the last state write, so that a write whose answer was lost
+/// (the SDK resends it after a timeout, and the resend's condition then fails) is known as
+/// applied rather than taken for a concurrent change and applied again.
+pub const LAST_WRITE: &str = "lastWriteId";
 /// The tokens table's TTL attribute: DynamoDB removes a token some time after this instant.
 pub const TTL: &str = "ttl";
 /// Expired tokens are kept this long before the TTL removes them, so that Alexa is told
@@ -227,24 +231,45 @@ impl Store for DynamoStore {
         endpoint_id: &str,
         write: &StateWrite,
     ) -> Result<StateOutcome, StoreError> {
-        let result = match self.try_update_state(user_id, endpoint_id, write).await {
+        let write_id = uuid::Uuid::new_v4().simple().to_string();
+        let result = match self
+            .try_update_state(user_id, endpoint_id, write, &write_id)
+            .await
+        {
             Err(UpdateError::MissingMaps) => {
                 // The item has no `state` or `sampledAt` map yet (a device cloud that does not
                 // write them): create them empty, then write.
                 if !self.create_state_maps(user_id, endpoint_id).await? {
                     return Ok(StateOutcome::Missing);
                 }
-                self.try_update_state(user_id, endpoint_id, write).await
+                self.try_update_state(user_id, endpoint_id, write, &write_id)
+                    .await
             }
             other => other,
         };
         match result {
             Ok(device) => Ok(StateOutcome::Written(Box::new(device))),
-            // The device is gone, or `expected` no longer holds: tell which.
+            // The device is gone, `expected` no longer holds, or this very write was applied
+            // by an attempt whose answer was lost: tell which.
             Err(UpdateError::Condition | UpdateError::MissingMaps) => {
-                Ok(match self.device(user_id, endpoint_id).await? {
+                let out = self
+                    .client
+                    .get_item()
+                    .table_name(&self.devices_table)
+                    .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+                    .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| dynamo("GetItem", &self.devices_table, e))?;
+                Ok(match out.item {
                     None => StateOutcome::Missing,
-                    Some(_) => StateOutcome::Conflict,
+                    Some(item) => match item.get(LAST_WRITE) {
+                        Some(AttributeValue::S(id)) if *id == write_id => {
+                            StateOutcome::Written(Box::new(self.decode_device(item)?))
+                        }
+                        _ => StateOutcome::Conflict,
+                    },
                 })
             }
             Err(UpdateError::Store(e)) => Err(e),
@@ -352,6 +377,7 @@ impl DynamoStore {
         user_id: &str,
         endpoint_id: &str,
         write: &StateWrite,
+        write_id: &str,
     ) -> Result<Device, UpdateError> {
         let patch: Item = serde_dynamo::to_item(&write.patch)
             .map_err(|e| UpdateError::Store(StoreError::Encode(e)))?;
@@ -371,6 +397,8 @@ impl DynamoStore {
             .key(USER_ID, AttributeValue::S(user_id.to_owned()))
             .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
             .expression_attribute_names("#endpoint", ENDPOINT_ID)
+            .expression_attribute_names("#wid", LAST_WRITE)
+            .expression_attribute_values(":wid", AttributeValue::S(write_id.to_owned()))
             .expression_attribute_values(":cause", cause)
             .return_values(ReturnValue::AllNew);
         // DynamoDB refuses names and values that the expressions do not use.
@@ -382,7 +410,7 @@ impl DynamoStore {
                 .expression_attribute_names("#sampled", "sampledAt")
                 .expression_attribute_values(":at", at);
         }
-        let mut set = vec!["changedBy = :cause".to_owned()];
+        let mut set = vec!["changedBy = :cause".to_owned(), "#wid = :wid".to_owned()];
         let mut conditions = vec!["attribute_exists(#endpoint)".to_owned()];
         // Sorted, so that the same write is always the same expression.
         let mut fields: Vec<(&String, &AttributeValue)> = patch.iter().collect();
