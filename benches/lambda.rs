@@ -100,10 +100,16 @@ async fn run() {
         "| function | DynamoDB | init (exec → first `next`) median / max | exec → first answer median / max | peak RSS after 1st / after {WARM_RUNS} warm | warm median / p99 | CPU per warm invocation |"
     );
     println!("|---|---|---|---|---|---|---|");
+    // LAMBDA_BENCH_DYNAMODB=stand-in skips the moto rows (minutes of waiting on moto) when
+    // only the function's own cost is wanted, e.g. while trying a profile setting.
+    let only = std::env::var("LAMBDA_BENCH_DYNAMODB").ok();
     for (label, url) in [
         ("moto", moto_url.as_str()),
         ("stand-in", standin.url.as_str()),
     ] {
+        if only.as_deref().is_some_and(|o| o != label) {
+            continue;
+        }
         let is_standin = label == "stand-in";
         if is_standin {
             // Record moto's answers to everything the measurements below will ask.
