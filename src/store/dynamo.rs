@@ -211,18 +211,10 @@ impl Store for DynamoStore {
     }
 
     async fn device(&self, user_id: &str, endpoint_id: &str) -> Result<Option<Device>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.devices_table)
-            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
-            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
-            // A directive right after a change (or a check right after a write) must see it.
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| dynamo("GetItem", &self.devices_table, e))?;
-        out.item.map(|item| self.decode_device(item)).transpose()
+        self.device_item(user_id, endpoint_id)
+            .await?
+            .map(|item| self.decode_device(item))
+            .transpose()
     }
 
     async fn update_state(
@@ -252,17 +244,7 @@ impl Store for DynamoStore {
             // The device is gone, `expected` no longer holds, or this very write was applied
             // by an attempt whose answer was lost: tell which.
             Err(UpdateError::Condition | UpdateError::MissingMaps) => {
-                let out = self
-                    .client
-                    .get_item()
-                    .table_name(&self.devices_table)
-                    .key(USER_ID, AttributeValue::S(user_id.to_owned()))
-                    .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| dynamo("GetItem", &self.devices_table, e))?;
-                Ok(match out.item {
+                Ok(match self.device_item(user_id, endpoint_id).await? {
                     None => StateOutcome::Missing,
                     Some(item) => match item.get(LAST_WRITE) {
                         Some(AttributeValue::S(id)) if *id == write_id => {
@@ -372,6 +354,26 @@ enum UpdateError {
 impl DynamoStore {
     /// One conditional UpdateItem: `SET state.f = :v, sampledAt.f = :at, …, changedBy = :cause`,
     /// only if the device exists (and, for a compare-and-set, each field still has its old value).
+    /// One device item as stored, read consistently: a directive right after a change (or a
+    /// check right after a write) must see it.
+    async fn device_item(
+        &self,
+        user_id: &str,
+        endpoint_id: &str,
+    ) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.devices_table)
+            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| dynamo("GetItem", &self.devices_table, e))?;
+        Ok(out.item)
+    }
+
     async fn try_update_state(
         &self,
         user_id: &str,
