@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use alexa_smart_home::alexa::BearerToken;
 use alexa_smart_home::alexa::event::CauseType;
 use alexa_smart_home::device::{Connectivity, Device, LockState};
-use alexa_smart_home::store::seed::Seed;
 use alexa_smart_home::store::{Store, TokenRecord};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
@@ -18,16 +17,6 @@ use support::schema;
 
 const USER: &str = "example-user";
 const TOKEN: &str = "access-token-from-skill";
-
-async fn seeded() -> TestTables {
-    let tables = TestTables::new().await;
-    Seed::from_json(&support::read("fixtures/example-account.json"))
-        .unwrap()
-        .apply(&tables.store)
-        .await
-        .unwrap();
-    tables
-}
 
 /// The sample directive `file`, optionally aimed at another endpoint or with another payload.
 fn sample(file: &str, endpoint: Option<&str>, payload: Option<Value>) -> Value {
@@ -248,7 +237,7 @@ async fn every_control_directive_changes_the_stored_state_and_answers_with_it() 
     ];
     for (interface, name, endpoint, check, (namespace, property_name, value)) in cases {
         // Each directive on a freshly seeded account, so that adjustments start from the seed.
-        let tables = seeded().await;
+        let tables = TestTables::example_account().await;
         let file = format!("events/{interface}/{interface}.{name}.request.json");
         let directive = sample(&file, None, None);
         let answer = send(&tables, &directive).await;
@@ -292,7 +281,7 @@ async fn every_control_directive_changes_the_stored_state_and_answers_with_it() 
 
 #[tokio::test]
 async fn scenes_answer_activation_and_deactivation_started() {
-    let tables = seeded().await;
+    let tables = TestTables::example_account().await;
     for (name, activated) in [("Activate", true), ("Deactivate", false)] {
         let file = format!("events/SceneController/SceneController.{name}.request.json");
         let answer = send(&tables, &sample(&file, None, None)).await;
@@ -328,7 +317,7 @@ async fn scenes_answer_activation_and_deactivation_started() {
 
 #[tokio::test]
 async fn report_state_reports_every_property_as_last_known() {
-    let tables = seeded().await;
+    let tables = TestTables::example_account().await;
     let answer = send(
         &tables,
         &sample("events/Alexa/Alexa.ReportState.request.json", None, None),
@@ -383,7 +372,7 @@ async fn mark_unreachable(tables: &TestTables, endpoint: &str) {
 
 #[tokio::test]
 async fn control_errors() {
-    let tables = seeded().await;
+    let tables = TestTables::example_account().await;
     let brightness = "events/BrightnessController/BrightnessController.SetBrightness.request.json";
 
     // Tokens: unknown, expired.
@@ -522,7 +511,7 @@ async fn control_errors() {
 #[tokio::test]
 async fn twenty_concurrent_adjustments_all_count() {
     // GIVEN a light at 50 %
-    let tables = seeded().await;
+    let tables = TestTables::example_account().await;
     let set = sample(
         "events/BrightnessController/BrightnessController.SetBrightness.request.json",
         None,
@@ -566,7 +555,7 @@ async fn twenty_concurrent_adjustments_all_count() {
 #[tokio::test]
 async fn a_device_without_state_maps_can_still_be_controlled() {
     // GIVEN a device item written by a device cloud that stores no state at all
-    let tables = seeded().await;
+    let tables = TestTables::example_account().await;
     let item = HashMap::from([
         ("userId".to_owned(), AttributeValue::S(USER.into())),
         (
@@ -619,7 +608,7 @@ async fn a_directive_for_a_deleted_endpoint_is_no_such_endpoint_and_sends_its_de
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     // GIVEN a customer with events enabled who deleted the kitchen plug, which Alexa still shows
-    let mut tables = seeded().await;
+    let mut tables = TestTables::example_account().await;
     let gateway = MockServer::start().await;
     Mock::given(method("POST"))
         .and(header("authorization", "Bearer Atza|ghost-buster"))

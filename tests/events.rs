@@ -7,7 +7,6 @@ mod support;
 use std::path::Path;
 
 use alexa_smart_home::alexa::directive::Directive;
-use alexa_smart_home::store::seed::Seed;
 use support::dynamo::TestTables;
 use support::schema;
 
@@ -28,12 +27,7 @@ async fn every_sample_directive_is_supported_and_answered() {
     request_files(&support::repo_path("events"), &mut files);
     assert!(!files.is_empty());
 
-    let mut tables = TestTables::new().await;
-    Seed::from_json(&support::read("fixtures/example-account.json"))
-        .unwrap()
-        .apply(&tables.store)
-        .await
-        .unwrap();
+    let mut tables = TestTables::example_account().await;
     // AcceptGrant exchanges its code at (the local fake of) Login with Amazon.
     let fakes = alexa_smart_home::local::fakes::FakeAmazon::start(false).await;
     tables.config.lwa_token_url = fakes.lwa_token_url();

@@ -360,6 +360,26 @@ enum Client {
 
 /// The skill as the Lambda builds it, over a DynamoDB client to `endpoint` (the proxy), on the
 /// test's tables.
+/// Fresh tables seeded for the throttled runs, a proxy throttling as `throttle` says in front
+/// of the local server, and the skill as deployed behind it.
+async fn throttled(
+    throttle: Throttle,
+) -> (
+    TestTables,
+    Workload,
+    ThrottlingProxy,
+    Arc<Skill<DynamoStore>>,
+) {
+    let tables = TestTables::new().await;
+    let workload = Workload::seed(&tables.store, THROTTLED).await;
+    let proxy = ThrottlingProxy::start(support::dynamo::endpoint())
+        .await
+        .unwrap();
+    proxy.set(throttle);
+    let (skill, _) = skill_via(&tables, &proxy.url(), Client::AsDeployed).await;
+    (tables, workload, proxy, skill)
+}
+
 async fn skill_via(
     tables: &TestTables,
     endpoint: &str,
@@ -644,13 +664,7 @@ async fn two_hundred_directives_in_flight_through_one_client_all_answer_right() 
 async fn throttling_that_clears_within_the_sdk_retries_is_invisible_to_alexa() {
     let _alone = ONE_LOAD_AT_A_TIME.lock().await;
     // GIVEN DynamoDB throttling 30 % of requests, never a call's last announced attempt
-    let tables = TestTables::new().await;
-    let workload = Workload::seed(&tables.store, THROTTLED).await;
-    let proxy = ThrottlingProxy::start(support::dynamo::endpoint())
-        .await
-        .unwrap();
-    proxy.set(Throttle::Transient { per_mille: 300 });
-    let (skill, _) = skill_via(&tables, &proxy.url(), Client::AsDeployed).await;
+    let (tables, workload, proxy, skill) = throttled(Throttle::Transient { per_mille: 300 }).await;
 
     // WHEN the directives are in flight at once
     let run = send_all(&skill, &workload.directives).await;
@@ -670,13 +684,7 @@ async fn sustained_throttling_answers_right_or_internal_error_and_a_failed_direc
     let _alone = ONE_LOAD_AT_A_TIME.lock().await;
     // GIVEN DynamoDB throttling 30 % of all requests, last attempts included: with 3 attempts
     // per call, about 0.3³ ≈ 3 % of calls run out of them
-    let tables = TestTables::new().await;
-    let workload = Workload::seed(&tables.store, THROTTLED).await;
-    let proxy = ThrottlingProxy::start(support::dynamo::endpoint())
-        .await
-        .unwrap();
-    proxy.set(Throttle::Sustained { per_mille: 300 });
-    let (skill, _) = skill_via(&tables, &proxy.url(), Client::AsDeployed).await;
+    let (tables, workload, proxy, skill) = throttled(Throttle::Sustained { per_mille: 300 }).await;
 
     // WHEN the directives are in flight at once
     let run = send_all(&skill, &workload.directives).await;
@@ -694,13 +702,7 @@ async fn sustained_throttling_answers_right_or_internal_error_and_a_failed_direc
 async fn throttling_every_request_answers_internal_error_after_bounded_attempts() {
     let _alone = ONE_LOAD_AT_A_TIME.lock().await;
     // GIVEN DynamoDB throttling every request
-    let tables = TestTables::new().await;
-    let workload = Workload::seed(&tables.store, THROTTLED).await;
-    let proxy = ThrottlingProxy::start(support::dynamo::endpoint())
-        .await
-        .unwrap();
-    proxy.set(Throttle::Sustained { per_mille: 1000 });
-    let (skill, _) = skill_via(&tables, &proxy.url(), Client::AsDeployed).await;
+    let (tables, workload, proxy, skill) = throttled(Throttle::Sustained { per_mille: 1000 }).await;
 
     // WHEN the directives are in flight at once
     let run = send_all(&skill, &workload.directives).await;

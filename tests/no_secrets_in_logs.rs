@@ -5,7 +5,6 @@ mod support;
 
 use alexa_smart_home::alexa::BearerToken;
 use alexa_smart_home::store::TokenRecord;
-use alexa_smart_home::store::seed::Seed;
 use serde_json::json;
 use support::dynamo::TestTables;
 use support::{directive_with_token, logs};
@@ -15,12 +14,7 @@ const DISCOVER: &str = "events/Discovery/Discovery.request.json";
 #[tokio::test]
 async fn no_token_appears_in_the_logs() {
     let captured = logs::capture();
-    let tables = TestTables::new().await;
-    Seed::from_json(&support::read("fixtures/example-account.json"))
-        .unwrap()
-        .apply(&tables.store)
-        .await
-        .unwrap();
+    let tables = TestTables::example_account().await;
     let valid = "Valid-Secret-Token-7f3a9c";
     let expired = "Expired-Secret-Token-1b2c3d";
     let unknown = "Unknown-Secret-Token-9e8d7c";

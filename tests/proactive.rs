@@ -384,13 +384,7 @@ async fn skill_disabled_with_invalid_grant_deletes_the_grant() {
     let u = user();
     let mut h = Harness::new(&[]).await;
     h.grant(&u, 3600).await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(400)
-                .set_body_json(json!({"error": "invalid_grant", "error_description": "revoked"})),
-        )
-        .mount(&h.lwa)
-        .await;
+    lwa_revokes(&h.lwa).await;
     Mock::given(method("POST"))
         .respond_with(
             ResponseTemplate::new(403).set_body_json(error_body("SKILL_DISABLED_EXCEPTION")),

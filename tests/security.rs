@@ -16,7 +16,7 @@ use alexa_smart_home::store::{Store, TokenHash, TokenRecord};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use support::dynamo::TestTables;
-use support::proactive::{Harness, accept_all, device, no_failures, user};
+use support::proactive::{Harness, accept_all, device, lwa_revokes, no_failures, user};
 use support::schema;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -90,12 +90,7 @@ async fn the_tokens_table_holds_only_hashes_of_tokens() {
 #[tokio::test]
 async fn a_revoked_account_linking_token_is_refused_from_the_next_directive_on() {
     // GIVEN the example account, linked with the sample directives' token, which works
-    let tables = TestTables::new().await;
-    Seed::from_json(&support::read("fixtures/example-account.json"))
-        .unwrap()
-        .apply(&tables.store)
-        .await
-        .unwrap();
+    let tables = TestTables::example_account().await;
     let skill = support::skill(tables.store.clone(), &tables.config);
     let answer = support::json(&skill.handle(&support::read(DISCOVER)).await);
     assert_eq!(answer["event"]["header"]["name"], "Discover.Response");
@@ -134,13 +129,7 @@ async fn a_grant_lwa_says_is_revoked_is_deleted_and_nothing_is_sent_or_retried()
     let u = user();
     let mut h = Harness::new(&[]).await;
     h.grant(&u, 60).await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(400)
-                .set_body_json(json!({"error": "invalid_grant", "error_description": "revoked"})),
-        )
-        .mount(&h.lwa)
-        .await;
+    lwa_revokes(&h.lwa).await;
     accept_all(&h.gateway).await;
 
     // WHEN one of their devices changes

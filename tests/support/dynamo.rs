@@ -93,6 +93,19 @@ impl TestTables {
         Self::with_page_size(None).await
     }
 
+    /// Fresh tables holding `fixtures/example-account.json`, as `devicectl setup` seeds it.
+    pub async fn example_account() -> Self {
+        let tables = Self::new().await;
+        alexa_smart_home::store::seed::Seed::from_json(&super::read(
+            "fixtures/example-account.json",
+        ))
+        .unwrap()
+        .apply(&tables.store)
+        .await
+        .unwrap();
+        tables
+    }
+
     pub async fn with_page_size(page_size: Option<i32>) -> Self {
         let prefix = format!("t{}", uuid::Uuid::new_v4().simple());
         let mut config = Config::local(endpoint());

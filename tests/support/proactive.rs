@@ -170,6 +170,17 @@ pub fn no_failures(response: &DynamoDbEventResponse) {
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
 }
 
+/// LWA answering every refresh with `invalid_grant`: the customer disabled the skill.
+pub async fn lwa_revokes(lwa: &MockServer) {
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error": "invalid_grant", "error_description": "revoked"})),
+        )
+        .mount(lwa)
+        .await;
+}
+
 pub fn lwa_tokens(access: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({
         "access_token": access, "refresh_token": "Atzr|refreshed", "token_type": "bearer", "expires_in": 3600
