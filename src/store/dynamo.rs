@@ -352,8 +352,6 @@ enum UpdateError {
 }
 
 impl DynamoStore {
-    /// One conditional UpdateItem: `SET state.f = :v, sampledAt.f = :at, …, changedBy = :cause`,
-    /// only if the device exists (and, for a compare-and-set, each field still has its old value).
     /// One device item as stored, read consistently: a directive right after a change (or a
     /// check right after a write) must see it.
     async fn device_item(
@@ -374,6 +372,8 @@ impl DynamoStore {
         Ok(out.item)
     }
 
+    /// One conditional UpdateItem: `SET state.f = :v, sampledAt.f = :at, …, changedBy = :cause`,
+    /// only if the device exists (and, for a compare-and-set, each field still has its old value).
     async fn try_update_state(
         &self,
         user_id: &str,

@@ -9,7 +9,7 @@ use serde_dynamo::Item;
 use tracing::{error, warn};
 
 use crate::alexa::event::CauseType;
-use crate::device::properties::{property, values};
+use crate::device::properties::{ReportedValue, property, values};
 use crate::device::{Device, mapping};
 use crate::proactive::reports::StateChange;
 
@@ -70,7 +70,7 @@ impl Touched {
         // A property the device no longer reports changed too, though nothing is sent for it.
         let mut changed = old.len() != new.len();
         for v in &new {
-            if !old.iter().any(|o| o.0 == v.0 && o.1 == v.1 && o.3 == v.3) {
+            if !old.iter().any(|o| same_value(o, v)) {
                 changed = true;
                 if !self.properties.contains(&(v.0, v.1)) {
                     self.properties.push((v.0, v.1));
@@ -144,10 +144,8 @@ impl EndpointChange {
             let Some(old) = &old else {
                 return true;
             };
-            let differs = matches!(self.before, Image::Device(_))
-                && !old
-                    .iter()
-                    .any(|o| o.0 == new.0 && o.1 == new.1 && o.3 == new.3);
+            let differs =
+                matches!(self.before, Image::Device(_)) && !old.iter().any(|o| same_value(o, new));
             differs || touched.contains(&(new.0, new.1))
         });
         if changed.is_empty() {
@@ -184,6 +182,11 @@ impl EndpointChange {
     pub fn first_record(&self) -> usize {
         self.records.first().copied().unwrap_or(usize::MAX)
     }
+}
+
+/// The same property with the same value (the state field it comes from does not matter).
+fn same_value(a: &ReportedValue, b: &ReportedValue) -> bool {
+    a.0 == b.0 && a.1 == b.1 && a.3 == b.3
 }
 
 /// Whether Alexa accepts the device's endpoint (checked quietly: see `after_is_discoverable`).
