@@ -10,7 +10,7 @@ DEVICECTL := ./target/debug/devicectl
 ## AcceptGrant, a device added and one deleted, a light turned on by voice and dimmed at its
 ## switch, and every event the (fake) gateway receives.
 run:
-	cargo build --bins
+	cargo build --workspace --bins
 	scripts/local-dynamodb.sh start $(LOCAL_DYNAMODB_PORT) >/dev/null
 	$(LOCAL_ENV) $(DEVICECTL) setup --seed fixtures/example-account.json
 	@echo "== Discover ==" >&2
@@ -22,7 +22,7 @@ run:
 ## The proactive path live: prints what the fake gateway receives while you change devices
 ## with devicectl in another terminal.
 events:
-	cargo build --bins
+	cargo build --workspace --bins
 	scripts/local-dynamodb.sh start $(LOCAL_DYNAMODB_PORT) >/dev/null
 	$(LOCAL_ENV) $(DEVICECTL) setup
 	$(LOCAL_ENV) $(DEVICECTL) local-events
@@ -30,7 +30,7 @@ events:
 ## Every test. Integration tests start their own local DynamoDB server from .venv.
 test:
 	scripts/venv.sh tools/requirements.txt
-	cargo test --all-targets
+	cargo test --workspace --all-targets
 
 ## The soak test's long form (README, Tests): random device operations under injected gateway
 ## and LWA faults; `make test` runs its short form (10 customers, 1,000 operations).
@@ -63,15 +63,16 @@ fuzz:
 
 lint: lint-template
 	cargo fmt --all -- --check
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets -- -D warnings
 
 lint-template:
 	scripts/venv.sh tools/requirements-lint.txt
 	.venv/bin/python scripts/lint-template.py template.yaml
 
-## Release build for Lambda (needs cargo-lambda: pip install cargo-lambda).
+## Release build for Lambda (needs cargo-lambda: pip install cargo-lambda): exactly the two
+## Lambdas, `skill` and `stream` (devicectl is in the local crate, never packaged).
 build:
-	cargo lambda build --release --arm64 --output-format zip
+	cargo lambda build --release --arm64 --output-format zip --bin skill --bin stream
 
 deploy:
 	sam build && sam deploy --guided

@@ -3,7 +3,7 @@
 //! `cargo build --release --bins`), never by `cargo test`.
 //!
 //! The release binaries run under a minimal Lambda Runtime API on 127.0.0.1
-//! (`alexa_smart_home::local::runtime_api`), against two DynamoDB servers:
+//! (`alexa_smart_home_local::runtime_api`), against two DynamoDB servers:
 //! - the local moto server (the real thing, but ~200 ms to build a 300-item Query answer, so
 //!   every Discover figure against it is mostly moto);
 //! - a stand-in that replays moto's recorded answers to the same requests after 1 ms, which
@@ -21,12 +21,12 @@ use std::time::{Duration, Instant};
 use alexa_smart_home::alexa::{BearerToken, Secret};
 use alexa_smart_home::config::Config;
 use alexa_smart_home::gateway::{Gateway, GatewayRegion};
-use alexa_smart_home::local::runtime_api::RuntimeApi;
 use alexa_smart_home::lwa::Lwa;
 use alexa_smart_home::proactive::delivery::RetryPolicy;
 use alexa_smart_home::store::memory::MemoryStore;
 use alexa_smart_home::store::{NewGrant, Store, TokenRecord, dynamo, tables};
 use alexa_smart_home::stream::StreamProcessor;
+use alexa_smart_home_local::runtime_api::RuntimeApi;
 use bytes::Bytes;
 use common::{account, repo};
 use http_body_util::{BodyExt, Full};

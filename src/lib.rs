@@ -14,11 +14,11 @@
 //! - [`gateway`], [`lwa`], [`grants`]: the event gateway, Login with Amazon, and keeping a
 //!   customer's grant fresh.
 //! - [`error`]: the one error enum and its mapping to Alexa error types.
-//! - [`local`]: stand-ins for AWS and Amazon (stream reader, fake LWA and gateway) for local
-//!   runs and tests.
-//! - [`config`], [`runtime`] and [`telemetry`]: what the binaries read and set up once at cold start.
+//! - [`config`] and [`runtime`]: what the binaries read and set up once at cold start.
 //!
-//! The binaries in `src/bin/` only wire these together.
+//! The binaries in `src/bin/` only wire these together. Local stand-ins (fakes, the local
+//! stream reader, `devicectl`) live in the `alexa-smart-home-local` crate (`local/`), which is
+//! never deployed.
 
 pub mod alexa;
 pub mod config;
@@ -28,11 +28,9 @@ pub mod gateway;
 pub mod grants;
 pub mod handlers;
 pub mod http;
-pub mod local;
 pub mod lwa;
 pub mod proactive;
 pub mod runtime;
 pub mod skill;
 pub mod store;
 pub mod stream;
-pub mod telemetry;

@@ -29,7 +29,7 @@ async fn every_sample_directive_is_supported_and_answered() {
 
     let mut tables = TestTables::example_account().await;
     // AcceptGrant exchanges its code at (the local fake of) Login with Amazon.
-    let fakes = alexa_smart_home::local::fakes::FakeAmazon::start(false).await;
+    let fakes = alexa_smart_home_local::fakes::FakeAmazon::start(false).await;
     tables.config.lwa_token_url = fakes.lwa_token_url();
     tables.config.lwa_client_id = Some("client-id".into());
     tables.config.lwa_client_secret = Some(alexa_smart_home::alexa::Secret::new("client-secret"));

@@ -6,8 +6,8 @@ mod support;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use alexa_smart_home::local::runtime_api::RuntimeApi;
 use alexa_smart_home::store::seed::Seed;
+use alexa_smart_home_local::runtime_api::RuntimeApi;
 use serde_json::Value;
 use support::dynamo::TestTables;
 use support::schema;

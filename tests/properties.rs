@@ -25,11 +25,11 @@ use alexa_smart_home::device::{
     ClusterMember, Connectivity, Device, DeviceCapability, DeviceRelationships, DeviceState, Hsb,
     LockState, mapping,
 };
-use alexa_smart_home::local::stream::record;
 use alexa_smart_home::proactive::reports::{
     self, DELETE_CHUNK, MAX_REPORT_BYTES, Report, ReportKind, StateChange,
 };
 use alexa_smart_home::stream::{changes, reports_for};
+use alexa_smart_home_local::stream::record;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};

@@ -10,9 +10,9 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use alexa_smart_home::alexa::BearerToken;
-use alexa_smart_home::local::runtime_api::RuntimeApi;
 use alexa_smart_home::store::seed::Seed;
 use alexa_smart_home::store::{Store, TokenHash, TokenRecord};
+use alexa_smart_home_local::runtime_api::RuntimeApi;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use support::dynamo::TestTables;

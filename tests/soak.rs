@@ -26,12 +26,12 @@ use alexa_smart_home::device::{
     mapping,
 };
 use alexa_smart_home::gateway::{Gateway, GatewayRegion};
-use alexa_smart_home::local::stream::{LocalStream, Start};
 use alexa_smart_home::lwa::Lwa;
 use alexa_smart_home::proactive::delivery::RetryPolicy;
 use alexa_smart_home::store::dynamo::DynamoStore;
 use alexa_smart_home::store::{Fields, NewGrant, Store, unix_seconds};
 use alexa_smart_home::stream::StreamProcessor;
+use alexa_smart_home_local::stream::{LocalStream, Start};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use bytes::Bytes;
 use hyper::header::HeaderMap;

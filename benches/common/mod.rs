@@ -2,8 +2,8 @@
 #![allow(dead_code)]
 
 use alexa_smart_home::device::Device;
-use alexa_smart_home::local::stream::record;
 use alexa_smart_home::store::seed::Seed;
+use alexa_smart_home_local::stream::record;
 use serde_json::{Value, json};
 
 pub fn repo(path: &str) -> String {

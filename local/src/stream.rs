@@ -190,10 +190,10 @@ fn str_at(
 /// new image).
 pub fn record(
     sequence_number: u64,
-    old: Option<&crate::device::Device>,
-    new: Option<&crate::device::Device>,
+    old: Option<&alexa_smart_home::device::Device>,
+    new: Option<&alexa_smart_home::device::Device>,
 ) -> Value {
-    let image = |d: &crate::device::Device| {
+    let image = |d: &alexa_smart_home::device::Device| {
         serde_dynamo::to_item::<_, serde_dynamo::Item>(d)
             .ok()
             .and_then(|item| serde_json::to_value(item).ok())

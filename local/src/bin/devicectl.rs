@@ -15,8 +15,6 @@ use alexa_smart_home::config::Config;
 use alexa_smart_home::device::properties::{now_ms, reportable};
 use alexa_smart_home::device::{Connectivity, Device, DeviceCapability, DeviceState};
 use alexa_smart_home::http;
-use alexa_smart_home::local::fakes::FakeAmazon;
-use alexa_smart_home::local::stream::{LocalStream, Start};
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::{self, DynamoStore};
 use alexa_smart_home::store::seed::Seed;
@@ -24,7 +22,9 @@ use alexa_smart_home::store::{
     Fields, StateOutcome, StateWrite, Store, TokenRecord, tables, unix_seconds,
 };
 use alexa_smart_home::stream::StreamProcessor;
-use alexa_smart_home::telemetry;
+use alexa_smart_home_local::fakes::FakeAmazon;
+use alexa_smart_home_local::stream::{LocalStream, Start};
+use alexa_smart_home_local::telemetry;
 use clap::{Parser, Subcommand};
 
 /// Configuration comes from the same environment variables as the Lambdas (see the README).
