@@ -4,7 +4,7 @@ LOCAL_DYNAMODB_PORT ?= 8765
 LOCAL_ENV := DYNAMODB_ENDPOINT=http://127.0.0.1:$(LOCAL_DYNAMODB_PORT) AWS_REGION=us-east-1
 DEVICECTL := ./target/debug/devicectl
 
-.PHONY: run events test soak bench fuzz lint lint-template build deploy invoke stop clean
+.PHONY: run events test soak bench bench-compare fuzz lint lint-template build deploy invoke stop clean
 
 ## Local DynamoDB-compatible server + example account; Discover; then the proactive path:
 ## AcceptGrant, a device added and one deleted, a light turned on by voice and dimmed at its
@@ -52,6 +52,15 @@ bench:
 ## Fuzzing (cargo-fuzz, libFuzzer; fuzz/ is its own workspace): each target for FUZZ_SECONDS,
 ## one after the other, on a copy of the committed seeds in .fuzz-corpus/ so that runs leave git
 ## clean. Crashes go to fuzz/artifacts/TARGET/. FUZZ_FLAGS="--sanitizer none" runs faster.
+## Side by side (README, Performance): the release binaries of this tree against those of
+## BASELINE (a commit, built once into .local/baseline/), alternating cold processes on the
+## DynamoDB stand-in; prints both builds' medians and their ratio.
+BASELINE ?= HEAD
+bench-compare:
+	scripts/venv.sh tools/requirements.txt
+	cargo build --release --bins
+	LAMBDA_BENCH_BASELINE="$$(scripts/build-baseline.sh $(BASELINE))" cargo bench --bench lambda
+
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?= directive stream_images
 fuzz:

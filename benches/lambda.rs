@@ -38,6 +38,9 @@ const USER: &str = "bench-user";
 const TOKEN: &str = "bench-token";
 const COLD_RUNS: usize = 10;
 const WARM_RUNS: usize = 200;
+/// Side by side: cold processes of each build, and rounds the warm invocations are split into.
+const COMPARE_ROUNDS: usize = 20;
+const WARM_ROUNDS: usize = 4;
 
 fn main() {
     // `cargo test --all-targets` runs benches once without `--bench`, as a smoke test: this
@@ -102,7 +105,10 @@ async fn run() {
     println!("|---|---|---|---|---|---|---|");
     // LAMBDA_BENCH_DYNAMODB=stand-in skips the moto rows (minutes of waiting on moto) when
     // only the function's own cost is wanted, e.g. while trying a profile setting.
-    let only = std::env::var("LAMBDA_BENCH_DYNAMODB").ok();
+    // The side-by-side mode (LAMBDA_BENCH_BASELINE) runs on the stand-in only.
+    let only = std::env::var("LAMBDA_BENCH_DYNAMODB")
+        .ok()
+        .or_else(|| std::env::var_os("LAMBDA_BENCH_BASELINE").map(|_| "stand-in".to_owned()));
     for (label, url) in [
         ("moto", moto_url.as_str()),
         ("stand-in", standin.url.as_str()),
@@ -118,6 +124,20 @@ async fn run() {
             let _ = measure(&skill, &config, &standin.url, &turn_on, 1, 3).await;
             let _ = measure(&stream, &config, &standin.url, &batch, 1, 1).await;
             standin.recording(false);
+            if let Ok(baseline) = std::env::var("LAMBDA_BENCH_BASELINE") {
+                compare(
+                    &baseline,
+                    &config,
+                    &standin.url,
+                    &[
+                        ("skill: Discover (300 devices)", "skill", &discover),
+                        ("skill: TurnOn", "skill", &turn_on),
+                        ("stream: 1,000 records / 100 users", "stream", &batch),
+                    ],
+                )
+                .await;
+                return;
+            }
         }
         for (name, binary, event) in [
             ("skill: Discover", &skill, &discover),
@@ -188,6 +208,64 @@ struct Measured {
     cpu_ms_per_warm: f64,
 }
 
+/// One fresh process answering `event` once: init (exec → first `next`), exec → first answer,
+/// peak RSS; the process is handed back still running, for warm invocations.
+struct Cold {
+    init_ms: f64,
+    first_ms: f64,
+    hwm_kb: u64,
+    child: Child,
+    api: RuntimeApi,
+}
+
+async fn cold_once(binary: &str, config: &Config, dynamodb: &str, event: &str) -> Cold {
+    let api = RuntimeApi::start().await.expect("runtime api");
+    let started = Instant::now();
+    let child = spawn(&api, binary, config, dynamodb);
+    let answer = api
+        .invoke(event.to_owned(), Duration::from_secs(30))
+        .await
+        .expect("an answer");
+    // A figure of the error path would be no figure of the function.
+    let text = String::from_utf8_lossy(&answer.body);
+    assert!(
+        !answer.is_error && !text.contains("ErrorResponse"),
+        "{binary}: {text}"
+    );
+    let first_poll = api.first_poll().expect("polled");
+    Cold {
+        init_ms: ms(first_poll - started),
+        first_ms: ms(answer.at - started),
+        hwm_kb: vm_hwm_kb(child.id()),
+        child,
+        api,
+    }
+}
+
+impl Cold {
+    /// `warm` more invocations: their latencies and the CPU time per invocation.
+    async fn warm(&self, event: &str, warm: usize) -> (Vec<f64>, f64) {
+        let pid = self.child.id();
+        let cpu_before = cpu_ms(pid);
+        let mut latencies = Vec::with_capacity(warm);
+        for _ in 0..warm {
+            let sent = Instant::now();
+            let answer = self
+                .api
+                .invoke(event.to_owned(), Duration::from_secs(30))
+                .await
+                .expect("an answer");
+            latencies.push(ms(answer.at - sent));
+        }
+        (latencies, (cpu_ms(pid) - cpu_before) / warm.max(1) as f64)
+    }
+
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// `cold` fresh processes (after one discarded warm-up process) answering `event` once each;
 /// then one process answering it `warm` more times.
 async fn measure(
@@ -207,43 +285,108 @@ async fn measure(
         cpu_ms_per_warm: 0.0,
     };
     for run in 0..=cold {
-        let api = RuntimeApi::start().await.expect("runtime api");
-        let started = Instant::now();
-        let mut child = spawn(&api, binary, config, dynamodb);
-        let answer = api
-            .invoke(event.to_owned(), Duration::from_secs(30))
-            .await
-            .expect("an answer");
-        // A figure of the error path would be no figure of the function.
-        let text = String::from_utf8_lossy(&answer.body);
-        assert!(
-            !answer.is_error && !text.contains("ErrorResponse"),
-            "{text}"
-        );
-        let pid = child.id();
+        let process = cold_once(binary, config, dynamodb, event).await;
         if run > 0 {
-            let first_poll = api.first_poll().expect("polled");
-            m.init_ms.push(ms(first_poll - started));
-            m.first_ms.push(ms(answer.at - started));
-            m.hwm_first_kb = m.hwm_first_kb.max(vm_hwm_kb(pid));
+            m.init_ms.push(process.init_ms);
+            m.first_ms.push(process.first_ms);
+            m.hwm_first_kb = m.hwm_first_kb.max(process.hwm_kb);
         }
         if run == cold && warm > 0 {
-            let cpu_before = cpu_ms(pid);
-            for _ in 0..warm {
-                let sent = Instant::now();
-                let answer = api
-                    .invoke(event.to_owned(), Duration::from_secs(30))
-                    .await
-                    .expect("an answer");
-                m.warm_ms.push(ms(answer.at - sent));
-            }
-            m.cpu_ms_per_warm = (cpu_ms(pid) - cpu_before) / warm as f64;
-            m.hwm_warm_kb = vm_hwm_kb(pid);
+            (m.warm_ms, m.cpu_ms_per_warm) = process.warm(event, warm).await;
+            m.hwm_warm_kb = vm_hwm_kb(process.child.id());
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        process.stop();
     }
     m
+}
+
+/// Side by side (`LAMBDA_BENCH_BASELINE=DIR`, a folder holding a baseline build's `skill` and
+/// `stream`): on a shared, noisy machine only a comparison within one run means anything, so
+/// the two builds' cold processes alternate (which one goes first alternates too), and the
+/// warm runs are interleaved in rounds. Prints medians and the ratio this build / baseline.
+async fn compare(baseline: &str, config: &Config, dynamodb: &str, cases: &[(&str, &str, &str)]) {
+    println!(
+        "\n## Side by side: this build / baseline `{baseline}` (stand-in DynamoDB, {COMPARE_ROUNDS} alternating cold processes each, {WARM_RUNS} warm invocations each)\n"
+    );
+    println!("| invocation | figure | baseline | this build | this / baseline |");
+    println!("|---|---|---|---|---|");
+    for (name, binary, event) in cases {
+        let builds = [format!("{baseline}/{binary}"), release_binary(binary)];
+        for b in &builds {
+            assert!(std::path::Path::new(b).exists(), "{b} missing");
+        }
+        // [baseline, this]: init, first answer, peak RSS after the first answer.
+        let mut init: [Vec<f64>; 2] = Default::default();
+        let mut first: [Vec<f64>; 2] = Default::default();
+        let mut hwm: [Vec<f64>; 2] = Default::default();
+        // One discarded process each, so that both start from a warm page cache.
+        for b in &builds {
+            cold_once(b, config, dynamodb, event).await.stop();
+        }
+        for round in 0..COMPARE_ROUNDS {
+            for k in [round % 2, 1 - round % 2] {
+                let process = cold_once(&builds[k], config, dynamodb, event).await;
+                init[k].push(process.init_ms);
+                first[k].push(process.first_ms);
+                hwm[k].push(process.hwm_kb as f64 / 1024.0);
+                process.stop();
+            }
+        }
+        let mut warm_ms: [Vec<f64>; 2] = Default::default();
+        let mut cpu: [Vec<f64>; 2] = Default::default();
+        let processes = [
+            cold_once(&builds[0], config, dynamodb, event).await,
+            cold_once(&builds[1], config, dynamodb, event).await,
+        ];
+        for round in 0..WARM_ROUNDS {
+            for k in [round % 2, 1 - round % 2] {
+                let (latencies, cpu_per) = processes[k].warm(event, WARM_RUNS / WARM_ROUNDS).await;
+                warm_ms[k].extend(latencies);
+                cpu[k].push(cpu_per);
+            }
+        }
+        let hwm_warm = processes
+            .each_ref()
+            .map(|p| vm_hwm_kb(p.child.id()) as f64 / 1024.0);
+        for p in processes {
+            p.stop();
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        let rows: [(&str, [f64; 2], &str); 6] = [
+            (
+                "init (exec → first `next`), median",
+                [median(&init[0]), median(&init[1])],
+                "ms",
+            ),
+            (
+                "exec → first answer, median",
+                [median(&first[0]), median(&first[1])],
+                "ms",
+            ),
+            (
+                "peak RSS after the first answer, median",
+                [median(&hwm[0]), median(&hwm[1])],
+                "MB",
+            ),
+            ("peak RSS after the warm invocations", hwm_warm, "MB"),
+            (
+                "warm latency, median",
+                [median(&warm_ms[0]), median(&warm_ms[1])],
+                "ms",
+            ),
+            (
+                "CPU per warm invocation, mean",
+                [mean(&cpu[0]), mean(&cpu[1])],
+                "ms",
+            ),
+        ];
+        for (figure, [base, this], unit) in rows {
+            println!(
+                "| {name} | {figure} | {base:.2} {unit} | {this:.2} {unit} | {:.2}× |",
+                this / base
+            );
+        }
+    }
 }
 
 fn spawn(api: &RuntimeApi, binary: &str, config: &Config, dynamodb: &str) -> Child {
