@@ -4,7 +4,7 @@ LOCAL_DYNAMODB_PORT ?= 8765
 LOCAL_ENV := DYNAMODB_ENDPOINT=http://127.0.0.1:$(LOCAL_DYNAMODB_PORT) AWS_REGION=us-east-1
 DEVICECTL := ./target/debug/devicectl
 
-.PHONY: run events test soak bench bench-compare fuzz lint lint-template build deploy invoke stop clean
+.PHONY: run events schema test soak bench bench-compare fuzz lint lint-template build deploy invoke stop clean
 
 ## Local DynamoDB-compatible server + example account; Discover; then the proactive path:
 ## AcceptGrant, a device added and one deleted, a light turned on by voice and dimmed at its
@@ -27,8 +27,13 @@ events:
 	$(LOCAL_ENV) $(DEVICECTL) setup
 	$(LOCAL_ENV) $(DEVICECTL) local-events
 
+## The official Alexa message schema the tests validate against: says where it is found, else
+## downloads the pinned copy into .cache/alexa-schema/ (SHA-256 checked); fails if it cannot.
+schema:
+	scripts/fetch-schema.sh
+
 ## Every test. Integration tests start their own local DynamoDB server from .venv.
-test:
+test: schema
 	scripts/venv.sh tools/requirements.txt
 	cargo test --workspace --all-targets
 

@@ -2,41 +2,99 @@
 //! JSON schema (draft-04), with only the corrections that `shared/alexa/NOTES.md` names, plus
 //! checks of what the schema leaves out.
 
+use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use alexa_smart_home::alexa::validate;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
-/// Where the schema is: `ALEXA_SCHEMA_PATH`, else `../shared/alexa/` beside the repository.
-pub fn schema_path() -> std::path::PathBuf {
-    std::env::var_os("ALEXA_SCHEMA_PATH")
-        .map(Into::into)
-        .unwrap_or_else(|| super::repo_path("../shared/alexa/alexa_smart_home_message_schema.json"))
+const SCHEMA_FILE: &str = "alexa_smart_home_message_schema.json";
+/// The cache `make schema` (scripts/fetch-schema.sh) downloads into, relative to the repository.
+const CACHE_DIR: &str = ".cache/alexa-schema";
+/// SHA-256 of the pinned schema (shared/alexa/README.md; scripts/fetch-schema.sh checks the same).
+const SCHEMA_SHA256: &str = "8a3794fdaff83a9687c564a11d2a273d7b32a8eb644f4eb4736f18e62c4fddda";
+
+/// The schema as the tests use it; a missing or corrupt schema is an error that every test
+/// touching the schema fails with (never a silent pass).
+static VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::new(|| {
+    let bytes = load()?;
+    let mut schema: Value = serde_json::from_slice(&bytes).expect("the schema is not JSON");
+    apply_corrections(&mut schema);
+    Ok(jsonschema::draft4::new(&schema).expect("the schema does not compile"))
+});
+
+/// The schema's bytes, from the first of: `ALEXA_SCHEMA_PATH` (only there when set),
+/// `../shared/alexa/` beside the repository, the cache `make schema` fills (hash checked).
+fn load() -> Result<Vec<u8>, String> {
+    if let Some(path) = std::env::var_os("ALEXA_SCHEMA_PATH").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        return std::fs::read(&path).map_err(|e| {
+            format!(
+                "ALEXA_SCHEMA_PATH is set to {}, which cannot be read ({e}); when it is set, \
+                 no other place is looked at.\n{}",
+                path.display(),
+                how_to_provide()
+            )
+        });
+    }
+    let shared = shared_path();
+    if let Some(bytes) = read_if_present(&shared)? {
+        return Ok(bytes);
+    }
+    let cached = super::repo_path(&format!("{CACHE_DIR}/{SCHEMA_FILE}"));
+    if let Some(bytes) = read_if_present(&cached)? {
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        if sha256 != SCHEMA_SHA256 {
+            return Err(format!(
+                "the cached schema {} is corrupt: SHA-256 {sha256}, expected \
+                 {SCHEMA_SHA256}; `make schema` deletes it and fetches it again.",
+                cached.display()
+            ));
+        }
+        return Ok(bytes);
+    }
+    Err(format!(
+        "the official Alexa message schema was found neither at {} nor at {}.\n{}",
+        shared.display(),
+        cached.display(),
+        how_to_provide()
+    ))
 }
 
-static VALIDATOR: LazyLock<Option<jsonschema::Validator>> = LazyLock::new(|| {
-    let path = schema_path();
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) => {
-            let msg = format!(
-                "\n!!!!!!!!\n!!! The official Alexa message schema is missing at {} ({e}).\n\
-                 !!! Messages are NOT being validated against it. Get it from the public\n\
-                 !!! alexa-samples/alexa-smarthome repository (validation_schemas/\n\
-                 !!! alexa_smart_home_message_schema.json) and set ALEXA_SCHEMA_PATH.\n!!!!!!!!\n",
-                path.display()
-            );
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{msg}(under CI=true this is a failure)");
-            }
-            eprintln!("{msg}");
-            return None;
-        }
-    };
-    let mut schema: Value = serde_json::from_str(&text).expect("the schema is not JSON");
-    apply_corrections(&mut schema);
-    Some(jsonschema::draft4::new(&schema).expect("the schema does not compile"))
-});
+/// The file's bytes, `None` when there is no such file; any other error is one.
+fn read_if_present(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// `../shared/alexa/` beside the repository.
+fn shared_path() -> PathBuf {
+    super::repo_path(&format!("../shared/alexa/{SCHEMA_FILE}"))
+}
+
+fn how_to_provide() -> String {
+    format!(
+        "Every message the skill produces is validated against it: without it the tests fail. \
+         Provide it in one of three ways:\n\
+         - `make schema` downloads the pinned copy into {CACHE_DIR}/ (SHA-256 checked; \
+         ALEXA_SCHEMA_URL overrides the URL, e.g. a file:// URL of a local copy);\n\
+         - set ALEXA_SCHEMA_PATH to a copy of {SCHEMA_FILE};\n\
+         - place the shared/ folder beside the repository ({}).",
+        shared_path().display()
+    )
+}
+
+/// The schema's validator; panics with how to get the schema when it is missing or corrupt.
+pub fn validator() -> &'static jsonschema::Validator {
+    match &*VALIDATOR {
+        Ok(validator) => validator,
+        Err(msg) => panic!("\n{msg}\n"),
+    }
+}
 
 /// The corrections NOTES.md names, each one justified where it is made.
 fn apply_corrections(schema: &mut Value) {
@@ -80,9 +138,7 @@ pub fn assert_valid(message: &Value) {
     if message["event"]["header"]["name"] == "DeleteReport" {
         return;
     }
-    let Some(errors) = schema_errors(message) else {
-        return;
-    };
+    let errors = errors(message);
     assert!(
         errors.is_empty(),
         "message rejected by the official schema:\n{}\n{}",
@@ -91,16 +147,18 @@ pub fn assert_valid(message: &Value) {
     );
 }
 
-/// What the official schema (with the corrections above) objects to in a message; `None` when
-/// the schema is missing (a warning was printed; under `CI=true` that fails instead).
+/// What the official schema (with the corrections above) objects to in a message. Always
+/// `Some`: a missing schema panics (see `validator`). The `Option` only keeps the callers in
+/// `tests/properties.rs` unchanged.
 pub fn schema_errors(message: &Value) -> Option<Vec<String>> {
-    let validator = VALIDATOR.as_ref()?;
-    Some(
-        validator
-            .iter_errors(message)
-            .map(|e| format!("{} at {}", e, e.instance_path()))
-            .collect(),
-    )
+    Some(errors(message))
+}
+
+fn errors(message: &Value) -> Vec<String> {
+    validator()
+        .iter_errors(message)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
 }
 
 /// What the schema does not check but Alexa's docs require (NOTES.md).
