@@ -182,13 +182,16 @@ fn truncate(s: &str, max_chars: usize) -> String {
 /// Posts events to the gateway. One per process; the HTTP client inside carries the timeouts.
 #[derive(Debug, Clone)]
 pub struct Gateway {
-    http: reqwest::Client,
+    http: crate::http::Http,
     url_override: Option<String>,
 }
 
 impl Gateway {
-    pub fn new(http: reqwest::Client, url_override: Option<String>) -> Self {
-        Self { http, url_override }
+    pub fn new(http: impl Into<crate::http::Http>, url_override: Option<String>) -> Self {
+        Self {
+            http: http.into(),
+            url_override,
+        }
     }
 
     /// Posts one serialized event. `Ok` only for 202 (accepted).
@@ -201,6 +204,7 @@ impl Gateway {
         let url = self.url_override.as_deref().unwrap_or(region.url());
         let answer = self
             .http
+            .get()
             .post(url)
             .bearer_auth(access_token.expose())
             .header(reqwest::header::CONTENT_TYPE, "application/json")

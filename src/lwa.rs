@@ -58,27 +58,27 @@ impl LwaError {
 /// The LWA client, built once per process.
 #[derive(Debug, Clone)]
 pub struct Lwa {
-    http: reqwest::Client,
+    http: crate::http::Http,
     token_url: String,
     credentials: Option<(String, Secret)>,
 }
 
 impl Lwa {
     pub fn new(
-        http: reqwest::Client,
+        http: impl Into<crate::http::Http>,
         token_url: String,
         client_id: Option<String>,
         client_secret: Option<Secret>,
     ) -> Self {
         Self {
-            http,
+            http: http.into(),
             token_url,
             credentials: client_id.zip(client_secret),
         }
     }
 
     /// Login with Amazon as configured (token URL and the skill's client credentials).
-    pub fn from_config(http: reqwest::Client, config: &crate::config::Config) -> Self {
+    pub fn from_config(http: crate::http::Http, config: &crate::config::Config) -> Self {
         Self::new(
             http,
             config.lwa_token_url.clone(),
@@ -116,6 +116,7 @@ impl Lwa {
         ];
         let answer = self
             .http
+            .get()
             .post(&self.token_url)
             .form(&form)
             .send()

@@ -25,7 +25,7 @@ impl<S: Store> Skill<S> {
     }
 
     /// The skill as configured: Login with Amazon, the gateway and the event region from `config`.
-    pub fn from_config(store: S, config: &Config, http: reqwest::Client) -> Self {
+    pub fn from_config(store: S, config: &Config, http: crate::http::Http) -> Self {
         let lwa = Lwa::from_config(http.clone(), config);
         Self::new(Services {
             store,

@@ -38,14 +38,20 @@ type Item = HashMap<String, AttributeValue>;
 
 /// Builds the DynamoDB client once, at cold start. Against a local server (an endpoint is
 /// configured) region and credentials are fixed, so nothing is looked up on the network.
+/// DynamoDB answers within milliseconds in its region; a connection that takes longer is
+/// retried rather than waited for.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
 pub async fn client(config: &Config) -> Client {
     // Alexa waits 8 s for an answer: every DynamoDB call, retries included, must end well before.
     let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(1))
+        .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(Duration::from_secs(2))
         .operation_timeout(Duration::from_secs(5))
         .build();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .http_client(crate::http::sdk::client(CONNECT_TIMEOUT));
     if let Some(endpoint) = &config.dynamodb_endpoint {
         loader = loader
             .endpoint_url(endpoint)
