@@ -812,7 +812,8 @@ impl AlexaView {
 
     /// One stream batch through the stream Lambda's decoding and planning.
     fn deliver(&mut self, records: &[Value]) -> Result<(), String> {
-        let event = serde_json::from_value(json!({ "Records": records })).unwrap();
+        let event =
+            serde_json::from_value::<changes::StreamEvent>(json!({ "Records": records })).unwrap();
         for user in changes::decode(event).users {
             for report in reports_for(&user, NOW_MS) {
                 self.apply(&user.user_id, &report)?;

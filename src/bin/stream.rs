@@ -3,9 +3,9 @@
 // The SDK's deeply nested futures exceed the compiler's default layout depth.
 #![recursion_limit = "256"]
 
+use alexa_smart_home::stream::changes::StreamEvent;
 use alexa_smart_home::stream::{StreamProcessor, deadline_from_epoch_ms};
 use alexa_smart_home::{http, runtime};
-use aws_lambda_events::event::dynamodb::Event;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 // One thread: a Lambda below 1,769 MB has one vCPU, and the work is waiting on DynamoDB and
@@ -14,9 +14,12 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 async fn main() -> Result<(), Error> {
     let (config, store) = runtime::cold_start().await?;
     let processor = &StreamProcessor::from_config(store, &config, http::client());
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
-        let deadline = deadline_from_epoch_ms(event.context.deadline);
-        Ok::<_, Error>(processor.process(event.payload, deadline).await)
-    }))
+    // Records are decoded as the event is read (StreamEvent): the batch is not held twice.
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<StreamEvent>| async move {
+            let deadline = deadline_from_epoch_ms(event.context.deadline);
+            Ok::<_, Error>(processor.process(event.payload, deadline).await)
+        },
+    ))
     .await
 }

@@ -194,27 +194,73 @@ fn discoverable(device: &Device) -> bool {
     crate::alexa::validate::endpoint(&mapping::endpoint(device)).is_ok()
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Keys {
     user_id: String,
     endpoint_id: String,
 }
 
+/// The stream Lambda's event, each record decoded as it is read from the event's JSON: its
+/// images become devices at once, and the generic attribute maps they were read into are
+/// dropped record by record. A 1,000-record batch is never held as records and as devices at
+/// the same time (what `aws_lambda_events`' `Event` would do).
+#[derive(Debug, Default, Deserialize)]
+pub struct StreamEvent {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<Record>,
+}
+
+/// One stream record, decoded.
+#[derive(Debug)]
+pub struct Record {
+    pub sequence_number: Option<String>,
+    /// The keys and both images; `None` for a record that cannot be used (logged when decoded).
+    decoded: Option<(Keys, Image, Image)>,
+}
+
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        EventRecord::deserialize(deserializer).map(Record::from)
+    }
+}
+
+impl From<EventRecord> for Record {
+    fn from(mut record: EventRecord) -> Self {
+        let sequence_number = record.change.sequence_number.take();
+        let decoded = decode_record(record, sequence_number.as_deref().unwrap_or("<none>"));
+        Self {
+            sequence_number,
+            decoded,
+        }
+    }
+}
+
+impl From<Event> for StreamEvent {
+    fn from(event: Event) -> Self {
+        Self {
+            records: event.records.into_iter().map(Record::from).collect(),
+        }
+    }
+}
+
 /// Decodes and groups a batch. Never fails: a record that cannot be read is logged and skipped,
 /// since no retry could make it readable. Takes the event by value so that each record's
-/// images are moved into devices, not copied: a 6 MB batch is held once, not twice.
-pub fn decode(event: Event) -> Batch {
+/// images are moved into devices, not copied.
+pub fn decode(event: impl Into<StreamEvent>) -> Batch {
+    group(event.into().records)
+}
+
+/// Groups decoded records per customer and endpoint, in stream order.
+pub fn group(records: Vec<Record>) -> Batch {
     let mut batch = Batch::default();
     // Where each customer, and each of their endpoints, already is in `batch`.
     let mut user_index: HashMap<String, usize> = HashMap::new();
     let mut endpoint_index: HashMap<(usize, String), usize> = HashMap::new();
-    batch.sequence_numbers.reserve(event.records.len());
-    for (index, mut record) in event.records.into_iter().enumerate() {
-        let sequence_number = record.change.sequence_number.take();
-        let decoded = decode_record(record, sequence_number.as_deref().unwrap_or("<none>"));
-        batch.sequence_numbers.push(sequence_number);
-        let Some((keys, before, after)) = decoded else {
+    batch.sequence_numbers.reserve(records.len());
+    for (index, record) in records.into_iter().enumerate() {
+        batch.sequence_numbers.push(record.sequence_number);
+        let Some((keys, before, after)) = record.decoded else {
             continue;
         };
         let u = *user_index.entry(keys.user_id.clone()).or_insert_with(|| {
@@ -347,7 +393,25 @@ mod tests {
     }
 
     fn batch(records: Vec<Value>) -> Batch {
-        decode(serde_json::from_value(json!({ "Records": records })).unwrap())
+        decode(serde_json::from_value::<StreamEvent>(json!({ "Records": records })).unwrap())
+    }
+
+    #[test]
+    fn the_lambdas_event_decodes_as_aws_lambda_events_records_do() {
+        let (a, b) = (device("u1", "e1", "A"), device("u2", "e2", "B"));
+        let mut renamed = a.clone();
+        renamed.name = "A2".into();
+        let records = json!({ "Records": [
+            record(1, "INSERT", "u1", "e1", None, Some(&a)),
+            record(2, "MODIFY", "u1", "e1", Some(&a), Some(&renamed)),
+            record(3, "REMOVE", "u2", "e2", Some(&b), None),
+            record(4, "MODIFY", "u2", "e2", Some(&b), Some(&b)),
+        ]});
+        let direct = decode(serde_json::from_value::<StreamEvent>(records.clone()).unwrap());
+        let through_records = decode(serde_json::from_value::<Event>(records).unwrap());
+        assert_eq!(format!("{direct:?}"), format!("{through_records:?}"));
+        assert_eq!(direct.users.len(), 2);
+        assert_eq!(direct.sequence_numbers.len(), 4);
     }
 
     #[test]

@@ -7,13 +7,12 @@
 
 pub mod changes;
 
-use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use futures_util::StreamExt;
 use tokio::time::Instant;
 use tracing::{Instrument, debug, error, info, info_span};
 
-use self::changes::{Action, UserChanges};
+use self::changes::{Action, StreamEvent, UserChanges};
 use crate::config::Config;
 use crate::device::mapping;
 use crate::device::properties::now_ms;
@@ -80,9 +79,14 @@ impl<S: Store> StreamProcessor<S> {
     /// What could not be delivered is answered as a batch item failure naming the earliest
     /// undelivered record, from which Lambda retries: nothing is lost and nothing later skipped
     /// (what was delivered after it is sent again, which Alexa takes as a no-op).
-    pub async fn process(&self, event: Event, deadline: Instant) -> DynamoDbEventResponse {
+    pub async fn process(
+        &self,
+        event: impl Into<StreamEvent>,
+        deadline: Instant,
+    ) -> DynamoDbEventResponse {
+        let event = event.into();
         let records = event.records.len();
-        let batch = changes::decode(event);
+        let batch = changes::group(event.records);
         let users = batch.users.len();
         let earliest = futures_util::stream::iter(batch.users)
             .map(|user| {
