@@ -4,7 +4,8 @@
 //! every endpoint sent is one `validate` accepts.
 //!
 //! Two ways in:
-//! - input starting with `{`: raw JSON, `serde_json::from_slice::<Event>` (when it parses),
+//! - input starting with `{`: raw JSON, `serde_json::from_slice::<StreamEvent>` (when it
+//!   parses: the stream Lambda's own decoding of its event),
 //!   which is what the seed corpus (`corpus/stream_images/seed-*.json`) holds;
 //! - anything else: structured records from `arbitrary` (INSERT/MODIFY/REMOVE or another name;
 //!   keys right, missing or garbage; images that are devices, devices with one attribute
@@ -22,9 +23,9 @@ use alexa_smart_home::device::{
     LockState,
 };
 use alexa_smart_home::proactive::reports::{DELETE_CHUNK, MAX_REPORT_BYTES, ReportKind};
-use alexa_smart_home::stream::{changes, reports_for};
+use alexa_smart_home::stream::changes::{self, StreamEvent};
+use alexa_smart_home::stream::reports_for;
 use arbitrary::{Arbitrary, Unstructured};
-use aws_lambda_events::event::dynamodb::Event;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value, json};
 
@@ -390,7 +391,7 @@ impl Record {
     }
 }
 
-fn check(event: Event) {
+fn check(event: StreamEvent) {
     let token = BearerToken::new(format!("Atza|{}", "x".repeat(2043)));
     let records = event.records.len();
     let batch = changes::decode(event);
@@ -422,7 +423,7 @@ fn check(event: Event) {
 
 fuzz_target!(|data: &[u8]| {
     if data.first() == Some(&b'{') {
-        if let Ok(event) = serde_json::from_slice::<Event>(data) {
+        if let Ok(event) = serde_json::from_slice::<StreamEvent>(data) {
             check(event);
         }
         return;
@@ -437,7 +438,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut event = Map::new();
     event.insert("Records".into(), Value::Array(records));
-    if let Ok(event) = serde_json::from_value::<Event>(Value::Object(event)) {
+    if let Ok(event) = serde_json::from_value::<StreamEvent>(Value::Object(event)) {
         check(event);
     }
 });
