@@ -18,7 +18,9 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<StreamEvent>| async move {
             let deadline = deadline_from_epoch_ms(event.context.deadline);
-            Ok::<_, Error>(processor.process(event.payload, deadline).await)
+            let response = processor.process(event.payload, deadline).await;
+            runtime::release_freed_memory();
+            Ok::<_, Error>(response)
         },
     ))
     .await
