@@ -588,7 +588,9 @@ async fn answer(
         .expect("lock")
         .entry(format!("{operation} {table}"))
         .or_default() += 1;
-    let key = (target.clone(), body.clone());
+    // The SDK writes maps (ExpressionAttributeNames, …) in each process's own hash order: the
+    // same request is the same JSON with its keys sorted.
+    let key = (target.clone(), canonical(&body));
     let recording = *state.recording.lock().expect("lock");
     let recorded = if recording {
         let mut forward = state.http.post(&state.upstream).body(body.clone());
@@ -616,15 +618,24 @@ async fn answer(
         // The network and DynamoDB's own time, roughly.
         tokio::time::sleep(Duration::from_millis(1)).await;
         let answers = state.answers.lock().expect("lock");
-        // A state write carries its own time, so it is never byte-identical to the recorded
-        // one: a recorded success of the same operation stands in for it (not a recorded
-        // conditional-check failure, which would send the function down its error path).
+        // A state write carries its own time and write id, so it is never byte-identical to
+        // the recorded one: a recorded success of the same update expression stands in for it
+        // (not a conditional-check failure, nor the answer of the write that first creates a
+        // device's state maps, which would send the function down another path).
+        let shape = |body: &[u8]| {
+            serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|v| v["UpdateExpression"].as_str().map(str::to_owned))
+        };
         answers
             .get(&key)
             .or_else(|| {
+                let wanted = shape(&body)?;
                 answers
                     .iter()
-                    .find(|((t, _), (status, _, _))| *t == target && *status == 200)
+                    .find(|((t, b), (status, _, _))| {
+                        *t == target && *status == 200 && shape(b).as_ref() == Some(&wanted)
+                    })
                     .map(|(_, a)| a)
             })
             .cloned()
@@ -642,6 +653,25 @@ async fn answer(
         response = response.header("content-type", ct);
     }
     Ok(response.body(Full::new(bytes)).expect("response"))
+}
+
+/// A JSON body with every object's keys sorted (the body itself if it is not JSON).
+fn canonical(body: &Bytes) -> Bytes {
+    fn sorted(value: Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+            }
+            Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+            other => other,
+        }
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(value) => Bytes::from(serde_json::to_vec(&sorted(value)).unwrap_or_default()),
+        Err(_) => body.clone(),
+    }
 }
 
 /// The stream processor in process: 100 customers with grants, a gateway answering after 50 ms.
