@@ -765,7 +765,10 @@ impl AlexaView {
             .iter()
             .filter(|(_, d)| valid(d))
             .map(|(key, d)| {
-                let told = values(d).into_iter().map(|v| ((v.0, v.1), v.3)).collect();
+                let told = values(d)
+                    .into_iter()
+                    .map(|v| ((v.namespace(), v.name()), v.value.to_json()))
+                    .collect();
                 let definition = mapping::endpoint(d);
                 (key.clone(), Known { definition, told })
             })
@@ -837,7 +840,9 @@ impl AlexaView {
                 let state = cloud.get(key).map_or_else(Vec::new, |d| {
                     values(d)
                         .into_iter()
-                        .map(|(ns, name, _, current)| {
+                        .map(|reading| {
+                            let (ns, name) = (reading.namespace(), reading.name());
+                            let current = reading.value.to_json();
                             let v = known.told.get(&(ns, name)).cloned().unwrap_or(current);
                             json!([ns, name, v])
                         })

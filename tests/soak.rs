@@ -618,7 +618,9 @@ fn mismatches(
                 known.definition, definition
             ));
         }
-        for (namespace, name, _, value) in values(d) {
+        for reading in values(d) {
+            let (namespace, name) = (reading.namespace(), reading.name());
+            let value = reading.value.to_json();
             let key = (namespace.to_owned(), name.to_owned());
             // A value Alexa was never told since it learnt of the endpoint is one it asks for
             // with ReportState, which answers the current value: a new endpoint's state comes

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::directive::ParseError;
+use super::interface::Interface;
 
 /// One control directive.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,21 +142,21 @@ impl Command {
     }
 
     /// The interface this command belongs to, as discovery declares it.
-    pub fn interface(&self) -> &'static str {
+    pub fn interface(&self) -> Interface {
         match self {
-            Self::TurnOn | Self::TurnOff => "Alexa.PowerController",
-            Self::SetBrightness(_) | Self::AdjustBrightness(_) => "Alexa.BrightnessController",
-            Self::SetPercentage(_) | Self::AdjustPercentage(_) => "Alexa.PercentageController",
-            Self::SetColor(_) => "Alexa.ColorController",
+            Self::TurnOn | Self::TurnOff => Interface::Power,
+            Self::SetBrightness(_) | Self::AdjustBrightness(_) => Interface::Brightness,
+            Self::SetPercentage(_) | Self::AdjustPercentage(_) => Interface::Percentage,
+            Self::SetColor(_) => Interface::Color,
             Self::SetColorTemperature(_)
             | Self::IncreaseColorTemperature
-            | Self::DecreaseColorTemperature => "Alexa.ColorTemperatureController",
+            | Self::DecreaseColorTemperature => Interface::ColorTemperature,
             Self::SetTargetTemperature(_)
             | Self::AdjustTargetTemperature(_)
-            | Self::SetThermostatMode(_) => "Alexa.ThermostatController",
-            Self::Lock | Self::Unlock => "Alexa.LockController",
-            Self::Activate | Self::Deactivate => "Alexa.SceneController",
-            Self::SetVolume(_) | Self::AdjustVolume { .. } | Self::SetMute(_) => "Alexa.Speaker",
+            | Self::SetThermostatMode(_) => Interface::Thermostat,
+            Self::Lock | Self::Unlock => Interface::Lock,
+            Self::Activate | Self::Deactivate => Interface::Scene,
+            Self::SetVolume(_) | Self::AdjustVolume { .. } | Self::SetMute(_) => Interface::Speaker,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod control;
 pub mod directive;
 pub mod endpoint;
 pub mod event;
+pub mod interface;
 pub mod validate;
 
 use std::fmt;

@@ -2,6 +2,7 @@
 
 use tracing::warn;
 
+use super::catalogue::{Interface, Property};
 use super::{Device, DeviceCapability};
 use crate::alexa::endpoint::{
     AdditionalAttributes, Capability, ClusterMember, Endpoint, EndpointRef, Relationships,
@@ -35,9 +36,9 @@ pub fn endpoint(device: &Device) -> Endpoint {
     }
     // Connectivity only, which is what version 3 of EndpointHealth reports.
     capabilities.push(Capability::interface(
-        "Alexa.EndpointHealth",
+        Interface::EndpointHealth.namespace(),
         "3",
-        &["connectivity"],
+        &[Property::Connectivity.name()],
     ));
 
     Endpoint {
@@ -93,49 +94,49 @@ pub fn checked_endpoint(device: &Device) -> Option<Endpoint> {
     }
 }
 
-/// The Alexa interfaces that one device capability is declared as.
+/// The Alexa interfaces that one device capability is declared as (`None`: a capability this
+/// skill does not know).
 fn interfaces(capability: &DeviceCapability) -> Option<Vec<Capability>> {
-    let one =
-        |interface, props: &[&'static str]| vec![Capability::interface(interface, "3", props)];
-    Some(match capability {
-        DeviceCapability::Power => one("Alexa.PowerController", &["powerState"]),
-        DeviceCapability::Brightness => one("Alexa.BrightnessController", &["brightness"]),
-        DeviceCapability::Percentage => one("Alexa.PercentageController", &["percentage"]),
-        DeviceCapability::Color => one("Alexa.ColorController", &["color"]),
-        DeviceCapability::ColorTemperature => one(
-            "Alexa.ColorTemperatureController",
-            &["colorTemperatureInKelvin"],
-        ),
-        DeviceCapability::Thermostat { modes, .. } => {
-            let mut thermostat = Capability::interface(
-                "Alexa.ThermostatController",
-                "3",
-                &["targetSetpoint", "thermostatMode"],
-            );
-            thermostat.configuration = Some(serde_json::json!({
+    let interfaces = capability.interfaces();
+    if interfaces.is_empty() {
+        return None;
+    }
+    Some(
+        interfaces
+            .into_iter()
+            .map(|interface| declare(capability, interface))
+            .collect(),
+    )
+}
+
+/// One interface of a capability: its properties, and what the interface documents beyond them.
+fn declare(capability: &DeviceCapability, interface: Interface) -> Capability {
+    let names: Vec<&'static str> = capability
+        .properties()
+        .iter()
+        .filter(|p| p.interface() == interface)
+        .map(|p| p.name())
+        .collect();
+    let mut declared = Capability::interface(interface.namespace(), "3", &names);
+    match (capability, interface) {
+        (DeviceCapability::Thermostat { modes, .. }, Interface::Thermostat) => {
+            declared.configuration = Some(serde_json::json!({
                 "supportedModes": modes,
                 "supportsScheduling": false,
             }));
-            // A thermostat always knows the room temperature; Alexa asks for it with the
-            // thermostat's own name ("what's the temperature in the hall?").
-            vec![
-                thermostat,
-                Capability::interface("Alexa.TemperatureSensor", "3", &["temperature"]),
-            ]
         }
-        DeviceCapability::TemperatureSensor => one("Alexa.TemperatureSensor", &["temperature"]),
-        DeviceCapability::Lock => one("Alexa.LockController", &["lockState"]),
-        DeviceCapability::Scene {
-            supports_deactivation,
-        } => {
-            let mut scene = Capability::interface("Alexa.SceneController", "3", &[]);
-            scene.supports_deactivation = Some(*supports_deactivation);
-            scene.proactively_reported = Some(false);
-            vec![scene]
+        (
+            DeviceCapability::Scene {
+                supports_deactivation,
+            },
+            _,
+        ) => {
+            declared.supports_deactivation = Some(*supports_deactivation);
+            declared.proactively_reported = Some(false);
         }
-        DeviceCapability::Speaker => one("Alexa.Speaker", &["volume", "muted"]),
-        DeviceCapability::Unknown => return None,
-    })
+        _ => {}
+    }
+    declared
 }
 
 #[cfg(test)]

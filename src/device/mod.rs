@@ -3,6 +3,7 @@
 //! This is the device maker's vocabulary (name, category, capabilities, state), not Alexa's;
 //! [`mapping`] turns it into an Alexa endpoint in exactly one place.
 
+pub mod catalogue;
 pub mod mapping;
 pub mod properties;
 
@@ -145,12 +146,16 @@ pub enum DeviceCapability {
     Unknown,
 }
 
+/// The setpoints of a thermostat that declares none, Celsius.
+pub const DEFAULT_MIN_SETPOINT: f64 = 7.0;
+pub const DEFAULT_MAX_SETPOINT: f64 = 30.0;
+
 fn default_min_setpoint() -> f64 {
-    7.0
+    DEFAULT_MIN_SETPOINT
 }
 
 fn default_max_setpoint() -> f64 {
-    30.0
+    DEFAULT_MAX_SETPOINT
 }
 
 /// How the device relates to other endpoints.

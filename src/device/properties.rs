@@ -1,14 +1,13 @@
 //! A device's reportable properties as Alexa names them: what `context` and `ChangeReport`
 //! carry, with when each value was sampled.
 
-use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
-
-use super::{Connectivity, Device, DeviceCapability, DeviceState, LockState};
+use super::Device;
+use super::catalogue::{CONNECTIVITY_FIELD, Property, Value};
 use crate::alexa::event::PropertyState;
+use chrono::{DateTime, Utc};
 
 /// The device-model key of connectivity in `sampledAt`.
-pub const CONNECTIVITY: &str = "connectivity";
+pub const CONNECTIVITY: &str = CONNECTIVITY_FIELD;
 
 /// The uncertainty reported for a value whose sample time is not recorded (seeded or written by
 /// an older device cloud): an hour, so that Alexa does not take it for fresh.
@@ -38,136 +37,72 @@ pub fn now_ms() -> i64 {
 pub fn reportable(device: &Device, now_ms: i64) -> Vec<Reported> {
     values(device)
         .into_iter()
-        .map(|(namespace, name, field, value)| Reported {
-            field,
-            state: property(device, (namespace, name, field, value), now_ms),
+        .map(|reading| Reported {
+            field: reading.property.field(),
+            state: property(device, reading, now_ms),
         })
         .collect()
 }
 
-/// A reportable value: namespace, property name, state field, value.
-pub type ReportedValue = (&'static str, &'static str, &'static str, Value);
+/// A reportable property and its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    pub property: Property,
+    pub value: Value,
+}
+
+impl Reading {
+    pub fn namespace(&self) -> &'static str {
+        self.property.interface().namespace()
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.property.name()
+    }
+}
 
 /// The reportable values alone, without sample times: what is compared to tell a change.
-pub fn values(device: &Device) -> Vec<ReportedValue> {
-    let mut out: Vec<ReportedValue> = Vec::with_capacity(device.capabilities.len() + 1);
-    let s = &device.state;
+pub fn values(device: &Device) -> Vec<Reading> {
+    let mut out: Vec<Reading> = Vec::with_capacity(device.capabilities.len() + 1);
     for capability in &device.capabilities {
-        for &(namespace, name, field) in properties_of(capability) {
-            let Some(value) = value_of(s, field) else {
+        for &property in capability.properties() {
+            // A capability listed twice, or two declaring one property, report it once.
+            if out.iter().any(|r| r.property == property) {
                 continue;
-            };
-            if !out.iter().any(|r| r.0 == namespace && r.1 == name) {
-                out.push((namespace, name, field, value));
+            }
+            if let Some(value) = property.read(device) {
+                out.push(Reading { property, value });
             }
         }
     }
-    let connectivity = match device.connectivity {
-        Connectivity::Ok => "OK",
-        Connectivity::Unreachable => "UNREACHABLE",
-    };
-    out.push((
-        "Alexa.EndpointHealth",
-        "connectivity",
-        CONNECTIVITY,
-        json!({ "value": connectivity }),
-    ));
+    out.push(Reading {
+        property: Property::Connectivity,
+        value: Value::Connectivity(device.connectivity),
+    });
     out
 }
 
 /// A reportable value with its `timeOfSample` and, measured at `now_ms`, its uncertainty (the
 /// value's age).
-pub fn property(
-    device: &Device,
-    (namespace, name, field, value): ReportedValue,
-    now_ms: i64,
-) -> PropertyState {
-    let (sampled, uncertainty) = match device.sampled_at.get(field) {
+pub fn property(device: &Device, reading: Reading, now_ms: i64) -> PropertyState {
+    let (sampled, uncertainty) = match device.sampled_at.get(reading.property.field()) {
         Some(&at) => (at, (now_ms - at).max(0)),
         None => (now_ms, UNKNOWN_UNCERTAINTY_MS),
     };
     PropertyState {
-        namespace,
+        namespace: reading.namespace(),
         instance: None,
-        name,
-        value,
+        name: reading.name(),
+        value: reading.value.to_json(),
         time_of_sample: time_of_sample(sampled),
         uncertainty_in_milliseconds: u64::try_from(uncertainty).unwrap_or(0),
     }
 }
 
-/// The (namespace, property, state field) triples one capability reports.
-pub fn properties_of(
-    capability: &DeviceCapability,
-) -> &'static [(&'static str, &'static str, &'static str)] {
-    match capability {
-        DeviceCapability::Power => &[("Alexa.PowerController", "powerState", "powerOn")],
-        DeviceCapability::Brightness => {
-            &[("Alexa.BrightnessController", "brightness", "brightness")]
-        }
-        DeviceCapability::Percentage => {
-            &[("Alexa.PercentageController", "percentage", "percentage")]
-        }
-        DeviceCapability::Color => &[("Alexa.ColorController", "color", "color")],
-        DeviceCapability::ColorTemperature => &[(
-            "Alexa.ColorTemperatureController",
-            "colorTemperatureInKelvin",
-            "colorTemperatureKelvin",
-        )],
-        DeviceCapability::Thermostat { .. } => &[
-            (
-                "Alexa.ThermostatController",
-                "targetSetpoint",
-                "targetSetpoint",
-            ),
-            (
-                "Alexa.ThermostatController",
-                "thermostatMode",
-                "thermostatMode",
-            ),
-            ("Alexa.TemperatureSensor", "temperature", "temperature"),
-        ],
-        DeviceCapability::TemperatureSensor => {
-            &[("Alexa.TemperatureSensor", "temperature", "temperature")]
-        }
-        DeviceCapability::Lock => &[("Alexa.LockController", "lockState", "lockState")],
-        DeviceCapability::Speaker => &[
-            ("Alexa.Speaker", "volume", "volume"),
-            ("Alexa.Speaker", "muted", "muted"),
-        ],
-        DeviceCapability::Scene { .. } | DeviceCapability::Unknown => &[],
-    }
-}
-
-/// A state field's value as Alexa reports it.
-fn value_of(s: &DeviceState, field: &str) -> Option<Value> {
-    let celsius = |v: f64| json!({ "value": v, "scale": "CELSIUS" });
-    match field {
-        "powerOn" => s.power_on.map(|on| json!(if on { "ON" } else { "OFF" })),
-        "brightness" => s.brightness.map(|v| json!(v)),
-        "percentage" => s.percentage.map(|v| json!(v)),
-        "color" => s
-            .color
-            .map(|c| json!({"hue": c.hue, "saturation": c.saturation, "brightness": c.brightness})),
-        "colorTemperatureKelvin" => s.color_temperature_kelvin.map(|v| json!(v)),
-        "targetSetpoint" => s.target_setpoint.map(celsius),
-        "thermostatMode" => s.thermostat_mode.as_ref().map(|m| json!(m)),
-        "temperature" => s.temperature.map(celsius),
-        "lockState" => s.lock_state.map(|l| {
-            json!(match l {
-                LockState::Locked => "LOCKED",
-                LockState::Unlocked => "UNLOCKED",
-                LockState::Jammed => "JAMMED",
-            })
-        }),
-        "volume" => s.volume.map(|v| json!(v)),
-        "muted" => s.muted.map(|v| json!(v)),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn lamp() -> Device {

@@ -11,8 +11,12 @@ use super::{Services, auth, ghost};
 use crate::alexa::BearerToken;
 use crate::alexa::control::Command;
 use crate::alexa::event::{self, Addressing, CauseType, Empty, Message, ScenePayload};
+use crate::alexa::validate::THERMOSTAT_MODES;
 use crate::device::properties::{now_ms, reportable, time_of_sample};
-use crate::device::{Connectivity, Device, DeviceCapability, DeviceState, Hsb, LockState, mapping};
+use crate::device::{
+    Connectivity, DEFAULT_MAX_SETPOINT, DEFAULT_MIN_SETPOINT, Device, DeviceCapability,
+    DeviceState, Hsb, LockState,
+};
 use crate::error::SkillError;
 use crate::store::{StateOutcome, StateWrite, Store};
 
@@ -21,9 +25,6 @@ const MAX_ATTEMPTS: u32 = 50;
 
 /// The named white temperatures Alexa steps through ("warmer", "cooler").
 const WHITE_STEPS_KELVIN: [u32; 5] = [2200, 2700, 4000, 5500, 7000];
-
-/// Thermostat modes Alexa knows (the schema's enum); a device may support fewer.
-const THERMOSTAT_MODES: [&str; 5] = ["AUTO", "COOL", "HEAT", "ECO", "OFF"];
 
 /// The answer to a control directive.
 #[derive(Debug, Serialize)]
@@ -106,21 +107,20 @@ pub struct Change {
 /// What `command` does to `device`, or why it cannot.
 pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
     let interface = command.interface();
-    let endpoint = mapping::endpoint(device);
-    let declared = endpoint
-        .capabilities
-        .iter()
-        .find(|c| c.interface == interface);
-    match declared {
-        None => return Err(SkillError::NotSupported(interface)),
-        Some(scene)
-            if *command == Command::Deactivate && scene.supports_deactivation != Some(true) =>
-        {
-            return Err(SkillError::NotSupported(
-                "Alexa.SceneController deactivation",
-            ));
-        }
-        Some(_) => {}
+    let Some(capability) = device.capabilities.iter().find(|c| c.declares(interface)) else {
+        return Err(SkillError::NotSupported(interface.namespace()));
+    };
+    if *command == Command::Deactivate
+        && !matches!(
+            capability,
+            DeviceCapability::Scene {
+                supports_deactivation: true
+            }
+        )
+    {
+        return Err(SkillError::NotSupported(
+            "Alexa.SceneController deactivation",
+        ));
     }
     if device.connectivity == Connectivity::Unreachable {
         return Err(SkillError::Unreachable);
@@ -252,7 +252,8 @@ fn setpoint_range(device: &Device) -> (f64, f64) {
             } => Some((*min_setpoint, *max_setpoint)),
             _ => None,
         })
-        .unwrap_or((7.0, 30.0))
+        // Unreached: a thermostat command is planned only for a device with a thermostat.
+        .unwrap_or((DEFAULT_MIN_SETPOINT, DEFAULT_MAX_SETPOINT))
 }
 
 /// A target temperature the thermostat accepts, rounded to a tenth of a degree.

@@ -9,7 +9,8 @@ use serde_dynamo::Item;
 use tracing::{error, warn};
 
 use crate::alexa::event::CauseType;
-use crate::device::properties::{ReportedValue, property, values};
+use crate::device::catalogue::Property;
+use crate::device::properties::{property, values};
 use crate::device::{Device, mapping};
 use crate::proactive::reports::StateChange;
 
@@ -55,8 +56,7 @@ pub struct EndpointChange {
 #[derive(Debug, Default, PartialEq)]
 pub struct Touched {
     pub definition: bool,
-    /// (namespace, property name) pairs.
-    pub properties: Vec<(&'static str, &'static str)>,
+    pub properties: Vec<Property>,
 }
 
 impl Touched {
@@ -70,10 +70,10 @@ impl Touched {
         // A property the device no longer reports changed too, though nothing is sent for it.
         let mut changed = old.len() != new.len();
         for v in &new {
-            if !old.iter().any(|o| same_value(o, v)) {
+            if !old.contains(v) {
                 changed = true;
-                if !self.properties.contains(&(v.0, v.1)) {
-                    self.properties.push((v.0, v.1));
+                if !self.properties.contains(&v.property) {
+                    self.properties.push(v.property);
                 }
             }
         }
@@ -144,9 +144,8 @@ impl EndpointChange {
             let Some(old) = &old else {
                 return true;
             };
-            let differs =
-                matches!(self.before, Image::Device(_)) && !old.iter().any(|o| same_value(o, new));
-            differs || touched.contains(&(new.0, new.1))
+            let differs = matches!(self.before, Image::Device(_)) && !old.contains(new);
+            differs || touched.contains(&new.property)
         });
         if changed.is_empty() {
             return None;
@@ -182,11 +181,6 @@ impl EndpointChange {
     pub fn first_record(&self) -> usize {
         self.records.first().copied().unwrap_or(usize::MAX)
     }
-}
-
-/// The same property with the same value (the state field it comes from does not matter).
-fn same_value(a: &ReportedValue, b: &ReportedValue) -> bool {
-    a.0 == b.0 && a.1 == b.1 && a.3 == b.3
 }
 
 /// Whether Alexa accepts the device's endpoint (checked quietly: see `after_is_discoverable`).

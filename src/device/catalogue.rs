@@ -1,0 +1,279 @@
+//! The one catalogue of what a device declares to Alexa: each Alexa interface and each
+//! reportable property, what it is called, which state field it lives in, how it is read from
+//! a device and how its values compare.
+//!
+//! Discovery ([`super::mapping`]), reportable state ([`super::properties`]), ChangeReport diffing
+//! (`stream::changes`) and control planning (`handlers::control`) all read from here, so that
+//! adding an interface is a new [`DeviceCapability`] variant, its [`Property`] values and
+//! `Command` arms, and whatever the compiler then asks for (every match below is exhaustive).
+
+use serde_json::json;
+
+pub use crate::alexa::interface::Interface;
+
+use super::{Connectivity, Device, DeviceCapability, Hsb, LockState};
+
+/// One reportable Alexa property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Property {
+    PowerState,
+    Brightness,
+    Percentage,
+    Color,
+    ColorTemperature,
+    TargetSetpoint,
+    ThermostatMode,
+    Temperature,
+    LockState,
+    Volume,
+    Muted,
+    /// `Alexa.EndpointHealth.connectivity`, read from the device's `connectivity`.
+    Connectivity,
+}
+
+/// The key of connectivity in `sampledAt` (it is no field of `state`).
+pub const CONNECTIVITY_FIELD: &str = "connectivity";
+
+impl Property {
+    pub const fn interface(self) -> Interface {
+        match self {
+            Self::PowerState => Interface::Power,
+            Self::Brightness => Interface::Brightness,
+            Self::Percentage => Interface::Percentage,
+            Self::Color => Interface::Color,
+            Self::ColorTemperature => Interface::ColorTemperature,
+            Self::TargetSetpoint | Self::ThermostatMode => Interface::Thermostat,
+            Self::Temperature => Interface::TemperatureSensor,
+            Self::LockState => Interface::Lock,
+            Self::Volume | Self::Muted => Interface::Speaker,
+            Self::Connectivity => Interface::EndpointHealth,
+        }
+    }
+
+    /// The property's name within its interface.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::PowerState => "powerState",
+            Self::Brightness => "brightness",
+            Self::Percentage => "percentage",
+            Self::Color => "color",
+            Self::ColorTemperature => "colorTemperatureInKelvin",
+            Self::TargetSetpoint => "targetSetpoint",
+            Self::ThermostatMode => "thermostatMode",
+            Self::Temperature => "temperature",
+            Self::LockState => "lockState",
+            Self::Volume => "volume",
+            Self::Muted => "muted",
+            Self::Connectivity => "connectivity",
+        }
+    }
+
+    /// The device-state field the value is kept in: also its key in `sampledAt`.
+    pub const fn field(self) -> &'static str {
+        match self {
+            Self::PowerState => "powerOn",
+            Self::Brightness => "brightness",
+            Self::Percentage => "percentage",
+            Self::Color => "color",
+            Self::ColorTemperature => "colorTemperatureKelvin",
+            Self::TargetSetpoint => "targetSetpoint",
+            Self::ThermostatMode => "thermostatMode",
+            Self::Temperature => "temperature",
+            Self::LockState => "lockState",
+            Self::Volume => "volume",
+            Self::Muted => "muted",
+            Self::Connectivity => CONNECTIVITY_FIELD,
+        }
+    }
+
+    /// The device's value of this property, if it has reported one.
+    pub fn read(self, device: &Device) -> Option<Value> {
+        let s = &device.state;
+        match self {
+            Self::PowerState => s.power_on.map(Value::OnOff),
+            Self::Brightness => s.brightness.map(Value::Percent),
+            Self::Percentage => s.percentage.map(Value::Percent),
+            Self::Color => s.color.map(Value::Color),
+            Self::ColorTemperature => s.color_temperature_kelvin.map(Value::Kelvin),
+            Self::TargetSetpoint => s.target_setpoint.map(Value::Celsius),
+            Self::ThermostatMode => s.thermostat_mode.clone().map(Value::Mode),
+            Self::Temperature => s.temperature.map(Value::Celsius),
+            Self::LockState => s.lock_state.map(Value::Lock),
+            Self::Volume => s.volume.map(Value::Percent),
+            Self::Muted => s.muted.map(Value::Bool),
+            Self::Connectivity => Some(Value::Connectivity(device.connectivity)),
+        }
+    }
+}
+
+/// A property's value, typed: two values are the same when they are equal here, which is
+/// what a ChangeReport is decided on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    OnOff(bool),
+    /// 0–100 (brightness, percentage, volume).
+    Percent(u8),
+    Color(Hsb),
+    Kelvin(u32),
+    Celsius(f64),
+    /// A thermostat mode.
+    Mode(String),
+    Lock(LockState),
+    Bool(bool),
+    Connectivity(Connectivity),
+}
+
+impl Value {
+    /// The value as Alexa's messages carry it.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Self::OnOff(on) => json!(if *on { "ON" } else { "OFF" }),
+            Self::Percent(v) => json!(v),
+            Self::Color(c) => {
+                json!({"hue": c.hue, "saturation": c.saturation, "brightness": c.brightness})
+            }
+            Self::Kelvin(k) => json!(k),
+            Self::Celsius(v) => json!({ "value": v, "scale": "CELSIUS" }),
+            Self::Mode(m) => json!(m),
+            Self::Lock(l) => json!(match l {
+                LockState::Locked => "LOCKED",
+                LockState::Unlocked => "UNLOCKED",
+                LockState::Jammed => "JAMMED",
+            }),
+            Self::Bool(b) => json!(b),
+            Self::Connectivity(c) => json!({ "value": match c {
+                Connectivity::Ok => "OK",
+                Connectivity::Unreachable => "UNREACHABLE",
+            }}),
+        }
+    }
+}
+
+impl DeviceCapability {
+    /// The reportable properties this capability declares, in the order Alexa is told them.
+    pub fn properties(&self) -> &'static [Property] {
+        match self {
+            Self::Power => &[Property::PowerState],
+            Self::Brightness => &[Property::Brightness],
+            Self::Percentage => &[Property::Percentage],
+            Self::Color => &[Property::Color],
+            Self::ColorTemperature => &[Property::ColorTemperature],
+            // A thermostat always knows the room temperature; Alexa asks for it with the
+            // thermostat's own name ("what's the temperature in the hall?").
+            Self::Thermostat { .. } => &[
+                Property::TargetSetpoint,
+                Property::ThermostatMode,
+                Property::Temperature,
+            ],
+            Self::TemperatureSensor => &[Property::Temperature],
+            Self::Lock => &[Property::LockState],
+            Self::Speaker => &[Property::Volume, Property::Muted],
+            Self::Scene { .. } | Self::Unknown => &[],
+        }
+    }
+
+    /// The interfaces this capability is declared as, in order: those of its properties, and
+    /// the interfaces that report nothing.
+    pub fn interfaces(&self) -> Vec<Interface> {
+        let mut out: Vec<Interface> = Vec::with_capacity(2);
+        match self {
+            Self::Scene { .. } => out.push(Interface::Scene),
+            Self::Unknown => {}
+            _ => {
+                for p in self.properties() {
+                    if !out.contains(&p.interface()) {
+                        out.push(p.interface());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether this capability declares `interface`.
+    pub fn declares(&self, interface: Interface) -> bool {
+        self.interfaces().contains(&interface)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::DeviceState;
+
+    /// Every capability the device model knows, as a device cloud writes it.
+    fn every_capability() -> Vec<DeviceCapability> {
+        serde_json::from_value(json!([
+            {"type": "power"}, {"type": "brightness"}, {"type": "percentage"}, {"type": "color"},
+            {"type": "colorTemperature"}, {"type": "thermostat", "modes": ["HEAT"]},
+            {"type": "temperatureSensor"}, {"type": "lock"}, {"type": "scene"}, {"type": "speaker"},
+        ]))
+        .unwrap()
+    }
+
+    fn fully_populated() -> Device {
+        let mut device: Device = serde_json::from_value(json!({
+            "userId": "u", "endpointId": "e", "name": "n", "description": "d",
+            "manufacturer": "m", "category": "OTHER",
+        }))
+        .unwrap();
+        device.capabilities = every_capability();
+        device.state = DeviceState {
+            power_on: Some(true),
+            brightness: Some(1),
+            percentage: Some(2),
+            color: Some(Hsb {
+                hue: 1.0,
+                saturation: 0.5,
+                brightness: 0.5,
+            }),
+            color_temperature_kelvin: Some(2700),
+            target_setpoint: Some(20.0),
+            thermostat_mode: Some("HEAT".into()),
+            temperature: Some(19.5),
+            lock_state: Some(LockState::Locked),
+            volume: Some(3),
+            muted: Some(false),
+            scene_active: Some(true),
+        };
+        device
+    }
+
+    /// A declared property that cannot be read from a device that has every value is one that
+    /// would never be reported: a missing arm of `read`, or a wrong field.
+    #[test]
+    fn every_declared_property_reads_from_a_full_device() {
+        let device = fully_populated();
+        for capability in &device.capabilities {
+            for &p in capability.properties() {
+                assert!(p.read(&device).is_some(), "{p:?} of {capability:?} unread");
+            }
+        }
+        assert!(Property::Connectivity.read(&device).is_some());
+    }
+
+    /// The state field a property names is the one serde writes for that value, so that
+    /// `sampledAt` keys and conditional writes address the right attribute.
+    #[test]
+    fn fields_are_the_serialized_state_names() {
+        let device = fully_populated();
+        let state = serde_json::to_value(&device.state).unwrap();
+        for capability in &device.capabilities {
+            for &p in capability.properties() {
+                assert!(
+                    state.get(p.field()).is_some(),
+                    "{p:?}: no field {}",
+                    p.field()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_capability_declares_an_interface() {
+        for capability in every_capability() {
+            assert!(!capability.interfaces().is_empty(), "{capability:?}");
+        }
+        assert!(DeviceCapability::Unknown.interfaces().is_empty());
+    }
+}
