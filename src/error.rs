@@ -38,6 +38,10 @@ pub enum SkillError {
     /// `INVALID_VALUE`: a value the device does not know (a thermostat mode it lacks, …).
     #[error("{0}")]
     InvalidValue(String),
+    /// `ENDPOINT_LOW_POWER` with `percentageState`: the device cloud says the battery is too
+    /// low for the device to act.
+    #[error("the device's battery is too low to act")]
+    LowPower { percentage: Option<u8> },
     /// `ENDPOINT_BUSY`: other changes kept winning the race for this device's state.
     #[error("the device's state kept changing; gave up")]
     Busy,
@@ -66,6 +70,7 @@ impl SkillError {
             Self::TemperatureOutOfRange { .. } => ErrorType::TemperatureValueOutOfRange,
             Self::InvalidValue(_) => ErrorType::InvalidValue,
             Self::Busy => ErrorType::EndpointBusy,
+            Self::LowPower { .. } => ErrorType::EndpointLowPower,
             Self::Store(_) | Self::Lwa(_) | Self::Serialize(_) => ErrorType::InternalError,
         }
     }
@@ -103,7 +108,12 @@ impl SkillError {
             }),
             _ => None,
         };
-        event::error_response(&to, reply_to.authorization, kind, message, valid_range)
+        let mut response =
+            event::error_response(&to, reply_to.authorization, kind, message, valid_range);
+        if let Self::LowPower { percentage } = *self {
+            response.event.payload.percentage_state = percentage;
+        }
+        response
     }
 }
 

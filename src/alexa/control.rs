@@ -35,6 +35,33 @@ pub enum Command {
         default: bool,
     },
     SetMute(bool),
+    /// `Alexa.RangeController`, for one instance.
+    SetRangeValue {
+        instance: String,
+        value: f64,
+    },
+    /// A change of a range; `default` when the customer gave no amount, and the device's own
+    /// step is used instead of `delta`'s size.
+    AdjustRangeValue {
+        instance: String,
+        delta: f64,
+        default: bool,
+    },
+    /// `Alexa.ModeController`, for one instance.
+    SetMode {
+        instance: String,
+        mode: String,
+    },
+    /// Steps through an ordered mode list.
+    AdjustMode {
+        instance: String,
+        delta: i64,
+    },
+    /// `Alexa.ToggleController` `TurnOn` / `TurnOff`, for one instance.
+    SetToggle {
+        instance: String,
+        on: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -78,10 +105,56 @@ impl Temperature {
 }
 
 impl Command {
-    /// The command for a (namespace, name), parsing its payload; `None` when the pair is no
-    /// control directive this skill knows.
-    pub fn parse(namespace: &str, name: &str, payload: &str) -> Option<Result<Self, ParseError>> {
+    /// The command for a (namespace, name) and, for a generic controller, the header's
+    /// `instance`, parsing its payload; `None` when the pair is no control directive this skill
+    /// knows.
+    pub fn parse(
+        namespace: &str,
+        name: &str,
+        instance: Option<&str>,
+        payload: &str,
+    ) -> Option<Result<Self, ParseError>> {
+        let instance = || {
+            instance
+                .filter(|i| !i.is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| ParseError::Malformed {
+                    part: "header",
+                    reason: format!("{namespace} directives name an instance"),
+                })
+        };
         Some(match (namespace, name) {
+            ("Alexa.RangeController", "SetRangeValue") => instance().and_then(|instance| {
+                field::<RangeValue>(payload).map(|p| Self::SetRangeValue {
+                    instance,
+                    value: p.range_value,
+                })
+            }),
+            ("Alexa.RangeController", "AdjustRangeValue") => instance().and_then(|instance| {
+                field::<RangeValueDelta>(payload).map(|p| Self::AdjustRangeValue {
+                    instance,
+                    delta: p.range_value_delta,
+                    default: p.range_value_delta_default,
+                })
+            }),
+            ("Alexa.ModeController", "SetMode") => instance().and_then(|instance| {
+                field::<Mode>(payload).map(|p| Self::SetMode {
+                    instance,
+                    mode: p.mode,
+                })
+            }),
+            ("Alexa.ModeController", "AdjustMode") => instance().and_then(|instance| {
+                field::<ModeDelta>(payload).map(|p| Self::AdjustMode {
+                    instance,
+                    delta: p.mode_delta,
+                })
+            }),
+            ("Alexa.ToggleController", "TurnOn" | "TurnOff") => {
+                instance().map(|instance| Self::SetToggle {
+                    instance,
+                    on: name == "TurnOn",
+                })
+            }
             ("Alexa.PowerController", "TurnOn") => Ok(Self::TurnOn),
             ("Alexa.PowerController", "TurnOff") => Ok(Self::TurnOff),
             ("Alexa.BrightnessController", "SetBrightness") => {
@@ -141,9 +214,10 @@ impl Command {
         })
     }
 
-    /// The interface this command belongs to, as discovery declares it.
-    pub fn interface(&self) -> Interface {
-        match self {
+    /// The interface this command belongs to, as discovery declares it, with the instance
+    /// for a generic controller.
+    pub fn target(&self) -> (Interface, Option<&str>) {
+        let interface = match self {
             Self::TurnOn | Self::TurnOff => Interface::Power,
             Self::SetBrightness(_) | Self::AdjustBrightness(_) => Interface::Brightness,
             Self::SetPercentage(_) | Self::AdjustPercentage(_) => Interface::Percentage,
@@ -157,7 +231,15 @@ impl Command {
             Self::Lock | Self::Unlock => Interface::Lock,
             Self::Activate | Self::Deactivate => Interface::Scene,
             Self::SetVolume(_) | Self::AdjustVolume { .. } | Self::SetMute(_) => Interface::Speaker,
-        }
+            Self::SetRangeValue { instance, .. } | Self::AdjustRangeValue { instance, .. } => {
+                return (Interface::Range, Some(instance));
+            }
+            Self::SetMode { instance, .. } | Self::AdjustMode { instance, .. } => {
+                return (Interface::Mode, Some(instance));
+            }
+            Self::SetToggle { instance, .. } => return (Interface::Toggle, Some(instance)),
+        };
+        (interface, None)
     }
 }
 
@@ -240,6 +322,31 @@ struct Mute {
     mute: bool,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RangeValue {
+    range_value: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RangeValueDelta {
+    range_value_delta: f64,
+    #[serde(default)]
+    range_value_delta_default: bool,
+}
+
+#[derive(Deserialize)]
+struct Mode {
+    mode: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ModeDelta {
+    mode_delta: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +357,7 @@ mod tests {
             Command::parse(
                 "Alexa.BrightnessController",
                 "AdjustBrightness",
+                None,
                 r#"{"brightnessDelta": -25}"#
             ),
             Some(Ok(Command::AdjustBrightness(-25)))
@@ -258,6 +366,7 @@ mod tests {
             Command::parse(
                 "Alexa.ThermostatController",
                 "SetThermostatMode",
+                None,
                 r#"{"thermostatMode": {"value": "COOL"}}"#
             ),
             Some(Ok(Command::SetThermostatMode("COOL".into())))
@@ -266,6 +375,7 @@ mod tests {
             Command::parse(
                 "Alexa.BrightnessController",
                 "SetBrightness",
+                None,
                 r#"{"brightness": "high"}"#
             )
             .unwrap()
@@ -275,13 +385,14 @@ mod tests {
             Command::parse(
                 "Alexa.ThermostatController",
                 "SetTargetTemperature",
+                None,
                 r#"{"lowerSetpoint": {"value": 20, "scale": "CELSIUS"}}"#
             )
             .unwrap()
             .is_err()
         );
         assert_eq!(
-            Command::parse("Alexa.PowerController", "Explode", "{}"),
+            Command::parse("Alexa.PowerController", "Explode", None, "{}"),
             None
         );
     }

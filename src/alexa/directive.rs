@@ -29,6 +29,9 @@ pub struct Header {
     pub message_id: String,
     #[serde(default)]
     pub correlation_token: Option<String>,
+    /// The generic controller instance a directive is for.
+    #[serde(default)]
+    pub instance: Option<String>,
 }
 
 /// The endpoint a control or state directive is about.
@@ -230,21 +233,23 @@ fn parse_request(
             let (endpoint_id, token) = endpoint_and_token(endpoint)?;
             Ok(Request::ReportState { endpoint_id, token })
         }
-        (namespace, name) => match Command::parse(namespace, name, payload) {
-            Some(command) => {
-                let command = command?;
-                let (endpoint_id, token) = endpoint_and_token(endpoint)?;
-                Ok(Request::Control {
-                    endpoint_id,
-                    token,
-                    command,
-                })
+        (namespace, name) => {
+            match Command::parse(namespace, name, header.instance.as_deref(), payload) {
+                Some(command) => {
+                    let command = command?;
+                    let (endpoint_id, token) = endpoint_and_token(endpoint)?;
+                    Ok(Request::Control {
+                        endpoint_id,
+                        token,
+                        command,
+                    })
+                }
+                None => Err(ParseError::Unsupported {
+                    namespace: truncate(namespace, 64),
+                    name: truncate(name, 64),
+                }),
             }
-            None => Err(ParseError::Unsupported {
-                namespace: truncate(namespace, 64),
-                name: truncate(name, 64),
-            }),
-        },
+        }
     }
 }
 

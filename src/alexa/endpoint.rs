@@ -77,9 +77,15 @@ pub struct Capability {
     pub supports_deactivation: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proactively_reported: Option<bool>,
+    /// The names customers use for a generic controller's setting (`friendlyNames`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capability_resources: Option<serde_json::Value>,
     /// Interface-specific configuration (thermostat modes, …), shaped as its interface documents.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub configuration: Option<serde_json::Value>,
+    /// What Alexa's words ("open", "raise", "is it closed?") map to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub semantics: Option<serde_json::Value>,
 }
 
 impl Capability {
@@ -105,7 +111,9 @@ impl Capability {
             }),
             supports_deactivation: None,
             proactively_reported: None,
+            capability_resources: None,
             configuration: None,
+            semantics: None,
         }
     }
 }

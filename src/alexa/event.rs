@@ -140,6 +140,9 @@ pub struct ErrorPayload {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_range: Option<ValidRange>,
+    /// `ENDPOINT_LOW_POWER`: the battery's charge, percent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percentage_state: Option<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -163,6 +166,7 @@ pub enum ErrorType {
     TemperatureValueOutOfRange,
     InvalidValue,
     EndpointBusy,
+    EndpointLowPower,
     NotSupportedInCurrentMode,
     InternalError,
     /// Only in `Alexa.Authorization` ErrorResponses.
@@ -218,6 +222,7 @@ pub fn error_response(
                 kind,
                 message,
                 valid_range,
+                percentage_state: None,
             },
         },
         context: None,

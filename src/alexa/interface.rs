@@ -14,6 +14,11 @@ pub enum Interface {
     Scene,
     Speaker,
     EndpointHealth,
+    Range,
+    Mode,
+    Toggle,
+    ContactSensor,
+    MotionSensor,
 }
 
 impl Interface {
@@ -31,6 +36,19 @@ impl Interface {
             Self::Scene => "Alexa.SceneController",
             Self::Speaker => "Alexa.Speaker",
             Self::EndpointHealth => "Alexa.EndpointHealth",
+            Self::Range => "Alexa.RangeController",
+            Self::Mode => "Alexa.ModeController",
+            Self::Toggle => "Alexa.ToggleController",
+            Self::ContactSensor => "Alexa.ContactSensor",
+            Self::MotionSensor => "Alexa.MotionSensor",
         }
+    }
+}
+
+impl Interface {
+    /// Whether the interface is a generic controller: declared once per `instance`, which every
+    /// directive, context property and ChangeReport of it names.
+    pub const fn has_instances(self) -> bool {
+        matches!(self, Self::Range | Self::Mode | Self::Toggle)
     }
 }

@@ -105,6 +105,12 @@ pub enum InvalidEndpoint {
     UnknownConnection(String),
     #[error("thermostat mode {0} is not one of {THERMOSTAT_MODES:?}")]
     UnknownThermostatMode(String),
+    #[error("{interface} instance {instance:?}: {reason}")]
+    BadInstance {
+        interface: &'static str,
+        instance: String,
+        reason: &'static str,
+    },
 }
 
 /// Checks an endpoint id against the schema's pattern and length.
@@ -243,6 +249,17 @@ fn capabilities(e: &Endpoint) -> Result<(), InvalidEndpoint> {
         {
             return Err(InvalidEndpoint::DuplicateCapability(c.interface.to_owned()));
         }
+        if let Some(instance) = &c.instance {
+            if earlier
+                .iter()
+                .any(|o| o.instance.as_ref() == Some(instance))
+            {
+                return Err(bad(c, "used by two capabilities"));
+            }
+            generic(c, instance)?;
+        } else if GENERIC_INTERFACES.contains(&c.interface) {
+            return Err(bad(c, "a generic controller needs an instance"));
+        }
         if c.interface == "Alexa.ThermostatController" {
             let modes = c
                 .configuration
@@ -254,6 +271,124 @@ fn capabilities(e: &Endpoint) -> Result<(), InvalidEndpoint> {
                     return Err(InvalidEndpoint::UnknownThermostatMode(mode.to_string()));
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// The interfaces declared once per instance.
+const GENERIC_INTERFACES: &[&str] = &[
+    "Alexa.RangeController",
+    "Alexa.ModeController",
+    "Alexa.ToggleController",
+];
+
+/// Longest instance name accepted (the docs give none; this keeps state keys short).
+pub const MAX_INSTANCE_CHARS: usize = 64;
+
+fn bad(c: &Capability, reason: &'static str) -> InvalidEndpoint {
+    InvalidEndpoint::BadInstance {
+        interface: c.interface,
+        instance: c.instance.clone().unwrap_or_default(),
+        reason,
+    }
+}
+
+/// What the schema leaves out of a generic controller: the instance's form, names on every
+/// setting, mode and preset, presets within the range, and semantics that use only directives
+/// the interface has.
+fn generic(c: &Capability, instance: &str) -> Result<(), InvalidEndpoint> {
+    use serde_json::Value;
+    // `Namespace.Name`: the dot keeps instance names apart from the device model's state fields.
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+    };
+    if !GENERIC_INTERFACES.contains(&c.interface) {
+        return Err(bad(c, "this interface has no instances"));
+    }
+    if instance.chars().count() > MAX_INSTANCE_CHARS
+        || !instance.contains('.')
+        || !instance.split('.').all(part)
+    {
+        return Err(bad(c, "not of the form Name.Setting ([A-Za-z0-9_-] parts)"));
+    }
+    let named = |resources: Option<&Value>| {
+        resources
+            .and_then(|r| r.get("friendlyNames"))
+            .and_then(Value::as_array)
+            .is_some_and(|names| !names.is_empty())
+    };
+    if !named(c.capability_resources.as_ref()) {
+        return Err(bad(c, "no friendly names"));
+    }
+    let config = c.configuration.as_ref();
+    let number = |v: Option<&Value>| v.and_then(Value::as_f64);
+    let directives: &[&str] = match c.interface {
+        "Alexa.RangeController" => {
+            let range = config.and_then(|c| c.get("supportedRange"));
+            let (Some(min), Some(max), Some(precision)) = (
+                number(range.and_then(|r| r.get("minimumValue"))),
+                number(range.and_then(|r| r.get("maximumValue"))),
+                number(range.and_then(|r| r.get("precision"))),
+            ) else {
+                return Err(bad(c, "no supportedRange"));
+            };
+            if !(min < max && precision > 0.0 && precision <= max - min) {
+                return Err(bad(
+                    c,
+                    "supportedRange needs min < max and 0 < precision <= max - min",
+                ));
+            }
+            let presets = config
+                .and_then(|c| c.get("presets"))
+                .and_then(Value::as_array);
+            for preset in presets.into_iter().flatten() {
+                match number(preset.get("rangeValue")) {
+                    Some(v) if (min..=max).contains(&v) => {}
+                    _ => return Err(bad(c, "a preset lies outside the range")),
+                }
+                if !named(preset.get("presetResources")) {
+                    return Err(bad(c, "a preset has no names"));
+                }
+            }
+            &["SetRangeValue", "AdjustRangeValue"]
+        }
+        "Alexa.ModeController" => {
+            let modes = config
+                .and_then(|c| c.get("supportedModes"))
+                .and_then(Value::as_array)
+                .filter(|m| !m.is_empty())
+                .ok_or_else(|| bad(c, "no supportedModes"))?;
+            for (i, mode) in modes.iter().enumerate() {
+                let value = mode.get("value").and_then(Value::as_str).unwrap_or("");
+                if value.is_empty() || !named(mode.get("modeResources")) {
+                    return Err(bad(c, "a mode has no value or no names"));
+                }
+                if modes[..i]
+                    .iter()
+                    .any(|m| m.get("value") == mode.get("value"))
+                {
+                    return Err(bad(c, "a mode is listed twice"));
+                }
+            }
+            &["SetMode", "AdjustMode"]
+        }
+        _ => &["TurnOn", "TurnOff"],
+    };
+    let mappings = c
+        .semantics
+        .as_ref()
+        .and_then(|s| s.get("actionMappings"))
+        .and_then(Value::as_array);
+    for mapping in mappings.into_iter().flatten() {
+        let name = mapping.pointer("/directive/name").and_then(Value::as_str);
+        if !name.is_some_and(|n| directives.contains(&n)) {
+            return Err(bad(
+                c,
+                "semantics name a directive the interface does not have",
+            ));
         }
     }
     Ok(())

@@ -11,10 +11,10 @@ use serde_json::json;
 
 pub use crate::alexa::interface::Interface;
 
-use super::{Connectivity, Device, DeviceCapability, Hsb, LockState};
+use super::{Connectivity, Device, DeviceCapability, Hsb, LockState, SettingValue};
 
-/// One reportable Alexa property.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// One reportable Alexa property. Generic controllers' properties carry their instance.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Property {
     PowerState,
     Brightness,
@@ -29,13 +29,23 @@ pub enum Property {
     Muted,
     /// `Alexa.EndpointHealth.connectivity`, read from the device's `connectivity`.
     Connectivity,
+    /// `Alexa.RangeController.rangeValue` of one instance.
+    Range(String),
+    /// `Alexa.ModeController.mode` of one instance.
+    Mode(String),
+    /// `Alexa.ToggleController.toggleState` of one instance.
+    Toggle(String),
+    /// `Alexa.ContactSensor.detectionState`: detected means open.
+    Contact,
+    /// `Alexa.MotionSensor.detectionState`.
+    Motion,
 }
 
 /// The key of connectivity in `sampledAt` (it is no field of `state`).
 pub const CONNECTIVITY_FIELD: &str = "connectivity";
 
 impl Property {
-    pub const fn interface(self) -> Interface {
+    pub const fn interface(&self) -> Interface {
         match self {
             Self::PowerState => Interface::Power,
             Self::Brightness => Interface::Brightness,
@@ -47,11 +57,16 @@ impl Property {
             Self::LockState => Interface::Lock,
             Self::Volume | Self::Muted => Interface::Speaker,
             Self::Connectivity => Interface::EndpointHealth,
+            Self::Range(_) => Interface::Range,
+            Self::Mode(_) => Interface::Mode,
+            Self::Toggle(_) => Interface::Toggle,
+            Self::Contact => Interface::ContactSensor,
+            Self::Motion => Interface::MotionSensor,
         }
     }
 
     /// The property's name within its interface.
-    pub const fn name(self) -> &'static str {
+    pub const fn name(&self) -> &'static str {
         match self {
             Self::PowerState => "powerState",
             Self::Brightness => "brightness",
@@ -65,11 +80,23 @@ impl Property {
             Self::Volume => "volume",
             Self::Muted => "muted",
             Self::Connectivity => "connectivity",
+            Self::Range(_) => "rangeValue",
+            Self::Mode(_) => "mode",
+            Self::Toggle(_) => "toggleState",
+            Self::Contact | Self::Motion => "detectionState",
+        }
+    }
+
+    /// The generic controller instance the property belongs to.
+    pub fn instance(&self) -> Option<&str> {
+        match self {
+            Self::Range(i) | Self::Mode(i) | Self::Toggle(i) => Some(i),
+            _ => None,
         }
     }
 
     /// The device-state field the value is kept in: also its key in `sampledAt`.
-    pub const fn field(self) -> &'static str {
+    pub fn field(&self) -> &str {
         match self {
             Self::PowerState => "powerOn",
             Self::Brightness => "brightness",
@@ -83,11 +110,14 @@ impl Property {
             Self::Volume => "volume",
             Self::Muted => "muted",
             Self::Connectivity => CONNECTIVITY_FIELD,
+            Self::Range(instance) | Self::Mode(instance) | Self::Toggle(instance) => instance,
+            Self::Contact => "contactOpen",
+            Self::Motion => "motionDetected",
         }
     }
 
     /// The device's value of this property, if it has reported one.
-    pub fn read(self, device: &Device) -> Option<Value> {
+    pub fn read(&self, device: &Device) -> Option<Value> {
         let s = &device.state;
         match self {
             Self::PowerState => s.power_on.map(Value::OnOff),
@@ -102,6 +132,20 @@ impl Property {
             Self::Volume => s.volume.map(Value::Percent),
             Self::Muted => s.muted.map(Value::Bool),
             Self::Connectivity => Some(Value::Connectivity(device.connectivity)),
+            Self::Range(instance) => match s.settings.get(instance) {
+                Some(SettingValue::Number(v)) => Some(Value::Number(*v)),
+                _ => None,
+            },
+            Self::Mode(instance) => match s.settings.get(instance) {
+                Some(SettingValue::Mode(m)) => Some(Value::Mode(m.clone())),
+                _ => None,
+            },
+            Self::Toggle(instance) => match s.settings.get(instance) {
+                Some(SettingValue::On(on)) => Some(Value::OnOff(*on)),
+                _ => None,
+            },
+            Self::Contact => s.contact_open.map(Value::Detected),
+            Self::Motion => s.motion_detected.map(Value::Detected),
         }
     }
 }
@@ -121,6 +165,10 @@ pub enum Value {
     Lock(LockState),
     Bool(bool),
     Connectivity(Connectivity),
+    /// A range's value.
+    Number(f64),
+    /// A sensor's `detectionState`.
+    Detected(bool),
 }
 
 impl Value {
@@ -141,6 +189,8 @@ impl Value {
                 LockState::Jammed => "JAMMED",
             }),
             Self::Bool(b) => json!(b),
+            Self::Number(v) => json!(v),
+            Self::Detected(d) => json!(if *d { "DETECTED" } else { "NOT_DETECTED" }),
             Self::Connectivity(c) => json!({ "value": match c {
                 Connectivity::Ok => "OK",
                 Connectivity::Unreachable => "UNREACHABLE",
@@ -151,48 +201,56 @@ impl Value {
 
 impl DeviceCapability {
     /// The reportable properties this capability declares, in the order Alexa is told them.
-    pub fn properties(&self) -> &'static [Property] {
+    pub fn properties(&self) -> Vec<Property> {
         match self {
-            Self::Power => &[Property::PowerState],
-            Self::Brightness => &[Property::Brightness],
-            Self::Percentage => &[Property::Percentage],
-            Self::Color => &[Property::Color],
-            Self::ColorTemperature => &[Property::ColorTemperature],
+            Self::Power => vec![Property::PowerState],
+            Self::Brightness => vec![Property::Brightness],
+            Self::Percentage => vec![Property::Percentage],
+            Self::Color => vec![Property::Color],
+            Self::ColorTemperature { .. } => vec![Property::ColorTemperature],
             // A thermostat always knows the room temperature; Alexa asks for it with the
             // thermostat's own name ("what's the temperature in the hall?").
-            Self::Thermostat { .. } => &[
+            Self::Thermostat { .. } => vec![
                 Property::TargetSetpoint,
                 Property::ThermostatMode,
                 Property::Temperature,
             ],
-            Self::TemperatureSensor => &[Property::Temperature],
-            Self::Lock => &[Property::LockState],
-            Self::Speaker => &[Property::Volume, Property::Muted],
-            Self::Scene { .. } | Self::Unknown => &[],
+            Self::TemperatureSensor => vec![Property::Temperature],
+            Self::Lock => vec![Property::LockState],
+            Self::Speaker => vec![Property::Volume, Property::Muted],
+            Self::Range { instance, .. } => vec![Property::Range(instance.clone())],
+            Self::Mode { instance, .. } => vec![Property::Mode(instance.clone())],
+            Self::Toggle { instance, .. } => vec![Property::Toggle(instance.clone())],
+            Self::ContactSensor => vec![Property::Contact],
+            Self::MotionSensor => vec![Property::Motion],
+            Self::Scene { .. } | Self::Unknown => Vec::new(),
         }
     }
 
-    /// The interfaces this capability is declared as, in order: those of its properties, and
-    /// the interfaces that report nothing.
-    pub fn interfaces(&self) -> Vec<Interface> {
-        let mut out: Vec<Interface> = Vec::with_capacity(2);
+    /// The interfaces (with their instance) this capability is declared as, in order: those of
+    /// its properties, and the interfaces that report nothing.
+    pub fn interfaces(&self) -> Vec<(Interface, Option<&str>)> {
         match self {
-            Self::Scene { .. } => out.push(Interface::Scene),
-            Self::Unknown => {}
+            Self::Scene { .. } => vec![(Interface::Scene, None)],
+            Self::Unknown => Vec::new(),
+            Self::Range { instance, .. } => vec![(Interface::Range, Some(instance))],
+            Self::Mode { instance, .. } => vec![(Interface::Mode, Some(instance))],
+            Self::Toggle { instance, .. } => vec![(Interface::Toggle, Some(instance))],
             _ => {
+                let mut out = Vec::with_capacity(2);
                 for p in self.properties() {
-                    if !out.contains(&p.interface()) {
-                        out.push(p.interface());
+                    if !out.iter().any(|(i, _)| *i == p.interface()) {
+                        out.push((p.interface(), None));
                     }
                 }
+                out
             }
         }
-        out
     }
 
-    /// Whether this capability declares `interface`.
-    pub fn declares(&self, interface: Interface) -> bool {
-        self.interfaces().contains(&interface)
+    /// Whether this capability declares `interface` (for `instance`, for a generic controller).
+    pub fn declares(&self, interface: Interface, instance: Option<&str>) -> bool {
+        self.interfaces().contains(&(interface, instance))
     }
 }
 

@@ -3,7 +3,9 @@
 use tracing::warn;
 
 use super::catalogue::{Interface, Property};
-use super::{Device, DeviceCapability};
+use serde_json::json;
+
+use super::{Device, DeviceCapability, Name, RangeSemantics};
 use crate::alexa::endpoint::{
     AdditionalAttributes, Capability, ClusterMember, Endpoint, EndpointRef, Relationships,
 };
@@ -22,7 +24,7 @@ pub fn endpoint(device: &Device) -> Endpoint {
                     // TemperatureSensor; Alexa rejects an interface declared twice.
                     if !capabilities
                         .iter()
-                        .any(|have| have.interface == c.interface)
+                        .any(|have| have.interface == c.interface && have.instance == c.instance)
                     {
                         capabilities.push(c);
                     }
@@ -104,13 +106,17 @@ fn interfaces(capability: &DeviceCapability) -> Option<Vec<Capability>> {
     Some(
         interfaces
             .into_iter()
-            .map(|interface| declare(capability, interface))
+            .map(|(interface, instance)| declare(capability, interface, instance))
             .collect(),
     )
 }
 
 /// One interface of a capability: its properties, and what the interface documents beyond them.
-fn declare(capability: &DeviceCapability, interface: Interface) -> Capability {
+fn declare(
+    capability: &DeviceCapability,
+    interface: Interface,
+    instance: Option<&str>,
+) -> Capability {
     let names: Vec<&'static str> = capability
         .properties()
         .iter()
@@ -118,25 +124,129 @@ fn declare(capability: &DeviceCapability, interface: Interface) -> Capability {
         .map(|p| p.name())
         .collect();
     let mut declared = Capability::interface(interface.namespace(), "3", &names);
-    match (capability, interface) {
-        (DeviceCapability::Thermostat { modes, .. }, Interface::Thermostat) => {
-            declared.configuration = Some(serde_json::json!({
+    declared.instance = instance.map(str::to_owned);
+    match capability {
+        DeviceCapability::Thermostat { modes, .. } if interface == Interface::Thermostat => {
+            declared.configuration = Some(json!({
                 "supportedModes": modes,
                 "supportsScheduling": false,
             }));
         }
-        (
-            DeviceCapability::Scene {
-                supports_deactivation,
-            },
-            _,
-        ) => {
+        DeviceCapability::Scene {
+            supports_deactivation,
+        } => {
             declared.supports_deactivation = Some(*supports_deactivation);
             declared.proactively_reported = Some(false);
+        }
+        DeviceCapability::Range {
+            names,
+            min,
+            max,
+            precision,
+            unit,
+            presets,
+            default_delta,
+            semantics,
+            ..
+        } => {
+            declared.capability_resources = Some(resources(names));
+            let mut configuration = json!({
+                "supportedRange": {"minimumValue": min, "maximumValue": max, "precision": precision},
+            });
+            if let Some(unit) = unit {
+                configuration["unitOfMeasure"] = json!(unit);
+            }
+            if !presets.is_empty() {
+                configuration["presets"] = presets
+                    .iter()
+                    .map(|p| json!({"rangeValue": p.value, "presetResources": resources(&p.names)}))
+                    .collect();
+            }
+            declared.configuration = Some(configuration);
+            declared.semantics = semantics.map(|RangeSemantics::Position| {
+                let step = range_default_delta(*min, *max, *precision, *default_delta);
+                json!({
+                    "actionMappings": [
+                        action("Alexa.Actions.Close", "SetRangeValue", json!({"rangeValue": min})),
+                        action("Alexa.Actions.Open", "SetRangeValue", json!({"rangeValue": max})),
+                        action("Alexa.Actions.Lower", "AdjustRangeValue",
+                            json!({"rangeValueDelta": -step, "rangeValueDeltaDefault": false})),
+                        action("Alexa.Actions.Raise", "AdjustRangeValue",
+                            json!({"rangeValueDelta": step, "rangeValueDeltaDefault": false})),
+                    ],
+                    "stateMappings": [
+                        {"@type": "StatesToValue", "states": ["Alexa.States.Closed"], "value": min},
+                        {"@type": "StatesToRange", "states": ["Alexa.States.Open"],
+                            "range": {"minimumValue": min + precision, "maximumValue": max}},
+                    ],
+                })
+            });
+        }
+        DeviceCapability::Mode {
+            names,
+            ordered,
+            modes,
+            semantics,
+            ..
+        } => {
+            declared.capability_resources = Some(resources(names));
+            declared.configuration = Some(json!({
+                "ordered": ordered,
+                "supportedModes": modes
+                    .iter()
+                    .map(|m| json!({"value": m.value, "modeResources": resources(&m.names)}))
+                    .collect::<Vec<_>>(),
+            }));
+            declared.semantics = semantics.as_ref().map(|s| {
+                json!({
+                    "actionMappings": [
+                        action("Alexa.Actions.Close", "SetMode", json!({"mode": s.close})),
+                        action("Alexa.Actions.Open", "SetMode", json!({"mode": s.open})),
+                    ],
+                    "stateMappings": [
+                        {"@type": "StatesToValue", "states": ["Alexa.States.Closed"], "value": s.close},
+                        {"@type": "StatesToValue", "states": ["Alexa.States.Open"], "value": s.open},
+                    ],
+                })
+            });
+        }
+        DeviceCapability::Toggle { names, .. } => {
+            declared.capability_resources = Some(resources(names));
         }
         _ => {}
     }
     declared
+}
+
+/// How far a range moves when the customer names no amount: the device's own default, or a
+/// tenth of the range rounded to whole steps (at least one step).
+pub fn range_default_delta(min: f64, max: f64, precision: f64, default_delta: Option<f64>) -> f64 {
+    default_delta.unwrap_or_else(|| {
+        let steps = ((max - min) / 10.0 / precision).round().max(1.0);
+        steps * precision
+    })
+}
+
+/// `capabilityResources` (or `presetResources`, `modeResources`): the names, as Alexa spells them.
+fn resources(names: &[Name]) -> serde_json::Value {
+    let friendly_names: Vec<_> = names
+        .iter()
+        .map(|name| match name {
+            Name::Asset { asset } => json!({"@type": "asset", "value": {"assetId": asset}}),
+            Name::Text { text, locale } => {
+                json!({"@type": "text", "value": {"text": text, "locale": locale}})
+            }
+        })
+        .collect();
+    json!({ "friendlyNames": friendly_names })
+}
+
+fn action(action: &str, directive: &str, payload: serde_json::Value) -> serde_json::Value {
+    json!({
+        "@type": "ActionsToDirective",
+        "actions": [action],
+        "directive": {"name": directive, "payload": payload},
+    })
 }
 
 #[cfg(test)]

@@ -116,8 +116,14 @@ pub enum DeviceCapability {
     Percentage,
     /// Hue, saturation and brightness.
     Color,
-    /// White temperature in kelvin.
-    ColorTemperature,
+    /// White temperature in kelvin, within the bulb's own range.
+    #[serde(rename_all = "camelCase")]
+    ColorTemperature {
+        #[serde(default = "default_min_kelvin")]
+        min_kelvin: u32,
+        #[serde(default = "default_max_kelvin")]
+        max_kelvin: u32,
+    },
     /// A thermostat with a target setpoint and the listed modes (`HEAT`, `COOL`, `AUTO`, …).
     #[serde(rename_all = "camelCase")]
     Thermostat {
@@ -141,6 +147,55 @@ pub enum DeviceCapability {
     },
     /// Volume and mute.
     Speaker,
+    /// A numeric setting of its own (a fan's speed, a blind's position, a humidifier's target):
+    /// Alexa's `RangeController` with this `instance`.
+    #[serde(rename_all = "camelCase")]
+    Range {
+        /// Names the setting in directives and state: `Fan.Speed`, `Blind.Lift`. At least one
+        /// dot, so that it cannot clash with a state field of the device model.
+        instance: String,
+        /// What the customer calls the setting.
+        names: Vec<Name>,
+        min: f64,
+        max: f64,
+        /// The step between two values.
+        #[serde(default = "default_precision")]
+        precision: f64,
+        /// An Alexa unit of measure (`Alexa.Unit.Percent`, …), if the value has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unit: Option<String>,
+        /// Named values ("high", "maximum").
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        presets: Vec<Preset>,
+        /// How far "raise", "turn up" and the like move it when the customer names no amount;
+        /// a tenth of the range (at least one step) when not given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        default_delta: Option<f64>,
+        /// What the value means, for the words Alexa maps to it ("open the blind").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        semantics: Option<RangeSemantics>,
+    },
+    /// A setting with named values (a washer's cycle, a garage door's position): Alexa's
+    /// `ModeController` with this `instance`.
+    #[serde(rename_all = "camelCase")]
+    Mode {
+        instance: String,
+        names: Vec<Name>,
+        /// Whether the modes have an order ("increase the water temperature").
+        #[serde(default)]
+        ordered: bool,
+        modes: Vec<ModeValue>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        semantics: Option<ModeSemantics>,
+    },
+    /// Something that is on or off on its own (a fan's oscillation, a child lock): Alexa's
+    /// `ToggleController` with this `instance`.
+    #[serde(rename_all = "camelCase")]
+    Toggle { instance: String, names: Vec<Name> },
+    /// A door or window contact: reports whether it is open.
+    ContactSensor,
+    /// Reports whether it detects motion.
+    MotionSensor,
     /// A capability written by a newer device cloud than this skill knows: ignored, not fatal.
     #[serde(other)]
     Unknown,
@@ -149,6 +204,72 @@ pub enum DeviceCapability {
 /// The setpoints of a thermostat that declares none, Celsius.
 pub const DEFAULT_MIN_SETPOINT: f64 = 7.0;
 pub const DEFAULT_MAX_SETPOINT: f64 = 30.0;
+
+/// The white temperatures a bulb that declares none accepts.
+pub const DEFAULT_MIN_KELVIN: u32 = 1000;
+pub const DEFAULT_MAX_KELVIN: u32 = 10000;
+
+fn default_min_kelvin() -> u32 {
+    DEFAULT_MIN_KELVIN
+}
+
+fn default_max_kelvin() -> u32 {
+    DEFAULT_MAX_KELVIN
+}
+
+fn default_precision() -> f64 {
+    1.0
+}
+
+/// A name the customer uses for a setting, a mode or a preset: one of Alexa's catalogue names
+/// (which Alexa knows in every language, e.g. `Alexa.Setting.FanSpeed`) or a text in one locale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Name {
+    Asset {
+        asset: String,
+    },
+    Text {
+        text: String,
+        #[serde(default = "default_locale")]
+        locale: String,
+    },
+}
+
+fn default_locale() -> String {
+    "en-US".into()
+}
+
+/// A named value of a range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preset {
+    pub value: f64,
+    pub names: Vec<Name>,
+}
+
+/// One mode of a mode setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModeValue {
+    /// Its id in directives and state, e.g. `Position.Up`.
+    pub value: String,
+    pub names: Vec<Name>,
+}
+
+/// What a range's value means to Alexa's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RangeSemantics {
+    /// How far open it is (blinds, shades, curtains): `min` is closed, `max` fully open;
+    /// "open", "close", "raise" and "lower" work.
+    Position,
+}
+
+/// Which modes mean open and closed ("open the garage door", "is it closed?").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModeSemantics {
+    pub open: String,
+    pub close: String,
+}
 
 fn default_min_setpoint() -> f64 {
     DEFAULT_MIN_SETPOINT
@@ -233,6 +354,35 @@ pub struct DeviceState {
     /// the device cloud acts on it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scene_active: Option<bool>,
+    /// A contact sensor: whether the door or window is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_open: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub motion_detected: Option<bool>,
+    /// Battery charge, 0–100 %, of a battery-powered device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub battery_level: Option<u8>,
+    /// The device cloud's word that the battery is too low for the device to act: commands are
+    /// answered `ENDPOINT_LOW_POWER`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_battery: Option<bool>,
+    /// The values of range, mode and toggle settings, by instance name. Instance names contain
+    /// a dot, which no field above does, so both live in the one `state` map (and `sampledAt`)
+    /// and a write of one setting is one attribute, like any other field.
+    #[serde(flatten)]
+    pub settings: BTreeMap<String, SettingValue>,
+}
+
+/// The value of a range (a number), mode (its id) or toggle (on or off) setting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SettingValue {
+    On(bool),
+    Number(f64),
+    Mode(String),
+    /// Anything else a device cloud keeps in `state` (ignored, but kept on decode rather than
+    /// failing the whole device).
+    Other(serde_json::Value),
 }
 
 impl DeviceState {

@@ -13,13 +13,6 @@ pub const CONNECTIVITY: &str = CONNECTIVITY_FIELD;
 /// an older device cloud): an hour, so that Alexa does not take it for fresh.
 pub const UNKNOWN_UNCERTAINTY_MS: i64 = 3_600_000;
 
-/// A reportable property and the device-state field it comes from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reported {
-    pub field: &'static str,
-    pub state: PropertyState,
-}
-
 /// `timeOfSample`: UTC, `Z`, millisecond precision.
 pub fn time_of_sample(unix_ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(unix_ms)
@@ -34,13 +27,10 @@ pub fn now_ms() -> i64 {
 
 /// Every reportable property the device has a value for, in declaration order, and its
 /// connectivity (always). Values the device never reported are left out, not invented.
-pub fn reportable(device: &Device, now_ms: i64) -> Vec<Reported> {
+pub fn reportable(device: &Device, now_ms: i64) -> Vec<PropertyState> {
     values(device)
         .into_iter()
-        .map(|reading| Reported {
-            field: reading.property.field(),
-            state: property(device, reading, now_ms),
-        })
+        .map(|reading| property(device, reading, now_ms))
         .collect()
 }
 
@@ -65,7 +55,7 @@ impl Reading {
 pub fn values(device: &Device) -> Vec<Reading> {
     let mut out: Vec<Reading> = Vec::with_capacity(device.capabilities.len() + 1);
     for capability in &device.capabilities {
-        for &property in capability.properties() {
+        for property in capability.properties() {
             // A capability listed twice, or two declaring one property, report it once.
             if out.iter().any(|r| r.property == property) {
                 continue;
@@ -91,7 +81,7 @@ pub fn property(device: &Device, reading: Reading, now_ms: i64) -> PropertyState
     };
     PropertyState {
         namespace: reading.namespace(),
-        instance: None,
+        instance: reading.property.instance().map(str::to_owned),
         name: reading.name(),
         value: reading.value.to_json(),
         time_of_sample: time_of_sample(sampled),
@@ -130,15 +120,15 @@ mod tests {
     #[test]
     fn reports_known_values_with_their_sample_time_and_connectivity() {
         let props = reportable(&lamp(), 1_700_000_002_000);
-        let names: Vec<_> = props.iter().map(|p| p.state.name).collect();
+        let names: Vec<_> = props.iter().map(|p| p.name).collect();
         // brightness was never reported; power listed twice is reported once
         assert_eq!(names, ["powerState", "connectivity"]);
-        assert_eq!(props[0].state.value, json!("ON"));
-        assert_eq!(props[0].state.time_of_sample, "2023-11-14T22:13:20.000Z");
-        assert_eq!(props[0].state.uncertainty_in_milliseconds, 2000);
-        assert_eq!(props[1].state.value, json!({"value": "OK"}));
+        assert_eq!(props[0].value, json!("ON"));
+        assert_eq!(props[0].time_of_sample, "2023-11-14T22:13:20.000Z");
+        assert_eq!(props[0].uncertainty_in_milliseconds, 2000);
+        assert_eq!(props[1].value, json!({"value": "OK"}));
         assert_eq!(
-            props[1].state.uncertainty_in_milliseconds,
+            props[1].uncertainty_in_milliseconds,
             UNKNOWN_UNCERTAINTY_MS as u64
         );
     }

@@ -12,10 +12,11 @@ use crate::alexa::BearerToken;
 use crate::alexa::control::Command;
 use crate::alexa::event::{self, Addressing, CauseType, Empty, Message, ScenePayload};
 use crate::alexa::validate::THERMOSTAT_MODES;
+use crate::device::mapping::range_default_delta;
 use crate::device::properties::{now_ms, reportable, time_of_sample};
 use crate::device::{
-    Connectivity, DEFAULT_MAX_SETPOINT, DEFAULT_MIN_SETPOINT, Device, DeviceCapability,
-    DeviceState, Hsb, LockState,
+    Connectivity, DEFAULT_MAX_KELVIN, DEFAULT_MAX_SETPOINT, DEFAULT_MIN_KELVIN,
+    DEFAULT_MIN_SETPOINT, Device, DeviceCapability, DeviceState, Hsb, LockState, SettingValue,
 };
 use crate::error::SkillError;
 use crate::store::{StateOutcome, StateWrite, Store};
@@ -81,10 +82,7 @@ pub async fn control<S: Store>(
 
 fn answer(to: &Addressing, command: &Command, device: &Device, at_ms: i64) -> ControlAnswer {
     // Measured against the write's time: the value just set has no uncertainty.
-    let properties = reportable(device, at_ms)
-        .into_iter()
-        .map(|r| r.state)
-        .collect();
+    let properties = reportable(device, at_ms);
     match command {
         Command::Activate | Command::Deactivate => ControlAnswer::Scene(event::scene_started(
             to,
@@ -106,8 +104,12 @@ pub struct Change {
 
 /// What `command` does to `device`, or why it cannot.
 pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
-    let interface = command.interface();
-    let Some(capability) = device.capabilities.iter().find(|c| c.declares(interface)) else {
+    let (interface, instance) = command.target();
+    let Some(capability) = device
+        .capabilities
+        .iter()
+        .find(|c| c.declares(interface, instance))
+    else {
         return Err(SkillError::NotSupported(interface.namespace()));
     };
     if *command == Command::Deactivate
@@ -124,6 +126,11 @@ pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
     }
     if device.connectivity == Connectivity::Unreachable {
         return Err(SkillError::Unreachable);
+    }
+    if device.state.low_battery == Some(true) {
+        return Err(SkillError::LowPower {
+            percentage: device.state.battery_level,
+        });
     }
     let current = &device.state;
     let mut patch = DeviceState::default();
@@ -159,26 +166,34 @@ pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
             });
         }
         Command::SetColorTemperature(k) => {
-            in_range(k as f64, 1000.0, 10000.0)?;
+            let (min, max) = kelvin_range(capability);
+            in_range(k as f64, f64::from(min), f64::from(max))?;
             patch.color_temperature_kelvin = Some(u32::try_from(k).unwrap_or(0));
         }
         Command::IncreaseColorTemperature | Command::DecreaseColorTemperature => {
+            let (min, max) = kelvin_range(capability);
+            // The named white steps the bulb can show, and its own ends.
+            let mut steps: Vec<u32> = WHITE_STEPS_KELVIN
+                .iter()
+                .copied()
+                .filter(|k| (min..=max).contains(k))
+                .collect();
+            if steps.is_empty() {
+                steps = vec![min, max];
+            }
             let now = current
                 .color_temperature_kelvin
-                .unwrap_or(WHITE_STEPS_KELVIN[2]);
+                .unwrap_or(steps[steps.len() / 2])
+                .clamp(min, max);
             let next = if *command == Command::IncreaseColorTemperature {
-                WHITE_STEPS_KELVIN
-                    .iter()
-                    .copied()
-                    .find(|&k| k > now)
-                    .unwrap_or(now.max(WHITE_STEPS_KELVIN[4]))
+                steps.iter().copied().find(|&k| k > now).unwrap_or(now)
             } else {
-                WHITE_STEPS_KELVIN
+                steps
                     .iter()
                     .rev()
                     .copied()
                     .find(|&k| k < now)
-                    .unwrap_or(now.min(WHITE_STEPS_KELVIN[0]))
+                    .unwrap_or(now)
             };
             patch.color_temperature_kelvin = Some(next);
             relative = true;
@@ -217,6 +232,87 @@ pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
             relative = true;
         }
         Command::SetMute(mute) => patch.muted = Some(mute),
+        Command::SetRangeValue {
+            ref instance,
+            value,
+        } => {
+            let range = Range::of(capability);
+            patch
+                .settings
+                .insert(instance.clone(), SettingValue::Number(range.set(value)?));
+        }
+        Command::AdjustRangeValue {
+            ref instance,
+            delta,
+            default,
+        } => {
+            let range = Range::of(capability);
+            let base = match current.settings.get(instance) {
+                Some(SettingValue::Number(v)) => *v,
+                _ => range.min,
+            };
+            let delta = if default {
+                range.default_delta.copysign(delta)
+            } else {
+                delta
+            };
+            patch.settings.insert(
+                instance.clone(),
+                SettingValue::Number(range.adjust(base, delta)?),
+            );
+            relative = true;
+        }
+        Command::SetMode {
+            ref instance,
+            ref mode,
+        } => {
+            let DeviceCapability::Mode { modes, .. } = capability else {
+                unreachable!("a Mode command is planned for a mode capability")
+            };
+            if !modes.iter().any(|m| m.value == *mode) {
+                return Err(SkillError::InvalidValue(format!(
+                    "{instance} has no mode {:?}",
+                    mode.chars().take(64).collect::<String>()
+                )));
+            }
+            patch
+                .settings
+                .insert(instance.clone(), SettingValue::Mode(mode.clone()));
+        }
+        Command::AdjustMode {
+            ref instance,
+            delta,
+        } => {
+            let DeviceCapability::Mode { modes, ordered, .. } = capability else {
+                unreachable!("a Mode command is planned for a mode capability")
+            };
+            if !ordered || modes.is_empty() {
+                return Err(SkillError::NotSupported(
+                    "Alexa.ModeController AdjustMode on unordered modes",
+                ));
+            }
+            let at = match current.settings.get(instance) {
+                Some(SettingValue::Mode(m)) => modes.iter().position(|v| v.value == *m),
+                _ => None,
+            }
+            .unwrap_or(0);
+            let last = modes.len() - 1;
+            let to = i64::try_from(at)
+                .unwrap_or(0)
+                .saturating_add(delta)
+                .clamp(0, i64::try_from(last).unwrap_or(0));
+            let to = usize::try_from(to).unwrap_or(0);
+            patch.settings.insert(
+                instance.clone(),
+                SettingValue::Mode(modes[to].value.clone()),
+            );
+            relative = true;
+        }
+        Command::SetToggle { ref instance, on } => {
+            patch
+                .settings
+                .insert(instance.clone(), SettingValue::On(on));
+        }
     }
     Ok(Change { patch, relative })
 }
@@ -238,6 +334,74 @@ fn percent(v: i64) -> Result<u8, SkillError> {
 fn adjust_percent(base: u8, delta: i64) -> Result<u8, SkillError> {
     in_range(delta as f64, -100.0, 100.0)?;
     Ok(u8::try_from((i64::from(base) + delta).clamp(0, 100)).unwrap_or(0))
+}
+
+fn kelvin_range(capability: &DeviceCapability) -> (u32, u32) {
+    match *capability {
+        DeviceCapability::ColorTemperature {
+            min_kelvin,
+            max_kelvin,
+        } => (min_kelvin, max_kelvin),
+        _ => (DEFAULT_MIN_KELVIN, DEFAULT_MAX_KELVIN),
+    }
+}
+
+/// A range capability's numbers.
+struct Range {
+    min: f64,
+    max: f64,
+    precision: f64,
+    default_delta: f64,
+}
+
+impl Range {
+    fn of(capability: &DeviceCapability) -> Self {
+        match *capability {
+            DeviceCapability::Range {
+                min,
+                max,
+                precision,
+                default_delta,
+                ..
+            } => Self {
+                min,
+                max,
+                precision,
+                default_delta: range_default_delta(min, max, precision, default_delta),
+            },
+            _ => unreachable!("a Range command is planned for a range capability"),
+        }
+    }
+
+    /// The value on the range's grid of steps nearest to `value`.
+    fn snap(&self, value: f64) -> f64 {
+        let steps = ((value - self.min) / self.precision).round();
+        (self.min + steps * self.precision).clamp(self.min, self.max)
+    }
+
+    fn set(&self, value: f64) -> Result<f64, SkillError> {
+        if !value.is_finite() || !(self.min..=self.max).contains(&value) {
+            return Err(SkillError::ValueOutOfRange {
+                value,
+                min: self.min,
+                max: self.max,
+            });
+        }
+        Ok(self.snap(value))
+    }
+
+    /// A relative change, clamped to the range ("raise" a blind that is nearly open opens it).
+    fn adjust(&self, base: f64, delta: f64) -> Result<f64, SkillError> {
+        let span = self.max - self.min;
+        if !delta.is_finite() || delta.abs() > span {
+            return Err(SkillError::ValueOutOfRange {
+                value: delta,
+                min: -span,
+                max: span,
+            });
+        }
+        Ok(self.snap((base + delta).clamp(self.min, self.max)))
+    }
 }
 
 fn setpoint_range(device: &Device) -> (f64, f64) {

@@ -20,9 +20,6 @@ pub async fn report_state<S: Store>(
         ghost::report_deleted(services, &user_id, endpoint_id).await;
         return Err(SkillError::NoSuchEndpoint);
     };
-    let properties = reportable(&device, now_ms())
-        .into_iter()
-        .map(|r| r.state)
-        .collect();
+    let properties = reportable(&device, now_ms());
     Ok(event::state_response(to, true, properties))
 }

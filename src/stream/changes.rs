@@ -73,7 +73,7 @@ impl Touched {
             if !old.contains(v) {
                 changed = true;
                 if !self.properties.contains(&v.property) {
-                    self.properties.push(v.property);
+                    self.properties.push(v.property.clone());
                 }
             }
         }
