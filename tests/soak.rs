@@ -23,7 +23,7 @@ use alexa_smart_home::alexa::event::CauseType;
 use alexa_smart_home::device::properties::{now_ms, values};
 use alexa_smart_home::device::{
     Connectivity, Device, DeviceCapability, DeviceRelationships, DeviceState, Hsb, LockState,
-    mapping,
+    SettingValue, mapping,
 };
 use alexa_smart_home::gateway::{Gateway, GatewayRegion};
 use alexa_smart_home::lwa::Lwa;
@@ -38,7 +38,7 @@ use hyper::header::HeaderMap;
 use serde_json::{Value, json};
 use support::dynamo::TestTables;
 use support::faults::{Action, FaultServer};
-use support::schema;
+use support::{devices, schema};
 
 /// The client's timeout for one request; a "slow" answer comes after twice as long.
 const CLIENT_TIMEOUT: Duration = Duration::from_millis(200);
@@ -82,7 +82,7 @@ impl Settings {
 #[derive(Debug, Default)]
 struct Known {
     definition: Value,
-    told: BTreeMap<(String, String), Value>,
+    told: BTreeMap<(String, String, Option<String>), Value>,
 }
 
 #[derive(Debug, Default)]
@@ -290,6 +290,7 @@ impl GatewayState {
                     let key = (
                         p["namespace"].as_str().unwrap_or_default().to_owned(),
                         p["name"].as_str().unwrap_or_default().to_owned(),
+                        p["instance"].as_str().map(str::to_owned),
                     );
                     known.told.insert(key, p["value"].clone());
                 }
@@ -366,12 +367,22 @@ const CATEGORIES: [&str; 6] = [
 ];
 
 fn capability(rng: &mut fastrand::Rng) -> DeviceCapability {
-    match rng.u32(0..9) {
+    match rng.u32(0..16) {
         0 => DeviceCapability::Power,
         1 => DeviceCapability::Brightness,
         2 => DeviceCapability::Percentage,
         3 => DeviceCapability::Color,
-        4 => DeviceCapability::ColorTemperature,
+        4 => DeviceCapability::ColorTemperature {
+            min_kelvin: 2200,
+            max_kelvin: 7000,
+        },
+        9 => devices::fan_speed(),
+        10 => devices::blind_position(),
+        11 => devices::garage_door(),
+        12 => devices::water_temperature(),
+        13 => devices::oscillation(),
+        14 => DeviceCapability::ContactSensor,
+        15 => DeviceCapability::MotionSensor,
         5 => DeviceCapability::Thermostat {
             modes: vec!["HEAT".into(), "COOL".into(), "AUTO".into()],
             min_setpoint: 7.0,
@@ -449,7 +460,7 @@ fn change_state(rng: &mut fastrand::Rng, d: &mut Device) {
             };
             (s.color = Some(color), "color").1
         }
-        Some(DeviceCapability::ColorTemperature) => {
+        Some(DeviceCapability::ColorTemperature { .. }) => {
             (
                 s.color_temperature_kelvin = Some(rng.u32(2200..=7000)),
                 "colorTemperatureKelvin",
@@ -486,9 +497,39 @@ fn change_state(rng: &mut fastrand::Rng, d: &mut Device) {
                 (s.muted = Some(rng.bool()), "muted").1
             }
         }
+        Some(DeviceCapability::Range { instance, .. }) => {
+            let values: Vec<f64> = devices::RANGE_VALUES
+                .iter()
+                .filter(|(i, _)| i == instance)
+                .map(|(_, v)| *v)
+                .collect();
+            let value = SettingValue::Number(values[rng.usize(..values.len())]);
+            (
+                s.settings.insert(instance.clone(), value),
+                instance.as_str(),
+            )
+                .1
+        }
+        Some(DeviceCapability::Mode {
+            instance, modes, ..
+        }) => {
+            let mode = SettingValue::Mode(modes[rng.usize(..modes.len())].value.clone());
+            (s.settings.insert(instance.clone(), mode), instance.as_str()).1
+        }
+        Some(DeviceCapability::Toggle { instance, .. }) => {
+            let on = SettingValue::On(rng.bool());
+            (s.settings.insert(instance.clone(), on), instance.as_str()).1
+        }
+        Some(DeviceCapability::ContactSensor) => {
+            (s.contact_open = Some(rng.bool()), "contactOpen").1
+        }
+        Some(DeviceCapability::MotionSensor) => {
+            (s.motion_detected = Some(rng.bool()), "motionDetected").1
+        }
         Some(_) => return,
     };
-    d.sampled_at.insert(field.into(), now_ms());
+    let field = field.to_owned();
+    d.sampled_at.insert(field, now_ms());
     d.changed_by = [
         None,
         Some(CauseType::PhysicalInteraction),
@@ -621,7 +662,8 @@ fn mismatches(
         for reading in values(d) {
             let (namespace, name) = (reading.namespace(), reading.name());
             let value = reading.value.to_json();
-            let key = (namespace.to_owned(), name.to_owned());
+            let instance = reading.property.instance().map(str::to_owned);
+            let key = (namespace.to_owned(), name.to_owned(), instance);
             // A value Alexa was never told since it learnt of the endpoint is one it asks for
             // with ReportState, which answers the current value: a new endpoint's state comes
             // that way, and a ChangeReport for it is not sent when the add and the change are

@@ -265,6 +265,12 @@ mod tests {
             {"type": "power"}, {"type": "brightness"}, {"type": "percentage"}, {"type": "color"},
             {"type": "colorTemperature"}, {"type": "thermostat", "modes": ["HEAT"]},
             {"type": "temperatureSensor"}, {"type": "lock"}, {"type": "scene"}, {"type": "speaker"},
+            {"type": "range", "instance": "Fan.Speed", "names": [{"asset": "Alexa.Setting.FanSpeed"}],
+                "min": 1, "max": 5},
+            {"type": "mode", "instance": "Washer.Cycle", "names": [{"text": "Cycle"}],
+                "modes": [{"value": "Cycle.Quick", "names": [{"text": "quick"}]}]},
+            {"type": "toggle", "instance": "Fan.Oscillate", "names": [{"asset": "Alexa.Setting.Oscillate"}]},
+            {"type": "contactSensor"}, {"type": "motionSensor"},
         ]))
         .unwrap()
     }
@@ -293,6 +299,18 @@ mod tests {
             volume: Some(3),
             muted: Some(false),
             scene_active: Some(true),
+            contact_open: Some(true),
+            motion_detected: Some(false),
+            battery_level: Some(80),
+            low_battery: Some(false),
+            settings: [
+                ("Fan.Speed", SettingValue::Number(3.0)),
+                ("Washer.Cycle", SettingValue::Mode("Cycle.Quick".into())),
+                ("Fan.Oscillate", SettingValue::On(true)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
         };
         device
     }
@@ -303,7 +321,7 @@ mod tests {
     fn every_declared_property_reads_from_a_full_device() {
         let device = fully_populated();
         for capability in &device.capabilities {
-            for &p in capability.properties() {
+            for p in capability.properties() {
                 assert!(p.read(&device).is_some(), "{p:?} of {capability:?} unread");
             }
         }
@@ -317,7 +335,7 @@ mod tests {
         let device = fully_populated();
         let state = serde_json::to_value(&device.state).unwrap();
         for capability in &device.capabilities {
-            for &p in capability.properties() {
+            for p in capability.properties() {
                 assert!(
                     state.get(p.field()).is_some(),
                     "{p:?}: no field {}",
@@ -325,6 +343,33 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Every capability the tests list is every capability there is: a new variant fails here
+    /// until it is added above (and so to the two tests before).
+    #[test]
+    fn the_list_is_complete() {
+        for capability in every_capability() {
+            match capability {
+                DeviceCapability::Power
+                | DeviceCapability::Brightness
+                | DeviceCapability::Percentage
+                | DeviceCapability::Color
+                | DeviceCapability::ColorTemperature { .. }
+                | DeviceCapability::Thermostat { .. }
+                | DeviceCapability::TemperatureSensor
+                | DeviceCapability::Lock
+                | DeviceCapability::Scene { .. }
+                | DeviceCapability::Speaker
+                | DeviceCapability::Range { .. }
+                | DeviceCapability::Mode { .. }
+                | DeviceCapability::Toggle { .. }
+                | DeviceCapability::ContactSensor
+                | DeviceCapability::MotionSensor
+                | DeviceCapability::Unknown => {}
+            }
+        }
+        assert_eq!(every_capability().len(), 15);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! (and a throttling proxy in front of it), captured logs, and the sample directives in `events/`.
 #![allow(dead_code)]
 
+pub mod devices;
 pub mod dynamo;
 pub mod faults;
 pub mod logs;

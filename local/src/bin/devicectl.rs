@@ -276,10 +276,7 @@ async fn run(command: Command) -> Result<(), BoxError> {
                 .device(&user, &endpoint_id)
                 .await?
                 .ok_or_else(|| format!("no device {endpoint_id} for {user}"))?;
-            let properties: Vec<_> = reportable(&device, now_ms())
-                .into_iter()
-                .map(|r| r.state)
-                .collect();
+            let properties = reportable(&device, now_ms());
             let view = serde_json::json!({
                 "state": device.state,
                 "connectivity": device.connectivity,

@@ -1,0 +1,84 @@
+//! Capabilities of the devices makers sell, as a device cloud writes them: shared by the
+//! property tests and the soak so that both exercise the same generic controllers.
+
+use alexa_smart_home::device::DeviceCapability;
+use serde_json::json;
+
+fn capability(value: serde_json::Value) -> DeviceCapability {
+    serde_json::from_value(value).expect("a valid capability")
+}
+
+/// A fan's speed: 1–5 with presets, Alexa's FanSpeed name.
+pub fn fan_speed() -> DeviceCapability {
+    capability(json!({
+        "type": "range", "instance": "Fan.Speed",
+        "names": [{"asset": "Alexa.Setting.FanSpeed"}, {"text": "Speed", "locale": "en-US"}],
+        "min": 1, "max": 5, "precision": 1,
+        "presets": [
+            {"value": 1, "names": [{"asset": "Alexa.Value.Minimum"}, {"asset": "Alexa.Value.Low"}]},
+            {"value": 5, "names": [{"asset": "Alexa.Value.Maximum"}, {"asset": "Alexa.Value.High"}]},
+        ],
+    }))
+}
+
+/// A blind's position: 0 (closed) – 100 % (open), with open/close/raise/lower semantics.
+pub fn blind_position() -> DeviceCapability {
+    capability(json!({
+        "type": "range", "instance": "Blind.Lift",
+        "names": [{"asset": "Alexa.Setting.Opening"}],
+        "min": 0, "max": 100, "precision": 1, "unit": "Alexa.Unit.Percent",
+        "semantics": "position",
+    }))
+}
+
+/// A garage door: up or down, with open/close semantics.
+pub fn garage_door() -> DeviceCapability {
+    capability(json!({
+        "type": "mode", "instance": "GarageDoor.Position",
+        "names": [{"asset": "Alexa.Setting.Mode"}, {"text": "Position", "locale": "en-US"}],
+        "ordered": false,
+        "modes": [
+            {"value": "Position.Up", "names": [{"asset": "Alexa.Value.Open"}]},
+            {"value": "Position.Down", "names": [{"asset": "Alexa.Value.Close"}]},
+        ],
+        "semantics": {"open": "Position.Up", "close": "Position.Down"},
+    }))
+}
+
+/// A washer's water temperature: ordered modes.
+pub fn water_temperature() -> DeviceCapability {
+    capability(json!({
+        "type": "mode", "instance": "Washer.WaterTemperature",
+        "names": [{"text": "Water temperature", "locale": "en-US"}],
+        "ordered": true,
+        "modes": [
+            {"value": "WaterTemperature.Cold", "names": [{"text": "Cold", "locale": "en-US"}]},
+            {"value": "WaterTemperature.Warm", "names": [{"text": "Warm", "locale": "en-US"}]},
+            {"value": "WaterTemperature.Hot", "names": [{"text": "Hot", "locale": "en-US"}]},
+        ],
+    }))
+}
+
+/// A fan's oscillation.
+pub fn oscillation() -> DeviceCapability {
+    capability(json!({
+        "type": "toggle", "instance": "Fan.Oscillate",
+        "names": [{"asset": "Alexa.Setting.Oscillate"}],
+    }))
+}
+
+/// The instance values each of the capabilities above accepts, for state operations.
+pub const RANGE_VALUES: &[(&str, f64)] = &[
+    ("Fan.Speed", 1.0),
+    ("Fan.Speed", 3.0),
+    ("Fan.Speed", 5.0),
+    ("Blind.Lift", 0.0),
+    ("Blind.Lift", 40.0),
+    ("Blind.Lift", 100.0),
+];
+pub const MODE_VALUES: &[(&str, &str)] = &[
+    ("GarageDoor.Position", "Position.Up"),
+    ("GarageDoor.Position", "Position.Down"),
+    ("Washer.WaterTemperature", "WaterTemperature.Cold"),
+    ("Washer.WaterTemperature", "WaterTemperature.Hot"),
+];
