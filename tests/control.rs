@@ -106,17 +106,17 @@ async fn every_control_directive_changes_the_stored_state_and_answers_with_it() 
         (
             "PercentageController",
             "SetPercentage",
-            "bedroom-blind",
+            "living-room-humidifier",
             |d| d.state.percentage == Some(74),
             ("Alexa.PercentageController", "percentage", json!(74)),
         ),
-        // seeded at 100, -20
+        // seeded at 40, -20
         (
             "PercentageController",
             "AdjustPercentage",
-            "bedroom-blind",
-            |d| d.state.percentage == Some(80),
-            ("Alexa.PercentageController", "percentage", json!(80)),
+            "living-room-humidifier",
+            |d| d.state.percentage == Some(20),
+            ("Alexa.PercentageController", "percentage", json!(20)),
         ),
         (
             "ColorController",
@@ -441,7 +441,7 @@ async fn control_errors() {
         (
             "events/ColorTemperatureController/ColorTemperatureController.SetColorTemperature.request.json",
             json!({"colorTemperatureInKelvin": 500}),
-            json!({"minimumValue": 1000.0, "maximumValue": 10000.0}),
+            json!({"minimumValue": 2200.0, "maximumValue": 6500.0}),
         ),
         (
             "events/Speaker/Speaker.SetVolume.request.json",

@@ -201,6 +201,9 @@ fn check_endpoint(e: &Value) {
     interfaces.sort();
     interfaces.dedup();
     assert_eq!(n, interfaces.len(), "{id}: an interface is declared twice");
+    for c in caps {
+        check_generic_controller(id, c);
+    }
     if let Some(cookie) = e.get("cookie") {
         assert!(
             cookie.as_object().unwrap().values().all(Value::is_string),
@@ -227,6 +230,131 @@ fn check_endpoint(e: &Value) {
                     assert!(validate::endpoint_id(m["endpointId"].as_str().unwrap()).is_ok());
                 }
             }
+        }
+    }
+}
+
+/// The directives each generic controller has: what its semantics may name.
+fn directives_of(interface: &str) -> Option<&'static [&'static str]> {
+    Some(match interface {
+        "Alexa.RangeController" => &["SetRangeValue", "AdjustRangeValue"],
+        "Alexa.ModeController" => &["SetMode", "AdjustMode"],
+        "Alexa.ToggleController" => &["TurnOn", "TurnOff"],
+        _ => return None,
+    })
+}
+
+/// What the schema leaves out of a generic controller: an instance, semantics that name only
+/// the interface's own directives and values it has, presets within the range.
+fn check_generic_controller(id: &str, c: &Value) {
+    let interface = c["interface"].as_str().unwrap_or_default();
+    let Some(directives) = directives_of(interface) else {
+        assert!(
+            c.get("instance").is_none(),
+            "{id}: {interface} has no instances"
+        );
+        return;
+    };
+    let instance = c["instance"].as_str().unwrap_or_default();
+    assert!(!instance.is_empty(), "{id}: {interface} without instance");
+    let config = &c["configuration"];
+    let range = &config["supportedRange"];
+    let (min, max) = (
+        range["minimumValue"].as_f64(),
+        range["maximumValue"].as_f64(),
+    );
+    let within = |v: &Value| match (v.as_f64(), min, max) {
+        (Some(v), Some(min), Some(max)) => (min..=max).contains(&v),
+        _ => false,
+    };
+    if interface == "Alexa.RangeController" {
+        for preset in config["presets"].as_array().into_iter().flatten() {
+            assert!(
+                within(&preset["rangeValue"]),
+                "{id}/{instance}: preset {preset} outside the range"
+            );
+        }
+    }
+    let mode_listed = |m: &Value| {
+        config["supportedModes"]
+            .as_array()
+            .is_some_and(|modes| modes.iter().any(|x| x["value"] == *m))
+    };
+    let ordered = config["ordered"] == true;
+    for mapping in c["semantics"]["actionMappings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let name = mapping["directive"]["name"].as_str().unwrap_or_default();
+        assert!(
+            directives.contains(&name),
+            "{id}/{instance}: semantics name {name}"
+        );
+        assert!(
+            name != "AdjustMode" || ordered,
+            "{id}/{instance}: AdjustMode on unordered modes"
+        );
+        let payload = &mapping["directive"]["payload"];
+        match name {
+            "SetRangeValue" => {
+                assert!(within(&payload["rangeValue"]), "{id}/{instance}: {payload}")
+            }
+            "SetMode" => assert!(mode_listed(&payload["mode"]), "{id}/{instance}: {payload}"),
+            _ => {}
+        }
+    }
+    for mapping in c["semantics"]["stateMappings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        match (interface, mapping["@type"].as_str()) {
+            ("Alexa.RangeController", Some("StatesToValue")) => {
+                assert!(within(&mapping["value"]), "{id}/{instance}: {mapping}")
+            }
+            ("Alexa.RangeController", Some("StatesToRange")) => {
+                assert!(
+                    within(&mapping["range"]["minimumValue"]),
+                    "{id}/{instance}: {mapping}"
+                );
+                assert!(
+                    within(&mapping["range"]["maximumValue"]),
+                    "{id}/{instance}: {mapping}"
+                );
+            }
+            ("Alexa.ModeController", Some("StatesToValue")) => {
+                assert!(mode_listed(&mapping["value"]), "{id}/{instance}: {mapping}")
+            }
+            other => panic!("{id}/{instance}: state mapping {other:?}"),
+        }
+    }
+}
+
+/// Every property in a response's or report's `context` (and a ChangeReport's change) that has
+/// an instance names a capability `endpoint` declares with that interface and instance, and
+/// every property of a generic controller has one.
+pub fn assert_instances_declared(message: &Value, endpoint: &Value) {
+    let caps = endpoint["capabilities"].as_array().expect("capabilities");
+    let change = message["event"]["payload"]["change"]["properties"].as_array();
+    let context = message["context"]["properties"].as_array();
+    for p in change
+        .into_iter()
+        .flatten()
+        .chain(context.into_iter().flatten())
+    {
+        let namespace = p["namespace"].as_str().unwrap_or_default();
+        match p.get("instance") {
+            Some(instance) => assert!(
+                caps.iter()
+                    .any(|c| c["interface"] == namespace && c["instance"] == *instance),
+                "{p} names no declared capability of {}",
+                endpoint["endpointId"]
+            ),
+            None => assert!(
+                directives_of(namespace).is_none(),
+                "{p}: a generic controller's property without instance"
+            ),
         }
     }
 }
