@@ -86,3 +86,58 @@ fn the_delete_report_shape_is_checked_by_own_code() {
         "extra field"
     );
 }
+
+/// A fan speed range as the skill declares it, for the generic-controller controls below.
+fn fan() -> Value {
+    let mut e = light();
+    e["capabilities"].as_array_mut().unwrap().push(json!({
+        "type": "AlexaInterface", "interface": "Alexa.RangeController", "instance": "Fan.Speed",
+        "version": "3",
+        "properties": {"supported": [{"name": "rangeValue"}], "proactivelyReported": true, "retrievable": true},
+        "capabilityResources": {"friendlyNames": [{"@type": "asset", "value": {"assetId": "Alexa.Setting.FanSpeed"}}]},
+        "configuration": {"supportedRange": {"minimumValue": 1, "maximumValue": 5, "precision": 1},
+            "presets": [{"rangeValue": 5, "presetResources": {"friendlyNames": [
+                {"@type": "asset", "value": {"assetId": "Alexa.Value.Maximum"}}]}}]},
+        "semantics": {"actionMappings": [{"@type": "ActionsToDirective", "actions": ["Alexa.Actions.Raise"],
+            "directive": {"name": "AdjustRangeValue", "payload": {"rangeValueDelta": 1, "rangeValueDeltaDefault": false}}}]}
+    }));
+    e
+}
+
+#[test]
+fn own_checks_of_generic_controllers_reject_what_the_schema_lets_through() {
+    schema::assert_valid(&discover_response(fan()));
+    let mut cases: Vec<(&str, Value)> = Vec::new();
+    let mut e = fan();
+    e["capabilities"][1]["configuration"]["presets"][0]["rangeValue"] = json!(9);
+    cases.push(("preset outside the range", e));
+    let mut e = fan();
+    e["capabilities"][1]["semantics"]["actionMappings"][0]["directive"]["name"] = json!("SetMode");
+    cases.push(("semantics name another interface's directive", e));
+    let mut e = fan();
+    e["capabilities"][1]
+        .as_object_mut()
+        .unwrap()
+        .remove("instance");
+    cases.push(("generic controller without instance", e));
+    for (what, endpoint) in cases {
+        assert!(rejected(discover_response(endpoint)), "{what}");
+    }
+
+    // A context property must name a declared instance.
+    let response = |instance: &str| {
+        json!({"event": {"header": {"namespace": "Alexa", "name": "Response", "payloadVersion": "3",
+            "messageId": uuid::Uuid::new_v4().to_string(), "correlationToken": "c"},
+            "endpoint": {"endpointId": "light-1"}, "payload": {}},
+            "context": {"properties": [{"namespace": "Alexa.RangeController", "instance": instance,
+                "name": "rangeValue", "value": 3, "timeOfSample": "2026-11-30T10:00:00.000Z",
+                "uncertaintyInMilliseconds": 0}]}})
+    };
+    schema::assert_valid(&response("Fan.Speed"));
+    schema::assert_instances_declared(&response("Fan.Speed"), &fan());
+    assert!(
+        catch_unwind(|| schema::assert_instances_declared(&response("Fan.Direction"), &fan()))
+            .is_err(),
+        "undeclared instance"
+    );
+}
