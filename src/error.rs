@@ -4,6 +4,7 @@ use crate::alexa::directive::{ParseError, ReplyTo};
 use serde_json::json;
 
 use crate::alexa::event::{self, Addressing, ErrorPayload, ErrorType, Message, ValidRange};
+use crate::device::TemperatureScale;
 use crate::lwa::LwaError;
 use crate::store::StoreError;
 
@@ -32,9 +33,17 @@ pub enum SkillError {
     /// `VALUE_OUT_OF_RANGE` with `validRange`.
     #[error("{value} is outside {min}..={max}")]
     ValueOutOfRange { value: f64, min: f64, max: f64 },
-    /// `TEMPERATURE_VALUE_OUT_OF_RANGE` with `validRange` (Celsius).
-    #[error("{celsius} °C is outside {min}..={max} °C")]
-    TemperatureOutOfRange { celsius: f64, min: f64, max: f64 },
+    /// `TEMPERATURE_VALUE_OUT_OF_RANGE` with `validRange`, in the thermostat's scale.
+    #[error("{value} is outside {min}..={max} ({scale:?})")]
+    TemperatureOutOfRange {
+        value: f64,
+        min: f64,
+        max: f64,
+        scale: TemperatureScale,
+    },
+    /// An `Alexa.ThermostatController` ErrorResponse.
+    #[error(transparent)]
+    Thermostat(#[from] ThermostatError),
     /// `INVALID_VALUE`: a value the device does not know (a thermostat mode it lacks, …).
     #[error("{0}")]
     InvalidValue(String),
@@ -71,6 +80,13 @@ impl SkillError {
             Self::InvalidValue(_) => ErrorType::InvalidValue,
             Self::Busy => ErrorType::EndpointBusy,
             Self::LowPower { .. } => ErrorType::EndpointLowPower,
+            Self::Thermostat(e) => match e {
+                ThermostatError::IsOff => ErrorType::ThermostatIsOff,
+                ThermostatError::UnsupportedMode(_) => ErrorType::UnsupportedThermostatMode,
+                ThermostatError::DualUnsupported => ErrorType::DualSetpointsUnsupported,
+                ThermostatError::TripleUnsupported => ErrorType::TripleSetpointsUnsupported,
+                ThermostatError::TooClose { .. } => ErrorType::RequestedSetpointsTooClose,
+            },
             Self::Store(_) | Self::Lwa(_) | Self::Serialize(_) => ErrorType::InternalError,
         }
     }
@@ -102,19 +118,50 @@ impl SkillError {
                 minimum_value: json!(min),
                 maximum_value: json!(max),
             }),
-            Self::TemperatureOutOfRange { min, max, .. } => Some(ValidRange {
-                minimum_value: json!({"value": min, "scale": "CELSIUS"}),
-                maximum_value: json!({"value": max, "scale": "CELSIUS"}),
+            Self::TemperatureOutOfRange {
+                min, max, scale, ..
+            } => Some(ValidRange {
+                minimum_value: json!({"value": min, "scale": scale.alexa_name()}),
+                maximum_value: json!({"value": max, "scale": scale.alexa_name()}),
             }),
             _ => None,
         };
-        let mut response =
-            event::error_response(&to, reply_to.authorization, kind, message, valid_range);
-        if let Self::LowPower { percentage } = *self {
-            response.event.payload.percentage_state = percentage;
+        let namespace = match self {
+            _ if reply_to.authorization => "Alexa.Authorization",
+            Self::Thermostat(_) => "Alexa.ThermostatController",
+            _ => "Alexa",
+        };
+        let mut response = event::error_response(&to, namespace, kind, message, valid_range);
+        match *self {
+            Self::LowPower { percentage } => response.event.payload.percentage_state = percentage,
+            Self::Thermostat(ThermostatError::TooClose { delta, scale }) => {
+                response.event.payload.minimum_temperature_delta =
+                    Some(json!({"value": delta, "scale": scale.alexa_name()}));
+            }
+            _ => {}
         }
         response
     }
+}
+
+/// What a thermostat refuses, answered in `Alexa.ThermostatController`'s own ErrorResponse.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ThermostatError {
+    /// `THERMOSTAT_IS_OFF`: a setpoint change while it is off (it does not turn itself on).
+    #[error("the thermostat is off")]
+    IsOff,
+    /// `UNSUPPORTED_THERMOSTAT_MODE`.
+    #[error("the thermostat has no mode {0:?}")]
+    UnsupportedMode(String),
+    /// `DUAL_SETPOINTS_UNSUPPORTED`: lower and upper setpoints for a single-setpoint thermostat.
+    #[error("the thermostat has a single setpoint")]
+    DualUnsupported,
+    /// `TRIPLE_SETPOINTS_UNSUPPORTED`: three setpoints for one that has fewer.
+    #[error("the thermostat does not take three setpoints")]
+    TripleUnsupported,
+    /// `REQUESTED_SETPOINTS_TOO_CLOSE` with `minimumTemperatureDelta`.
+    #[error("the setpoints must be at least {delta} apart")]
+    TooClose { delta: f64, scale: TemperatureScale },
 }
 
 /// Formats an error with its whole chain of causes, for the logs.

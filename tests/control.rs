@@ -475,7 +475,12 @@ async fn control_errors() {
         None,
         Some(json!({"thermostatMode": {"value": "CUSTOM", "customName": "VACATION"}})),
     );
-    assert_eq!(error_type(&send(&tables, &mode).await), "INVALID_VALUE");
+    let answer = send(&tables, &mode).await;
+    assert_eq!(error_type(&answer), "UNSUPPORTED_THERMOSTAT_MODE");
+    assert_eq!(
+        answer["event"]["header"]["namespace"],
+        "Alexa.ThermostatController"
+    );
     let deactivate_unsupported = sample(
         "events/SceneController/SceneController.Deactivate.request.json",
         Some("living-room-light"),

@@ -23,7 +23,7 @@ use alexa_smart_home::alexa::{BearerToken, Scope};
 use alexa_smart_home::device::properties::values;
 use alexa_smart_home::device::{
     ClusterMember, Connectivity, Device, DeviceCapability, DeviceRelationships, DeviceState, Hsb,
-    LockState, Name, Preset, SettingValue, mapping,
+    LockState, Name, Preset, Setpoints, SettingValue, TemperatureScale, mapping,
 };
 use alexa_smart_home::proactive::reports::{
     self, DELETE_CHUNK, MAX_REPORT_BYTES, Report, ReportKind, StateChange,
@@ -67,6 +67,17 @@ fn longest_token() -> BearerToken {
 /// Characters whose JSON form is longer than their UTF-8 form, or whose UTF-8 form is longer
 /// than one byte: byte budgets must be counted on the serialized text.
 const WIDE_CHARS: [char; 6] = ['c', 'é', '漢', '😀', '"', '\u{1}'];
+
+fn dual_fahrenheit() -> DeviceCapability {
+    DeviceCapability::Thermostat {
+        modes: vec!["HEAT".into(), "COOL".into(), "AUTO".into()],
+        min_setpoint: 50.0,
+        max_setpoint: 90.0,
+        scale: TemperatureScale::Fahrenheit,
+        setpoints: Setpoints::Dual,
+        minimum_delta: None,
+    }
+}
 
 /// Every capability a device cloud can list, `Unknown` included.
 fn capability() -> impl Strategy<Value = DeviceCapability> {
@@ -127,7 +138,11 @@ fn capability() -> impl Strategy<Value = DeviceCapability> {
             modes: modes.into_iter().map(str::to_owned).collect(),
             min_setpoint: 7.0,
             max_setpoint: 30.0,
+            scale: TemperatureScale::Celsius,
+            setpoints: Setpoints::Single,
+            minimum_delta: None,
         }),
+        Just(dual_fahrenheit()),
         Just(DeviceCapability::TemperatureSensor),
         Just(DeviceCapability::Lock),
         any::<bool>().prop_map(|d| DeviceCapability::Scene {
@@ -595,6 +610,7 @@ enum StateOp {
     Color(Hsb),
     ColorTemperature(u32),
     Setpoint(f64),
+    Band(f64, f64),
     Mode(&'static str),
     Temperature(f64),
     Lock(LockState),
@@ -657,6 +673,18 @@ fn valid_capability() -> impl Strategy<Value = DeviceCapability> {
             modes: vec!["HEAT".into(), "COOL".into()],
             min_setpoint: 7.0,
             max_setpoint: 30.0,
+            scale: TemperatureScale::Celsius,
+            setpoints: Setpoints::Single,
+            minimum_delta: None,
+        }),
+        Just(dual_fahrenheit()),
+        Just(DeviceCapability::Thermostat {
+            modes: vec!["AUTO".into()],
+            min_setpoint: 7.0,
+            max_setpoint: 30.0,
+            scale: TemperatureScale::Celsius,
+            setpoints: Setpoints::Triple,
+            minimum_delta: Some(1.5),
         }),
         Just(DeviceCapability::TemperatureSensor),
         Just(DeviceCapability::Lock),
@@ -693,6 +721,7 @@ fn state_op() -> impl Strategy<Value = StateOp> {
         })),
         select(vec![2700u32, 4000, 6500]).prop_map(StateOp::ColorTemperature),
         select(vec![18.0, 21.5, 23.0]).prop_map(StateOp::Setpoint),
+        select(vec![(66.0, 74.0), (19.0, 24.5)]).prop_map(|(l, u)| StateOp::Band(l, u)),
         select(vec!["HEAT", "COOL"]).prop_map(StateOp::Mode),
         select(vec![19.0, 20.5]).prop_map(StateOp::Temperature),
         select(vec![
@@ -768,6 +797,11 @@ fn apply_state(d: &mut Device, op: &StateOp, cause: Option<CauseType>, at: i64) 
                 .1
         }
         StateOp::Setpoint(v) => (s.target_setpoint = Some(v), "targetSetpoint").1,
+        StateOp::Band(lower, upper) => {
+            s.lower_setpoint = Some(lower);
+            d.sampled_at.insert("lowerSetpoint".into(), at);
+            (s.upper_setpoint = Some(upper), "upperSetpoint").1
+        }
         StateOp::Mode(v) => (s.thermostat_mode = Some(v.into()), "thermostatMode").1,
         StateOp::Temperature(v) => (s.temperature = Some(v), "temperature").1,
         StateOp::Lock(v) => (s.lock_state = Some(v), "lockState").1,

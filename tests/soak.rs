@@ -23,7 +23,7 @@ use alexa_smart_home::alexa::event::CauseType;
 use alexa_smart_home::device::properties::{now_ms, values};
 use alexa_smart_home::device::{
     Connectivity, Device, DeviceCapability, DeviceRelationships, DeviceState, Hsb, LockState,
-    SettingValue, mapping,
+    Setpoints, SettingValue, TemperatureScale, mapping,
 };
 use alexa_smart_home::gateway::{Gateway, GatewayRegion};
 use alexa_smart_home::lwa::Lwa;
@@ -367,7 +367,15 @@ const CATEGORIES: [&str; 6] = [
 ];
 
 fn capability(rng: &mut fastrand::Rng) -> DeviceCapability {
-    match rng.u32(0..16) {
+    match rng.u32(0..17) {
+        16 => DeviceCapability::Thermostat {
+            modes: vec!["HEAT".into(), "COOL".into(), "AUTO".into()],
+            min_setpoint: 50.0,
+            max_setpoint: 90.0,
+            scale: TemperatureScale::Fahrenheit,
+            setpoints: Setpoints::Dual,
+            minimum_delta: None,
+        },
         0 => DeviceCapability::Power,
         1 => DeviceCapability::Brightness,
         2 => DeviceCapability::Percentage,
@@ -387,6 +395,9 @@ fn capability(rng: &mut fastrand::Rng) -> DeviceCapability {
             modes: vec!["HEAT".into(), "COOL".into(), "AUTO".into()],
             min_setpoint: 7.0,
             max_setpoint: 30.0,
+            scale: TemperatureScale::Celsius,
+            setpoints: Setpoints::Single,
+            minimum_delta: None,
         },
         6 => DeviceCapability::TemperatureSensor,
         7 => DeviceCapability::Lock,
@@ -464,6 +475,18 @@ fn change_state(rng: &mut fastrand::Rng, d: &mut Device) {
             (
                 s.color_temperature_kelvin = Some(rng.u32(2200..=7000)),
                 "colorTemperatureKelvin",
+            )
+                .1
+        }
+        Some(DeviceCapability::Thermostat {
+            setpoints: Setpoints::Dual,
+            ..
+        }) => {
+            let lower = f64::from(rng.u8(55..=70));
+            s.lower_setpoint = Some(lower);
+            (
+                s.upper_setpoint = Some(lower + f64::from(rng.u8(3..=10))),
+                "upperSetpoint",
             )
                 .1
         }

@@ -21,7 +21,8 @@ pub enum Command {
     SetColorTemperature(i64),
     IncreaseColorTemperature,
     DecreaseColorTemperature,
-    SetTargetTemperature(Temperature),
+    /// One, two or three setpoints, as the customer asked.
+    SetTargetTemperature(SetpointRequest),
     AdjustTargetTemperature(Temperature),
     SetThermostatMode(String),
     Lock,
@@ -71,6 +72,18 @@ pub struct Color {
     pub brightness: f64,
 }
 
+/// The setpoints of a `SetTargetTemperature`: at least one.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetpointRequest {
+    #[serde(default)]
+    pub target_setpoint: Option<Temperature>,
+    #[serde(default)]
+    pub lower_setpoint: Option<Temperature>,
+    #[serde(default)]
+    pub upper_setpoint: Option<Temperature>,
+}
+
 /// A temperature (or a temperature difference) in the scale Alexa sent.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 pub struct Temperature {
@@ -100,6 +113,22 @@ impl Temperature {
         match self.scale {
             Scale::Celsius | Scale::Kelvin => self.value,
             Scale::Fahrenheit => self.value * 5.0 / 9.0,
+        }
+    }
+
+    /// The temperature in degrees Fahrenheit; exact when it was sent in Fahrenheit.
+    pub fn fahrenheit(self) -> f64 {
+        match self.scale {
+            Scale::Fahrenheit => self.value,
+            _ => self.celsius() * 9.0 / 5.0 + 32.0,
+        }
+    }
+
+    /// The same difference in degrees Fahrenheit.
+    pub fn fahrenheit_delta(self) -> f64 {
+        match self.scale {
+            Scale::Fahrenheit => self.value,
+            _ => self.celsius_delta() * 9.0 / 5.0,
         }
     }
 }
@@ -181,13 +210,18 @@ impl Command {
                 Ok(Self::DecreaseColorTemperature)
             }
             ("Alexa.ThermostatController", "SetTargetTemperature") => {
-                field::<TargetSetpoint>(payload).and_then(|p| match p.target_setpoint {
-                    Some(t) => Ok(Self::SetTargetTemperature(t)),
-                    // Dual setpoints (lower/upper) are not declared in discovery.
-                    None => Err(ParseError::Malformed {
-                        part: "payload",
-                        reason: "only targetSetpoint is supported".into(),
-                    }),
+                field::<SetpointRequest>(payload).and_then(|p| {
+                    if p.target_setpoint.is_none()
+                        && p.lower_setpoint.is_none()
+                        && p.upper_setpoint.is_none()
+                    {
+                        Err(ParseError::Malformed {
+                            part: "payload",
+                            reason: "no setpoint".into(),
+                        })
+                    } else {
+                        Ok(Self::SetTargetTemperature(p))
+                    }
                 })
             }
             ("Alexa.ThermostatController", "AdjustTargetTemperature") => {
@@ -278,13 +312,6 @@ struct SetColor {
 #[serde(rename_all = "camelCase")]
 struct ColorTemperature {
     color_temperature_in_kelvin: i64,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TargetSetpoint {
-    #[serde(default)]
-    target_setpoint: Option<Temperature>,
 }
 
 #[derive(Deserialize)]
@@ -387,6 +414,16 @@ mod tests {
                 "SetTargetTemperature",
                 None,
                 r#"{"lowerSetpoint": {"value": 20, "scale": "CELSIUS"}}"#
+            )
+            .unwrap()
+            .is_ok()
+        );
+        assert!(
+            Command::parse(
+                "Alexa.ThermostatController",
+                "SetTargetTemperature",
+                None,
+                r#"{}"#
             )
             .unwrap()
             .is_err()

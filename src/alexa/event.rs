@@ -143,6 +143,9 @@ pub struct ErrorPayload {
     /// `ENDPOINT_LOW_POWER`: the battery's charge, percent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub percentage_state: Option<u8>,
+    /// `REQUESTED_SETPOINTS_TOO_CLOSE`: the least gap the thermostat keeps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum_temperature_delta: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -168,6 +171,12 @@ pub enum ErrorType {
     EndpointBusy,
     EndpointLowPower,
     NotSupportedInCurrentMode,
+    /// `Alexa.ThermostatController` ErrorResponses only, from here on.
+    ThermostatIsOff,
+    UnsupportedThermostatMode,
+    DualSetpointsUnsupported,
+    TripleSetpointsUnsupported,
+    RequestedSetpointsTooClose,
     InternalError,
     /// Only in `Alexa.Authorization` ErrorResponses.
     AcceptGrantFailed,
@@ -204,16 +213,11 @@ pub fn discover_response(endpoints: Vec<Endpoint>) -> Message<DiscoverPayload> {
 /// `Alexa` / `ErrorResponse`, or `Alexa.Authorization` / `ErrorResponse` for AcceptGrant.
 pub fn error_response(
     to: &Addressing,
-    authorization: bool,
+    namespace: &'static str,
     kind: ErrorType,
     message: String,
     valid_range: Option<ValidRange>,
 ) -> Message<ErrorPayload> {
-    let namespace = if authorization {
-        "Alexa.Authorization"
-    } else {
-        "Alexa"
-    };
     Message {
         event: Event {
             header: EventHeader::new(namespace, "ErrorResponse", to.correlation_token.clone()),
@@ -223,6 +227,7 @@ pub fn error_response(
                 message,
                 valid_range,
                 percentage_state: None,
+                minimum_temperature_delta: None,
             },
         },
         context: None,
@@ -376,7 +381,7 @@ mod tests {
         };
         let v = serde_json::to_value(error_response(
             &to,
-            false,
+            "Alexa",
             ErrorType::NoSuchEndpoint,
             "gone".into(),
             None,

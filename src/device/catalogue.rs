@@ -11,7 +11,10 @@ use serde_json::json;
 
 pub use crate::alexa::interface::Interface;
 
-use super::{Connectivity, Device, DeviceCapability, Hsb, LockState, SettingValue};
+use super::{
+    Connectivity, Device, DeviceCapability, Hsb, LockState, Setpoints, SettingValue,
+    TemperatureScale,
+};
 
 /// One reportable Alexa property. Generic controllers' properties carry their instance.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -22,6 +25,8 @@ pub enum Property {
     Color,
     ColorTemperature,
     TargetSetpoint,
+    LowerSetpoint,
+    UpperSetpoint,
     ThermostatMode,
     Temperature,
     LockState,
@@ -52,7 +57,10 @@ impl Property {
             Self::Percentage => Interface::Percentage,
             Self::Color => Interface::Color,
             Self::ColorTemperature => Interface::ColorTemperature,
-            Self::TargetSetpoint | Self::ThermostatMode => Interface::Thermostat,
+            Self::TargetSetpoint
+            | Self::LowerSetpoint
+            | Self::UpperSetpoint
+            | Self::ThermostatMode => Interface::Thermostat,
             Self::Temperature => Interface::TemperatureSensor,
             Self::LockState => Interface::Lock,
             Self::Volume | Self::Muted => Interface::Speaker,
@@ -74,6 +82,8 @@ impl Property {
             Self::Color => "color",
             Self::ColorTemperature => "colorTemperatureInKelvin",
             Self::TargetSetpoint => "targetSetpoint",
+            Self::LowerSetpoint => "lowerSetpoint",
+            Self::UpperSetpoint => "upperSetpoint",
             Self::ThermostatMode => "thermostatMode",
             Self::Temperature => "temperature",
             Self::LockState => "lockState",
@@ -104,6 +114,8 @@ impl Property {
             Self::Color => "color",
             Self::ColorTemperature => "colorTemperatureKelvin",
             Self::TargetSetpoint => "targetSetpoint",
+            Self::LowerSetpoint => "lowerSetpoint",
+            Self::UpperSetpoint => "upperSetpoint",
             Self::ThermostatMode => "thermostatMode",
             Self::Temperature => "temperature",
             Self::LockState => "lockState",
@@ -125,9 +137,11 @@ impl Property {
             Self::Percentage => s.percentage.map(Value::Percent),
             Self::Color => s.color.map(Value::Color),
             Self::ColorTemperature => s.color_temperature_kelvin.map(Value::Kelvin),
-            Self::TargetSetpoint => s.target_setpoint.map(Value::Celsius),
+            Self::TargetSetpoint => s.target_setpoint.map(|v| temperature(device, v)),
+            Self::LowerSetpoint => s.lower_setpoint.map(|v| temperature(device, v)),
+            Self::UpperSetpoint => s.upper_setpoint.map(|v| temperature(device, v)),
             Self::ThermostatMode => s.thermostat_mode.clone().map(Value::Mode),
-            Self::Temperature => s.temperature.map(Value::Celsius),
+            Self::Temperature => s.temperature.map(|v| temperature(device, v)),
             Self::LockState => s.lock_state.map(Value::Lock),
             Self::Volume => s.volume.map(Value::Percent),
             Self::Muted => s.muted.map(Value::Bool),
@@ -150,6 +164,10 @@ impl Property {
     }
 }
 
+fn temperature(device: &Device, value: f64) -> Value {
+    Value::Temperature(value, device.temperature_scale())
+}
+
 /// A property's value, typed: two values are the same when they are equal here, which is
 /// what a ChangeReport is decided on.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,7 +177,8 @@ pub enum Value {
     Percent(u8),
     Color(Hsb),
     Kelvin(u32),
-    Celsius(f64),
+    /// A temperature in the device's own scale.
+    Temperature(f64, TemperatureScale),
     /// A thermostat mode.
     Mode(String),
     Lock(LockState),
@@ -181,7 +200,7 @@ impl Value {
                 json!({"hue": c.hue, "saturation": c.saturation, "brightness": c.brightness})
             }
             Self::Kelvin(k) => json!(k),
-            Self::Celsius(v) => json!({ "value": v, "scale": "CELSIUS" }),
+            Self::Temperature(v, scale) => json!({ "value": v, "scale": scale.alexa_name() }),
             Self::Mode(m) => json!(m),
             Self::Lock(l) => json!(match l {
                 LockState::Locked => "LOCKED",
@@ -210,11 +229,17 @@ impl DeviceCapability {
             Self::ColorTemperature { .. } => vec![Property::ColorTemperature],
             // A thermostat always knows the room temperature; Alexa asks for it with the
             // thermostat's own name ("what's the temperature in the hall?").
-            Self::Thermostat { .. } => vec![
-                Property::TargetSetpoint,
-                Property::ThermostatMode,
-                Property::Temperature,
-            ],
+            Self::Thermostat { setpoints, .. } => {
+                let mut out = Vec::with_capacity(5);
+                if matches!(setpoints, Setpoints::Single | Setpoints::Triple) {
+                    out.push(Property::TargetSetpoint);
+                }
+                if matches!(setpoints, Setpoints::Dual | Setpoints::Triple) {
+                    out.extend([Property::LowerSetpoint, Property::UpperSetpoint]);
+                }
+                out.extend([Property::ThermostatMode, Property::Temperature]);
+                out
+            }
             Self::TemperatureSensor => vec![Property::Temperature],
             Self::Lock => vec![Property::LockState],
             Self::Speaker => vec![Property::Volume, Property::Muted],
@@ -263,7 +288,7 @@ mod tests {
     fn every_capability() -> Vec<DeviceCapability> {
         serde_json::from_value(json!([
             {"type": "power"}, {"type": "brightness"}, {"type": "percentage"}, {"type": "color"},
-            {"type": "colorTemperature"}, {"type": "thermostat", "modes": ["HEAT"]},
+            {"type": "colorTemperature"}, {"type": "thermostat", "modes": ["HEAT"], "setpoints": "triple"},
             {"type": "temperatureSensor"}, {"type": "lock"}, {"type": "scene"}, {"type": "speaker"},
             {"type": "range", "instance": "Fan.Speed", "names": [{"asset": "Alexa.Setting.FanSpeed"}],
                 "min": 1, "max": 5},
@@ -293,6 +318,8 @@ mod tests {
             }),
             color_temperature_kelvin: Some(2700),
             target_setpoint: Some(20.0),
+            lower_setpoint: Some(18.0),
+            upper_setpoint: Some(24.0),
             thermostat_mode: Some("HEAT".into()),
             temperature: Some(19.5),
             lock_state: Some(LockState::Locked),

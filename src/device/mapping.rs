@@ -252,7 +252,9 @@ fn action(action: &str, directive: &str, payload: serde_json::Value) -> serde_js
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::{Connectivity, DeviceRelationships, DeviceState};
+    use crate::device::{
+        Connectivity, DeviceRelationships, DeviceState, Setpoints, TemperatureScale,
+    };
 
     fn light() -> Device {
         Device {
@@ -304,6 +306,9 @@ mod tests {
                 modes: vec!["HEAT".into()],
                 min_setpoint: 7.0,
                 max_setpoint: 30.0,
+                scale: TemperatureScale::Celsius,
+                setpoints: Setpoints::Single,
+                minimum_delta: None,
             },
             DeviceCapability::TemperatureSensor,
         ];

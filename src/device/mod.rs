@@ -75,6 +75,17 @@ pub const DEFINITION_ATTRIBUTES: &[&str] = &[
 ];
 
 impl Device {
+    /// The scale the device's temperatures are kept in: its thermostat's, else Celsius.
+    pub fn temperature_scale(&self) -> TemperatureScale {
+        self.capabilities
+            .iter()
+            .find_map(|c| match c {
+                DeviceCapability::Thermostat { scale, .. } => Some(*scale),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
     /// Whether the two have the same [`DEFINITION_ATTRIBUTES`], without building endpoints.
     pub fn same_definition(&self, other: &Device) -> bool {
         self.user_id == other.user_id
@@ -124,16 +135,27 @@ pub enum DeviceCapability {
         #[serde(default = "default_max_kelvin")]
         max_kelvin: u32,
     },
-    /// A thermostat with a target setpoint and the listed modes (`HEAT`, `COOL`, `AUTO`, …).
+    /// A thermostat with the listed modes (`HEAT`, `COOL`, `AUTO`, …) and one, two or three
+    /// setpoints, in its own temperature scale.
     #[serde(rename_all = "camelCase")]
     Thermostat {
         #[serde(default)]
         modes: Vec<String>,
-        /// The setpoints the thermostat accepts, Celsius.
+        /// The setpoints the thermostat accepts, in `scale`.
         #[serde(default = "default_min_setpoint")]
         min_setpoint: f64,
         #[serde(default = "default_max_setpoint")]
         max_setpoint: f64,
+        /// The scale the device works in: its setpoints and temperature are stored, and reported,
+        /// in it, so that a value set in Fahrenheit comes back exactly.
+        #[serde(default)]
+        scale: TemperatureScale,
+        #[serde(default)]
+        setpoints: Setpoints,
+        /// The least gap between the lower and upper setpoints, in `scale` (1 °C or 2 °F when
+        /// not given).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        minimum_delta: Option<f64>,
     },
     /// Reports the ambient temperature.
     TemperatureSensor,
@@ -219,6 +241,37 @@ fn default_max_kelvin() -> u32 {
 
 fn default_precision() -> f64 {
     1.0
+}
+
+/// The temperature scale a device works in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TemperatureScale {
+    #[default]
+    Celsius,
+    Fahrenheit,
+}
+
+impl TemperatureScale {
+    pub const fn alexa_name(self) -> &'static str {
+        match self {
+            Self::Celsius => "CELSIUS",
+            Self::Fahrenheit => "FAHRENHEIT",
+        }
+    }
+}
+
+/// Which setpoints a thermostat has, as Amazon names the kinds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Setpoints {
+    /// `targetSetpoint` only.
+    #[default]
+    Single,
+    /// `lowerSetpoint` and `upperSetpoint`: heats below one, cools above the other.
+    Dual,
+    /// All three.
+    Triple,
 }
 
 /// A name the customer uses for a setting, a mode or a preset: one of Alexa's catalogue names
@@ -334,13 +387,19 @@ pub struct DeviceState {
     pub color: Option<Hsb>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color_temperature_kelvin: Option<u32>,
-    /// Celsius.
+    /// In the thermostat's scale (Celsius for a device without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_setpoint: Option<f64>,
+    /// A dual or triple setpoint thermostat's heating setpoint, in its scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower_setpoint: Option<f64>,
+    /// A dual or triple setpoint thermostat's cooling setpoint, in its scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper_setpoint: Option<f64>,
     /// One of the thermostat's `modes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thermostat_mode: Option<String>,
-    /// Celsius.
+    /// In the thermostat's scale (Celsius for a device without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

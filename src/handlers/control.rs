@@ -7,16 +7,16 @@ use std::time::Duration;
 use serde::Serialize;
 use tracing::debug;
 
+use super::thermostat::Thermostat;
 use super::{Services, auth, ghost};
 use crate::alexa::BearerToken;
 use crate::alexa::control::Command;
 use crate::alexa::event::{self, Addressing, CauseType, Empty, Message, ScenePayload};
-use crate::alexa::validate::THERMOSTAT_MODES;
 use crate::device::mapping::range_default_delta;
 use crate::device::properties::{now_ms, reportable, time_of_sample};
 use crate::device::{
-    Connectivity, DEFAULT_MAX_KELVIN, DEFAULT_MAX_SETPOINT, DEFAULT_MIN_KELVIN,
-    DEFAULT_MIN_SETPOINT, Device, DeviceCapability, DeviceState, Hsb, LockState, SettingValue,
+    Connectivity, DEFAULT_MAX_KELVIN, DEFAULT_MIN_KELVIN, Device, DeviceCapability, DeviceState,
+    Hsb, LockState, SettingValue,
 };
 use crate::error::SkillError;
 use crate::store::{StateOutcome, StateWrite, Store};
@@ -198,29 +198,15 @@ pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
             patch.color_temperature_kelvin = Some(next);
             relative = true;
         }
-        Command::SetTargetTemperature(t) => {
-            patch.target_setpoint = Some(setpoint(device, t.celsius())?);
+        Command::SetTargetTemperature(ref request) => {
+            thermostat(capability).set(current, request, &mut patch)?;
         }
         Command::AdjustTargetTemperature(delta) => {
-            let (min, max) = setpoint_range(device);
-            let base = current.target_setpoint.unwrap_or((min + max) / 2.0);
-            patch.target_setpoint = Some(setpoint(device, base + delta.celsius_delta())?);
+            thermostat(capability).adjust(current, delta, &mut patch)?;
             relative = true;
         }
         Command::SetThermostatMode(ref mode) => {
-            let supported = device.capabilities.iter().any(|c| match c {
-                DeviceCapability::Thermostat { modes, .. } => {
-                    modes.is_empty() || modes.contains(mode)
-                }
-                _ => false,
-            });
-            if !supported || !THERMOSTAT_MODES.contains(&mode.as_str()) {
-                return Err(SkillError::InvalidValue(format!(
-                    "the thermostat has no mode {:?}",
-                    mode.chars().take(32).collect::<String>()
-                )));
-            }
-            patch.thermostat_mode = Some(mode.clone());
+            thermostat(capability).set_mode(mode, &mut patch)?
         }
         Command::Lock => patch.lock_state = Some(LockState::Locked),
         Command::Unlock => patch.lock_state = Some(LockState::Unlocked),
@@ -404,35 +390,8 @@ impl Range {
     }
 }
 
-fn setpoint_range(device: &Device) -> (f64, f64) {
-    device
-        .capabilities
-        .iter()
-        .find_map(|c| match c {
-            DeviceCapability::Thermostat {
-                min_setpoint,
-                max_setpoint,
-                ..
-            } => Some((*min_setpoint, *max_setpoint)),
-            _ => None,
-        })
-        // Unreached: a thermostat command is planned only for a device with a thermostat.
-        .unwrap_or((DEFAULT_MIN_SETPOINT, DEFAULT_MAX_SETPOINT))
-}
-
-/// A target temperature the thermostat accepts, rounded to a tenth of a degree.
-fn setpoint(device: &Device, celsius: f64) -> Result<f64, SkillError> {
-    let (min, max) = setpoint_range(device);
-    let rounded = (celsius * 10.0).round() / 10.0;
-    if rounded.is_finite() && (min..=max).contains(&rounded) {
-        Ok(rounded)
-    } else {
-        Err(SkillError::TemperatureOutOfRange {
-            celsius: rounded,
-            min,
-            max,
-        })
-    }
+fn thermostat(capability: &DeviceCapability) -> Thermostat<'_> {
+    Thermostat::of(capability).expect("a thermostat command is planned for a thermostat")
 }
 
 #[cfg(test)]
@@ -440,7 +399,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::alexa::control::{Scale, Temperature};
+    use crate::alexa::control::{Scale, SetpointRequest, Temperature};
+    use crate::device::TemperatureScale;
+    use crate::error::ThermostatError;
 
     fn device(capabilities: serde_json::Value, state: serde_json::Value) -> Device {
         serde_json::from_value(json!({
@@ -503,29 +464,35 @@ mod tests {
         ));
     }
 
+    fn set(target: Option<f64>, lower: Option<f64>, upper: Option<f64>, scale: Scale) -> Command {
+        let t = |value| Temperature { value, scale };
+        Command::SetTargetTemperature(SetpointRequest {
+            target_setpoint: target.map(t),
+            lower_setpoint: lower.map(t),
+            upper_setpoint: upper.map(t),
+        })
+    }
+
+    fn thermostat_error(result: Result<Change, SkillError>) -> ThermostatError {
+        match result {
+            Err(SkillError::Thermostat(e)) => e,
+            other => panic!("not a thermostat error: {other:?}"),
+        }
+    }
+
     #[test]
-    fn thermostat_in_any_scale() {
+    fn single_setpoint_thermostat() {
         let d = device(
             json!([{"type": "thermostat", "modes": ["HEAT", "OFF"]}]),
-            json!({"targetSetpoint": 20.0}),
+            json!({"targetSetpoint": 20.0, "thermostatMode": "HEAT"}),
         );
-        let f = Temperature {
-            value: 70.0,
-            scale: Scale::Fahrenheit,
-        };
+        let patch = |c: Command| plan(&d, &c).unwrap().patch;
         assert_eq!(
-            plan(&d, &Command::SetTargetTemperature(f))
-                .unwrap()
-                .patch
-                .target_setpoint,
+            patch(set(Some(70.0), None, None, Scale::Fahrenheit)).target_setpoint,
             Some(21.1)
         );
-        let hot = Temperature {
-            value: 40.0,
-            scale: Scale::Celsius,
-        };
         assert!(matches!(
-            plan(&d, &Command::SetTargetTemperature(hot)),
+            plan(&d, &set(Some(40.0), None, None, Scale::Celsius)),
             Err(SkillError::TemperatureOutOfRange { .. })
         ));
         let up = Temperature {
@@ -533,17 +500,114 @@ mod tests {
             scale: Scale::Celsius,
         };
         assert_eq!(
-            plan(&d, &Command::AdjustTargetTemperature(up))
-                .unwrap()
-                .patch
-                .target_setpoint,
+            patch(Command::AdjustTargetTemperature(up)).target_setpoint,
             Some(22.0)
         );
-        assert!(matches!(
-            plan(&d, &Command::SetThermostatMode("COOL".into())),
-            Err(SkillError::InvalidValue(_))
-        ));
+        assert_eq!(
+            thermostat_error(plan(&d, &set(None, Some(18.0), Some(22.0), Scale::Celsius))),
+            ThermostatError::DualUnsupported
+        );
+        assert_eq!(
+            thermostat_error(plan(
+                &d,
+                &set(Some(20.0), Some(18.0), Some(22.0), Scale::Celsius)
+            )),
+            ThermostatError::TripleUnsupported
+        );
+        assert_eq!(
+            thermostat_error(plan(&d, &Command::SetThermostatMode("COOL".into()))),
+            ThermostatError::UnsupportedMode("COOL".into())
+        );
         assert!(plan(&d, &Command::SetThermostatMode("OFF".into())).is_ok());
+        let off = device(
+            json!([{"type": "thermostat", "modes": ["HEAT", "OFF"]}]),
+            json!({"targetSetpoint": 20.0, "thermostatMode": "OFF"}),
+        );
+        assert_eq!(
+            thermostat_error(plan(&off, &set(Some(21.0), None, None, Scale::Celsius))),
+            ThermostatError::IsOff
+        );
+    }
+
+    #[test]
+    fn dual_setpoint_thermostat_in_fahrenheit_keeps_its_values_exactly() {
+        let d = device(
+            json!([{"type": "thermostat", "modes": ["HEAT", "COOL", "AUTO", "OFF"], "scale": "FAHRENHEIT",
+                "setpoints": "dual", "minSetpoint": 50, "maxSetpoint": 90}]),
+            json!({"lowerSetpoint": 68.0, "upperSetpoint": 76.0, "thermostatMode": "AUTO"}),
+        );
+        let p = plan(&d, &set(None, Some(66.0), Some(74.0), Scale::Fahrenheit))
+            .unwrap()
+            .patch;
+        assert_eq!(
+            (p.lower_setpoint, p.upper_setpoint),
+            (Some(66.0), Some(74.0))
+        );
+        // Celsius from Alexa, kept in the device's Fahrenheit.
+        let p = plan(&d, &set(None, Some(20.0), None, Scale::Celsius))
+            .unwrap()
+            .patch;
+        assert_eq!(
+            (p.lower_setpoint, p.upper_setpoint),
+            (Some(68.0), Some(76.0))
+        );
+        // One temperature in AUTO: the band moves to centre on it.
+        let p = plan(&d, &set(Some(70.0), None, None, Scale::Fahrenheit))
+            .unwrap()
+            .patch;
+        assert_eq!(
+            (p.lower_setpoint, p.upper_setpoint),
+            (Some(66.0), Some(74.0))
+        );
+        let too_close = thermostat_error(plan(
+            &d,
+            &set(None, Some(73.0), Some(74.0), Scale::Fahrenheit),
+        ));
+        assert_eq!(
+            too_close,
+            ThermostatError::TooClose {
+                delta: 2.0,
+                scale: TemperatureScale::Fahrenheit
+            }
+        );
+        assert_eq!(
+            thermostat_error(plan(
+                &d,
+                &set(Some(72.0), Some(68.0), Some(76.0), Scale::Fahrenheit)
+            )),
+            ThermostatError::TripleUnsupported
+        );
+        let up = Temperature {
+            value: 2.0,
+            scale: Scale::Fahrenheit,
+        };
+        let p = plan(&d, &Command::AdjustTargetTemperature(up))
+            .unwrap()
+            .patch;
+        assert_eq!(
+            (p.lower_setpoint, p.upper_setpoint),
+            (Some(70.0), Some(78.0))
+        );
+        assert_eq!(p.target_setpoint, None);
+    }
+
+    #[test]
+    fn triple_setpoint_thermostat_takes_all_three() {
+        let d = device(
+            json!([{"type": "thermostat", "modes": ["AUTO"], "setpoints": "triple"}]),
+            json!({"targetSetpoint": 21.0, "lowerSetpoint": 19.0, "upperSetpoint": 24.0, "thermostatMode": "AUTO"}),
+        );
+        let p = plan(&d, &set(Some(22.0), Some(20.0), Some(25.0), Scale::Celsius))
+            .unwrap()
+            .patch;
+        assert_eq!(
+            (p.target_setpoint, p.lower_setpoint, p.upper_setpoint),
+            (Some(22.0), Some(20.0), Some(25.0))
+        );
+        assert!(matches!(
+            plan(&d, &set(Some(22.0), Some(20.0), Some(45.0), Scale::Celsius)),
+            Err(SkillError::TemperatureOutOfRange { .. })
+        ));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod control;
 pub mod discovery;
 pub mod ghost;
 pub mod report_state;
+pub mod thermostat;
 
 use crate::gateway::{Gateway, GatewayRegion};
 use crate::lwa::Lwa;
