@@ -63,7 +63,9 @@ enum Command {
         #[arg(long, default_value = "LIGHT")]
         category: String,
         /// A capability as the devices table names it (power, brightness, percentage, color,
-        /// colorTemperature, thermostat, temperatureSensor, lock, scene, speaker); repeatable.
+        /// colorTemperature, thermostat, temperatureSensor, lock, scene, speaker,
+        /// contactSensor, motionSensor); repeatable. Range, mode and toggle settings need
+        /// their names and values: write those with put-device.
         #[arg(long = "capability", default_value = "power")]
         capabilities: Vec<String>,
         #[arg(long, default_value = "Example Devices")]
@@ -245,9 +247,13 @@ async fn run(command: Command) -> Result<(), BoxError> {
             }
             let state: DeviceState =
                 serde_json::from_value(serde_json::Value::Object(patch.clone()))?;
-            // Fields the model does not know would be silently dropped: refuse them.
+            // Fields the model does not know would be silently dropped, or kept as a setting
+            // no capability reads: refuse them. Settings are named by their instance, which
+            // has a dot (`Fan.Speed=3`).
             if let serde_json::Value::Object(known) = serde_json::to_value(&state)?
-                && let Some(unknown) = patch.keys().find(|k| !known.contains_key(*k))
+                && let Some(unknown) = patch.keys().find(|k| {
+                    !known.contains_key(*k) || (state.settings.contains_key(*k) && !k.contains('.'))
+                })
             {
                 return Err(format!("unknown state field {unknown:?}").into());
             }
@@ -446,6 +452,30 @@ async fn local_events(
     )
     .await?;
     pump.until(|e| is_change(e, "living-room-light", "PHYSICAL_INTERACTION"))
+        .await?;
+
+    eprintln!("\n== the front door opens: its contact sensor reports it ==");
+    let opened = DeviceState {
+        contact_open: Some(true),
+        ..DeviceState::default()
+    };
+    write_state(
+        &store,
+        USER,
+        "front-door-contact",
+        opened,
+        None,
+        "PHYSICAL_INTERACTION",
+    )
+    .await?;
+    pump.until(|e| is_change(e, "front-door-contact", "PHYSICAL_INTERACTION"))
+        .await?;
+
+    let file = "events/RangeController/RangeController.SetRangeValue.request.json";
+    eprintln!("\n== Alexa: \"set the bedroom fan speed to 3\" ({file}) ==");
+    let speed = read(&PathBuf::from(file))?;
+    print_pretty(skill.handle(&speed).await.get())?;
+    pump.until(|e| is_change(e, "bedroom-fan", "VOICE_INTERACTION"))
         .await
 }
 
