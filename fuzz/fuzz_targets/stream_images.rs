@@ -20,7 +20,7 @@ use alexa_smart_home::alexa::event::CauseType;
 use alexa_smart_home::alexa::validate::{self, MAX_ENDPOINTS};
 use alexa_smart_home::device::{
     ClusterMember, Connectivity, Device, DeviceCapability, DeviceRelationships, DeviceState, Hsb,
-    LockState,
+    LockState, ModeValue, Name, Preset, RangeSemantics, SettingValue, Setpoints, TemperatureScale,
 };
 use alexa_smart_home::proactive::reports::{DELETE_CHUNK, MAX_REPORT_BYTES, ReportKind};
 use alexa_smart_home::stream::changes::{self, StreamEvent};
@@ -116,13 +116,26 @@ enum Cap {
     Brightness,
     Percentage,
     Color,
-    ColorTemperature,
-    Thermostat(Vec<Text>),
+    ColorTemperature(u16, u16),
+    Thermostat(Vec<Text>, u8),
     TemperatureSensor,
     Lock,
     Scene(bool),
     Speaker,
+    /// A range with an instance from the pool or any, its bounds, and a preset value.
+    Range(Text, f64, f64, Option<f64>, bool),
+    Mode(Text, Vec<Text>, bool),
+    Toggle(Text, bool),
+    ContactSensor,
+    MotionSensor,
     Unknown,
+}
+
+#[derive(Arbitrary, Debug)]
+enum Setting {
+    On(bool),
+    Number(f64),
+    Mode(Text),
 }
 
 #[derive(Arbitrary, Debug)]
@@ -147,6 +160,10 @@ struct DeviceSpec {
     mode: Option<Text>,
     lock: Option<u8>,
     volume: Option<u8>,
+    band: Option<(f64, f64)>,
+    contact: Option<bool>,
+    motion: Option<bool>,
+    settings: Vec<(Text, Setting)>,
     sampled_at: Vec<(u8, i64)>,
     changed_by: Option<u8>,
 }
@@ -202,15 +219,78 @@ impl Cap {
             Cap::Brightness => DeviceCapability::Brightness,
             Cap::Percentage => DeviceCapability::Percentage,
             Cap::Color => DeviceCapability::Color,
-            Cap::ColorTemperature => DeviceCapability::ColorTemperature,
-            Cap::Thermostat(modes) => DeviceCapability::Thermostat {
+            Cap::ColorTemperature(min, max) => DeviceCapability::ColorTemperature {
+                min_kelvin: u32::from(*min),
+                max_kelvin: u32::from(*max),
+            },
+            Cap::Thermostat(modes, kind) => DeviceCapability::Thermostat {
                 modes: modes
                     .iter()
                     .map(|m| m.make(&["HEAT", "COOL", "AUTO", "CUSTOM"]))
                     .collect(),
                 min_setpoint: 7.0,
                 max_setpoint: 30.0,
+                scale: if kind & 1 == 0 {
+                    TemperatureScale::Celsius
+                } else {
+                    TemperatureScale::Fahrenheit
+                },
+                setpoints: [Setpoints::Single, Setpoints::Dual, Setpoints::Triple]
+                    [usize::from(kind >> 1) % 3],
+                minimum_delta: None,
             },
+            Cap::Range(instance, min, max, preset, position) => DeviceCapability::Range {
+                instance: instance.make(&INSTANCES),
+                names: vec![Name::Asset {
+                    asset: "Alexa.Setting.FanSpeed".into(),
+                }],
+                min: *min,
+                max: *max,
+                precision: 1.0,
+                unit: None,
+                presets: preset
+                    .iter()
+                    .map(|&value| Preset {
+                        value,
+                        names: vec![Name::Asset {
+                            asset: "Alexa.Value.High".into(),
+                        }],
+                    })
+                    .collect(),
+                default_delta: None,
+                semantics: position.then_some(RangeSemantics::Position),
+            },
+            Cap::Mode(instance, modes, ordered) => DeviceCapability::Mode {
+                instance: instance.make(&INSTANCES),
+                names: vec![Name::Text {
+                    text: "Mode".into(),
+                    locale: "en-US".into(),
+                }],
+                ordered: *ordered,
+                modes: modes
+                    .iter()
+                    .map(|m| ModeValue {
+                        value: m.make(&["Position.Up", "Position.Down", ""]),
+                        names: vec![Name::Text {
+                            text: "m".into(),
+                            locale: "en-US".into(),
+                        }],
+                    })
+                    .collect(),
+                semantics: None,
+            },
+            Cap::Toggle(instance, named) => DeviceCapability::Toggle {
+                instance: instance.make(&INSTANCES),
+                names: if *named {
+                    vec![Name::Asset {
+                        asset: "Alexa.Setting.Oscillate".into(),
+                    }]
+                } else {
+                    Vec::new()
+                },
+            },
+            Cap::ContactSensor => DeviceCapability::ContactSensor,
+            Cap::MotionSensor => DeviceCapability::MotionSensor,
             Cap::TemperatureSensor => DeviceCapability::TemperatureSensor,
             Cap::Lock => DeviceCapability::Lock,
             Cap::Scene(d) => DeviceCapability::Scene {
@@ -222,13 +302,18 @@ impl Cap {
     }
 }
 
-const FIELDS: [&str; 6] = [
+/// Instance names: the same in several capabilities, without a dot, or a state field's name.
+const INSTANCES: [&str; 5] = ["Fan.Speed", "Blind.Lift", "GarageDoor.Position", "Speed", "brightness"];
+const FIELDS: [&str; 9] = [
     "powerOn",
     "brightness",
     "color",
     "targetSetpoint",
     "connectivity",
     "lockState",
+    "Fan.Speed",
+    "contactOpen",
+    "lowerSetpoint",
 ];
 const CAUSES: [CauseType; 5] = [
     CauseType::AppInteraction,
@@ -297,6 +382,24 @@ impl DeviceSpec {
                     _ => LockState::Jammed,
                 }),
                 volume: self.volume,
+                lower_setpoint: self.band.map(|b| b.0),
+                upper_setpoint: self.band.map(|b| b.1),
+                contact_open: self.contact,
+                motion_detected: self.motion,
+                settings: self
+                    .settings
+                    .iter()
+                    .map(|(instance, value)| {
+                        let value = match value {
+                            Setting::On(on) => SettingValue::On(*on),
+                            Setting::Number(n) => SettingValue::Number(*n),
+                            Setting::Mode(m) => {
+                                SettingValue::Mode(m.make(&["Position.Up", "Position.Down"]))
+                            }
+                        };
+                        (instance.make(&INSTANCES), value)
+                    })
+                    .collect(),
                 ..DeviceState::default()
             },
             sampled_at: self
