@@ -13,29 +13,10 @@ use alexa_smart_home::store::{Store, TokenRecord};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use support::dynamo::TestTables;
-use support::schema;
+use support::{sample, schema, send, send_concurrently};
 
 const USER: &str = "example-user";
 const TOKEN: &str = "access-token-from-skill";
-
-/// The sample directive `file`, optionally aimed at another endpoint or with another payload.
-fn sample(file: &str, endpoint: Option<&str>, payload: Option<Value>) -> Value {
-    let mut v: Value = serde_json::from_str(&support::read(file)).unwrap();
-    if let Some(endpoint) = endpoint {
-        v["directive"]["endpoint"]["endpointId"] = json!(endpoint);
-    }
-    if let Some(payload) = payload {
-        v["directive"]["payload"] = payload;
-    }
-    v
-}
-
-async fn send(tables: &TestTables, directive: &Value) -> Value {
-    let skill = support::skill(tables.store.clone(), &tables.config);
-    let answer = support::json(&skill.handle(&directive.to_string()).await);
-    schema::assert_valid(&answer);
-    answer
-}
 
 async fn stored(tables: &TestTables, endpoint: &str) -> Device {
     tables
@@ -525,25 +506,17 @@ async fn twenty_concurrent_adjustments_all_count() {
     send(&tables, &set).await;
 
     // WHEN 20 AdjustBrightness +1 arrive at once, through one shared skill
-    let skill = std::sync::Arc::new(support::skill(tables.store.clone(), &tables.config));
     let adjust = sample(
         "events/BrightnessController/BrightnessController.AdjustBrightness.request.json",
         None,
         Some(json!({"brightnessDelta": 1})),
-    )
-    .to_string();
-    let mut set = tokio::task::JoinSet::new();
-    for _ in 0..20 {
-        let (skill, adjust) = (skill.clone(), adjust.clone());
-        set.spawn(async move { support::json(&skill.handle(&adjust).await) });
-    }
-    let answers = set.join_all().await;
+    );
+    let answers = send_concurrently(&tables, &adjust, 20).await;
 
     // THEN every one succeeded, each saw a different value, and the light is at 70 %
     let mut seen: Vec<i64> = answers
         .iter()
         .map(|a| {
-            schema::assert_valid(a);
             property(a, "Alexa.BrightnessController", "brightness").unwrap()["value"]
                 .as_i64()
                 .unwrap()

@@ -13,7 +13,7 @@ use alexa_smart_home::store::{StateOutcome, StateWrite, Store};
 use serde_json::{Value, json};
 use support::dynamo::TestTables;
 use support::proactive::{Harness, accept_all, names, no_failures};
-use support::schema;
+use support::{schema, send, send_concurrently};
 
 const USER: &str = "example-user";
 const TOKEN: &str = "access-token-from-skill";
@@ -34,13 +34,6 @@ fn directive(
     json!({"directive": {"header": header,
         "endpoint": {"scope": {"type": "BearerToken", "token": TOKEN}, "endpointId": endpoint},
         "payload": payload}})
-}
-
-async fn send(tables: &TestTables, directive: &Value) -> Value {
-    let skill = support::skill(tables.store.clone(), &tables.config);
-    let answer = support::json(&skill.handle(&directive.to_string()).await);
-    schema::assert_valid(&answer);
-    answer
 }
 
 /// The example account's endpoints as discovery declares them, by id.
@@ -530,27 +523,19 @@ async fn twenty_concurrent_range_adjustments_all_count() {
     send(&tables, &set).await;
 
     // WHEN 20 AdjustRangeValue +1 arrive at once, through one shared skill
-    let skill = std::sync::Arc::new(support::skill(tables.store.clone(), &tables.config));
     let adjust = directive(
         "Alexa.RangeController",
         "AdjustRangeValue",
         "bedroom-blind",
         Some("Blind.Lift"),
         json!({"rangeValueDelta": 1}),
-    )
-    .to_string();
-    let mut set = tokio::task::JoinSet::new();
-    for _ in 0..20 {
-        let (skill, adjust) = (skill.clone(), adjust.clone());
-        set.spawn(async move { support::json(&skill.handle(&adjust).await) });
-    }
-    let answers = set.join_all().await;
+    );
+    let answers = send_concurrently(&tables, &adjust, 20).await;
 
     // THEN every one succeeded, each saw a different value, and the blind is at 70 %
     let mut seen: Vec<i64> = answers
         .iter()
         .map(|a| {
-            schema::assert_valid(a);
             property(a, "Alexa.RangeController", Some("Blind.Lift"))["value"]
                 .as_f64()
                 .unwrap() as i64

@@ -10,7 +10,7 @@ use alexa_smart_home::device::Device;
 use alexa_smart_home::store::Store;
 use serde_json::{Value, json};
 use support::dynamo::TestTables;
-use support::schema;
+use support::send;
 
 const SINGLE: &str =
     "events/ThermostatController/ThermostatController.SetTargetTemperature.request.json";
@@ -20,19 +20,7 @@ const TRIPLE: &str =
     "events/ThermostatController/ThermostatController.SetTargetTemperature.triple.request.json";
 
 fn sample(file: &str, endpoint: &str, payload: Option<Value>) -> Value {
-    let mut v: Value = serde_json::from_str(&support::read(file)).unwrap();
-    v["directive"]["endpoint"]["endpointId"] = json!(endpoint);
-    if let Some(payload) = payload {
-        v["directive"]["payload"] = payload;
-    }
-    v
-}
-
-async fn send(tables: &TestTables, directive: &Value) -> Value {
-    let skill = support::skill(tables.store.clone(), &tables.config);
-    let answer = support::json(&skill.handle(&directive.to_string()).await);
-    schema::assert_valid(&answer);
-    answer
+    support::sample(file, Some(endpoint), payload)
 }
 
 async fn stored(tables: &TestTables, endpoint: &str) -> Device {

@@ -40,6 +40,49 @@ pub fn directive_with_token(relative: &str, token: &str) -> String {
     v.to_string()
 }
 
+/// The sample directive `file` of `events/`, optionally aimed at another endpoint or with
+/// another payload.
+pub fn sample(file: &str, endpoint: Option<&str>, payload: Option<Value>) -> Value {
+    let mut v: Value = serde_json::from_str(&read(file)).unwrap();
+    if let Some(endpoint) = endpoint {
+        v["directive"]["endpoint"]["endpointId"] = Value::from(endpoint);
+    }
+    if let Some(payload) = payload {
+        v["directive"]["payload"] = payload;
+    }
+    v
+}
+
+/// Sends `directive` through a skill on `tables` and returns the answer, checked against the
+/// official schema.
+pub async fn send(tables: &dynamo::TestTables, directive: &Value) -> Value {
+    let skill = skill(tables.store.clone(), &tables.config);
+    let answer = json(&skill.handle(&directive.to_string()).await);
+    schema::assert_valid(&answer);
+    answer
+}
+
+/// `directive` `n` times at once through one shared skill on `tables`: the answers, each
+/// checked against the schema.
+pub async fn send_concurrently(
+    tables: &dynamo::TestTables,
+    directive: &Value,
+    n: usize,
+) -> Vec<Value> {
+    let skill = std::sync::Arc::new(skill(tables.store.clone(), &tables.config));
+    let raw = directive.to_string();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let (skill, raw) = (skill.clone(), raw.clone());
+        set.spawn(async move { json(&skill.handle(&raw).await) });
+    }
+    let answers = set.join_all().await;
+    for a in &answers {
+        schema::assert_valid(a);
+    }
+    answers
+}
+
 /// The skill as the Lambda builds it, on `store`, configured by `config`.
 pub fn skill<S: Store>(store: S, config: &Config) -> Skill<S> {
     Skill::from_config(store, config, alexa_smart_home::http::client())
