@@ -613,6 +613,20 @@ async fn a_sensor_reports_its_state_and_an_opened_door_is_a_physical_change_repo
 
     // AND ReportState answers it, and the motion sensor's NOT_DETECTED
     let tables = TestTables::example_account().await;
+    // (and a StateReport names each setting's instance: the fan's two)
+    let fan = directive("Alexa", "ReportState", "bedroom-fan", None, json!({}));
+    let answer = send(&tables, &fan).await;
+    assert_eq!(answer["event"]["header"]["name"], "StateReport");
+    let declared = discovered(&tables).await.remove("bedroom-fan").unwrap();
+    schema::assert_instances_declared(&answer, &declared);
+    assert_eq!(
+        property(&answer, "Alexa.RangeController", Some("Fan.Speed"))["value"],
+        2.0
+    );
+    assert_eq!(
+        property(&answer, "Alexa.ToggleController", Some("Fan.Oscillate"))["value"],
+        "OFF"
+    );
     for (id, namespace) in [
         ("front-door-contact", "Alexa.ContactSensor"),
         ("hallway-motion", "Alexa.MotionSensor"),
