@@ -11,6 +11,7 @@ use super::thermostat::Thermostat;
 use super::{Services, auth, ghost};
 use crate::alexa::BearerToken;
 use crate::alexa::control::Command;
+use crate::alexa::interface::Interface;
 use crate::alexa::event::{self, Addressing, CauseType, Empty, Message, ScenePayload};
 use crate::device::mapping::range_default_delta;
 use crate::device::properties::{now_ms, reportable, time_of_sample};
@@ -199,14 +200,14 @@ pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
             relative = true;
         }
         Command::SetTargetTemperature(ref request) => {
-            thermostat(capability).set(current, request, &mut patch)?;
+            thermostat(capability)?.set(current, request, &mut patch)?;
         }
         Command::AdjustTargetTemperature(delta) => {
-            thermostat(capability).adjust(current, delta, &mut patch)?;
+            thermostat(capability)?.adjust(current, delta, &mut patch)?;
             relative = true;
         }
         Command::SetThermostatMode(ref mode) => {
-            thermostat(capability).set_mode(mode, &mut patch)?
+            thermostat(capability)?.set_mode(mode, &mut patch)?
         }
         Command::Lock => patch.lock_state = Some(LockState::Locked),
         Command::Unlock => patch.lock_state = Some(LockState::Unlocked),
@@ -222,7 +223,7 @@ pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
             ref instance,
             value,
         } => {
-            let range = Range::of(capability);
+            let range = Range::of(capability).ok_or_else(|| mismatch(interface))?;
             patch
                 .settings
                 .insert(instance.clone(), SettingValue::Number(range.set(value)?));
@@ -232,7 +233,7 @@ pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
             delta,
             default,
         } => {
-            let range = Range::of(capability);
+            let range = Range::of(capability).ok_or_else(|| mismatch(interface))?;
             let base = match current.settings.get(instance) {
                 Some(SettingValue::Number(v)) => *v,
                 _ => range.min,
@@ -253,7 +254,7 @@ pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
             ref mode,
         } => {
             let DeviceCapability::Mode { modes, .. } = capability else {
-                unreachable!("a Mode command is planned for a mode capability")
+                return Err(mismatch(interface));
             };
             if !modes.iter().any(|m| m.value == *mode) {
                 return Err(SkillError::InvalidValue(format!(
@@ -270,7 +271,7 @@ pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
             delta,
         } => {
             let DeviceCapability::Mode { modes, ordered, .. } = capability else {
-                unreachable!("a Mode command is planned for a mode capability")
+                return Err(mismatch(interface));
             };
             if !ordered || modes.is_empty() {
                 return Err(SkillError::NotSupported(
@@ -341,7 +342,7 @@ struct Range {
 }
 
 impl Range {
-    fn of(capability: &DeviceCapability) -> Self {
+    fn of(capability: &DeviceCapability) -> Option<Self> {
         match *capability {
             DeviceCapability::Range {
                 min,
@@ -349,13 +350,13 @@ impl Range {
                 precision,
                 default_delta,
                 ..
-            } => Self {
+            } => Some(Self {
                 min,
                 max,
                 precision,
                 default_delta: range_default_delta(min, max, precision, default_delta),
-            },
-            _ => unreachable!("a Range command is planned for a range capability"),
+            }),
+            _ => None,
         }
     }
 
@@ -390,8 +391,14 @@ impl Range {
     }
 }
 
-fn thermostat(capability: &DeviceCapability) -> Thermostat<'_> {
-    Thermostat::of(capability).expect("a thermostat command is planned for a thermostat")
+fn thermostat(capability: &DeviceCapability) -> Result<Thermostat<'_>, SkillError> {
+    Thermostat::of(capability).ok_or_else(|| mismatch(Interface::Thermostat))
+}
+
+/// The capability that declares a command's interface is not the kind the command needs: the
+/// catalogue rules it out (`DeviceCapability::interfaces`), but a wrong answer beats a panic.
+fn mismatch(interface: Interface) -> SkillError {
+    SkillError::NotSupported(interface.namespace())
 }
 
 #[cfg(test)]
