@@ -11,8 +11,8 @@ use super::thermostat::Thermostat;
 use super::{Services, auth, ghost};
 use crate::alexa::BearerToken;
 use crate::alexa::control::Command;
-use crate::alexa::interface::Interface;
 use crate::alexa::event::{self, Addressing, CauseType, Empty, Message, ScenePayload};
+use crate::alexa::interface::Interface;
 use crate::device::mapping::range_default_delta;
 use crate::device::properties::{now_ms, reportable, time_of_sample};
 use crate::device::{
