@@ -20,7 +20,7 @@ use alexa_smart_home::alexa::event::CauseType;
 use alexa_smart_home::alexa::validate::{self, MAX_ENDPOINTS};
 use alexa_smart_home::device::{
     ClusterMember, Connectivity, Device, DeviceCapability, DeviceRelationships, DeviceState, Hsb,
-    LockState, ModeValue, Name, Preset, RangeSemantics, SettingValue, Setpoints, TemperatureScale,
+    LockState, ModeValue, Name, Preset, RangeSemantics, Setpoints, SettingValue, TemperatureScale,
 };
 use alexa_smart_home::proactive::reports::{DELETE_CHUNK, MAX_REPORT_BYTES, ReportKind};
 use alexa_smart_home::stream::changes::{self, StreamEvent};
@@ -303,7 +303,13 @@ impl Cap {
 }
 
 /// Instance names: the same in several capabilities, without a dot, or a state field's name.
-const INSTANCES: [&str; 5] = ["Fan.Speed", "Blind.Lift", "GarageDoor.Position", "Speed", "brightness"];
+const INSTANCES: [&str; 5] = [
+    "Fan.Speed",
+    "Blind.Lift",
+    "GarageDoor.Position",
+    "Speed",
+    "brightness",
+];
 const FIELDS: [&str; 9] = [
     "powerOn",
     "brightness",
