@@ -55,8 +55,9 @@ fn main() {
     runtime.block_on(run());
 }
 
-/// The binary measured: `target/release/NAME`, or `LAMBDA_BENCH_BUILD/NAME` (another build of
-/// the same commit, e.g. with other profile settings, to compare against a baseline).
+/// The binary measured: `LAMBDA_BENCH_BUILD/NAME` (`make bench` and `make bench-compare` build
+/// it apart, as deployed), else `target/release/NAME`, which `cargo bench` itself rebuilds with
+/// the dev-dependencies' features (a larger binary than the one deployed).
 fn release_binary(name: &str) -> String {
     let path = match std::env::var("LAMBDA_BENCH_BUILD") {
         Ok(dir) => format!("{dir}/{name}"),
