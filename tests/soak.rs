@@ -367,15 +367,8 @@ const CATEGORIES: [&str; 6] = [
 ];
 
 fn capability(rng: &mut fastrand::Rng) -> DeviceCapability {
-    match rng.u32(0..17) {
-        16 => DeviceCapability::Thermostat {
-            modes: vec!["HEAT".into(), "COOL".into(), "AUTO".into()],
-            min_setpoint: 50.0,
-            max_setpoint: 90.0,
-            scale: TemperatureScale::Fahrenheit,
-            setpoints: Setpoints::Dual,
-            minimum_delta: None,
-        },
+    let kinds = devices::makers_kinds();
+    match rng.usize(0..9 + kinds.len()) {
         0 => DeviceCapability::Power,
         1 => DeviceCapability::Brightness,
         2 => DeviceCapability::Percentage,
@@ -384,13 +377,7 @@ fn capability(rng: &mut fastrand::Rng) -> DeviceCapability {
             min_kelvin: 2200,
             max_kelvin: 7000,
         },
-        9 => devices::fan_speed(),
-        10 => devices::blind_position(),
-        11 => devices::garage_door(),
-        12 => devices::water_temperature(),
-        13 => devices::oscillation(),
-        14 => DeviceCapability::ContactSensor,
-        15 => DeviceCapability::MotionSensor,
+        n @ 9.. => kinds[n - 9].clone(),
         5 => DeviceCapability::Thermostat {
             modes: vec!["HEAT".into(), "COOL".into(), "AUTO".into()],
             min_setpoint: 7.0,

@@ -16,8 +16,7 @@ use crate::alexa::interface::Interface;
 use crate::device::mapping::range_default_delta;
 use crate::device::properties::{now_ms, reportable, time_of_sample};
 use crate::device::{
-    Connectivity, DEFAULT_MAX_KELVIN, DEFAULT_MIN_KELVIN, Device, DeviceCapability, DeviceState,
-    Hsb, LockState, SettingValue,
+    Connectivity, Device, DeviceCapability, DeviceState, Hsb, LockState, SettingValue,
 };
 use crate::error::SkillError;
 use crate::store::{StateOutcome, StateWrite, Store};
@@ -167,12 +166,12 @@ pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
             });
         }
         Command::SetColorTemperature(k) => {
-            let (min, max) = kelvin_range(capability);
+            let (min, max) = kelvin_range(capability)?;
             in_range(k as f64, f64::from(min), f64::from(max))?;
             patch.color_temperature_kelvin = Some(u32::try_from(k).unwrap_or(0));
         }
         Command::IncreaseColorTemperature | Command::DecreaseColorTemperature => {
-            let (min, max) = kelvin_range(capability);
+            let (min, max) = kelvin_range(capability)?;
             // The named white steps the bulb can show, and its own ends.
             let mut steps: Vec<u32> = WHITE_STEPS_KELVIN
                 .iter()
@@ -323,13 +322,13 @@ fn adjust_percent(base: u8, delta: i64) -> Result<u8, SkillError> {
     Ok(u8::try_from((i64::from(base) + delta).clamp(0, 100)).unwrap_or(0))
 }
 
-fn kelvin_range(capability: &DeviceCapability) -> (u32, u32) {
+fn kelvin_range(capability: &DeviceCapability) -> Result<(u32, u32), SkillError> {
     match *capability {
         DeviceCapability::ColorTemperature {
             min_kelvin,
             max_kelvin,
-        } => (min_kelvin, max_kelvin),
-        _ => (DEFAULT_MIN_KELVIN, DEFAULT_MAX_KELVIN),
+        } => Ok((min_kelvin, max_kelvin)),
+        _ => Err(mismatch(Interface::ColorTemperature)),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Capabilities of the devices makers sell, as a device cloud writes them: shared by the
 //! property tests and the soak so that both exercise the same generic controllers.
 
-use alexa_smart_home::device::DeviceCapability;
+use alexa_smart_home::device::{DeviceCapability, Setpoints, TemperatureScale};
 use serde_json::json;
 
 fn capability(value: serde_json::Value) -> DeviceCapability {
@@ -65,6 +65,51 @@ pub fn oscillation() -> DeviceCapability {
         "type": "toggle", "instance": "Fan.Oscillate",
         "names": [{"asset": "Alexa.Setting.Oscillate"}],
     }))
+}
+
+/// A dual-setpoint thermostat in Fahrenheit.
+pub fn dual_fahrenheit() -> DeviceCapability {
+    DeviceCapability::Thermostat {
+        modes: vec!["HEAT".into(), "COOL".into(), "AUTO".into()],
+        min_setpoint: 50.0,
+        max_setpoint: 90.0,
+        scale: TemperatureScale::Fahrenheit,
+        setpoints: Setpoints::Dual,
+        minimum_delta: None,
+    }
+}
+
+/// A triple-setpoint thermostat in Celsius.
+pub fn triple_celsius() -> DeviceCapability {
+    DeviceCapability::Thermostat {
+        modes: vec!["AUTO".into()],
+        min_setpoint: 7.0,
+        max_setpoint: 30.0,
+        scale: TemperatureScale::Celsius,
+        setpoints: Setpoints::Triple,
+        minimum_delta: Some(1.5),
+    }
+}
+
+/// Every valid capability of issue #12's device kinds, for generators that pick among them:
+/// a bulb with its own white range, the generic controllers above, both sensors, and the dual
+/// and triple thermostats.
+pub fn makers_kinds() -> Vec<DeviceCapability> {
+    vec![
+        DeviceCapability::ColorTemperature {
+            min_kelvin: 2200,
+            max_kelvin: 6500,
+        },
+        fan_speed(),
+        blind_position(),
+        garage_door(),
+        water_temperature(),
+        oscillation(),
+        DeviceCapability::ContactSensor,
+        DeviceCapability::MotionSensor,
+        dual_fahrenheit(),
+        triple_celsius(),
+    ]
 }
 
 /// The instance values each of the capabilities above accepts, for state operations.
