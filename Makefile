@@ -59,7 +59,7 @@ soak:
 BENCH_TARGET := .local/bench-target
 bench:
 	scripts/venv.sh tools/requirements.txt
-	CARGO_TARGET_DIR=$(BENCH_TARGET) cargo build --release --locked --bin skill --bin stream
+	CARGO_TARGET_DIR=$(BENCH_TARGET) cargo build --release --locked --bin skill --bin stream --bin bridge
 	LAMBDA_BENCH_BUILD="$(CURDIR)/$(BENCH_TARGET)/release" cargo bench --bench lambda
 	cargo bench --bench handlers
 	scripts/package-size.sh
@@ -73,7 +73,7 @@ bench:
 BASELINE ?= HEAD
 bench-compare:
 	scripts/venv.sh tools/requirements.txt
-	CARGO_TARGET_DIR=$(BENCH_TARGET) cargo build --release --locked --bin skill --bin stream
+	CARGO_TARGET_DIR=$(BENCH_TARGET) cargo build --release --locked --bin skill --bin stream --bin bridge
 	LAMBDA_BENCH_BUILD="$(CURDIR)/$(BENCH_TARGET)/release" \
 	  LAMBDA_BENCH_BASELINE="$$(scripts/build-baseline.sh $(BASELINE))" cargo bench --bench lambda
 
@@ -97,7 +97,7 @@ lint-template:
 ## Release build for Lambda (needs cargo-lambda: pip install cargo-lambda): exactly the two
 ## Lambdas, `skill` and `stream` (devicectl is in the local crate, never packaged).
 build:
-	cargo lambda build --release --arm64 --output-format zip --bin skill --bin stream
+	cargo lambda build --release --arm64 --output-format zip --bin skill --bin stream --bin bridge
 
 deploy:
 	sam build && sam deploy --guided

@@ -1,6 +1,9 @@
 //! Configuration, read from the environment once at cold start.
 
+use std::time::Duration;
+
 use crate::alexa::Secret;
+use crate::cloud::Adapter;
 use crate::gateway::GatewayRegion;
 
 /// Everything the Lambdas read from their environment. Every variable has a default that
@@ -36,6 +39,25 @@ pub struct Config {
     /// `STREAM_USER_CONCURRENCY`: customers whose changes are sent at the same time (16): with
     /// the gateway's ~50 ms per event, 100 customers' reports take ~0.6 s instead of ~1.3 s at 8.
     pub stream_concurrency: usize,
+    /// `DEVICE_CLOUD` (`table`, `iot`, `https`; default `table`): where commands go, unless a
+    /// device item's `deviceCloud` says otherwise (README, Choosing a device cloud).
+    pub device_cloud: Adapter,
+    /// `IOT_DATA_ENDPOINT`: the account's IoT data endpoint
+    /// (`aws iot describe-endpoint --endpoint-type iot:Data-ATS`); locally, the moto server.
+    pub iot_data_endpoint: Option<String>,
+    /// `DEVICE_API_URL`: the maker's command API, for the `https` adapter.
+    pub device_api_url: Option<String>,
+    /// `DEVICE_API_SECRET`: the key its commands are signed with. Never logged.
+    pub device_api_secret: Option<Secret>,
+    /// `DEVICE_API_TIMEOUT_MS` (4000): how long a command may take, well inside Alexa's 8 s.
+    pub device_api_timeout: Duration,
+    /// `CONFIRM_WAIT_MS` (5000): how long the skill waits for a device that must confirm when
+    /// the customer has no event grant (no asynchronous response can reach them).
+    pub confirm_wait: Duration,
+}
+
+fn millis(value: Option<usize>, default: u64) -> Duration {
+    Duration::from_millis(value.map_or(default, |v| v as u64))
 }
 
 /// A variable that is set but cannot be used.
@@ -96,7 +118,46 @@ impl Config {
             event_region,
             event_gateway_url: get("EVENT_GATEWAY_URL"),
             stream_concurrency: positive("STREAM_USER_CONCURRENCY")?.unwrap_or(16),
+            device_cloud: match get("DEVICE_CLOUD") {
+                None => Adapter::Table,
+                Some(v) => v.parse().map_err(|reason| ConfigError {
+                    name: "DEVICE_CLOUD",
+                    reason,
+                })?,
+            },
+            iot_data_endpoint: get("IOT_DATA_ENDPOINT"),
+            device_api_url: get("DEVICE_API_URL"),
+            device_api_secret: get("DEVICE_API_SECRET").map(Secret::new),
+            device_api_timeout: millis(positive("DEVICE_API_TIMEOUT_MS")?, 4000),
+            confirm_wait: millis(positive("CONFIRM_WAIT_MS")?, 5000),
         })
+        .and_then(Self::checked)
+    }
+
+    /// Refuses a deployment whose default adapter lacks what it needs: better a failed cold
+    /// start than every command answered with an error.
+    fn checked(self) -> Result<Self, ConfigError> {
+        if self.device_cloud == Adapter::Https {
+            if self.device_api_url.is_none() {
+                return Err(ConfigError {
+                    name: "DEVICE_API_URL",
+                    reason: "DEVICE_CLOUD=https needs the maker's API URL".into(),
+                });
+            }
+            if self.device_api_secret.is_none() {
+                return Err(ConfigError {
+                    name: "DEVICE_API_SECRET",
+                    reason: "DEVICE_CLOUD=https needs the signing secret".into(),
+                });
+            }
+        }
+        if self.device_api_timeout >= Duration::from_millis(7000) {
+            return Err(ConfigError {
+                name: "DEVICE_API_TIMEOUT_MS",
+                reason: "must leave time to answer within Alexa's 8 s".into(),
+            });
+        }
+        Ok(self)
     }
 
     /// A configuration for a local DynamoDB-compatible server, with defaults for the rest.
@@ -120,6 +181,8 @@ mod tests {
         assert_eq!(c.devices_page_size, None);
         assert_eq!(c.event_region, GatewayRegion::NorthAmerica);
         assert_eq!(c.stream_concurrency, 16);
+        assert_eq!(c.device_cloud, Adapter::Table);
+        assert_eq!(c.confirm_wait, Duration::from_secs(5));
     }
 
     #[test]
@@ -143,5 +206,25 @@ mod tests {
         let err = Config::from_lookup(|n| (n == "ALEXA_EVENT_REGION").then(|| "MARS".into()))
             .unwrap_err();
         assert_eq!(err.name, "ALEXA_EVENT_REGION");
+        let err =
+            Config::from_lookup(|n| (n == "DEVICE_CLOUD").then(|| "mqtt".into())).unwrap_err();
+        assert_eq!(err.name, "DEVICE_CLOUD");
+    }
+
+    #[test]
+    fn the_https_adapter_needs_its_url_and_secret() {
+        let err =
+            Config::from_lookup(|n| (n == "DEVICE_CLOUD").then(|| "https".into())).unwrap_err();
+        assert_eq!(err.name, "DEVICE_API_URL");
+        let c = Config::from_lookup(|n| match n {
+            "DEVICE_CLOUD" => Some("https".into()),
+            "DEVICE_API_URL" => Some("https://maker.example/alexa".into()),
+            "DEVICE_API_SECRET" => Some("s3cret".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.device_cloud, Adapter::Https);
+        assert_eq!(c.device_api_timeout, Duration::from_millis(4000));
+        assert!(!format!("{c:?}").contains("s3cret"));
     }
 }

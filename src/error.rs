@@ -4,6 +4,7 @@ use crate::alexa::directive::{ParseError, ReplyTo};
 use serde_json::json;
 
 use crate::alexa::event::{self, Addressing, ErrorPayload, ErrorType, Message, ValidRange};
+use crate::cloud::CloudError;
 use crate::device::TemperatureScale;
 use crate::lwa::LwaError;
 use crate::store::StoreError;
@@ -54,6 +55,9 @@ pub enum SkillError {
     /// `ENDPOINT_BUSY`: other changes kept winning the race for this device's state.
     #[error("the device's state kept changing; gave up")]
     Busy,
+    /// The device cloud did not carry the command out: mapped per [`CloudError`] variant.
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
     /// `INTERNAL_ERROR`: storage failed; the cause is logged, never sent.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -86,6 +90,13 @@ impl SkillError {
                 ThermostatError::DualUnsupported => ErrorType::DualSetpointsUnsupported,
                 ThermostatError::TripleUnsupported => ErrorType::TripleSetpointsUnsupported,
                 ThermostatError::TooClose { .. } => ErrorType::RequestedSetpointsTooClose,
+            },
+            Self::Cloud(e) => match e {
+                CloudError::Unreachable(_) => ErrorType::EndpointUnreachable,
+                CloudError::Busy => ErrorType::EndpointBusy,
+                CloudError::LowPower { .. } => ErrorType::EndpointLowPower,
+                CloudError::NoSuchDevice => ErrorType::NoSuchEndpoint,
+                CloudError::Refused(_) | CloudError::Failed(_) => ErrorType::InternalError,
             },
             Self::Store(_) | Self::Lwa(_) | Self::Serialize(_) => ErrorType::InternalError,
         }
@@ -133,7 +144,9 @@ impl SkillError {
         };
         let mut response = event::error_response(&to, namespace, kind, message, valid_range);
         match *self {
-            Self::LowPower { percentage } => response.event.payload.percentage_state = percentage,
+            Self::LowPower { percentage } | Self::Cloud(CloudError::LowPower { percentage }) => {
+                response.event.payload.percentage_state = percentage
+            }
             Self::Thermostat(ThermostatError::TooClose { delta, scale }) => {
                 response.event.payload.minimum_temperature_delta =
                     Some(json!({"value": delta, "scale": scale.alexa_name()}));

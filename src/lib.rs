@@ -5,6 +5,10 @@
 //!   endpoint object and the limits Alexa enforces on it.
 //! - [`device`]: the device cloud's own model of a device (what the devices table holds)
 //!   and its one mapping to an Alexa endpoint.
+//! - [`cloud`]: the device-cloud port: how a command reaches the device (the devices table,
+//!   AWS IoT Core device shadows, or the maker's HTTPS API) and what came back.
+//! - [`bridge`]: the shadow bridge Lambda's core: a device's reported shadow state into the
+//!   devices table.
 //! - [`store`]: the storage port ([`store::Store`]) with its DynamoDB adapter and an
 //!   in-memory one for unit tests and fuzzing.
 //! - [`handlers`]: one module per directive; each turns a typed directive into a reply.
@@ -21,6 +25,8 @@
 //! never deployed.
 
 pub mod alexa;
+pub mod bridge;
+pub mod cloud;
 pub mod config;
 pub mod device;
 pub mod error;

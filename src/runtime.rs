@@ -4,12 +4,14 @@ use crate::config::{Config, ConfigError};
 use crate::store::dynamo::{self, DynamoStore};
 
 /// Sets up logging (honouring `AWS_LAMBDA_LOG_LEVEL`, `AWS_LAMBDA_LOG_FORMAT` and `RUST_LOG`),
-/// reads the configuration and builds the DynamoDB store, once per process.
-pub async fn cold_start() -> Result<(Config, DynamoStore), ConfigError> {
+/// reads the configuration and builds the DynamoDB store, once per process. The AWS SDK's
+/// configuration is returned too, for the other clients (IoT) to share.
+pub async fn cold_start() -> Result<(Config, DynamoStore, aws_config::SdkConfig), ConfigError> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    let store = DynamoStore::new(dynamo::client(&config).await, &config);
-    Ok((config, store))
+    let sdk = dynamo::sdk_config(&config).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &config);
+    Ok((config, store, sdk))
 }
 
 /// Hands the memory freed by the invocation back to the system. glibc keeps freed pages of its

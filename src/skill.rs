@@ -6,6 +6,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::alexa::directive::{Directive, ReplyTo, Request};
 use crate::alexa::event::Addressing;
+use crate::cloud::DeviceClouds;
 use crate::config::Config;
 use crate::error::{Chain, SkillError};
 use crate::gateway::Gateway;
@@ -30,9 +31,18 @@ impl<S: Store> Skill<S> {
         Self::new(Services {
             store,
             lwa,
+            clouds: DeviceClouds::from_config(config, None),
             gateway: Gateway::new(http, config.event_gateway_url.clone()),
             event_region: config.event_region,
+            confirm_wait: config.confirm_wait,
         })
+    }
+
+    /// The same skill with these device-cloud adapters (IoT needs the SDK's configuration,
+    /// which only an async cold start has).
+    pub fn with_device_clouds(mut self, clouds: DeviceClouds) -> Self {
+        self.services.clouds = clouds;
+        self
     }
 
     pub fn store(&self) -> &S {
@@ -105,7 +115,15 @@ impl<S: Store> Skill<S> {
                 token,
                 command,
             } => reply(
-                &handlers::control::control(services, &to, endpoint_id, token, command).await?,
+                &handlers::control::control(
+                    services,
+                    &to,
+                    &directive.header,
+                    endpoint_id,
+                    token,
+                    command,
+                )
+                .await?,
             ),
         }
     }

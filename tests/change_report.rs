@@ -80,6 +80,7 @@ async fn write(
                 expected: None,
                 cause,
                 at_ms,
+                shadow_version: None,
             },
         )
         .await

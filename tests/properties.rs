@@ -56,6 +56,13 @@ fn base_device(user: &str, endpoint_id: &str) -> Device {
         state: DeviceState::default(),
         sampled_at: BTreeMap::new(),
         changed_by: None,
+        device_cloud: None,
+        thing_name: None,
+        shadow_name: None,
+        confirm: None,
+        confirm_within: None,
+        pending: Vec::new(),
+        shadow_version: None,
     }
 }
 
@@ -256,9 +263,10 @@ fn reports_respect_the_limits_and_keep_every_endpoint() {
                 // Order (documented on `plan`): AddOrUpdateReports, then ChangeReports, then
                 // DeleteReports; within each kind, the input order.
                 let phase = |r: &Report| match r.kind {
-                    ReportKind::AddOrUpdate(_) => 0,
-                    ReportKind::Change(_) => 1,
-                    ReportKind::Delete(_) => 2,
+                    ReportKind::Response(_) => 0,
+                    ReportKind::AddOrUpdate(_) => 1,
+                    ReportKind::Change(_) => 2,
+                    ReportKind::Delete(_) => 3,
                 };
                 prop_assert!(reports.windows(2).all(|w| phase(&w[0]) <= phase(&w[1])));
 
@@ -276,7 +284,7 @@ fn reports_respect_the_limits_and_keep_every_endpoint() {
                             prop_assert!(e.len() <= validate::MAX_ENDPOINTS)
                         }
                         ReportKind::Delete(ids) => prop_assert!(ids.len() <= DELETE_CHUNK),
-                        ReportKind::Change(_) => {}
+                        ReportKind::Change(_) | ReportKind::Response(_) => {}
                     }
                     let first = r.endpoint_ids().iter().map(|id| record_of[*id]).min();
                     prop_assert_eq!(Some(r.first_record), first);
@@ -913,6 +921,16 @@ impl AlexaView {
                     format!("ChangeReport for {key:?}, an endpoint Alexa does not know")
                 })?;
                 for p in c.changed.iter().chain(&c.unchanged) {
+                    let key = property_key(p.namespace, p.name, p.instance.as_deref());
+                    known.told.insert(key, p.value.clone());
+                }
+            }
+            ReportKind::Response(r) => {
+                let key = (user.to_owned(), r.endpoint_id.clone());
+                let known = self.endpoints.get_mut(&key).ok_or_else(|| {
+                    format!("Response for {key:?}, an endpoint Alexa does not know")
+                })?;
+                for p in &r.properties {
                     let key = property_key(p.namespace, p.name, p.instance.as_deref());
                     known.told.insert(key, p.value.clone());
                 }

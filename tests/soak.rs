@@ -424,6 +424,13 @@ fn new_device(rng: &mut fastrand::Rng, user: &str, slot: usize) -> Device {
             state: DeviceState::default(),
             sampled_at: BTreeMap::new(),
             changed_by: None,
+            device_cloud: None,
+            thing_name: None,
+            shadow_name: None,
+            confirm: None,
+            confirm_within: None,
+            pending: Vec::new(),
+            shadow_version: None,
         };
         if mapping::checked_endpoint(&d).is_some() {
             return d;

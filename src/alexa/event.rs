@@ -255,6 +255,49 @@ pub fn state_response(
     }
 }
 
+/// The payload of `DeferredResponse`.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeferredPayload {
+    pub estimated_deferral_in_seconds: u32,
+}
+
+/// `Alexa` / `DeferredResponse`: the device will answer later, through the event gateway.
+/// The schema allows neither an endpoint nor a context here.
+pub fn deferred_response(to: &Addressing, seconds: u32) -> Message<DeferredPayload> {
+    Message {
+        event: Event {
+            header: EventHeader::new("Alexa", "DeferredResponse", to.correlation_token.clone()),
+            endpoint: None,
+            payload: DeferredPayload {
+                estimated_deferral_in_seconds: seconds,
+            },
+        },
+        context: None,
+    }
+}
+
+/// The asynchronous `Alexa` / `Response` to a deferred directive, sent to the event gateway:
+/// the directive's correlation token, and the customer's token in the endpoint's scope.
+pub fn async_response(
+    endpoint_id: String,
+    correlation_token: String,
+    scope: Scope,
+    properties: Vec<PropertyState>,
+) -> Message<Empty> {
+    Message {
+        event: Event {
+            header: EventHeader::new("Alexa", "Response", Some(correlation_token)),
+            endpoint: Some(EventEndpoint {
+                scope: Some(scope),
+                endpoint_id,
+            }),
+            payload: Empty {},
+        },
+        context: Some(Context { properties }),
+    }
+}
+
 /// The payload of a scene's `ActivationStarted` / `DeactivationStarted`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenePayload {

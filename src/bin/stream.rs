@@ -12,7 +12,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 // HTTP; a worker pool would only add threads, memory arenas and cross-thread wake-ups.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let (config, store) = runtime::cold_start().await?;
+    let (config, store, _sdk) = runtime::cold_start().await?;
     let processor = &StreamProcessor::from_config(store, &config, http::client());
     // Records are decoded as the event is read (StreamEvent): the batch is not held twice.
     lambda_runtime::run(service_fn(

@@ -5,13 +5,16 @@
 
 pub mod catalogue;
 pub mod mapping;
+pub mod pending;
 pub mod properties;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use self::pending::PendingCommand;
 use crate::alexa::event::CauseType;
+use crate::cloud::Adapter;
 
 /// One device of one customer. Attribute names are the item's DynamoDB attribute names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,10 +57,36 @@ pub struct Device {
     /// What made the last state change: the `cause` of its ChangeReport.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<CauseType>,
+    /// Where its commands go; absent: the deployment's `DEVICE_CLOUD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_cloud: Option<Adapter>,
+    /// IoT: the thing whose shadow takes its commands (absent: the endpoint id). The shadow
+    /// bridge finds the device by this attribute (the table's `thingName` index), so a device
+    /// routed through IoT must carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thing_name: Option<String>,
+    /// IoT: a named shadow of the thing; absent: its classic shadow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow_name: Option<String>,
+    /// Whether Alexa hears success only once the device confirms it (absent: locks and garage
+    /// doors do). Only for the `iot` and `https` adapters, whose devices can answer later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<bool>,
+    /// How long the device may take to confirm, seconds (absent: 30); Alexa is told it in
+    /// `estimatedDeferralInSeconds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_within: Option<u32>,
+    /// Commands awaiting the device's confirmation: written by the skill, settled by the stream.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingCommand>,
+    /// IoT: the shadow version of the last reported state the bridge wrote, so that a late or
+    /// repeated shadow document never overwrites a newer one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow_version: Option<u64>,
 }
 
 /// The attributes an Alexa endpoint is made of (everything but state, sample times,
-/// connectivity and cause): what discovery reads.
+/// connectivity, cause and how commands are routed): what discovery reads.
 pub const DEFINITION_ATTRIBUTES: &[&str] = &[
     "userId",
     "endpointId",
@@ -110,8 +139,37 @@ impl Device {
             state: DeviceState::default(),
             sampled_at: BTreeMap::new(),
             changed_by: None,
+            device_cloud: None,
+            thing_name: None,
+            shadow_name: None,
+            confirm: None,
+            confirm_within: None,
+            pending: Vec::new(),
+            shadow_version: None,
             ..self.clone()
         }
+    }
+
+    /// Whether Alexa hears success only once the device confirms: as configured, else for
+    /// what a customer must be able to trust, locks and garage doors.
+    pub fn must_confirm(&self) -> bool {
+        self.confirm.unwrap_or_else(|| {
+            self.category == "GARAGE_DOOR"
+                || self
+                    .capabilities
+                    .iter()
+                    .any(|c| matches!(c, DeviceCapability::Lock))
+        })
+    }
+
+    /// Seconds the device may take to confirm a command.
+    pub fn confirm_within_secs(&self) -> u32 {
+        self.confirm_within.unwrap_or(DEFAULT_CONFIRM_WITHIN_SECS)
+    }
+
+    /// The thing whose shadow takes its commands.
+    pub fn thing(&self) -> &str {
+        self.thing_name.as_deref().unwrap_or(&self.endpoint_id)
     }
 }
 
@@ -222,6 +280,9 @@ pub enum DeviceCapability {
     #[serde(other)]
     Unknown,
 }
+
+/// How long a device that must confirm may take when its item does not say.
+pub const DEFAULT_CONFIRM_WITHIN_SECS: u32 = 30;
 
 /// The setpoints of a thermostat that declares none, Celsius.
 pub const DEFAULT_MIN_SETPOINT: f64 = 7.0;
@@ -482,7 +543,19 @@ mod tests {
     /// one of the state attributes it leaves out.
     #[test]
     fn every_attribute_is_definition_or_state() {
-        const STATE: &[&str] = &["connectivity", "state", "sampledAt", "changedBy"];
+        const STATE: &[&str] = &[
+            "connectivity",
+            "state",
+            "sampledAt",
+            "changedBy",
+            "deviceCloud",
+            "thingName",
+            "shadowName",
+            "confirm",
+            "confirmWithin",
+            "pending",
+            "shadowVersion",
+        ];
         for device in example_devices() {
             let serde_json::Value::Object(item) = serde_json::to_value(&device).expect("item")
             else {

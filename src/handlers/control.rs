@@ -5,21 +5,27 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use tracing::debug;
+use tracing::{debug, info, warn};
 
 use super::thermostat::Thermostat;
 use super::{Services, auth, ghost};
 use crate::alexa::BearerToken;
 use crate::alexa::control::Command;
-use crate::alexa::event::{self, Addressing, CauseType, Empty, Message, ScenePayload};
+use crate::alexa::directive::Header;
+use crate::alexa::event::{
+    self, Addressing, CauseType, DeferredPayload, Empty, Message, ScenePayload,
+};
 use crate::alexa::interface::Interface;
+use crate::cloud::{Adapter, CloudCommand, CloudError, Delivery};
 use crate::device::mapping::range_default_delta;
+use crate::device::pending::{PendingCommand, Settlement};
 use crate::device::properties::{now_ms, reportable, time_of_sample};
 use crate::device::{
     Connectivity, Device, DeviceCapability, DeviceState, Hsb, LockState, SettingValue,
 };
+use crate::error::Chain;
 use crate::error::SkillError;
-use crate::store::{StateOutcome, StateWrite, Store};
+use crate::store::{StateOutcome, StateWrite, Store, Swap};
 
 /// How often an adjustment is recomputed when concurrent changes keep winning the race.
 const MAX_ATTEMPTS: u32 = 50;
@@ -33,11 +39,14 @@ const WHITE_STEPS_KELVIN: [u32; 5] = [2200, 2700, 4000, 5500, 7000];
 pub enum ControlAnswer {
     Response(Message<Empty>),
     Scene(Message<ScenePayload>),
+    /// The device must confirm: the outcome follows through the event gateway.
+    Deferred(Message<DeferredPayload>),
 }
 
 pub async fn control<S: Store>(
     services: &Services<S>,
     to: &Addressing,
+    header: &Header,
     endpoint_id: &str,
     token: &BearerToken,
     command: &Command,
@@ -49,27 +58,19 @@ pub async fn control<S: Store>(
             return Err(SkillError::NoSuchEndpoint);
         };
         let change = plan(&device, command)?;
-        let at_ms = now_ms();
-        let write = StateWrite {
-            patch: change.patch,
-            connectivity: None,
-            // An adjustment is computed from the state just read: it is written only if that
-            // state still holds, so that concurrent adjustments all count.
-            expected: change.relative.then(|| device.state.clone()),
-            cause: CauseType::VoiceInteraction,
-            at_ms,
+        let call = Call {
+            services,
+            to,
+            command,
+            device: &device,
         };
-        match services
-            .store
-            .update_state(&user_id, endpoint_id, &write)
-            .await?
-        {
-            StateOutcome::Written(device) => return Ok(answer(to, command, &device, at_ms)),
-            StateOutcome::Missing => {
-                ghost::report_deleted(services, &user_id, endpoint_id).await;
-                return Err(SkillError::NoSuchEndpoint);
-            }
-            StateOutcome::Conflict => {
+        let step = match services.clouds.adapter_for(&device) {
+            Adapter::Table => call.record(change.patch, change.relative).await?,
+            adapter => call.send(adapter, header, change).await?,
+        };
+        match step {
+            Step::Answer(answer) => return Ok(*answer),
+            Step::Retry => {
                 debug!(attempt, "state changed meanwhile; recomputing");
                 let backoff =
                     Duration::from_millis(u64::from(attempt.min(10)) * 2 + fastrand::u64(0..5));
@@ -79,6 +80,212 @@ pub async fn control<S: Store>(
     }
     Err(SkillError::Busy)
 }
+
+/// One attempt at carrying a command out on one device.
+struct Call<'a, S> {
+    services: &'a Services<S>,
+    to: &'a Addressing,
+    command: &'a Command,
+    device: &'a Device,
+}
+
+/// What an attempt came to.
+enum Step {
+    Answer(Box<ControlAnswer>),
+    /// The state changed between the read and the write: plan again from the new state.
+    Retry,
+}
+
+impl<S: Store> Call<'_, S> {
+    fn user_id(&self) -> &str {
+        &self.device.user_id
+    }
+
+    fn endpoint_id(&self) -> &str {
+        &self.device.endpoint_id
+    }
+
+    /// Writes `patch` into the devices table and answers with the device as written. For the
+    /// `table` adapter this is the delivery (the maker's cloud watches the table); after a
+    /// remote adapter it records what the device confirmed or accepted.
+    async fn record(&self, patch: DeviceState, relative: bool) -> Result<Step, SkillError> {
+        let at_ms = now_ms();
+        let write = StateWrite {
+            patch,
+            connectivity: None,
+            // An adjustment is computed from the state just read: it is written only if that
+            // state still holds, so that concurrent adjustments all count.
+            expected: relative.then(|| self.device.state.clone()),
+            cause: CauseType::VoiceInteraction,
+            at_ms,
+            shadow_version: None,
+        };
+        match self
+            .services
+            .store
+            .update_state(self.user_id(), self.endpoint_id(), &write)
+            .await?
+        {
+            StateOutcome::Written(device) => Ok(Step::Answer(Box::new(answer(
+                self.to,
+                self.command,
+                &device,
+                at_ms,
+            )))),
+            StateOutcome::Missing => self.gone().await,
+            StateOutcome::Conflict => Ok(Step::Retry),
+        }
+    }
+
+    async fn gone(&self) -> Result<Step, SkillError> {
+        ghost::report_deleted(self.services, self.user_id(), self.endpoint_id()).await;
+        Err(SkillError::NoSuchEndpoint)
+    }
+
+    /// Hands the command to the device's cloud and answers with what it says.
+    async fn send(
+        &self,
+        adapter: Adapter,
+        header: &Header,
+        change: Change,
+    ) -> Result<Step, SkillError> {
+        let command_id = uuid::Uuid::new_v4().simple().to_string();
+        let delivery = self
+            .services
+            .clouds
+            .send(
+                adapter,
+                &CloudCommand {
+                    device: self.device,
+                    namespace: &header.namespace,
+                    name: &header.name,
+                    instance: header.instance.as_deref(),
+                    desired: &change.patch,
+                    command_id: &command_id,
+                },
+            )
+            .await
+            .inspect_err(
+                |e| warn!(%adapter, error = %Chain(e), "the device cloud did not take the command"),
+            )?;
+        match delivery {
+            // The device's own values are the truth, whatever the table held meanwhile.
+            Delivery::Confirmed(reported) => self.record(reported, false).await,
+            Delivery::Accepted { shadow_version } if self.device.must_confirm() => {
+                self.defer(change.patch, command_id, shadow_version).await
+            }
+            // Answered from the accepted command; if the device ends up elsewhere, its report
+            // becomes a ChangeReport that corrects Alexa.
+            Delivery::Accepted { .. } => self.record(change.patch, change.relative).await,
+        }
+    }
+
+    /// A device that must confirm has accepted the command. With an event grant, Alexa hears
+    /// `DeferredResponse` now and the outcome later, from the stream; without one no later
+    /// message can reach Alexa, so the skill waits for the device within Alexa's 8 s and
+    /// never claims what it has not seen.
+    async fn defer(
+        &self,
+        expect: DeviceState,
+        command_id: String,
+        shadow_version: Option<u64>,
+    ) -> Result<Step, SkillError> {
+        let issued_at = now_ms();
+        let seconds = self.device.confirm_within_secs();
+        let mut pending = PendingCommand {
+            correlation_token: self.to.correlation_token.clone().unwrap_or_default(),
+            command_id,
+            expect,
+            issued_at,
+            deadline: issued_at + i64::from(seconds) * 1000,
+            shadow_version,
+        };
+        let has_grant = self.services.store.grant(self.user_id()).await?.is_some();
+        if !has_grant || pending.correlation_token.is_empty() {
+            let wait = self.services.confirm_wait;
+            pending.deadline = issued_at + i64::try_from(wait.as_millis()).unwrap_or(0);
+            return self.wait_for(&pending, wait).await;
+        }
+        let mut current = self.device.pending.clone();
+        for _ in 0..MAX_ATTEMPTS {
+            // Commands Alexa no longer waits for are dropped on the way.
+            let mut list: Vec<PendingCommand> = current
+                .iter()
+                .filter(|p| p.deadline >= issued_at)
+                .cloned()
+                .collect();
+            list.push(pending.clone());
+            match self
+                .services
+                .store
+                .replace_pending(self.user_id(), self.endpoint_id(), &current, &list)
+                .await?
+            {
+                Swap::Done => {
+                    info!(seconds, "deferred until the device confirms");
+                    return Ok(Step::Answer(Box::new(ControlAnswer::Deferred(
+                        event::deferred_response(self.to, seconds),
+                    ))));
+                }
+                Swap::Missing => return self.gone().await,
+                Swap::Conflict => {
+                    match self
+                        .services
+                        .store
+                        .device(self.user_id(), self.endpoint_id())
+                        .await?
+                    {
+                        Some(device) => current = device.pending,
+                        None => return self.gone().await,
+                    }
+                }
+            }
+        }
+        Err(SkillError::Busy)
+    }
+
+    /// Reads the device until it answers `pending` or `wait` has passed.
+    async fn wait_for(&self, pending: &PendingCommand, wait: Duration) -> Result<Step, SkillError> {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            tokio::time::sleep(CONFIRM_POLL).await;
+            let Some(device) = self
+                .services
+                .store
+                .device(self.user_id(), self.endpoint_id())
+                .await?
+            else {
+                return self.gone().await;
+            };
+            let now = now_ms();
+            match pending.settle(&device, now) {
+                // A jammed lock is told as it is, in the lock state of the answer.
+                Settlement::Confirmed | Settlement::Jammed => {
+                    return Ok(Step::Answer(Box::new(answer(
+                        self.to,
+                        self.command,
+                        &device,
+                        now,
+                    ))));
+                }
+                Settlement::Waiting if tokio::time::Instant::now() < until => {}
+                Settlement::Waiting | Settlement::Expired => {
+                    info!(
+                        waited_ms = wait.as_millis() as u64,
+                        "the device did not confirm in time; nothing claimed"
+                    );
+                    return Err(CloudError::Unreachable(
+                        "the device did not confirm the command in time".into(),
+                    )
+                    .into());
+                }
+            }
+        }
+    }
+}
+
+/// How often the skill reads a device it waits for.
+const CONFIRM_POLL: Duration = Duration::from_millis(200);
 
 fn answer(to: &Addressing, command: &Command, device: &Device, at_ms: i64) -> ControlAnswer {
     // Measured against the write's time: the value just set has no uncertainty.

@@ -8,6 +8,9 @@ pub mod ghost;
 pub mod report_state;
 pub mod thermostat;
 
+use std::time::Duration;
+
+use crate::cloud::DeviceClouds;
 use crate::gateway::{Gateway, GatewayRegion};
 use crate::lwa::Lwa;
 
@@ -20,4 +23,9 @@ pub struct Services<S> {
     pub gateway: Gateway,
     /// Recorded with each new grant: where that customer's events go.
     pub event_region: GatewayRegion,
+    /// Where commands go.
+    pub clouds: DeviceClouds,
+    /// How long a command waits for a device that must confirm, for a customer without an
+    /// event grant.
+    pub confirm_wait: Duration,
 }

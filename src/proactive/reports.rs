@@ -29,6 +29,18 @@ pub enum ReportKind {
     Delete(Vec<String>),
     /// A `ChangeReport`: one endpoint per event.
     Change(Box<StateChange>),
+    /// The asynchronous `Alexa.Response` to a deferred directive.
+    Response(Box<AsyncResponse>),
+}
+
+/// The outcome of a command the device confirmed (or could not carry out), for the directive
+/// Alexa was told to wait on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsyncResponse {
+    pub endpoint_id: String,
+    pub correlation_token: String,
+    /// Every reportable property, as the device reported them.
+    pub properties: Vec<PropertyState>,
 }
 
 /// What a `ChangeReport` tells: the properties that changed, and the rest of the reportable
@@ -60,6 +72,12 @@ impl Report {
                 c.changed.clone(),
                 c.unchanged.clone(),
             )),
+            ReportKind::Response(r) => serde_json::to_vec(&event::async_response(
+                r.endpoint_id.clone(),
+                r.correlation_token.clone(),
+                scope,
+                r.properties.clone(),
+            )),
         };
         // Plain structs with string keys always serialize.
         json.unwrap_or_default()
@@ -72,6 +90,7 @@ impl Report {
             }
             ReportKind::Delete(ids) => ids.iter().map(String::as_str).collect(),
             ReportKind::Change(c) => vec![c.endpoint_id.as_str()],
+            ReportKind::Response(r) => vec![r.endpoint_id.as_str()],
         }
     }
 
@@ -79,7 +98,7 @@ impl Report {
         match &self.kind {
             ReportKind::AddOrUpdate(endpoints) => endpoints.len(),
             ReportKind::Delete(ids) => ids.len(),
-            ReportKind::Change(_) => 1,
+            ReportKind::Change(_) | ReportKind::Response(_) => 1,
         }
     }
 
@@ -106,7 +125,7 @@ impl Report {
                 let rest = ids.split_off(half);
                 (ReportKind::Delete(ids), ReportKind::Delete(rest))
             }
-            ReportKind::Change(_) => return None,
+            ReportKind::Change(_) | ReportKind::Response(_) => return None,
         };
         Some((
             Report {

@@ -12,10 +12,12 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use tracing::{debug, warn};
 
 use super::{
-    Fields, Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, TokenHash, TokenRecord,
+    Fields, Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, Swap, TokenHash,
+    TokenRecord,
 };
 use crate::alexa::BearerToken;
 use crate::config::Config;
+use crate::device::pending::PendingCommand;
 use crate::device::{DEFINITION_ATTRIBUTES, Device};
 
 /// Attribute names of the keys, shared with `tables` and `template.yaml`.
@@ -28,6 +30,14 @@ pub const VERSION: &str = "version";
 /// (the SDK resends it after a timeout, and the resend's condition then fails) is known as
 /// applied rather than taken for a concurrent change and applied again.
 pub const LAST_WRITE: &str = "lastWriteId";
+/// Of a device item: the IoT thing it is, and the index that finds it by it (sparse: only
+/// devices routed through IoT carry the attribute).
+pub const THING_NAME: &str = "thingName";
+pub const THING_INDEX: &str = "thingName";
+/// Of a device item: the shadow version of the last reported state written.
+pub const SHADOW_VERSION: &str = "shadowVersion";
+/// Of a device item: commands awaiting the device's confirmation.
+pub const PENDING: &str = "pending";
 /// The tokens table's TTL attribute: DynamoDB removes a token some time after this instant.
 pub const TTL: &str = "ttl";
 /// Expired tokens are kept this long before the TTL removes them, so that Alexa is told
@@ -43,7 +53,13 @@ type Item = HashMap<String, AttributeValue>;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub async fn client(config: &Config) -> Client {
-    // Alexa waits 8 s for an answer: every DynamoDB call, retries included, must end well before.
+    Client::new(&sdk_config(config).await)
+}
+
+/// The AWS SDK configuration every client of the process is built from: the process's HTTP
+/// client, timeouts, and for a local server its endpoint, region and dummy credentials.
+pub async fn sdk_config(config: &Config) -> aws_config::SdkConfig {
+    // Alexa waits 8 s for an answer: every AWS call, retries included, must end well before.
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(Duration::from_secs(2))
@@ -58,7 +74,7 @@ pub async fn client(config: &Config) -> Client {
             .region(Region::new(config.aws_region.clone()))
             .credentials_provider(Credentials::new("local", "local", None, None, "local"));
     }
-    Client::new(&loader.load().await)
+    loader.load().await
 }
 
 /// The DynamoDB-backed store.
@@ -264,6 +280,83 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn replace_pending(
+        &self,
+        user_id: &str,
+        endpoint_id: &str,
+        old: &[PendingCommand],
+        new: &[PendingCommand],
+    ) -> Result<Swap, StoreError> {
+        let encode = |list: &[PendingCommand]| {
+            serde_dynamo::to_attribute_value(list).map_err(StoreError::Encode)
+        };
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.devices_table)
+            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
+            .expression_attribute_names("#endpoint", ENDPOINT_ID)
+            .expression_attribute_names("#pending", PENDING);
+        // An empty list is stored as no attribute, as the item's encoding leaves it out.
+        let condition = if old.is_empty() {
+            "attribute_exists(#endpoint) AND attribute_not_exists(#pending)"
+        } else {
+            request = request.expression_attribute_values(":old", encode(old)?);
+            "attribute_exists(#endpoint) AND #pending = :old"
+        };
+        request = if new.is_empty() {
+            request.update_expression("REMOVE #pending")
+        } else {
+            request
+                .update_expression("SET #pending = :new")
+                .expression_attribute_values(":new", encode(new)?)
+        };
+        match request.condition_expression(condition).send().await {
+            Ok(_) => Ok(Swap::Done),
+            Err(e) if is_condition_failure(&e) => {
+                Ok(match self.device_item(user_id, endpoint_id).await? {
+                    None => Swap::Missing,
+                    Some(_) => Swap::Conflict,
+                })
+            }
+            Err(e) => Err(dynamo("UpdateItem", &self.devices_table, e)),
+        }
+    }
+
+    async fn device_for_thing(
+        &self,
+        thing_name: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.devices_table)
+            .index_name(THING_INDEX)
+            .key_condition_expression("#thing = :thing")
+            .expression_attribute_names("#thing", THING_NAME)
+            .expression_attribute_values(":thing", AttributeValue::S(thing_name.to_owned()))
+            .limit(2)
+            .send()
+            .await
+            .map_err(|e| dynamo("Query", &self.devices_table, e))?;
+        let items = out.items.unwrap_or_default();
+        if items.len() > 1 {
+            warn!(
+                thing_name,
+                "more than one device has this thing name; using the first"
+            );
+        }
+        Ok(items.into_iter().next().and_then(|item| {
+            match (item.get(USER_ID), item.get(ENDPOINT_ID)) {
+                (Some(AttributeValue::S(u)), Some(AttributeValue::S(e))) => {
+                    Some((u.clone(), e.clone()))
+                }
+                _ => None,
+            }
+        }))
+    }
+
     async fn grant(&self, user_id: &str) -> Result<Option<Grant>, StoreError> {
         let out = self
             .client
@@ -439,6 +532,13 @@ impl DynamoStore {
                     None => conditions.push(format!("attribute_not_exists(#state.#f{i})")),
                 }
             }
+        }
+        if let Some(version) = write.shadow_version {
+            request = request
+                .expression_attribute_names("#sv", SHADOW_VERSION)
+                .expression_attribute_values(":sv", AttributeValue::N(version.to_string()));
+            set.push("#sv = :sv".into());
+            conditions.push("(attribute_not_exists(#sv) OR #sv < :sv)".into());
         }
         if let Some(connectivity) = write.connectivity {
             let value = serde_dynamo::to_attribute_value(connectivity)

@@ -5,10 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
 use super::{
-    Fields, Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, TokenHash, TokenRecord,
+    Fields, Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, Swap, TokenHash,
+    TokenRecord,
 };
 use crate::alexa::BearerToken;
 use crate::device::Device;
+use crate::device::pending::PendingCommand;
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -105,6 +107,12 @@ impl Store for MemoryStore {
             return Ok(StateOutcome::Missing);
         };
         let patch = state_fields(&change.patch)?;
+        if let Some(version) = change.shadow_version {
+            if device.shadow_version.is_some_and(|v| v >= version) {
+                return Ok(StateOutcome::Conflict);
+            }
+            device.shadow_version = Some(version);
+        }
         if let Some(expected) = &change.expected {
             let expected = state_fields(expected)?;
             let current = state_fields(&device.state)?;
@@ -127,6 +135,36 @@ impl Store for MemoryStore {
         }
         device.changed_by = Some(change.cause);
         Ok(StateOutcome::Written(Box::new(device.clone())))
+    }
+
+    async fn replace_pending(
+        &self,
+        user_id: &str,
+        endpoint_id: &str,
+        old: &[PendingCommand],
+        new: &[PendingCommand],
+    ) -> Result<Swap, StoreError> {
+        self.check()?;
+        let mut devices = write(&self.devices);
+        let Some(device) = devices.get_mut(&(user_id.to_owned(), endpoint_id.to_owned())) else {
+            return Ok(Swap::Missing);
+        };
+        if device.pending != old {
+            return Ok(Swap::Conflict);
+        }
+        device.pending = new.to_vec();
+        Ok(Swap::Done)
+    }
+
+    async fn device_for_thing(
+        &self,
+        thing_name: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        self.check()?;
+        Ok(read(&self.devices)
+            .values()
+            .find(|d| d.thing_name.as_deref() == Some(thing_name))
+            .map(|d| (d.user_id.clone(), d.endpoint_id.clone())))
     }
 
     async fn grant(&self, user_id: &str) -> Result<Option<Grant>, StoreError> {

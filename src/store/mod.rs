@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::alexa::event::CauseType;
 use crate::alexa::{BearerToken, Secret};
+use crate::device::pending::PendingCommand;
 use crate::device::{Connectivity, Device, DeviceState};
 use crate::gateway::GatewayRegion;
 
@@ -62,6 +63,22 @@ pub trait Store: Send + Sync {
         endpoint_id: &str,
         write: &StateWrite,
     ) -> impl Future<Output = Result<StateOutcome, StoreError>> + Send;
+
+    /// Replaces the device's pending commands with `new` only if they are still `old`.
+    fn replace_pending(
+        &self,
+        user_id: &str,
+        endpoint_id: &str,
+        old: &[PendingCommand],
+        new: &[PendingCommand],
+    ) -> impl Future<Output = Result<Swap, StoreError>> + Send;
+
+    /// The customer and endpoint of the device whose IoT thing this is (the table's
+    /// `thingName` index).
+    fn device_for_thing(
+        &self,
+        thing_name: &str,
+    ) -> impl Future<Output = Result<Option<(String, String)>, StoreError>> + Send;
 
     /// The customer's Login with Amazon grant, if they enabled the skill with events.
     fn grant(
@@ -125,6 +142,10 @@ pub struct StateWrite {
     pub cause: CauseType,
     /// Recorded in `sampledAt` for each field written, Unix milliseconds.
     pub at_ms: i64,
+    /// IoT: the shadow version of a reported state. Written only if newer than the device's
+    /// `shadowVersion` (else [`StateOutcome::Conflict`]): shadow documents can arrive late or
+    /// twice.
+    pub shadow_version: Option<u64>,
 }
 
 /// What became of a [`StateWrite`].
@@ -133,6 +154,16 @@ pub enum StateOutcome {
     /// Written; the device as it is now.
     Written(Box<Device>),
     /// `expected` no longer held: someone else changed the state first.
+    Conflict,
+    /// The device does not exist (any more).
+    Missing,
+}
+
+/// What became of a compare-and-set write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Swap {
+    Done,
+    /// The value was no longer the one expected.
     Conflict,
     /// The device does not exist (any more).
     Missing,

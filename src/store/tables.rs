@@ -2,15 +2,16 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 
 use super::StoreError;
-use super::dynamo::{ENDPOINT_ID, TOKEN_HASH, TTL, USER_ID};
+use super::dynamo::{ENDPOINT_ID, THING_INDEX, THING_NAME, TOKEN_HASH, TTL, USER_ID};
 use crate::config::Config;
 
-/// Creates the devices table (with its stream), the tokens table (with its TTL) and the grants
+/// Creates the devices table (with its stream and its sparse `thingName` index), the tokens table (with its TTL) and the grants
 /// table. Tables that already exist are left as they are, so this can run at every start.
 pub async fn create(client: &Client, config: &Config) -> Result<(), StoreError> {
     let (devices_table, tokens_table) =
@@ -21,8 +22,21 @@ pub async fn create(client: &Client, config: &Config) -> Result<(), StoreError> 
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attribute(USER_ID)?)
         .attribute_definitions(attribute(ENDPOINT_ID)?)
+        .attribute_definitions(attribute(THING_NAME)?)
         .key_schema(key(USER_ID, KeyType::Hash)?)
         .key_schema(key(ENDPOINT_ID, KeyType::Range)?)
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(THING_INDEX)
+                .key_schema(key(THING_NAME, KeyType::Hash)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::KeysOnly)
+                        .build(),
+                )
+                .build()
+                .map_err(build_error)?,
+        )
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)

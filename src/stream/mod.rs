@@ -6,6 +6,7 @@
 //! - then [`crate::proactive`]: changes → reports within Alexa's limits → the gateway.
 
 pub mod changes;
+pub mod pending;
 
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use futures_util::StreamExt;
@@ -119,9 +120,13 @@ impl<S: Store> StreamProcessor<S> {
 
     /// Sends one customer's changes; the earliest undelivered record, if any.
     async fn process_user(&self, user: UserChanges, deadline: Instant) -> Option<usize> {
-        let reports = reports_for(&user, now_ms());
+        let now = now_ms();
+        let reports = reports_for(&user, now);
+        if reports.is_empty() && !pending::any_pending(&user) {
+            return None;
+        }
         // The earliest record that must be retried if nothing can be sent.
-        let earliest = reports.iter().map(|r| r.first_record).min()?;
+        let earliest = user.endpoints.iter().map(|c| c.first_record()).min()?;
         let grant = match grants::usable(&self.store, &self.lwa, &user.user_id).await {
             Ok(Some(grant)) => grant,
             Ok(None) => {
@@ -133,7 +138,17 @@ impl<S: Store> StreamProcessor<S> {
                 return Some(earliest);
             }
         };
-        info!(reports = reports.len(), "sending changes");
+        let settlements = match pending::settlements(&self.store, &user, now).await {
+            Ok(settlements) => settlements,
+            Err(e) => {
+                error!(error = %Chain(&e), "cannot read pending commands; will be retried");
+                return Some(earliest);
+            }
+        };
+        // Alexa waits for the asynchronous responses; the ChangeReports follow them.
+        let mut all = settlements.responses;
+        all.extend(reports);
+        info!(reports = all.len(), "sending changes");
         let sender = Sender {
             store: &self.store,
             lwa: &self.lwa,
@@ -141,7 +156,19 @@ impl<S: Store> StreamProcessor<S> {
             policy: &self.policy,
             deadline,
         };
-        sender.send_all(grant, reports).await
+        let failed = if all.is_empty() {
+            None
+        } else {
+            sender.send_all(grant, all).await
+        };
+        if failed.is_none()
+            && let Err(e) = pending::remove(&self.store, &user.user_id, &settlements.settled).await
+        {
+            // Answered, but still recorded: a later record of the device answers them again,
+            // which Alexa ignores for a directive it has its answer to.
+            error!(error = %Chain(&e), "cannot remove settled commands");
+        }
+        failed
     }
 }
 

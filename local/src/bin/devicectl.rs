@@ -337,6 +337,7 @@ async fn write_state(
         expected: None,
         cause,
         at_ms: now_ms(),
+        shadow_version: None,
     };
     match store.update_state(user, endpoint_id, &write).await? {
         StateOutcome::Written(_) => Ok(()),

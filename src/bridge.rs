@@ -1,0 +1,285 @@
+//! The shadow bridge Lambda's core: what a device reports to its AWS IoT Core shadow, into the
+//! devices table.
+//!
+//! An IoT topic rule on `$aws/things/+/shadow/#` (only `…/update/documents`) invokes the
+//! bridge with each shadow document: the shadow before and after an update. The bridge writes
+//! the reported fields that update touched into the device's `state`, with their time and a
+//! cause, and the shadow's version. From the table, everything flows through the existing
+//! stream: the ChangeReport, ReportState, and the asynchronous answers to deferred commands.
+//!
+//! Shadow documents can arrive late, twice, or out of order: a document older than the version
+//! the item holds changes nothing.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use tracing::{debug, info, warn};
+
+use crate::alexa::event::CauseType;
+use crate::device::DeviceState;
+use crate::device::properties::now_ms;
+use crate::store::{StateOutcome, StateWrite, Store, StoreError};
+
+/// A shadow's `update/documents` message, with the topic the rule adds (`topic() AS topic`).
+#[derive(Debug, Deserialize)]
+pub struct ShadowDocuments {
+    pub topic: String,
+    #[serde(default)]
+    pub previous: Option<ShadowDocument>,
+    pub current: ShadowDocument,
+    /// When AWS IoT handled the update, Unix seconds.
+    #[serde(default)]
+    pub timestamp: Option<i64>,
+}
+
+/// One shadow: its state, the time of each field, and its version.
+#[derive(Debug, Default, Deserialize)]
+pub struct ShadowDocument {
+    #[serde(default)]
+    pub state: Sides,
+    #[serde(default)]
+    pub metadata: Sides,
+    #[serde(default)]
+    pub version: u64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Sides {
+    #[serde(default)]
+    pub reported: Option<Map<String, Value>>,
+}
+
+/// What became of one document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Written into the device's state.
+    Written { fields: usize },
+    /// The update touched no reported field the device model knows (a desired write, or
+    /// fields of the device's own).
+    NothingReported,
+    /// The item already holds this version or a newer one.
+    Stale,
+    /// No device carries this thing name (and shadow name).
+    UnknownThing,
+    /// The topic is not a shadow's `update/documents`.
+    NotShadowDocuments,
+}
+
+/// The bridge, holding what is built once at cold start.
+#[derive(Debug)]
+pub struct Bridge<S> {
+    store: S,
+}
+
+impl<S: Store> Bridge<S> {
+    pub fn new(store: S) -> Self {
+        Self { store }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Handles one document. An error is a storage failure: Lambda retries the invocation.
+    pub async fn handle(&self, documents: &ShadowDocuments) -> Result<Outcome, StoreError> {
+        let Some((thing, shadow)) = thing_of(&documents.topic) else {
+            warn!(topic = %documents.topic, "not a shadow's update/documents topic");
+            return Ok(Outcome::NotShadowDocuments);
+        };
+        let reported = touched(documents);
+        if reported.is_empty() {
+            debug!(thing, "no reported field changed");
+            return Ok(Outcome::NothingReported);
+        }
+        let Some((user_id, endpoint_id)) = self.store.device_for_thing(thing).await? else {
+            warn!(
+                thing,
+                "no device carries this thingName; the report is dropped"
+            );
+            return Ok(Outcome::UnknownThing);
+        };
+        let Some(device) = self.store.device(&user_id, &endpoint_id).await? else {
+            return Ok(Outcome::UnknownThing);
+        };
+        if device.shadow_name.as_deref() != shadow {
+            debug!(
+                thing,
+                ?shadow,
+                "another shadow of the thing; not the device's"
+            );
+            return Ok(Outcome::UnknownThing);
+        }
+        let patch = state_of(reported);
+        let fields = crate::device::pending::field_names(&patch).len();
+        if fields == 0 {
+            return Ok(Outcome::NothingReported);
+        }
+        // What a voice command asked for, reported back, is the end of that voice interaction.
+        let cause = if device.pending.iter().any(|p| p.matches(&patch)) {
+            CauseType::VoiceInteraction
+        } else {
+            CauseType::PhysicalInteraction
+        };
+        let write = StateWrite {
+            patch,
+            connectivity: None,
+            expected: None,
+            cause,
+            at_ms: documents
+                .timestamp
+                .filter(|t| *t > 0)
+                .map_or_else(now_ms, |t| t.saturating_mul(1000)),
+            shadow_version: Some(documents.current.version),
+        };
+        Ok(
+            match self
+                .store
+                .update_state(&user_id, &endpoint_id, &write)
+                .await?
+            {
+                StateOutcome::Written(_) => {
+                    info!(%endpoint_id, fields, version = documents.current.version, "reported state written");
+                    Outcome::Written { fields }
+                }
+                StateOutcome::Conflict => {
+                    debug!(%endpoint_id, version = documents.current.version, "an older shadow document; ignored");
+                    Outcome::Stale
+                }
+                StateOutcome::Missing => Outcome::UnknownThing,
+            },
+        )
+    }
+}
+
+/// The thing and shadow name of `$aws/things/THING/shadow[/name/SHADOW]/update/documents`.
+pub fn thing_of(topic: &str) -> Option<(&str, Option<&str>)> {
+    let rest = topic.strip_prefix("$aws/things/")?;
+    let (thing, rest) = rest.split_once('/')?;
+    let rest = rest.strip_prefix("shadow/")?;
+    if thing.is_empty() {
+        return None;
+    }
+    if rest == "update/documents" {
+        return Some((thing, None));
+    }
+    let shadow = rest
+        .strip_prefix("name/")?
+        .strip_suffix("/update/documents")?;
+    (!shadow.is_empty() && !shadow.contains('/')).then_some((thing, Some(shadow)))
+}
+
+/// The reported fields this update touched: those whose metadata (their timestamps) changed,
+/// so that a device repeating a value ("still locked") counts, and fields it did not send do
+/// not overwrite what the table holds.
+fn touched(documents: &ShadowDocuments) -> Map<String, Value> {
+    let Some(reported) = &documents.current.state.reported else {
+        return Map::new();
+    };
+    let now = documents.current.metadata.reported.as_ref();
+    let before = documents
+        .previous
+        .as_ref()
+        .and_then(|p| p.metadata.reported.as_ref());
+    let before_values = documents
+        .previous
+        .as_ref()
+        .and_then(|p| p.state.reported.as_ref());
+    reported
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .filter(|(k, v)| match now {
+            Some(now) => now.get(*k) != before.and_then(|b| b.get(*k)),
+            // A document without metadata: what differs from the previous state.
+            None => before_values.and_then(|b| b.get(*k)) != Some(*v),
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The fields of the device model among `reported`, each decoded on its own: one field of the
+/// wrong type is logged and left out, not fatal to the others.
+fn state_of(reported: Map<String, Value>) -> DeviceState {
+    let mut known = Map::new();
+    for (field, value) in reported {
+        let single = Value::Object(Map::from_iter([(field.clone(), value.clone())]));
+        match serde_json::from_value::<DeviceState>(single) {
+            // Only instance names (with a dot) are settings; another unknown field is the
+            // device's own business.
+            Ok(state) if state.settings.contains_key(&field) && !field.contains('.') => {
+                debug!(field, "not a field of the device model; ignored");
+            }
+            Ok(_) => {
+                known.insert(field, value);
+            }
+            Err(e) => warn!(field, error = %e, "a reported field of the wrong type; ignored"),
+        }
+    }
+    serde_json::from_value(Value::Object(known)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn topics() {
+        assert_eq!(
+            thing_of("$aws/things/front-door/shadow/update/documents"),
+            Some(("front-door", None))
+        );
+        assert_eq!(
+            thing_of("$aws/things/front-door/shadow/name/lock/update/documents"),
+            Some(("front-door", Some("lock")))
+        );
+        assert_eq!(
+            thing_of("$aws/things/front-door/shadow/update/accepted"),
+            None
+        );
+        assert_eq!(thing_of("$aws/things//shadow/update/documents"), None);
+        assert_eq!(thing_of("other/topic"), None);
+    }
+
+    fn documents(previous: Value, current: Value) -> ShadowDocuments {
+        serde_json::from_value(json!({
+            "topic": "$aws/things/t/shadow/update/documents",
+            "previous": previous, "current": current, "timestamp": 1_700_000_000,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_fields_the_update_touched_are_taken() {
+        let d = documents(
+            json!({"state": {"reported": {"lockState": "UNLOCKED", "batteryLevel": 80}},
+                   "metadata": {"reported": {"lockState": {"timestamp": 1}, "batteryLevel": {"timestamp": 1}}},
+                   "version": 3}),
+            json!({"state": {"reported": {"lockState": "LOCKED", "batteryLevel": 80}},
+                   "metadata": {"reported": {"lockState": {"timestamp": 2}, "batteryLevel": {"timestamp": 1}}},
+                   "version": 4}),
+        );
+        let t = touched(&d);
+        assert_eq!(t.keys().collect::<Vec<_>>(), ["lockState"]);
+        // The same value reported again is the device's word: it counts.
+        let again = documents(
+            json!({"state": {"reported": {"lockState": "LOCKED"}}, "metadata": {"reported": {"lockState": {"timestamp": 2}}}, "version": 4}),
+            json!({"state": {"reported": {"lockState": "LOCKED"}}, "metadata": {"reported": {"lockState": {"timestamp": 3}}}, "version": 5}),
+        );
+        assert_eq!(touched(&again).len(), 1);
+    }
+
+    #[test]
+    fn unknown_and_mistyped_fields_are_left_out() {
+        let reported =
+            json!({"powerOn": true, "brightness": "very", "firmware": "1.2", "Fan.Speed": 3});
+        let Value::Object(map) = reported else {
+            unreachable!()
+        };
+        let state = state_of(map);
+        assert_eq!(state.power_on, Some(true));
+        assert_eq!(state.brightness, None);
+        assert_eq!(
+            crate::device::pending::field_names(&state),
+            ["Fan.Speed", "powerOn"]
+        );
+    }
+}

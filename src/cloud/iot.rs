@@ -1,0 +1,95 @@
+//! The `iot` adapter: a command becomes the `desired` state of the device's AWS IoT Core shadow.
+//!
+//! The shadow's field names are the devices table's `state` field names (`powerOn`,
+//! `lockState`, `Fan.Speed`, …), so the device reads what the table would hold, and the bridge
+//! (`crate::bridge`) writes what the device reports back into the table unchanged.
+
+use aws_sdk_iotdataplane::Client;
+use aws_sdk_iotdataplane::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_iotdataplane::operation::update_thing_shadow::UpdateThingShadowError;
+use aws_sdk_iotdataplane::primitives::Blob;
+use serde::Deserialize;
+use serde_json::json;
+use tracing::debug;
+
+use super::{CloudCommand, CloudError, Delivery};
+
+/// The device shadows of one AWS account and region.
+#[derive(Debug, Clone)]
+pub struct IotShadows {
+    client: Client,
+}
+
+/// The part of `UpdateThingShadow`'s answer the skill reads.
+#[derive(Deserialize)]
+struct Accepted {
+    version: Option<u64>,
+}
+
+impl IotShadows {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// Builds the client from the configuration the DynamoDB client was loaded from (same
+    /// HTTP client, credentials and timeouts), pointed at the account's IoT data endpoint.
+    pub fn from_sdk_config(sdk: &aws_config::SdkConfig, endpoint: Option<&str>) -> Self {
+        let mut builder = aws_sdk_iotdataplane::config::Builder::from(sdk);
+        if let Some(endpoint) = endpoint {
+            builder = builder.endpoint_url(endpoint);
+        }
+        Self::new(Client::from_conf(builder.build()))
+    }
+
+    pub async fn send(&self, command: &CloudCommand<'_>) -> Result<Delivery, CloudError> {
+        let device = command.device;
+        let payload = json!({
+            "state": {"desired": command.desired},
+            "clientToken": command.command_id,
+        });
+        let payload = serde_json::to_vec(&payload).map_err(|e| CloudError::Failed(e.into()))?;
+        let answer = self
+            .client
+            .update_thing_shadow()
+            .thing_name(device.thing())
+            .set_shadow_name(device.shadow_name.clone())
+            .payload(Blob::new(payload))
+            .send()
+            .await
+            .map_err(shadow_error)?;
+        let version = answer
+            .payload
+            .and_then(|p| serde_json::from_slice::<Accepted>(p.as_ref()).ok())
+            .and_then(|a| a.version);
+        debug!(thing = device.thing(), ?version, "desired state written");
+        Ok(Delivery::Accepted {
+            shadow_version: version,
+        })
+    }
+}
+
+fn shadow_error(error: SdkError<UpdateThingShadowError>) -> CloudError {
+    use UpdateThingShadowError as E;
+    match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
+            CloudError::Unreachable(format!("IoT data endpoint: {error}"))
+        }
+        SdkError::ServiceError(service) => match service.err() {
+            // The item names a thing this account does not have (the operation's model lacks
+            // the error AWS and moto answer with).
+            e if e.code() == Some("ResourceNotFoundException") => {
+                CloudError::Refused("the device's thing does not exist in AWS IoT".into())
+            }
+            E::UnauthorizedException(_) => CloudError::Refused(
+                "not allowed to update the thing's shadow (IAM, ThingNamePrefix)".into(),
+            ),
+            E::ThrottlingException(_) => CloudError::Busy,
+            E::ConflictException(_) => CloudError::Busy,
+            E::ServiceUnavailableException(_) => {
+                CloudError::Unreachable("AWS IoT is unavailable".into())
+            }
+            _ => CloudError::Failed(Box::new(error)),
+        },
+        _ => CloudError::Failed(Box::new(error)),
+    }
+}

@@ -1,0 +1,131 @@
+//! Settling the commands devices were asked to confirm.
+//!
+//! A record whose device holds pending commands may answer some: the device reported what a
+//! command asked for (an asynchronous `Alexa.Response`), reported a jammed lock (the response
+//! tells the lock state as it is), or Alexa stopped waiting (dropped with a log line). Answered
+//! and dropped commands are then removed from the item, so that later records do not answer
+//! them again.
+
+use tracing::info;
+
+use super::changes::{Image, UserChanges};
+use crate::device::pending::Settlement;
+use crate::device::properties::reportable;
+use crate::proactive::reports::{AsyncResponse, Report, ReportKind};
+use crate::store::{Store, StoreError, Swap};
+
+/// What one customer's changes settle.
+#[derive(Debug, Default)]
+pub struct Settlements {
+    /// Asynchronous responses, to be sent before any other report of the customer.
+    pub responses: Vec<Report>,
+    /// The commands to remove from each device item once the responses are delivered.
+    pub settled: Vec<(String, Vec<String>)>,
+}
+
+impl Settlements {
+    pub fn is_empty(&self) -> bool {
+        self.settled.is_empty()
+    }
+}
+
+/// Whether any of the customer's devices holds pending commands after its change.
+pub fn any_pending(user: &UserChanges) -> bool {
+    user.endpoints
+        .iter()
+        .any(|c| matches!(&c.after, Image::Device(d) if !d.pending.is_empty()))
+}
+
+/// The pending commands the customer's changes settle, each judged against the image of the
+/// record that settles it.
+pub async fn settlements<S: Store>(
+    store: &S,
+    user: &UserChanges,
+    now_ms: i64,
+) -> Result<Settlements, StoreError> {
+    let mut out = Settlements::default();
+    for change in &user.endpoints {
+        let Image::Device(after) = &change.after else {
+            continue;
+        };
+        let found: Vec<_> = after
+            .pending
+            .iter()
+            .map(|p| (p, p.settle(after, now_ms)))
+            .filter(|(_, s)| *s != Settlement::Waiting)
+            .collect();
+        if found.is_empty() {
+            continue;
+        }
+        // A redelivered batch holds commands settled (and answered) the first time round: only
+        // those the item still holds are answered now.
+        let Some(current) = store.device(&user.user_id, &change.endpoint_id).await? else {
+            continue;
+        };
+        let mut ids = Vec::new();
+        for (pending, settlement) in found {
+            if !current
+                .pending
+                .iter()
+                .any(|c| c.command_id == pending.command_id)
+            {
+                continue;
+            }
+            match settlement {
+                Settlement::Confirmed | Settlement::Jammed => {
+                    info!(endpoint_id = %change.endpoint_id, ?settlement, "the device answered a deferred command");
+                    out.responses.push(Report {
+                        kind: ReportKind::Response(Box::new(AsyncResponse {
+                            endpoint_id: change.endpoint_id.clone(),
+                            correlation_token: pending.correlation_token.clone(),
+                            properties: reportable(after, now_ms),
+                        })),
+                        first_record: change.first_record(),
+                    });
+                }
+                Settlement::Expired => info!(
+                    endpoint_id = %change.endpoint_id,
+                    "the device did not confirm a deferred command in time; dropped, nothing claimed"
+                ),
+                Settlement::Waiting => {}
+            }
+            ids.push(pending.command_id.clone());
+        }
+        if !ids.is_empty() {
+            out.settled.push((change.endpoint_id.clone(), ids));
+        }
+    }
+    Ok(out)
+}
+
+/// Removes settled commands from the device items, leaving any added meanwhile.
+pub async fn remove<S: Store>(
+    store: &S,
+    user_id: &str,
+    settled: &[(String, Vec<String>)],
+) -> Result<(), StoreError> {
+    for (endpoint_id, ids) in settled {
+        for _ in 0..10 {
+            let Some(device) = store.device(user_id, endpoint_id).await? else {
+                break;
+            };
+            let remaining: Vec<_> = device
+                .pending
+                .iter()
+                .filter(|p| !ids.contains(&p.command_id))
+                .cloned()
+                .collect();
+            if remaining.len() == device.pending.len() {
+                break;
+            }
+            match store
+                .replace_pending(user_id, endpoint_id, &device.pending, &remaining)
+                .await?
+            {
+                Swap::Done | Swap::Missing => break,
+                Swap::Conflict => {}
+            }
+        }
+    }
+    Ok(())
+}
