@@ -22,7 +22,7 @@ pub fn endpoint() -> &'static str {
     })
 }
 
-fn spawn_moto() -> String {
+pub fn spawn_moto() -> String {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

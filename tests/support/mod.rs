@@ -5,6 +5,7 @@
 pub mod devices;
 pub mod dynamo;
 pub mod faults;
+pub mod iot;
 pub mod logs;
 pub mod proactive;
 pub mod schema;
