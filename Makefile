@@ -8,8 +8,9 @@ DEVICECTL := ./target/debug/devicectl
 
 ## Local DynamoDB-compatible server + example account; Discover; then the proactive path:
 ## AcceptGrant, a device added and one deleted, a light turned on by voice and dimmed at its
-## switch, the front door's contact sensor opened, the fan speed set by voice, and every event
-## the (fake) gateway receives.
+## switch, the front door's contact sensor opened, the fan speed set by voice, the front door
+## locked by voice through its simulated AWS IoT device (DeferredResponse, then the device's
+## confirmation as an asynchronous Response), and every event the (fake) gateway receives.
 run:
 	cargo build --workspace --bins
 	scripts/local-dynamodb.sh start $(LOCAL_DYNAMODB_PORT) >/dev/null

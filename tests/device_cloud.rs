@@ -328,3 +328,210 @@ async fn a_customer_without_an_event_grant_hears_only_what_the_device_confirmed(
     assert_eq!(confirmed["event"]["header"]["correlationToken"], "c2");
     assert_eq!(property(&confirmed, "lockState"), "LOCKED");
 }
+
+/// A maker's API as a maker would write it: it checks the signature and the replay window,
+/// and answers 401 when they fail.
+struct MakerApi {
+    secret: &'static str,
+    answer: wiremock::ResponseTemplate,
+}
+
+impl wiremock::Respond for MakerApi {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        use alexa_smart_home::cloud::https::{SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
+        let header = |name: &str| {
+            request
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let now = alexa_smart_home::store::unix_seconds(std::time::SystemTime::now());
+        match verify(
+            self.secret.as_bytes(),
+            &header(TIMESTAMP_HEADER),
+            &header(SIGNATURE_HEADER),
+            &request.body,
+            now,
+        ) {
+            Ok(()) => self.answer.clone(),
+            Err(_) => wiremock::ResponseTemplate::new(401),
+        }
+    }
+}
+
+fn https_device(user: &str, id: &str, category: &str, capability: &str) -> Device {
+    serde_json::from_value(json!({
+        "userId": user, "endpointId": id, "name": "Device", "description": "By a maker",
+        "manufacturer": "Acme", "category": category, "capabilities": [{"type": capability}],
+        "state": {"powerOn": false, "lockState": "UNLOCKED"},
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_makers_api_answers_are_mapped_as_documented() {
+    use wiremock::ResponseTemplate;
+    let user = support::proactive::user();
+    let mut h = harness(&user, &[https_device(&user, "plug", "SMARTPLUG", "power")]).await;
+    let maker = wiremock::MockServer::start().await;
+    h.tables.config.device_cloud = alexa_smart_home::cloud::Adapter::Https;
+    h.tables.config.device_api_url = Some(format!("{}/alexa/commands", maker.uri()));
+    h.tables.config.device_api_secret = Some(alexa_smart_home::alexa::Secret::new("maker-secret"));
+    h.tables.config.device_api_timeout = Duration::from_millis(300);
+    let cases: Vec<(&str, &'static str, ResponseTemplate, &str)> = vec![
+        (
+            "confirmed",
+            "maker-secret",
+            ResponseTemplate::new(200).set_body_json(json!({"state": {"powerOn": true}})),
+            "Response",
+        ),
+        (
+            "accepted",
+            "maker-secret",
+            ResponseTemplate::new(202),
+            "Response",
+        ),
+        (
+            "low battery",
+            "maker-secret",
+            ResponseTemplate::new(422)
+                .set_body_json(json!({"error": "ENDPOINT_LOW_POWER", "percentage": 5})),
+            "ENDPOINT_LOW_POWER",
+        ),
+        (
+            "unknown device",
+            "maker-secret",
+            ResponseTemplate::new(404),
+            "NO_SUCH_ENDPOINT",
+        ),
+        (
+            "4xx",
+            "maker-secret",
+            ResponseTemplate::new(400),
+            "INTERNAL_ERROR",
+        ),
+        (
+            "5xx",
+            "maker-secret",
+            ResponseTemplate::new(500),
+            "ENDPOINT_UNREACHABLE",
+        ),
+        (
+            "busy",
+            "maker-secret",
+            ResponseTemplate::new(503).set_body_json(json!({"error": "ENDPOINT_BUSY"})),
+            "ENDPOINT_BUSY",
+        ),
+        (
+            "timeout",
+            "maker-secret",
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"state": {"powerOn": true}}))
+                .set_delay(Duration::from_secs(2)),
+            "ENDPOINT_UNREACHABLE",
+        ),
+        (
+            "rejected signature",
+            "another-secret",
+            ResponseTemplate::new(200).set_body_json(json!({"state": {"powerOn": true}})),
+            "INTERNAL_ERROR",
+        ),
+    ];
+    for (case, maker_secret, template, expected) in cases {
+        maker.reset().await;
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .and(wiremock::matchers::path("/alexa/commands"))
+            .respond_with(MakerApi {
+                secret: maker_secret,
+                answer: template,
+            })
+            .expect(1)
+            .mount(&maker)
+            .await;
+        let before = h.store().device(&user, "plug").await.unwrap().unwrap();
+        let answer = answer(
+            &h,
+            &directive("Alexa.PowerController", "TurnOn", "plug", case),
+        )
+        .await;
+        let after = h.store().device(&user, "plug").await.unwrap().unwrap();
+        if expected == "Response" {
+            assert_eq!(
+                answer["event"]["header"]["name"], "Response",
+                "{case}: {answer:#}"
+            );
+            assert_eq!(property(&answer, "powerState"), "ON", "{case}");
+            assert_eq!(after.state.power_on, Some(true), "{case}");
+        } else {
+            assert_eq!(answer["event"]["header"]["name"], "ErrorResponse", "{case}");
+            assert_eq!(
+                answer["event"]["payload"]["type"], expected,
+                "{case}: {answer:#}"
+            );
+            assert_eq!(
+                after.state, before.state,
+                "{case}: a refused command changes nothing"
+            );
+        }
+        if case == "low battery" {
+            assert_eq!(answer["event"]["payload"]["percentageState"], 5);
+        }
+        let sent: Value =
+            serde_json::from_slice(&maker.received_requests().await.unwrap()[0].body).unwrap();
+        assert_eq!(sent["endpointId"], "plug", "{case}");
+        assert_eq!(sent["directive"]["name"], "TurnOn", "{case}");
+        assert_eq!(sent["desired"], json!({"powerOn": true}), "{case}");
+        // Back to off for the next case.
+        h.store().put_device(&before).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_lock_behind_the_makers_api_is_confirmed_when_the_makers_cloud_writes_its_state() {
+    use alexa_smart_home::alexa::event::CauseType;
+    use alexa_smart_home::device::DeviceState;
+    use alexa_smart_home::store::StateWrite;
+    let user = support::proactive::user();
+    let mut h = harness(&user, &[https_device(&user, "gate", "SMARTLOCK", "lock")]).await;
+    h.grant(&user, 3600).await;
+    accept_all(&h.gateway).await;
+    let maker = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(MakerApi {
+            secret: "maker-secret",
+            answer: wiremock::ResponseTemplate::new(202),
+        })
+        .mount(&maker)
+        .await;
+    h.tables.config.device_cloud = alexa_smart_home::cloud::Adapter::Https;
+    h.tables.config.device_api_url = Some(maker.uri());
+    h.tables.config.device_api_secret = Some(alexa_smart_home::alexa::Secret::new("maker-secret"));
+    let answer = answer(&h, &directive("Alexa.LockController", "Lock", "gate", "g1")).await;
+    assert_eq!(answer["event"]["header"]["name"], "DeferredResponse");
+    // The maker's cloud writes what the lock reports into the table.
+    h.store()
+        .update_state(
+            &user,
+            "gate",
+            &StateWrite {
+                patch: DeviceState {
+                    lock_state: Some(LockState::Locked),
+                    ..DeviceState::default()
+                },
+                connectivity: None,
+                expected: None,
+                cause: CauseType::VoiceInteraction,
+                at_ms: alexa_smart_home::device::properties::now_ms(),
+                shadow_version: None,
+            },
+        )
+        .await
+        .unwrap();
+    no_failures(&h.run_batch().await.1);
+    let events = h.events().await;
+    assert_eq!(names(&events), ["Response", "ChangeReport"]);
+    assert_eq!(events[0]["event"]["header"]["correlationToken"], "g1");
+    assert_eq!(property(&events[0], "lockState"), "LOCKED");
+}

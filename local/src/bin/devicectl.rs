@@ -11,9 +11,10 @@ use std::time::{Duration, SystemTime};
 
 use alexa_smart_home::alexa::event::CauseType;
 use alexa_smart_home::alexa::{BearerToken, Secret};
+use alexa_smart_home::cloud::{Adapter, DeviceClouds};
 use alexa_smart_home::config::Config;
 use alexa_smart_home::device::properties::{now_ms, reportable};
-use alexa_smart_home::device::{Connectivity, Device, DeviceCapability, DeviceState};
+use alexa_smart_home::device::{Connectivity, Device, DeviceCapability, DeviceState, LockState};
 use alexa_smart_home::http;
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::{self, DynamoStore};
@@ -23,6 +24,7 @@ use alexa_smart_home::store::{
 };
 use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home_local::fakes::FakeAmazon;
+use alexa_smart_home_local::shadow::LocalShadows;
 use alexa_smart_home_local::stream::{LocalStream, Start};
 use alexa_smart_home_local::telemetry;
 use clap::{Parser, Subcommand};
@@ -102,6 +104,33 @@ enum Command {
         #[arg(long, default_value = "PHYSICAL_INTERACTION")]
         cause: String,
     },
+    /// Play the device: report state as the device does, through its AWS IoT shadow when it is
+    /// routed through IoT (the bridge then writes it into the table), else into the table.
+    Report {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        endpoint_id: String,
+        #[arg(long = "set", required = true)]
+        values: Vec<String>,
+    },
+    /// Play the device: confirm its pending commands (it reports what each asked for).
+    Confirm {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        endpoint_id: String,
+    },
+    /// Play the device: fail its pending commands. A lock reports `JAMMED`; another device
+    /// reports where it ended up (`--set`). Alexa hears it, never what was asked for.
+    Fail {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        endpoint_id: String,
+        #[arg(long = "set")]
+        values: Vec<String>,
+    },
     /// Mark a device reachable (`OK`) or not (`UNREACHABLE`), as the device cloud would.
     SetConnectivity {
         #[arg(long)]
@@ -141,7 +170,9 @@ enum Command {
         )]
         accept_grant: PathBuf,
         /// Add `porch-light` and delete `kitchen-plug` of the example account, turn the living
-        /// room light on by voice and dim it at the switch, show the reports, and exit.
+        /// room light on by voice and dim it at the switch, open the front door, set the fan
+        /// speed, lock the front door through its (simulated) AWS IoT device, show the reports,
+        /// and exit.
         #[arg(long)]
         demo: bool,
     },
@@ -162,14 +193,32 @@ async fn main() -> ExitCode {
 type BoxError = Box<dyn std::error::Error>;
 
 async fn run(command: Command) -> Result<(), BoxError> {
-    let config = Config::from_env()?;
+    let mut config = Config::from_env()?;
+    // Locally, the IoT shadows are on the local server too: moto serves both.
+    if config.iot_data_endpoint.is_none() {
+        config.iot_data_endpoint = config.dynamodb_endpoint.clone();
+    }
+    let sdk = dynamo::sdk_config(&config).await;
     let store = DynamoStore::new(dynamo::client(&config).await, &config);
+    let clouds = DeviceClouds::from_config(&config, Some(&sdk));
+    let shadows = || {
+        config
+            .iot_data_endpoint
+            .as_deref()
+            .map(|endpoint| LocalShadows::new(endpoint, &sdk, store.clone()))
+            .ok_or("IOT_DATA_ENDPOINT (or DYNAMODB_ENDPOINT) names no local IoT server")
+    };
     match command {
         Command::Setup { seed } => {
             tables::create(store.client(), &config).await?;
             if let Some(path) = seed {
                 let seed = Seed::from_json(&read(&path)?)?;
                 seed.apply(&store).await?;
+                for device in &seed.devices {
+                    if clouds.adapter_for(device) == Adapter::Iot {
+                        shadows()?.create_thing(device.thing()).await?;
+                    }
+                }
                 eprintln!(
                     "seeded {} device(s) and {} token(s) from {}",
                     seed.devices.len(),
@@ -179,7 +228,8 @@ async fn run(command: Command) -> Result<(), BoxError> {
             }
         }
         Command::Invoke { file } => {
-            let skill = Skill::from_config(store, &config, http::client());
+            let skill =
+                Skill::from_config(store, &config, http::client()).with_device_clouds(clouds);
             let answer = skill.handle(&read(&file)?).await;
             print_pretty(answer.get())?;
         }
@@ -236,28 +286,44 @@ async fn run(command: Command) -> Result<(), BoxError> {
             values,
             cause,
         } => {
-            let mut patch = serde_json::Map::new();
-            for pair in &values {
-                let (key, value) = pair
-                    .split_once('=')
-                    .ok_or_else(|| format!("{pair:?} is not FIELD=VALUE"))?;
-                let value =
-                    serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::from(value));
-                patch.insert(key.to_owned(), value);
-            }
-            let state: DeviceState =
-                serde_json::from_value(serde_json::Value::Object(patch.clone()))?;
-            // Fields the model does not know would be silently dropped, or kept as a setting
-            // no capability reads: refuse them. Settings are named by their instance, which
-            // has a dot (`Fan.Speed=3`).
-            if let serde_json::Value::Object(known) = serde_json::to_value(&state)?
-                && let Some(unknown) = patch.keys().find(|k| {
-                    !known.contains_key(*k) || (state.settings.contains_key(*k) && !k.contains('.'))
-                })
-            {
-                return Err(format!("unknown state field {unknown:?}").into());
-            }
+            let state = parse_state(&values)?;
             write_state(&store, &user, &endpoint_id, state, None, &cause).await?;
+        }
+        Command::Report {
+            user,
+            endpoint_id,
+            values,
+        } => {
+            let device = find(&store, &user, &endpoint_id).await?;
+            let state = parse_state(&values)?;
+            device_reports(&store, &clouds, &shadows, &device, state).await?;
+        }
+        Command::Confirm { user, endpoint_id } => {
+            let device = find(&store, &user, &endpoint_id).await?;
+            if device.pending.is_empty() {
+                return Err(format!("{endpoint_id} has no command waiting for it").into());
+            }
+            for pending in &device.pending {
+                device_reports(&store, &clouds, &shadows, &device, pending.expect.clone()).await?;
+            }
+        }
+        Command::Fail {
+            user,
+            endpoint_id,
+            values,
+        } => {
+            let device = find(&store, &user, &endpoint_id).await?;
+            let state = if !values.is_empty() {
+                parse_state(&values)?
+            } else if device.pending.iter().any(|p| p.expect.lock_state.is_some()) {
+                DeviceState {
+                    lock_state: Some(LockState::Jammed),
+                    ..DeviceState::default()
+                }
+            } else {
+                return Err("say where the device ended up: --set FIELD=VALUE".into());
+            };
+            device_reports(&store, &clouds, &shadows, &device, state).await?;
         }
         Command::SetConnectivity {
             user,
@@ -293,7 +359,8 @@ async fn run(command: Command) -> Result<(), BoxError> {
             print_pretty(&view.to_string())?;
         }
         Command::LocalEvents { accept_grant, demo } => {
-            local_events(config, store, &accept_grant, demo).await?
+            let shadows = shadows()?;
+            local_events(config, store, clouds, shadows, &accept_grant, demo).await?
         }
         Command::IssueToken {
             user,
@@ -319,6 +386,69 @@ async fn run(command: Command) -> Result<(), BoxError> {
         }
     }
     Ok(())
+}
+
+/// A state from `FIELD=VALUE` pairs, each value JSON (or else a string).
+fn parse_state(values: &[String]) -> Result<DeviceState, BoxError> {
+    let mut patch = serde_json::Map::new();
+    for pair in values {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("{pair:?} is not FIELD=VALUE"))?;
+        let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::from(value));
+        patch.insert(key.to_owned(), value);
+    }
+    let state: DeviceState = serde_json::from_value(serde_json::Value::Object(patch.clone()))?;
+    // Fields the model does not know would be silently dropped, or kept as a setting no
+    // capability reads: refuse them. Settings are named by their instance, which has a dot
+    // (`Fan.Speed=3`).
+    if let serde_json::Value::Object(known) = serde_json::to_value(&state)?
+        && let Some(unknown) = patch.keys().find(|k| {
+            !known.contains_key(*k) || (state.settings.contains_key(*k) && !k.contains('.'))
+        })
+    {
+        return Err(format!("unknown state field {unknown:?}").into());
+    }
+    Ok(state)
+}
+
+async fn find(store: &DynamoStore, user: &str, endpoint_id: &str) -> Result<Device, BoxError> {
+    Ok(store
+        .device(user, endpoint_id)
+        .await?
+        .ok_or_else(|| format!("no device {endpoint_id} for {user}"))?)
+}
+
+/// The device reports `state`: to its shadow when it is routed through IoT (the topic rule
+/// then hands the shadow's documents to the bridge), else straight into the table.
+async fn device_reports(
+    store: &DynamoStore,
+    clouds: &DeviceClouds,
+    shadows: &impl Fn() -> Result<LocalShadows<DynamoStore>, &'static str>,
+    device: &Device,
+    state: DeviceState,
+) -> Result<(), BoxError> {
+    if clouds.adapter_for(device) == Adapter::Iot {
+        let outcome = shadows()?
+            .report(
+                device.thing(),
+                device.shadow_name.as_deref(),
+                serde_json::to_value(&state)?,
+            )
+            .await?;
+        eprintln!("shadow of {} updated; bridge: {outcome:?}", device.thing());
+        Ok(())
+    } else {
+        write_state(
+            store,
+            &device.user_id,
+            &device.endpoint_id,
+            state,
+            None,
+            "PHYSICAL_INTERACTION",
+        )
+        .await
+    }
 }
 
 /// Writes a device-side state change, as the device cloud does when a device reports.
@@ -361,6 +491,8 @@ fn capability(name: &str) -> Result<serde_json::Value, BoxError> {
 async fn local_events(
     mut config: Config,
     store: DynamoStore,
+    clouds: DeviceClouds,
+    shadows: LocalShadows<DynamoStore>,
     accept_grant: &PathBuf,
     demo: bool,
 ) -> Result<(), BoxError> {
@@ -383,7 +515,8 @@ async fn local_events(
         fakes.gateway_url()
     );
 
-    let skill = Skill::from_config(store.clone(), &config, http::client());
+    let skill =
+        Skill::from_config(store.clone(), &config, http::client()).with_device_clouds(clouds);
     eprintln!("AcceptGrant from {}:", accept_grant.display());
     print_pretty(skill.handle(&read(accept_grant)?).await.get())?;
 
@@ -477,6 +610,59 @@ async fn local_events(
     let speed = read(&PathBuf::from(file))?;
     print_pretty(skill.handle(&speed).await.get())?;
     pump.until(|e| is_change(e, "bedroom-fan", "VOICE_INTERACTION"))
+        .await?;
+
+    eprintln!(
+        "\n== the front door lock is connected through AWS IoT Core (thing front-door-lock); \
+         someone unlocks it by hand =="
+    );
+    let mut lock = store
+        .device(USER, "front-door-lock")
+        .await?
+        .ok_or("the example account has no front-door-lock")?;
+    lock.device_cloud = Some(Adapter::Iot);
+    lock.thing_name = Some("front-door-lock".into());
+    lock.pending.clear();
+    store.put_device(&lock).await?;
+    shadows.create_thing(lock.thing()).await?;
+    shadows
+        .report(
+            lock.thing(),
+            None,
+            serde_json::json!({"lockState": "UNLOCKED"}),
+        )
+        .await?;
+    pump.until(|e| is_change(e, "front-door-lock", "PHYSICAL_INTERACTION"))
+        .await?;
+
+    let file = "events/LockController/LockController.Lock.request.json";
+    eprintln!("\n== Alexa: \"lock the front door\" ({file}): the lock must confirm ==");
+    let lock_directive = read(&PathBuf::from(file))?;
+    let correlation = serde_json::from_str::<serde_json::Value>(&lock_directive)?
+        ["directive"]["header"]["correlationToken"]
+        .clone();
+    print_pretty(skill.handle(&lock_directive).await.get())?;
+    eprintln!(
+        "desired state of the shadow: {}",
+        shadows.desired(lock.thing(), None).await?
+    );
+    // The pending command's own record: nothing to tell Alexa yet.
+    pump.once().await?;
+    eprintln!("\n== the lock turns its bolt (2 s), then reports LOCKED to its shadow ==");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    shadows
+        .report(
+            lock.thing(),
+            None,
+            serde_json::json!({"lockState": "LOCKED"}),
+        )
+        .await?;
+    pump.until(|e| {
+        e["event"]["header"]["name"] == "Response"
+            && e["event"]["header"]["correlationToken"] == correlation
+    })
+    .await?;
+    pump.until(|e| is_change(e, "front-door-lock", "VOICE_INTERACTION"))
         .await
 }
 
