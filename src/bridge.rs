@@ -46,6 +46,8 @@ pub struct ShadowDocument {
 pub struct Sides {
     #[serde(default)]
     pub reported: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub desired: Option<Map<String, Value>>,
 }
 
 /// What became of one document.
@@ -85,8 +87,8 @@ impl<S: Store> Bridge<S> {
             warn!(topic = %documents.topic, "not a shadow's update/documents topic");
             return Ok(Outcome::NotShadowDocuments);
         };
-        let reported = touched(documents);
-        if reported.is_empty() {
+        let mut reported = touched(documents);
+        if reported.is_empty() && !reasserted(documents) {
             debug!(thing, "no reported field changed");
             return Ok(Outcome::NothingReported);
         }
@@ -108,11 +110,19 @@ impl<S: Store> Bridge<S> {
             );
             return Ok(Outcome::UnknownThing);
         }
+        // The table must hold what the device reports: a value the skill wrote ahead of the
+        // device (a command answered as accepted) that the device's shadow contradicts is
+        // written over, even if this update did not touch it.
+        let table = serde_json::to_value(&device.state).unwrap_or_default();
+        for (field, value) in documents.current.state.reported.iter().flatten() {
+            if !value.is_null() && table.get(field) != Some(value) {
+                reported.insert(field.clone(), value.clone());
+            }
+        }
         let patch = state_of(reported);
         let fields = crate::device::pending::field_names(&patch).len();
-        if fields == 0 {
-            return Ok(Outcome::NothingReported);
-        }
+        // Even with no field of the model, the new version is written: the device answered,
+        // which a pending command whose values already held is waiting for.
         // What a voice command asked for, reported back, is the end of that voice interaction.
         let cause = if device.pending.iter().any(|p| p.matches(&patch)) {
             CauseType::VoiceInteraction
@@ -167,9 +177,10 @@ pub fn thing_of(topic: &str) -> Option<(&str, Option<&str>)> {
     (!shadow.is_empty() && !shadow.contains('/')).then_some((thing, Some(shadow)))
 }
 
-/// The reported fields this update touched: those whose metadata (their timestamps) changed,
-/// so that a device repeating a value ("still locked") counts, and fields it did not send do
-/// not overwrite what the table holds.
+/// The reported fields this update touched: those whose value or metadata (their timestamps)
+/// changed, so that a device repeating a value ("still locked") counts, and fields it did not
+/// send do not overwrite what the table holds. Shadow timestamps are whole seconds: a value
+/// changed twice within one second keeps its timestamp, so the value itself is compared too.
 fn touched(documents: &ShadowDocuments) -> Map<String, Value> {
     let Some(reported) = &documents.current.state.reported else {
         return Map::new();
@@ -186,13 +197,26 @@ fn touched(documents: &ShadowDocuments) -> Map<String, Value> {
     reported
         .iter()
         .filter(|(_, v)| !v.is_null())
-        .filter(|(k, v)| match now {
-            Some(now) => now.get(*k) != before.and_then(|b| b.get(*k)),
-            // A document without metadata: what differs from the previous state.
-            None => before_values.and_then(|b| b.get(*k)) != Some(*v),
+        .filter(|(k, v)| {
+            before_values.and_then(|b| b.get(*k)) != Some(*v)
+                || now.is_some_and(|now| now.get(*k) != before.and_then(|b| b.get(*k)))
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
+}
+
+/// Whether an update that changed no reported value or timestamp was still the device's: the
+/// version moved and the desired side did not (within one second, the same value reported
+/// again leaves everything but the version as it was).
+fn reasserted(documents: &ShadowDocuments) -> bool {
+    let Some(previous) = &documents.previous else {
+        return false;
+    };
+    let current = &documents.current;
+    current.version > previous.version
+        && current.state.reported.is_some()
+        && current.state.desired == previous.state.desired
+        && current.metadata.desired == previous.metadata.desired
 }
 
 /// The fields of the device model among `reported`, each decoded on its own: one field of the
@@ -265,6 +289,31 @@ mod tests {
             json!({"state": {"reported": {"lockState": "LOCKED"}}, "metadata": {"reported": {"lockState": {"timestamp": 3}}}, "version": 5}),
         );
         assert_eq!(touched(&again).len(), 1);
+    }
+
+    #[test]
+    fn a_value_changed_within_one_second_counts_and_so_does_one_reported_again() {
+        // Shadow timestamps are whole seconds: UNLOCKED then JAMMED in the same second.
+        let same_second = documents(
+            json!({"state": {"reported": {"lockState": "UNLOCKED"}}, "metadata": {"reported": {"lockState": {"timestamp": 7}}}, "version": 4}),
+            json!({"state": {"reported": {"lockState": "JAMMED"}}, "metadata": {"reported": {"lockState": {"timestamp": 7}}}, "version": 5}),
+        );
+        assert_eq!(touched(&same_second).len(), 1);
+        // LOCKED reported again within the second: nothing changed but the version, and the
+        // desired side is as it was: the device's word, which a pending Lock waits for.
+        let again = documents(
+            json!({"state": {"desired": {"lockState": "LOCKED"}, "reported": {"lockState": "LOCKED"}}, "metadata": {"desired": {"lockState": {"timestamp": 7}}, "reported": {"lockState": {"timestamp": 7}}}, "version": 5}),
+            json!({"state": {"desired": {"lockState": "LOCKED"}, "reported": {"lockState": "LOCKED"}}, "metadata": {"desired": {"lockState": {"timestamp": 7}}, "reported": {"lockState": {"timestamp": 7}}}, "version": 6}),
+        );
+        assert!(touched(&again).is_empty());
+        assert!(reasserted(&again));
+        // A desired update (the skill's command) is not the device's.
+        let desired = documents(
+            json!({"state": {"desired": {"lockState": "UNLOCKED"}, "reported": {"lockState": "LOCKED"}}, "metadata": {"desired": {"lockState": {"timestamp": 6}}, "reported": {"lockState": {"timestamp": 7}}}, "version": 6}),
+            json!({"state": {"desired": {"lockState": "LOCKED"}, "reported": {"lockState": "LOCKED"}}, "metadata": {"desired": {"lockState": {"timestamp": 8}}, "reported": {"lockState": {"timestamp": 7}}}, "version": 7}),
+        );
+        assert!(touched(&desired).is_empty());
+        assert!(!reasserted(&desired));
     }
 
     #[test]

@@ -4,6 +4,13 @@
 //! the gateway was told must be what DynamoDB holds, for every customer: every endpoint with its
 //! latest definition and state, and no endpoint that is gone.
 //!
+//! Two endpoint slots of every customer are devices behind AWS IoT Core (moto's shadows, the
+//! shadow bridge fed as the topic rule would): a lock that must confirm and a light that need
+//! not. They take voice commands through the skill, and the simulated device confirms at once,
+//! confirms late, fails (a jammed lock, a light that ends elsewhere), or never answers (the
+//! lock). Alexa's side then also checks that no asynchronous response claims a lock state the
+//! device did not report, and at the end the devices table must hold what each device reported.
+//!
 //! Short form (in `make test`): 10 customers, 1,000 operations. Long form: `make soak`
 //! (50 customers, 10,000 operations, release build). Settings come from the environment:
 //! `SOAK_USERS`, `SOAK_OPS`, `SOAK_FAULT_PERCENT` (gateway, default 20), `SOAK_LWA_FAULT_PERCENT`
@@ -20,6 +27,7 @@ use std::time::{Duration, SystemTime};
 
 use alexa_smart_home::alexa::Secret;
 use alexa_smart_home::alexa::event::CauseType;
+use alexa_smart_home::cloud::Adapter;
 use alexa_smart_home::device::properties::{now_ms, values};
 use alexa_smart_home::device::{
     Connectivity, Device, DeviceCapability, DeviceRelationships, DeviceState, Hsb, LockState,
@@ -28,9 +36,11 @@ use alexa_smart_home::device::{
 use alexa_smart_home::gateway::{Gateway, GatewayRegion};
 use alexa_smart_home::lwa::Lwa;
 use alexa_smart_home::proactive::delivery::RetryPolicy;
+use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::DynamoStore;
-use alexa_smart_home::store::{Fields, NewGrant, Store, unix_seconds};
+use alexa_smart_home::store::{Fields, NewGrant, Store, TokenRecord, unix_seconds};
 use alexa_smart_home::stream::StreamProcessor;
+use alexa_smart_home_local::shadow::LocalShadows;
 use alexa_smart_home_local::stream::{LocalStream, Start};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use bytes::Bytes;
@@ -122,6 +132,17 @@ struct GatewayState {
     by_name: BTreeMap<String, u64>,
     /// What each endpoint was told, in order: printed for an endpoint that ends mismatched.
     history: BTreeMap<(String, String), Vec<String>>,
+    /// Deferred directives by correlation token: the customer, the endpoint, and every lock
+    /// state the device reported since the directive was sent (what a response may claim).
+    deferred: BTreeMap<String, Deferred>,
+}
+
+#[derive(Debug)]
+struct Deferred {
+    user: String,
+    endpoint_id: String,
+    reported: Vec<Value>,
+    answered: bool,
 }
 
 /// The customer an access token was issued to (the fake LWA names them in it).
@@ -218,7 +239,7 @@ impl GatewayState {
             .unwrap_or_default();
         *self.by_name.entry(name.to_owned()).or_default() += 1;
         let scope = match name {
-            "ChangeReport" => &event["event"]["endpoint"]["scope"]["token"],
+            "ChangeReport" | "Response" => &event["event"]["endpoint"]["scope"]["token"],
             _ => &event["event"]["payload"]["scope"]["token"],
         };
         if scope != header_token {
@@ -295,7 +316,63 @@ impl GatewayState {
                     known.told.insert(key, p["value"].clone());
                 }
             }
+            "Response" => {
+                let token = event["event"]["header"]["correlationToken"]
+                    .as_str()
+                    .unwrap_or_default();
+                let id = event["event"]["endpoint"]["endpointId"]
+                    .as_str()
+                    .unwrap_or_default();
+                let Some(deferred) = self.deferred.get_mut(token) else {
+                    return self
+                        .invalid
+                        .push(format!("Response to {token:?}, which was never deferred"));
+                };
+                if deferred.user != user || deferred.endpoint_id != id {
+                    return self
+                        .invalid
+                        .push(format!("Response to {token:?} for another endpoint"));
+                }
+                let claimed = event["context"]["properties"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|p| p["name"] == "lockState")
+                    .map(|p| p["value"].clone())
+                    .unwrap_or(Value::Null);
+                if !deferred.reported.contains(&claimed) {
+                    return self.invalid.push(format!(
+                        "Response to {token:?} claims {claimed}, which the lock never reported \
+                         (it reported {:?})",
+                        deferred.reported
+                    ));
+                }
+                deferred.answered = true;
+                let key = (user.to_owned(), id.to_owned());
+                self.history
+                    .entry(key.clone())
+                    .or_default()
+                    .push(format!("Response {claimed}"));
+                self.tell(&key, event["context"]["properties"].as_array());
+            }
             other => self.invalid.push(format!("unexpected event {other}")),
+        }
+    }
+
+    /// Alexa takes the values of an answer or event as the endpoint's current ones.
+    fn tell(&mut self, key: &(String, String), properties: Option<&Vec<Value>>) {
+        let Some(known) = self.alexa.get_mut(key) else {
+            return self.invalid.push(format!(
+                "values for {key:?}, an endpoint Alexa does not know"
+            ));
+        };
+        for p in properties.into_iter().flatten() {
+            let key = (
+                p["namespace"].as_str().unwrap_or_default().to_owned(),
+                p["name"].as_str().unwrap_or_default().to_owned(),
+                p["instance"].as_str().map(str::to_owned),
+            );
+            known.told.insert(key, p["value"].clone());
         }
     }
 }
@@ -556,6 +633,280 @@ fn change_state(rng: &mut fastrand::Rng, d: &mut Device) {
     ][rng.usize(..5)];
 }
 
+// ---------------------------------------------------------------------------------------------
+// Devices behind AWS IoT Core: voice commands through the skill, a simulated device answering
+// ---------------------------------------------------------------------------------------------
+
+/// The slots of every customer that are devices behind IoT: a lock that must confirm, and a
+/// light that need not.
+const IOT_LOCK: usize = 0;
+const IOT_LIGHT: usize = 1;
+/// How long the lock may take: short, so that some late confirmations miss the deadline.
+const LOCK_CONFIRM_SECS: u32 = 2;
+
+fn is_iot(slot: usize) -> bool {
+    slot == IOT_LOCK || slot == IOT_LIGHT
+}
+
+fn thing_of(user: &str, slot: usize) -> String {
+    format!("{user}-ep-{slot}")
+}
+
+fn skill_token(user: &str) -> String {
+    format!("skill-token-{user}")
+}
+
+fn iot_device(rng: &mut fastrand::Rng, user: &str, slot: usize) -> Device {
+    let mut d = new_device(rng, user, slot);
+    if slot == IOT_LOCK {
+        d.category = "SMARTLOCK".into();
+        d.capabilities = vec![DeviceCapability::Lock];
+        d.confirm_within = Some(LOCK_CONFIRM_SECS);
+    } else {
+        d.category = "LIGHT".into();
+        d.capabilities = vec![DeviceCapability::Power, DeviceCapability::Brightness];
+    }
+    d.device_cloud = Some(Adapter::Iot);
+    d.thing_name = Some(thing_of(user, slot));
+    d
+}
+
+/// A random state the device may report on its own.
+fn physical_report(rng: &mut fastrand::Rng, slot: usize) -> Value {
+    if slot == IOT_LOCK {
+        let lock = ["LOCKED", "UNLOCKED", "JAMMED"][rng.usize(..3)];
+        json!({ "lockState": lock })
+    } else if rng.bool() {
+        json!({"powerOn": rng.bool()})
+    } else {
+        json!({"brightness": rng.u8(0..=100)})
+    }
+}
+
+#[derive(Debug, Default)]
+struct IotCounts {
+    voice: u64,
+    not_yet_discovered: u64,
+    answered: u64,
+    deferred: u64,
+    errors: BTreeMap<String, u64>,
+    confirmed: u64,
+    late: u64,
+    failed: u64,
+    never: u64,
+    reports: u64,
+}
+
+/// A report the device makes later.
+struct Late {
+    user: String,
+    slot: usize,
+    report: Value,
+}
+
+/// The skill with its IoT adapter, the simulated devices, and Alexa's side of the answers.
+struct IotSim {
+    skill: Skill<DynamoStore>,
+    shadows: LocalShadows<DynamoStore>,
+    gateway: Arc<Mutex<GatewayState>>,
+    late: Vec<Late>,
+    counts: IotCounts,
+    next: u64,
+}
+
+impl IotSim {
+    /// The device reports `reported` to its shadow; the lock states reported are what the
+    /// responses to its deferred directives may claim.
+    async fn report(&mut self, user: &str, slot: usize, reported: Value) {
+        if let Some(lock) = reported.get("lockState") {
+            let endpoint_id = format!("ep-{slot}");
+            let mut g = self.gateway.lock().unwrap();
+            for d in g.deferred.values_mut() {
+                if d.user == user && d.endpoint_id == endpoint_id {
+                    d.reported.push(lock.clone());
+                }
+            }
+        }
+        self.shadows
+            .report(&thing_of(user, slot), None, reported)
+            .await
+            .unwrap();
+        self.counts.reports += 1;
+    }
+
+    /// A voice command through the skill, and the device's behaviour after it.
+    async fn voice(&mut self, rng: &mut fastrand::Rng, user: &str, slot: usize) {
+        let key = (user.to_owned(), format!("ep-{slot}"));
+        // Alexa sends directives only for endpoints it has discovered.
+        if !self.gateway.lock().unwrap().alexa.contains_key(&key) {
+            self.counts.not_yet_discovered += 1;
+            return;
+        }
+        self.next += 1;
+        let token = format!("ct-{}", self.next);
+        let (namespace, name, payload, expect) = if slot == IOT_LOCK {
+            if rng.bool() {
+                (
+                    "Alexa.LockController",
+                    "Lock",
+                    json!({}),
+                    json!({"lockState": "LOCKED"}),
+                )
+            } else {
+                (
+                    "Alexa.LockController",
+                    "Unlock",
+                    json!({}),
+                    json!({"lockState": "UNLOCKED"}),
+                )
+            }
+        } else {
+            match rng.u32(0..3) {
+                0 => (
+                    "Alexa.PowerController",
+                    "TurnOn",
+                    json!({}),
+                    json!({"powerOn": true}),
+                ),
+                1 => (
+                    "Alexa.PowerController",
+                    "TurnOff",
+                    json!({}),
+                    json!({"powerOn": false}),
+                ),
+                _ => {
+                    let b = rng.u8(0..=100);
+                    (
+                        "Alexa.BrightnessController",
+                        "SetBrightness",
+                        json!({"brightness": b}),
+                        json!({"brightness": b}),
+                    )
+                }
+            }
+        };
+        let directive = json!({"directive": {
+            "header": {"namespace": namespace, "name": name, "payloadVersion": "3",
+                "messageId": uuid::Uuid::new_v4().to_string(), "correlationToken": token},
+            "endpoint": {"scope": {"type": "BearerToken", "token": skill_token(user)},
+                "endpointId": key.1},
+            "payload": payload}});
+        let answer: Value =
+            serde_json::from_str(self.skill.handle(&directive.to_string()).await.get()).unwrap();
+        self.counts.voice += 1;
+        if let Err(panic) = std::panic::catch_unwind(|| schema::assert_valid(&answer)) {
+            let reason = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+            self.gateway
+                .lock()
+                .unwrap()
+                .invalid
+                .push(format!("answer: {reason}"));
+        }
+        match answer["event"]["header"]["name"]
+            .as_str()
+            .unwrap_or_default()
+        {
+            "Response" => {
+                self.counts.answered += 1;
+                {
+                    let mut g = self.gateway.lock().unwrap();
+                    g.history
+                        .entry(key.clone())
+                        .or_default()
+                        .push(format!("voice {name}: Response"));
+                    g.tell(&key, answer["context"]["properties"].as_array());
+                }
+                // A light answered from the accepted command: the device follows, later, or
+                // ends elsewhere (its report corrects Alexa).
+                match rng.u32(0..10) {
+                    0..=4 => {
+                        (
+                            self.counts.confirmed += 1,
+                            self.report(user, slot, expect).await,
+                        )
+                            .0
+                    }
+                    5..=7 => {
+                        (
+                            self.counts.late += 1,
+                            self.late.push(Late {
+                                user: user.into(),
+                                slot,
+                                report: expect,
+                            }),
+                        )
+                            .0
+                    }
+                    _ => {
+                        self.counts.failed += 1;
+                        let elsewhere = match expect.get("powerOn") {
+                            Some(on) => json!({"powerOn": !on.as_bool().unwrap_or_default()}),
+                            None => {
+                                json!({"brightness": (expect["brightness"].as_u64().unwrap_or_default() + 37) % 101})
+                            }
+                        };
+                        self.report(user, slot, elsewhere).await;
+                    }
+                }
+            }
+            "DeferredResponse" => {
+                self.counts.deferred += 1;
+                self.gateway.lock().unwrap().deferred.insert(
+                    token,
+                    Deferred {
+                        user: user.into(),
+                        endpoint_id: key.1.clone(),
+                        reported: Vec::new(),
+                        answered: false,
+                    },
+                );
+                match rng.u32(0..20) {
+                    0..=7 => {
+                        (
+                            self.counts.confirmed += 1,
+                            self.report(user, slot, expect).await,
+                        )
+                            .0
+                    }
+                    8..=12 => {
+                        (
+                            self.counts.late += 1,
+                            self.late.push(Late {
+                                user: user.into(),
+                                slot,
+                                report: expect,
+                            }),
+                        )
+                            .0
+                    }
+                    13..=15 => {
+                        self.counts.failed += 1;
+                        self.report(user, slot, json!({"lockState": "JAMMED"}))
+                            .await;
+                    }
+                    _ => self.counts.never += 1,
+                }
+            }
+            _ => {
+                let kind = answer["event"]["payload"]["type"]
+                    .as_str()
+                    .unwrap_or_default();
+                *self.counts.errors.entry(kind.to_owned()).or_default() += 1;
+            }
+        }
+    }
+
+    /// One late report, if any is due.
+    async fn flush_one(&mut self, rng: &mut fastrand::Rng) -> bool {
+        if self.late.is_empty() {
+            return false;
+        }
+        let late = self.late.remove(rng.usize(..self.late.len()));
+        self.report(&late.user, late.slot, late.report).await;
+        true
+    }
+}
+
 #[derive(Debug, Default)]
 struct OpCounts {
     add: u64,
@@ -575,7 +926,8 @@ async fn device_cloud(
     users: Vec<String>,
     ops: usize,
     seed: u64,
-) -> (OpCounts, CloudLog) {
+    mut sim: IotSim,
+) -> (OpCounts, CloudLog, IotSim) {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut cloud: BTreeMap<(usize, usize), Device> = BTreeMap::new();
     let mut counts = OpCounts::default();
@@ -583,6 +935,56 @@ async fn device_cloud(
     for _ in 0..ops {
         let key = (rng.usize(..users.len()), rng.usize(..SLOTS));
         let log_key = (users[key.0].clone(), format!("ep-{}", key.1));
+        if is_iot(key.1) {
+            let (user, slot) = (users[key.0].as_str(), key.1);
+            let line = if !cloud.contains_key(&key) {
+                let d = iot_device(&mut rng, user, slot);
+                store.put_device(&d).await.unwrap();
+                cloud.insert(key, d);
+                counts.add += 1;
+                // The device reports its state as it comes online.
+                let initial = physical_report(&mut rng, slot);
+                sim.report(user, slot, initial.clone()).await;
+                format!("add (IoT), reports {initial}")
+            } else {
+                match rng.u32(0..10) {
+                    0 => {
+                        // Read fresh: the skill, the bridge and the stream write this item too.
+                        let Some(mut d) = store.device(user, &log_key.1).await.unwrap() else {
+                            continue;
+                        };
+                        d.name = NAMES[rng.usize(..NAMES.len())].into();
+                        store.put_device(&d).await.unwrap();
+                        counts.rename += 1;
+                        format!("rename {:?}", d.name)
+                    }
+                    1 => {
+                        store.delete_device(user, &log_key.1).await.unwrap();
+                        cloud.remove(&key);
+                        counts.delete += 1;
+                        "delete".into()
+                    }
+                    2..=5 => {
+                        sim.voice(&mut rng, user, slot).await;
+                        "voice".into()
+                    }
+                    6..=7 => {
+                        let report = physical_report(&mut rng, slot);
+                        sim.report(user, slot, report.clone()).await;
+                        counts.state += 1;
+                        format!("reports {report}")
+                    }
+                    _ => {
+                        if !sim.flush_one(&mut rng).await {
+                            sim.voice(&mut rng, user, slot).await;
+                        }
+                        "late report or voice".into()
+                    }
+                }
+            };
+            log.entry(log_key).or_default().push(line);
+            continue;
+        }
         let Some(mut d) = cloud.get(&key).cloned() else {
             let d = new_device(&mut rng, &users[key.0], key.1);
             store.put_device(&d).await.unwrap();
@@ -625,7 +1027,9 @@ async fn device_cloud(
         log.entry(log_key).or_default().push(line);
         cloud.insert(key, d);
     }
-    (counts, log)
+    // Every late report is made before the end.
+    while sim.flush_one(&mut rng).await {}
+    (counts, log, sim)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -755,6 +1159,31 @@ async fn no_change_is_lost_under_faults() {
             .unwrap();
     }
 
+    let shadows = support::iot::shadows(store.clone(), &tables.config).await;
+    for user in &users {
+        store
+            .put_token(
+                &Secret::new(skill_token(user)),
+                &TokenRecord {
+                    user_id: user.clone(),
+                    expires_at: None,
+                },
+            )
+            .await
+            .unwrap();
+        for slot in [IOT_LOCK, IOT_LIGHT] {
+            shadows.create_thing(&thing_of(user, slot)).await.unwrap();
+        }
+    }
+    let sim = IotSim {
+        skill: support::iot::skill(store.clone(), &tables.config).await,
+        shadows,
+        gateway: gateway_state.clone(),
+        late: Vec::new(),
+        counts: IotCounts::default(),
+        next: 0,
+    };
+
     // A client that gives up quickly, so that slow answers are timeouts; resends without the
     // production's 1 s spacing, so that the soak takes minutes, not hours.
     let http = reqwest::Client::builder()
@@ -791,7 +1220,7 @@ async fn no_change_is_lost_under_faults() {
         let (store, users, written) = (store.clone(), users.clone(), written.clone());
         let (ops, seed) = (settings.ops, settings.seed);
         tokio::spawn(async move {
-            let done = device_cloud(store, users, ops, seed).await;
+            let done = device_cloud(store, users, ops, seed, sim).await;
             written.store(true, Ordering::SeqCst);
             done
         })
@@ -828,7 +1257,7 @@ async fn no_change_is_lost_under_faults() {
             "the stream is not making progress: {redeliveries} redeliveries"
         );
     }
-    let (ops, cloud_log) = cloud.await.unwrap();
+    let (ops, cloud_log, sim) = cloud.await.unwrap();
 
     // Every customer's devices, read back from DynamoDB, against what Alexa was told.
     let mut accounts = Vec::new();
@@ -836,7 +1265,7 @@ async fn no_change_is_lost_under_faults() {
         accounts.push((user, store.devices(user, Fields::All).await.unwrap()));
     }
     let gateway_state = gateway_state.lock().unwrap();
-    let mut found = Vec::new();
+    let mut found: Vec<String> = Vec::new();
     let mut endpoints = 0;
     let mut checked = Checked::default();
     for (user, devices) in &accounts {
@@ -848,6 +1277,53 @@ async fn no_change_is_lost_under_faults() {
             &mut checked,
         ));
     }
+    // The devices behind IoT: the table holds what each device reported to its shadow.
+    for (user, devices) in &accounts {
+        for d in devices
+            .iter()
+            .filter(|d| d.device_cloud == Some(Adapter::Iot))
+        {
+            let shadow = sim.shadows.shadow(d.thing(), None).await.unwrap();
+            let reported = shadow
+                .as_ref()
+                .and_then(|s| s.pointer("/state/reported"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            let Value::Object(state) = serde_json::to_value(&d.state).unwrap() else {
+                continue;
+            };
+            for (field, value) in state {
+                if reported.get(&field) != Some(&value) {
+                    found.push(format!(
+                        "{user}/{}: the table holds {field} = {value}, the device reported {}",
+                        d.endpoint_id, reported[&field]
+                    ));
+                }
+            }
+        }
+    }
+    let deferred = gateway_state.deferred.len();
+    let answered = gateway_state
+        .deferred
+        .values()
+        .filter(|d| d.answered)
+        .count();
+    let c = &sim.counts;
+    eprintln!(
+        "devices behind IoT: {} voice commands ({} for endpoints not yet discovered, skipped): \
+         {} answered at once, {} deferred ({answered} of {deferred} answered asynchronously), \
+         errors {:?}; the devices confirmed {}, late {}, failed {}, never {}; {} shadow reports",
+        c.voice + c.not_yet_discovered,
+        c.not_yet_discovered,
+        c.answered,
+        c.deferred,
+        c.errors,
+        c.confirmed,
+        c.late,
+        c.failed,
+        c.never,
+        c.reports,
+    );
     let lwa_state = lwa_state.lock().unwrap();
     let g = &*gateway_state;
     let f = &g.faults;
@@ -913,4 +1389,9 @@ async fn no_change_is_lost_under_faults() {
         );
     }
     assert!(endpoints > 0 && g.accepted > 0);
+    // The IoT paths must have been taken, or the soak says nothing of them.
+    assert!(
+        c.deferred > 0 && answered > 0 && c.answered > 0 && c.failed > 0,
+        "{c:?}"
+    );
 }
