@@ -79,7 +79,7 @@ bench-compare:
 	  LAMBDA_BENCH_BASELINE="$$(scripts/build-baseline.sh $(BASELINE))" cargo bench --bench lambda
 
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= directive stream_images
+FUZZ_TARGETS ?= directive stream_images shadow_documents
 fuzz:
 	cargo fuzz --version >/dev/null 2>&1 || cargo install --locked cargo-fuzz
 	for t in $(FUZZ_TARGETS); do \
