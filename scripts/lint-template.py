@@ -144,6 +144,10 @@ SKILL_ONLY_VARIABLES = {
     "DEVICE_API_TIMEOUT_MS",
 }
 
+# Login with Amazon's client secret: only the functions that call LWA hold it.
+LWA_FUNCTIONS = {"SkillFunction", "StreamFunction"}
+LWA_VARIABLES = {"LWA_CLIENT_ID", "LWA_CLIENT_SECRET"}
+
 
 def as_list(value):
     return value if isinstance(value, list) else [value]
@@ -294,7 +298,8 @@ def check_parameters(template, allowed):
 
 
 def check_environment(resources):
-    """Where commands go, and the maker's API secret, are the skill's alone."""
+    """Where commands go, and the maker's API secret, are the skill's alone; the LWA secret is
+    the skill's and the stream function's."""
     problems = []
     for key, r in resources.items():
         if r["Type"] != "AWS::Lambda::Function":
@@ -306,6 +311,12 @@ def check_environment(resources):
         else:
             for variable in sorted(SKILL_ONLY_VARIABLES & variables):
                 problems.append(f"{key} has {variable}, which only the skill needs")
+        if key in LWA_FUNCTIONS:
+            for variable in sorted(LWA_VARIABLES - variables):
+                problems.append(f"{key} lacks {variable}")
+        else:
+            for variable in sorted(LWA_VARIABLES & variables):
+                problems.append(f"{key} has {variable}, which only the LWA callers need")
     return problems
 
 
