@@ -56,13 +56,7 @@ fn base_device(user: &str, endpoint_id: &str) -> Device {
         state: DeviceState::default(),
         sampled_at: BTreeMap::new(),
         changed_by: None,
-        device_cloud: None,
-        thing_name: None,
-        shadow_name: None,
-        confirm: None,
-        confirm_within: None,
-        pending: Vec::new(),
-        shadow_version: None,
+        ..Device::default()
     }
 }
 

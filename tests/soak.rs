@@ -501,13 +501,7 @@ fn new_device(rng: &mut fastrand::Rng, user: &str, slot: usize) -> Device {
             state: DeviceState::default(),
             sampled_at: BTreeMap::new(),
             changed_by: None,
-            device_cloud: None,
-            thing_name: None,
-            shadow_name: None,
-            confirm: None,
-            confirm_within: None,
-            pending: Vec::new(),
-            shadow_version: None,
+            ..Device::default()
         };
         if mapping::checked_endpoint(&d).is_some() {
             return d;
@@ -937,7 +931,8 @@ async fn device_cloud(
         let log_key = (users[key.0].clone(), format!("ep-{}", key.1));
         if is_iot(key.1) {
             let (user, slot) = (users[key.0].as_str(), key.1);
-            let line = if !cloud.contains_key(&key) {
+            let known = cloud.contains_key(&key);
+            let line = if !known {
                 let d = iot_device(&mut rng, user, slot);
                 store.put_device(&d).await.unwrap();
                 cloud.insert(key, d);
@@ -1264,6 +1259,22 @@ async fn no_change_is_lost_under_faults() {
     for user in &users {
         accounts.push((user, store.devices(user, Fields::All).await.unwrap()));
     }
+    // What each device behind IoT last reported to its shadow.
+    let mut shadow_reported = BTreeMap::new();
+    for (_, devices) in &accounts {
+        for d in devices
+            .iter()
+            .filter(|d| d.device_cloud == Some(Adapter::Iot))
+        {
+            let shadow = sim.shadows.shadow(d.thing(), None).await.unwrap();
+            let reported = shadow
+                .as_ref()
+                .and_then(|s| s.pointer("/state/reported"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            shadow_reported.insert(d.thing().to_owned(), reported);
+        }
+    }
     let gateway_state = gateway_state.lock().unwrap();
     let mut found: Vec<String> = Vec::new();
     let mut endpoints = 0;
@@ -1283,12 +1294,7 @@ async fn no_change_is_lost_under_faults() {
             .iter()
             .filter(|d| d.device_cloud == Some(Adapter::Iot))
         {
-            let shadow = sim.shadows.shadow(d.thing(), None).await.unwrap();
-            let reported = shadow
-                .as_ref()
-                .and_then(|s| s.pointer("/state/reported"))
-                .cloned()
-                .unwrap_or(Value::Null);
+            let reported = &shadow_reported[d.thing()];
             let Value::Object(state) = serde_json::to_value(&d.state).unwrap() else {
                 continue;
             };

@@ -416,13 +416,7 @@ impl DeviceSpec {
             changed_by: self
                 .changed_by
                 .map(|c| CAUSES[usize::from(c) % CAUSES.len()]),
-            device_cloud: None,
-            thing_name: None,
-            shadow_name: None,
-            confirm: None,
-            confirm_within: None,
-            pending: Vec::new(),
-            shadow_version: None,
+            ..Device::default()
         }
     }
 }

@@ -279,13 +279,7 @@ mod tests {
             state: DeviceState::default(),
             sampled_at: Default::default(),
             changed_by: None,
-            device_cloud: None,
-            thing_name: None,
-            shadow_name: None,
-            confirm: None,
-            confirm_within: None,
-            pending: Vec::new(),
-            shadow_version: None,
+            ..Device::default()
         }
     }
 

@@ -17,7 +17,7 @@ use crate::alexa::event::CauseType;
 use crate::cloud::Adapter;
 
 /// One device of one customer. Attribute names are the item's DynamoDB attribute names.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
     /// Partition key: the device cloud's customer id.
@@ -135,18 +135,21 @@ impl Device {
     /// The device as a read of [`DEFINITION_ATTRIBUTES`] returns it.
     pub fn definition(&self) -> Device {
         Device {
-            connectivity: Connectivity::default(),
-            state: DeviceState::default(),
-            sampled_at: BTreeMap::new(),
-            changed_by: None,
-            device_cloud: None,
-            thing_name: None,
-            shadow_name: None,
-            confirm: None,
-            confirm_within: None,
-            pending: Vec::new(),
-            shadow_version: None,
-            ..self.clone()
+            user_id: self.user_id.clone(),
+            endpoint_id: self.endpoint_id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            manufacturer: self.manufacturer.clone(),
+            model: self.model.clone(),
+            serial_number: self.serial_number.clone(),
+            firmware_version: self.firmware_version.clone(),
+            software_version: self.software_version.clone(),
+            category: self.category.clone(),
+            capabilities: self.capabilities.clone(),
+            relationships: self.relationships.clone(),
+            cookie: self.cookie.clone(),
+            // State, routing and pending commands are not part of the endpoint.
+            ..Device::default()
         }
     }
 
