@@ -526,6 +526,7 @@ fn check(event: StreamEvent) {
                 }
                 ReportKind::Delete(ids) => assert!(ids.len() <= DELETE_CHUNK),
                 ReportKind::Change(_) => {}
+                ReportKind::Response(_) => panic!("reports_for plans no asynchronous response"),
             }
         }
     }
