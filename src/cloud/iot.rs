@@ -16,9 +16,9 @@ use super::{CloudCommand, CloudError, Delivery};
 
 /// The device shadows of one AWS account and region.
 ///
-/// The client is built at the first command through IoT, once per process: most invocations
-/// (Discover, ReportState, devices on other adapters) never send one, and building it cost a
-/// cold start about 0.2 ms (measured, README Performance).
+/// The client is built at the first command through IoT, once per process, as the LWA and
+/// gateway client is: most invocations (Discover, ReportState, devices on other adapters)
+/// never send one, and need not pay for building it.
 #[derive(Debug, Clone)]
 pub struct IotShadows {
     sdk: aws_config::SdkConfig,
