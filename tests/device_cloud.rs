@@ -73,6 +73,27 @@ async fn answer(h: &Harness, directive: &Value) -> Value {
     answer
 }
 
+/// A customer with an event grant and a lock behind IoT that may take `confirm_within`
+/// seconds, told to lock by voice: the skill has answered `DeferredResponse`. Returns the
+/// harness, the customer, the thing, and the answer.
+async fn lock_deferred(confirm_within: u32, correlation: &str) -> (Harness, String, String, Value) {
+    let user = support::proactive::user();
+    let thing = thing();
+    let h = harness(&user, &[lock(&user, "front-door", &thing, confirm_within)]).await;
+    h.grant(&user, 3600).await;
+    accept_all(&h.gateway).await;
+    let answer = answer(
+        &h,
+        &directive("Alexa.LockController", "Lock", "front-door", correlation),
+    )
+    .await;
+    assert_eq!(
+        answer["event"]["header"]["name"], "DeferredResponse",
+        "{answer:#}"
+    );
+    (h, user, thing, answer)
+}
+
 fn property<'a>(message: &'a Value, name: &str) -> &'a Value {
     let in_context = message["context"]["properties"].as_array();
     let in_change = message["event"]["payload"]["change"]["properties"].as_array();
@@ -160,18 +181,8 @@ async fn a_reported_update_through_the_bridge_lands_in_the_table_and_is_a_change
 
 #[tokio::test]
 async fn a_lock_is_deferred_until_the_device_reports_it_locked() {
-    let user = support::proactive::user();
-    let thing = thing();
-    let mut h = harness(&user, &[lock(&user, "front-door", &thing, 30)]).await;
-    h.grant(&user, 3600).await;
-    accept_all(&h.gateway).await;
     let correlation = "dFMb0z+PgpgdDmluhJ1LddFvSqZ/jCc8ptlAKulUj90jSqg==";
-    let answer = answer(
-        &h,
-        &directive("Alexa.LockController", "Lock", "front-door", correlation),
-    )
-    .await;
-    assert_eq!(answer["event"]["header"]["name"], "DeferredResponse");
+    let (mut h, user, thing, answer) = lock_deferred(30, correlation).await;
     assert_eq!(answer["event"]["header"]["correlationToken"], correlation);
     assert_eq!(answer["event"]["payload"]["estimatedDeferralInSeconds"], 30);
     let shadows = iot::shadows(h.store().clone(), &h.tables.config).await;
@@ -228,17 +239,7 @@ async fn a_lock_is_deferred_until_the_device_reports_it_locked() {
 
 #[tokio::test]
 async fn a_jammed_lock_is_told_as_jammed() {
-    let user = support::proactive::user();
-    let thing = thing();
-    let mut h = harness(&user, &[lock(&user, "front-door", &thing, 30)]).await;
-    h.grant(&user, 3600).await;
-    accept_all(&h.gateway).await;
-    let answer = answer(
-        &h,
-        &directive("Alexa.LockController", "Lock", "front-door", "jam"),
-    )
-    .await;
-    assert_eq!(answer["event"]["header"]["name"], "DeferredResponse");
+    let (mut h, _, thing, _) = lock_deferred(30, "jam").await;
     let shadows = iot::shadows(h.store().clone(), &h.tables.config).await;
     shadows
         .report(&thing, None, json!({"lockState": "JAMMED"}))
@@ -255,17 +256,7 @@ async fn a_jammed_lock_is_told_as_jammed() {
 
 #[tokio::test]
 async fn without_confirmation_nothing_is_claimed() {
-    let user = support::proactive::user();
-    let thing = thing();
-    let mut h = harness(&user, &[lock(&user, "front-door", &thing, 1)]).await;
-    h.grant(&user, 3600).await;
-    accept_all(&h.gateway).await;
-    let answer = answer(
-        &h,
-        &directive("Alexa.LockController", "Lock", "front-door", "silent"),
-    )
-    .await;
-    assert_eq!(answer["event"]["header"]["name"], "DeferredResponse");
+    let (mut h, user, thing, _) = lock_deferred(1, "silent").await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
     no_failures(&h.run_batch().await.1);
     assert!(h.events().await.is_empty(), "nothing claimed");
