@@ -73,6 +73,8 @@ EXPECTED_PERMISSIONS = {
         ("dynamodb:Query", THING_NAME_INDEX),
         ("dynamodb:GetItem", "DevicesTable.Arn"),
         ("dynamodb:UpdateItem", "DevicesTable.Arn"),
+        # Its asynchronous invocations' on-failure destination.
+        ("sqs:SendMessage", "ShadowDocumentsDeadLetterQueue.Arn"),
         ("logs:CreateLogStream", "ShadowBridgeFunctionLogGroup.Arn"),
         ("logs:PutLogEvents", "ShadowBridgeFunctionLogGroup.Arn"),
     },
@@ -263,6 +265,21 @@ def check_rules(resources):
     return problems
 
 
+def check_bridge_failures(resources):
+    """A shadow document the bridge failed on is kept, not dropped: its asynchronous
+    invocations end in the rule's dead-letter queue."""
+    for r in resources.values():
+        if r["Type"] != "AWS::Lambda::EventInvokeConfig":
+            continue
+        p = r["Properties"]
+        if name(p.get("FunctionName")) != "ShadowBridgeFunction":
+            continue
+        on_failure = p.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if name(on_failure) == "ShadowDocumentsDeadLetterQueue.Arn":
+            return []
+    return ["ShadowBridgeFunction: failed invocations are not sent to ShadowDocumentsDeadLetterQueue"]
+
+
 def check_indexes(resources, allowed):
     """An index a role is scoped to exists: else the function fails, or a later index of that
     name (perhaps projecting more) is what it may read."""
@@ -323,7 +340,12 @@ def check_environment(resources):
 def check_security(template):
     """The README's security review, on a translated template: a list of what does not hold."""
     resources = template["Resources"]
-    problems = check_invokers(resources) + check_rules(resources) + check_environment(resources)
+    problems = (
+        check_invokers(resources)
+        + check_rules(resources)
+        + check_environment(resources)
+        + check_bridge_failures(resources)
+    )
     skill_id = template.get("Parameters", {}).get("SkillId", {})
     if "Default" in skill_id or "AllowedPattern" not in skill_id:
         problems.append("SkillId must be required and a skill id (no Default, an AllowedPattern)")
