@@ -117,3 +117,62 @@ async fn the_stream_binary_handles_a_stream_batch_through_the_runtime_api() {
     let answer: Value = serde_json::from_slice(&answer.body).unwrap();
     assert_eq!(answer, serde_json::json!({"batchItemFailures": []}));
 }
+
+#[tokio::test]
+async fn the_bridge_binary_writes_a_reported_state_through_the_runtime_api() {
+    // GIVEN the example account's lock, routed through IoT, and the bridge binary
+    let tables = TestTables::new().await;
+    let seed = Seed::from_json(&support::read("fixtures/example-account.json")).unwrap();
+    let mut lock = seed
+        .devices
+        .into_iter()
+        .find(|d| d.endpoint_id == "front-door-lock")
+        .unwrap();
+    lock.device_cloud = Some(alexa_smart_home::cloud::Adapter::Iot);
+    lock.thing_name = Some("front-door-lock".into());
+    lock.state.lock_state = Some(alexa_smart_home::device::LockState::Unlocked);
+    tables.store.put_device(&lock).await.unwrap();
+    let api = RuntimeApi::start().await.unwrap();
+    let _function = start(&api, env!("CARGO_BIN_EXE_bridge"), &tables);
+
+    // WHEN the topic rule hands it the sample shadow document (the lock reports LOCKED)
+    let answer = api
+        .invoke(
+            support::read("events/IoT/ShadowDocuments.front-door-lock.locked.json"),
+            WAIT,
+        )
+        .await
+        .unwrap();
+
+    // THEN the reported state is in the devices table, with the shadow's version
+    assert!(
+        !answer.is_error,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    use alexa_smart_home::store::Store;
+    let stored = tables
+        .store
+        .device(&lock.user_id, "front-door-lock")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.state.lock_state,
+        Some(alexa_smart_home::device::LockState::Locked)
+    );
+    assert_eq!(stored.shadow_version, Some(8));
+
+    // AND something that is not a shadow document is dropped, not retried, and the process
+    // keeps serving
+    let junk = api.invoke(r#"{"hello": "world"}"#, WAIT).await.unwrap();
+    assert!(!junk.is_error);
+    let again = api
+        .invoke(
+            support::read("events/IoT/ShadowDocuments.front-door-lock.locked.json"),
+            WAIT,
+        )
+        .await
+        .unwrap();
+    assert!(!again.is_error);
+}
