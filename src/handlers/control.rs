@@ -1,6 +1,8 @@
 //! Control directives: check that the customer owns the endpoint and that it can do what is
-//! asked, write the new state with one conditional update, and answer with every reportable
-//! property.
+//! asked, hand the planned state to the device's cloud (`crate::cloud`: for the `table`
+//! adapter, one conditional update of the devices table), and answer only what the device
+//! cloud vouches for: the confirmed or accepted state with every reportable property, or
+//! `DeferredResponse` for a device that must confirm first.
 
 use std::time::Duration;
 
