@@ -15,6 +15,7 @@
 //! - [`skill`]: the skill Lambda's core: parse the raw directive, dispatch, map errors.
 //! - [`stream`]: the stream Lambda's core: device changes → proactive events to Alexa.
 //! - [`proactive`]: building proactive events within Alexa's limits and delivering them.
+//! - [`reconcile`]: what Alexa was last told against the devices table (anti-entropy).
 //! - [`gateway`], [`lwa`], [`grants`]: the event gateway, Login with Amazon, and keeping a
 //!   customer's grant fresh.
 //! - [`error`]: the one error enum and its mapping to Alexa error types.
@@ -36,6 +37,7 @@ pub mod handlers;
 pub mod http;
 pub mod lwa;
 pub mod proactive;
+pub mod reconcile;
 pub mod runtime;
 pub mod skill;
 pub mod store;

@@ -1,0 +1,144 @@
+//! Reconciliation: what Alexa was last told against what the devices table holds.
+//!
+//! An event-driven sync drifts once one event is lost: records that outlive Lambda's retries,
+//! a stream down for longer than its 24 h retention, changes made while a customer had no
+//! grant. The remedy is anti-entropy: keep, per customer, the endpoint ids Alexa accepted and a
+//! digest of each one's definition, compare them with the customer's devices, and send the
+//! difference (an `AddOrUpdateReport` for what differs or is missing, a `DeleteReport` for
+//! what Alexa has and the account lost).
+//!
+//! This module is the comparison; it decides nothing about delivery, which goes through the
+//! same chunking and sender as the stream's reports.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::alexa::endpoint::Endpoint;
+use crate::device::Device;
+use crate::handlers::discovery::discoverable;
+
+/// A digest of an endpoint's definition as sent to Alexa: 128 bits of SHA-256 over its JSON,
+/// hex. Any change Alexa would see (a name, a capability, a cookie) changes it; a new build
+/// whose mapping declares more changes it too, and the next reconciliation then sends the new
+/// definitions, which is what Alexa needs.
+pub fn digest(endpoint: &Endpoint) -> String {
+    // Plain structs with string keys always serialize.
+    let json = serde_json::to_vec(endpoint).unwrap_or_default();
+    hex::encode(&Sha256::digest(&json)[..16])
+}
+
+/// What Alexa must be told for its view to match the devices table.
+#[derive(Debug, Default, PartialEq)]
+pub struct Difference {
+    /// Endpoints Alexa lacks, or has with another definition, in endpoint id order.
+    pub upserts: Vec<Endpoint>,
+    /// Endpoint ids Alexa has that the customer's account no longer does (or that Alexa would
+    /// now reject), in id order.
+    pub deletes: Vec<String>,
+}
+
+impl Difference {
+    pub fn is_empty(&self) -> bool {
+        self.upserts.is_empty() && self.deletes.is_empty()
+    }
+}
+
+/// The difference between `told` (endpoint id → digest of the definition Alexa accepted) and
+/// the customer's `devices` as discovery would answer them: the same endpoints, the same 300
+/// when there are more, invalid devices left out.
+pub fn difference(devices: &[Device], told: &BTreeMap<String, String>) -> Difference {
+    let endpoints = discoverable(devices);
+    let mut deletes: Vec<String> = told
+        .keys()
+        .filter(|id| !endpoints.iter().any(|e| &e.endpoint_id == *id))
+        .cloned()
+        .collect();
+    deletes.sort();
+    let mut upserts: Vec<Endpoint> = endpoints
+        .into_iter()
+        .filter(|e| told.get(&e.endpoint_id) != Some(&digest(e)))
+        .collect();
+    upserts.sort_by(|a, b| a.endpoint_id.cmp(&b.endpoint_id));
+    Difference { upserts, deletes }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::mapping;
+    use serde_json::json;
+
+    fn device(id: &str, name: &str) -> Device {
+        serde_json::from_value(json!({
+            "userId": "u", "endpointId": id, "name": name, "description": "d",
+            "manufacturer": "Acme", "category": "LIGHT", "capabilities": [{"type": "power"}],
+        }))
+        .unwrap()
+    }
+
+    fn told(devices: &[Device]) -> BTreeMap<String, String> {
+        devices
+            .iter()
+            .map(|d| (d.endpoint_id.clone(), digest(&mapping::endpoint(d))))
+            .collect()
+    }
+
+    #[test]
+    fn nothing_to_do_when_alexa_has_what_the_table_holds() {
+        let devices = [device("a", "Lamp"), device("b", "Hall")];
+        assert!(difference(&devices, &told(&devices)).is_empty());
+    }
+
+    #[test]
+    fn what_differs_is_sent_and_what_is_gone_is_deleted() {
+        let before = [
+            device("a", "Lamp"),
+            device("b", "Hall"),
+            device("c", "Porch"),
+        ];
+        let now = [
+            device("a", "Lamp"),
+            device("b", "Hallway"),
+            device("d", "Desk"),
+        ];
+        let diff = difference(&now, &told(&before));
+        let upserts: Vec<&str> = diff
+            .upserts
+            .iter()
+            .map(|e| e.endpoint_id.as_str())
+            .collect();
+        assert_eq!(upserts, ["b", "d"]);
+        assert_eq!(diff.deletes, ["c"]);
+    }
+
+    #[test]
+    fn state_alone_changes_no_definition() {
+        let before = [device("a", "Lamp")];
+        let mut now = before.clone();
+        now[0].state.power_on = Some(true);
+        assert!(difference(&now, &told(&before)).is_empty());
+    }
+
+    #[test]
+    fn a_device_alexa_would_now_reject_is_deleted() {
+        let before = [device("a", "Lamp")];
+        let mut now = before.clone();
+        now[0].name = "x".repeat(300);
+        let diff = difference(&now, &told(&before));
+        assert!(diff.upserts.is_empty());
+        assert_eq!(diff.deletes, ["a"]);
+    }
+
+    #[test]
+    fn digests_are_stable_and_short() {
+        let d = device("a", "Lamp");
+        let e = mapping::endpoint(&d);
+        assert_eq!(digest(&e), digest(&e.clone()));
+        assert_eq!(digest(&e).len(), 32);
+        assert_ne!(
+            digest(&e),
+            digest(&mapping::endpoint(&device("a", "Lamp 2")))
+        );
+    }
+}
