@@ -329,20 +329,10 @@ struct MakerApi {
 
 impl wiremock::Respond for MakerApi {
     fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
-        use alexa_smart_home::cloud::https::{SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
-        let header = |name: &str| {
-            request
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned()
-        };
         let now = alexa_smart_home::store::unix_seconds(std::time::SystemTime::now());
-        match verify(
+        match alexa_smart_home::cloud::https::verify_request(
             self.secret.as_bytes(),
-            &header(TIMESTAMP_HEADER),
-            &header(SIGNATURE_HEADER),
+            &request.headers,
             &request.body,
             now,
         ) {

@@ -234,6 +234,29 @@ pub enum VerifyError {
     Mismatch,
 }
 
+/// [`verify`] on a received request's headers: for a maker's API written in Rust, and the
+/// tests' fakes.
+pub fn verify_request(
+    secret: &[u8],
+    headers: &http::HeaderMap,
+    body: &[u8],
+    now_unix: i64,
+) -> Result<(), VerifyError> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    verify(
+        secret,
+        header(TIMESTAMP_HEADER),
+        header(SIGNATURE_HEADER),
+        body,
+        now_unix,
+    )
+}
+
 /// What a maker's API does with our headers (and what the local fake and the tests do).
 /// The comparison is constant time, so that response timing does not reveal the signature.
 pub fn verify(
@@ -275,21 +298,8 @@ mod tests {
 
     impl Respond for Maker {
         fn respond(&self, request: &Request) -> ResponseTemplate {
-            let header = |name: &str| {
-                request
-                    .headers
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-            };
             let now = unix_seconds(SystemTime::now());
-            match verify(
-                SECRET,
-                header(TIMESTAMP_HEADER),
-                header(SIGNATURE_HEADER),
-                &request.body,
-                now,
-            ) {
+            match verify_request(SECRET, &request.headers, &request.body, now) {
                 Ok(()) => self.0.clone(),
                 Err(_) => ResponseTemplate::new(401),
             }

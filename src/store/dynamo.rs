@@ -291,11 +291,7 @@ impl Store for DynamoStore {
             serde_dynamo::to_attribute_value(list).map_err(StoreError::Encode)
         };
         let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.devices_table)
-            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
-            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
+            .update_device(user_id, endpoint_id)
             .expression_attribute_names("#endpoint", ENDPOINT_ID)
             .expression_attribute_names("#pending", PENDING);
         // An empty list is stored as no attribute, as the item's encoding leaves it out.
@@ -492,11 +488,7 @@ impl DynamoStore {
         let cause = serde_dynamo::to_attribute_value(write.cause)
             .map_err(|e| UpdateError::Store(StoreError::Encode(e)))?;
         let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.devices_table)
-            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
-            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
+            .update_device(user_id, endpoint_id)
             .expression_attribute_names("#endpoint", ENDPOINT_ID)
             .expression_attribute_names("#wid", LAST_WRITE)
             .expression_attribute_values(":wid", AttributeValue::S(write_id.to_owned()))
@@ -577,11 +569,7 @@ impl DynamoStore {
     ) -> Result<bool, StoreError> {
         let empty = AttributeValue::M(HashMap::new());
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.devices_table)
-            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
-            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
+            .update_device(user_id, endpoint_id)
             .update_expression("SET #state = if_not_exists(#state, :empty), #sampled = if_not_exists(#sampled, :empty)")
             .condition_expression("attribute_exists(#endpoint)")
             .expression_attribute_names("#state", "state")
@@ -595,6 +583,19 @@ impl DynamoStore {
             Err(e) if is_condition_failure(&e) => Ok(false),
             Err(e) => Err(dynamo("UpdateItem", &self.devices_table, e)),
         }
+    }
+
+    /// An UpdateItem of one device item (the caller adds the expressions).
+    fn update_device(
+        &self,
+        user_id: &str,
+        endpoint_id: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.devices_table)
+            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
     }
 
     fn decode_device(&self, item: Item) -> Result<Device, StoreError> {
