@@ -23,12 +23,6 @@ pub struct Settlements {
     pub settled: Vec<(String, Vec<String>)>,
 }
 
-impl Settlements {
-    pub fn is_empty(&self) -> bool {
-        self.settled.is_empty()
-    }
-}
-
 /// Whether any of the customer's devices holds pending commands after its change.
 pub fn any_pending(user: &UserChanges) -> bool {
     user.endpoints
