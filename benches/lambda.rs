@@ -76,6 +76,7 @@ async fn run() {
     config.devices_table = "bench-devices".into();
     config.tokens_table = "bench-tokens".into();
     config.grants_table = "bench-grants".into();
+    config.alexa_view_table = "bench-alexa-view".into();
     let client = dynamo::client(&config).await;
     tables::create(&client, &config).await.expect("tables");
     let store = dynamo::DynamoStore::new(client, &config);
@@ -402,6 +403,7 @@ fn spawn(api: &RuntimeApi, binary: &str, config: &Config, dynamodb: &str) -> Chi
         .env("DEVICES_TABLE", &config.devices_table)
         .env("TOKENS_TABLE", &config.tokens_table)
         .env("GRANTS_TABLE", &config.grants_table)
+        .env("ALEXA_VIEW_TABLE", &config.alexa_view_table)
         .env("AWS_LAMBDA_LOG_LEVEL", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

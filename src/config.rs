@@ -16,6 +16,14 @@ pub struct Config {
     pub tokens_table: String,
     /// `GRANTS_TABLE`: each customer's Login with Amazon tokens (partition key `userId`).
     pub grants_table: String,
+    /// `ALEXA_VIEW_TABLE`: what Alexa accepted of each customer's endpoints (partition key
+    /// `userId`, sort key `endpointId`), for reconciliation.
+    pub alexa_view_table: String,
+    /// `RECONCILE_PAGE_SIZE` (100): customers read per page by the scheduled reconciliation.
+    pub reconcile_page_size: usize,
+    /// `METRICS_NAMESPACE` (`AlexaSmartHome`): the CloudWatch namespace of the embedded
+    /// metrics; the template gives each stack its own.
+    pub metrics_namespace: String,
     /// `DYNAMODB_ENDPOINT`: a DynamoDB-compatible server to use instead of AWS (local runs
     /// and tests), e.g. `http://127.0.0.1:8000`. Unset in AWS.
     pub dynamodb_endpoint: Option<String>,
@@ -72,6 +80,7 @@ impl Config {
     pub const DEFAULT_DEVICES_TABLE: &str = "alexa-smart-home-devices";
     pub const DEFAULT_TOKENS_TABLE: &str = "alexa-smart-home-tokens";
     pub const DEFAULT_GRANTS_TABLE: &str = "alexa-smart-home-grants";
+    pub const DEFAULT_ALEXA_VIEW_TABLE: &str = "alexa-smart-home-alexa-view";
     pub const DEFAULT_LWA_TOKEN_URL: &str = "https://api.amazon.com/auth/o2/token";
 
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -107,6 +116,11 @@ impl Config {
                 .unwrap_or_else(|| Self::DEFAULT_DEVICES_TABLE.into()),
             tokens_table: get("TOKENS_TABLE").unwrap_or_else(|| Self::DEFAULT_TOKENS_TABLE.into()),
             grants_table: get("GRANTS_TABLE").unwrap_or_else(|| Self::DEFAULT_GRANTS_TABLE.into()),
+            alexa_view_table: get("ALEXA_VIEW_TABLE")
+                .unwrap_or_else(|| Self::DEFAULT_ALEXA_VIEW_TABLE.into()),
+            reconcile_page_size: positive("RECONCILE_PAGE_SIZE")?.unwrap_or(100),
+            metrics_namespace: get("METRICS_NAMESPACE")
+                .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.into()),
             dynamodb_endpoint: get("DYNAMODB_ENDPOINT"),
             aws_region,
             devices_page_size: positive("DEVICES_PAGE_SIZE")?

@@ -114,6 +114,22 @@ pub enum GatewayError {
 }
 
 impl GatewayError {
+    /// The HTTP status of the answer; `None` when there was none.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::InvalidAccessToken { .. } => Some(401),
+            Self::Network(_) => None,
+            Self::InvalidRequest { status, .. }
+            | Self::SkillDisabled { status, .. }
+            | Self::InsufficientPermission { status, .. }
+            | Self::SkillNotFound { status, .. }
+            | Self::TooLarge { status, .. }
+            | Self::Throttled { status, .. }
+            | Self::Unavailable { status, .. }
+            | Self::Unexpected { status, .. } => Some(*status),
+        }
+    }
+
     /// Whether the same event may be accepted if sent again a little later.
     pub fn is_retryable(&self) -> bool {
         matches!(

@@ -5,7 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use tracing::{debug, info};
 
+use crate::device::properties::now_ms;
 use crate::lwa::{Lwa, LwaError};
+use crate::metrics;
 use crate::store::{Grant, Store, StoreError, unix_seconds};
 
 /// Access tokens expiring sooner than this are refreshed before use (LWA tokens live an hour;
@@ -70,6 +72,7 @@ pub async fn refresh<S: Store>(
                 version: grant.version + 1,
                 ..grant.clone()
             };
+            metrics::lwa_refresh("fresh");
             if store.replace_grant(&refreshed).await? {
                 debug!(user_id = %grant.user_id, version = refreshed.version, "grant refreshed");
                 return Ok(Refreshed::Fresh(refreshed));
@@ -81,6 +84,7 @@ pub async fn refresh<S: Store>(
             })
         }
         Err(LwaError::InvalidGrant) => {
+            metrics::lwa_refresh("revoked");
             if store.delete_grant(&grant.user_id, grant.version).await? {
                 info!(user_id = %grant.user_id, "grant revoked (skill disabled); deleted");
                 return Ok(Refreshed::Revoked);
@@ -91,6 +95,15 @@ pub async fn refresh<S: Store>(
                 None => Refreshed::Revoked,
             })
         }
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            metrics::lwa_refresh("failed");
+            // Whatever the customer's devices do until the grant works again may not reach
+            // Alexa: their reconciliation is asked for, and runs when the grant recovers (its
+            // next successful refresh is a write the reconciler is triggered by).
+            if let Err(e) = store.request_reconciliation(&grant.user_id, now_ms()).await {
+                tracing::warn!(error = %crate::error::Chain(&e), "cannot request a reconciliation");
+            }
+            Err(e.into())
+        }
     }
 }

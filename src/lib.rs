@@ -36,6 +36,7 @@ pub mod grants;
 pub mod handlers;
 pub mod http;
 pub mod lwa;
+pub mod metrics;
 pub mod proactive;
 pub mod reconcile;
 pub mod runtime;

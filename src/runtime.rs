@@ -1,4 +1,4 @@
-//! The cold start both Lambdas share: logging, configuration, the DynamoDB store.
+//! The cold start every Lambda shares: logging, metrics, configuration, the DynamoDB store.
 
 use crate::config::{Config, ConfigError};
 use crate::store::dynamo::{self, DynamoStore};
@@ -9,6 +9,7 @@ use crate::store::dynamo::{self, DynamoStore};
 pub async fn cold_start() -> Result<(Config, DynamoStore, aws_config::SdkConfig), ConfigError> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
+    crate::metrics::init(&config.metrics_namespace);
     let sdk = dynamo::sdk_config(&config).await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &config);
     Ok((config, store, sdk))

@@ -12,6 +12,7 @@ use crate::error::{Chain, SkillError};
 use crate::gateway::Gateway;
 use crate::handlers::{self, Services};
 use crate::lwa::Lwa;
+use crate::metrics;
 use crate::store::Store;
 
 /// The skill, holding what is built once at cold start.
@@ -56,7 +57,10 @@ impl<S: Store> Skill<S> {
             Ok(directive) => directive,
             Err(rejected) => {
                 warn!(reason = %rejected.error, "directive rejected");
-                return error_reply(&rejected.reply_to, &SkillError::from(rejected.error));
+                let error = SkillError::from(rejected.error);
+                // Not named by what it claims to be: a malformed message could mint dimensions.
+                metrics::directive("other", "other", &error.error_type().name());
+                return error_reply(&rejected.reply_to, &error);
             }
         };
         let span = info_span!(
@@ -66,9 +70,14 @@ impl<S: Store> Skill<S> {
             message_id = %directive.header.message_id,
         );
         async {
+            let (namespace, name) = (&directive.header.namespace, &directive.header.name);
             match self.dispatch(&directive).await {
-                Ok(reply) => reply,
+                Ok(reply) => {
+                    metrics::directive(namespace, name, "SUCCESS");
+                    reply
+                }
                 Err(e) => {
+                    metrics::directive(namespace, name, &e.error_type().name());
                     if e.is_internal() {
                         error!(error = %Chain(&e), "directive failed");
                     } else {

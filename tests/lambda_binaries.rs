@@ -34,6 +34,7 @@ fn start(api: &RuntimeApi, binary: &str, tables: &TestTables) -> Function {
         .env("DEVICES_TABLE", &config.devices_table)
         .env("TOKENS_TABLE", &config.tokens_table)
         .env("GRANTS_TABLE", &config.grants_table)
+        .env("ALEXA_VIEW_TABLE", &config.alexa_view_table)
         .env("EVENT_GATEWAY_URL", "http://127.0.0.1:9/unused")
         .env("AWS_LAMBDA_LOG_LEVEL", "warn")
         .stdout(Stdio::null())

@@ -200,6 +200,7 @@ async fn the_skill_binary_logs_no_secret_at_any_level_and_refuses_oversized_dire
             .env("DEVICES_TABLE", &config.devices_table)
             .env("TOKENS_TABLE", &config.tokens_table)
             .env("GRANTS_TABLE", &config.grants_table)
+            .env("ALEXA_VIEW_TABLE", &config.alexa_view_table)
             .env("LWA_CLIENT_ID", "client-id")
             .env("LWA_CLIENT_SECRET", client_secret)
             .env("LWA_TOKEN_URL", format!("{}/auth/o2/token", lwa.uri()))

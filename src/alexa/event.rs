@@ -182,6 +182,16 @@ pub enum ErrorType {
     AcceptGrantFailed,
 }
 
+impl ErrorType {
+    /// The name Alexa knows it by (`INVALID_DIRECTIVE`, …).
+    pub fn name(self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(name)) => name,
+            _ => String::new(),
+        }
+    }
+}
+
 /// Where an answer goes: the correlation token and endpoint echoed from the directive.
 #[derive(Debug, Clone, Default)]
 pub struct Addressing {

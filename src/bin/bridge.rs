@@ -4,7 +4,7 @@
 #![recursion_limit = "256"]
 
 use alexa_smart_home::bridge::{Bridge, ShadowDocuments};
-use alexa_smart_home::runtime;
+use alexa_smart_home::{metrics, runtime};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use tracing::warn;
@@ -15,12 +15,15 @@ async fn main() -> Result<(), Error> {
     let bridge = &Bridge::new(store);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // A document that is not one is logged and dropped: retrying cannot make it one.
-        match serde_json::from_value::<ShadowDocuments>(event.payload) {
-            Ok(documents) => {
-                bridge.handle(&documents).await?;
+        let result = match serde_json::from_value::<ShadowDocuments>(event.payload) {
+            Ok(documents) => bridge.handle(&documents).await.map(|_| ()),
+            Err(e) => {
+                warn!(error = %e, "not a shadow update/documents message; dropped");
+                Ok(())
             }
-            Err(e) => warn!(error = %e, "not a shadow update/documents message; dropped"),
-        }
+        };
+        metrics::flush();
+        result?;
         Ok::<_, Error>(())
     }))
     .await

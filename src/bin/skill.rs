@@ -3,7 +3,7 @@
 #![recursion_limit = "256"]
 
 use alexa_smart_home::cloud::DeviceClouds;
-use alexa_smart_home::{http, runtime, skill::Skill};
+use alexa_smart_home::{http, metrics, runtime, skill::Skill};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 
@@ -16,7 +16,9 @@ async fn main() -> Result<(), Error> {
         .with_device_clouds(DeviceClouds::from_config(&config, Some(&sdk)));
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
-            Ok::<_, Error>(skill.handle(event.payload.get()).await)
+            let answer = skill.handle(event.payload.get()).await;
+            metrics::flush();
+            Ok::<_, Error>(answer)
         },
     ))
     .await

@@ -5,7 +5,7 @@
 
 use alexa_smart_home::stream::changes::StreamEvent;
 use alexa_smart_home::stream::{StreamProcessor, deadline_from_epoch_ms};
-use alexa_smart_home::{http, runtime};
+use alexa_smart_home::{http, metrics, runtime};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 // One thread: a Lambda below 1,769 MB has one vCPU, and the work is waiting on DynamoDB and
@@ -19,6 +19,7 @@ async fn main() -> Result<(), Error> {
         move |event: LambdaEvent<StreamEvent>| async move {
             let deadline = deadline_from_epoch_ms(event.context.deadline);
             let response = processor.process(event.payload, deadline).await;
+            metrics::flush();
             runtime::release_freed_memory();
             Ok::<_, Error>(response)
         },

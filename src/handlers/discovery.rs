@@ -8,6 +8,7 @@ use crate::alexa::event::{self, DiscoverPayload, Message};
 use crate::alexa::{Scope, validate};
 use crate::device::{Device, mapping};
 use crate::error::SkillError;
+use crate::metrics;
 use crate::store::{Fields, Store};
 
 pub async fn discover<S: Store>(
@@ -17,6 +18,7 @@ pub async fn discover<S: Store>(
     let user_id = auth::user_for(store, &scope.token).await?;
     let devices = store.devices(&user_id, Fields::Definition).await?;
     let endpoints = discoverable(&devices);
+    metrics::discovery(endpoints.len(), devices.len().saturating_sub(endpoints.len()));
     info!(
         devices = devices.len(),
         endpoints = endpoints.len(),

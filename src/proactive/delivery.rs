@@ -7,13 +7,16 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
-use super::reports::Report;
+use super::reports::{Report, ReportKind};
+use crate::device::properties::now_ms;
+use crate::reconcile;
 use crate::error::Chain;
 use crate::gateway::{Gateway, GatewayError};
 use crate::grants::{self, Refreshed};
 use crate::http::REQUEST_TIMEOUT;
 use crate::lwa::Lwa;
-use crate::store::{Grant, Store};
+use crate::metrics;
+use crate::store::{Grant, Store, Told};
 
 /// How throttling and server errors are retried. Amazon: resend up to 3 times, at least 1 s apart.
 #[derive(Debug, Clone)]
@@ -37,8 +40,11 @@ impl Default for RetryPolicy {
 
 /// What became of one report.
 enum Outcome {
-    /// Accepted (202), or dropped because no resend could ever succeed (logged).
-    Done,
+    /// Accepted (202): Alexa has it.
+    Accepted(Report),
+    /// Dropped because no resend could ever succeed (logged). What Alexa was told does not
+    /// change, so a reconciliation sends it again, under today's rules.
+    Dropped,
     /// 413: send the halves instead.
     Split(Report, Report),
     /// Nothing more can be sent for this customer, and nothing needs retrying: they disabled
@@ -68,7 +74,8 @@ impl<S: Store> Sender<'_, S> {
         let mut queue: VecDeque<Report> = reports.into();
         while let Some(report) = queue.pop_front() {
             match self.send(&mut grant, report).await {
-                Outcome::Done => {}
+                Outcome::Accepted(report) => self.remember(&grant.user_id, &report).await,
+                Outcome::Dropped => {}
                 Outcome::Split(a, b) => {
                     queue.push_front(b);
                     queue.push_front(a);
@@ -96,18 +103,22 @@ impl<S: Store> Sender<'_, S> {
                 );
                 return Outcome::Failed(report);
             }
-            let error = match self
+            let sent = self
                 .gateway
                 .send(
                     grant.region,
                     &grant.access_token,
                     report.body(&grant.access_token),
                 )
-                .await
-            {
+                .await;
+            metrics::gateway_event(
+                report.kind.event_name(),
+                sent.as_ref().map_or_else(GatewayError::status, |()| Some(202)),
+            );
+            let error = match sent {
                 Ok(()) => {
                     debug!(endpoints = report.len(), "report accepted");
-                    return Outcome::Done;
+                    return Outcome::Accepted(report);
                 }
                 Err(error) => error,
             };
@@ -146,12 +157,12 @@ impl<S: Store> Sender<'_, S> {
                 GatewayError::TooLarge { .. } => {
                     if report.len() < 2 {
                         error!(endpoint_ids = ?report.endpoint_ids(), %error, "a single endpoint is too large; not sent");
-                        return Outcome::Done;
+                        return Outcome::Dropped;
                     }
                     warn!("report too large (413); sending it in halves");
                     return match report.split() {
                         Some((a, b)) => Outcome::Split(a, b),
-                        None => Outcome::Done,
+                        None => Outcome::Dropped,
                     };
                 }
                 e if e.is_retryable() => {
@@ -162,11 +173,12 @@ impl<S: Store> Sender<'_, S> {
                         return Outcome::Failed(report);
                     }
                     debug!(error = %Chain(&e), ?delay, "resending");
+                    metrics::gateway_resend();
                     tokio::time::sleep(delay).await;
                 }
                 GatewayError::InvalidRequest { .. } => {
                     error!(%error, endpoint_ids = ?report.endpoint_ids(), "gateway rejected the report; not resent unchanged");
-                    return Outcome::Done;
+                    return Outcome::Dropped;
                 }
                 GatewayError::InsufficientPermission { .. } => {
                     error!(%error, "the skill may not send events: enable the \"Send Alexa Events\" permission");
@@ -178,9 +190,36 @@ impl<S: Store> Sender<'_, S> {
                 }
                 e => {
                     error!(error = %Chain(&e), endpoint_ids = ?report.endpoint_ids(), "unexpected gateway answer; not resent");
-                    return Outcome::Done;
+                    return Outcome::Dropped;
                 }
             }
+        }
+    }
+
+    /// Records what the gateway accepted of the customer's endpoints, which reconciliation
+    /// compares with the devices table. A failed write is only logged: the next
+    /// reconciliation sends those endpoints again, which Alexa takes as a no-op.
+    async fn remember(&self, user_id: &str, report: &Report) {
+        let at = now_ms();
+        let result = match &report.kind {
+            ReportKind::AddOrUpdate(endpoints) => {
+                let told: Vec<(String, Told)> = endpoints
+                    .iter()
+                    .map(|e| {
+                        let told = Told {
+                            digest: reconcile::digest(e),
+                            told_at: at,
+                        };
+                        (e.endpoint_id.clone(), told)
+                    })
+                    .collect();
+                self.store.record_told(user_id, &told, &[]).await
+            }
+            ReportKind::Delete(ids) => self.store.record_told(user_id, &[], ids).await,
+            ReportKind::Change(_) | ReportKind::Response(_) => Ok(()),
+        };
+        if let Err(e) = result {
+            warn!(error = %Chain(&e), "cannot record what Alexa accepted; reconciliation will resend it");
         }
     }
 

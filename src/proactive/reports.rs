@@ -53,6 +53,18 @@ pub struct StateChange {
     pub unchanged: Vec<PropertyState>,
 }
 
+impl ReportKind {
+    /// The event's name, as the gateway sees it.
+    pub fn event_name(&self) -> &'static str {
+        match self {
+            Self::AddOrUpdate(_) => "AddOrUpdateReport",
+            Self::Delete(_) => "DeleteReport",
+            Self::Change(_) => "ChangeReport",
+            Self::Response(_) => "Response",
+        }
+    }
+}
+
 impl Report {
     /// The event's JSON, with the customer's current access token in its scope and a fresh
     /// message id.

@@ -1,6 +1,6 @@
 //! The DynamoDB adapter: the devices table and the tokens table (layout in the README).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
@@ -8,13 +8,14 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, ReturnValue, WriteRequest};
 use tracing::{debug, warn};
 
 use super::{
     Fields, Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, Swap, TokenHash,
-    TokenRecord,
+    TokenRecord, Told,
 };
+use crate::device::properties::now_ms;
 use crate::alexa::BearerToken;
 use crate::config::Config;
 use crate::device::pending::PendingCommand;
@@ -38,6 +39,13 @@ pub const THING_INDEX: &str = "thingName";
 pub const SHADOW_VERSION: &str = "shadowVersion";
 /// Of a device item: commands awaiting the device's confirmation.
 pub const PENDING: &str = "pending";
+/// Of a grant: since when a reconciliation of the customer is asked for.
+pub const RECONCILE_AFTER: &str = "reconcileAfter";
+/// The Alexa view table's partition of the reconciler's own markers (the scheduled run's
+/// cursor): not a customer, since customer ids are the device cloud's user ids.
+pub const MARKERS_PARTITION: &str = "#reconciler";
+/// BatchWriteItem's limit of requests per call.
+const BATCH_WRITE_LIMIT: usize = 25;
 /// The tokens table's TTL attribute: DynamoDB removes a token some time after this instant.
 pub const TTL: &str = "ttl";
 /// Expired tokens are kept this long before the TTL removes them, so that Alexa is told
@@ -84,6 +92,7 @@ pub struct DynamoStore {
     devices_table: String,
     tokens_table: String,
     grants_table: String,
+    view_table: String,
     page_size: Option<i32>,
 }
 
@@ -94,6 +103,7 @@ impl DynamoStore {
             devices_table: config.devices_table.clone(),
             tokens_table: config.tokens_table.clone(),
             grants_table: config.grants_table.clone(),
+            view_table: config.alexa_view_table.clone(),
             page_size: config.devices_page_size,
         }
     }
@@ -374,8 +384,11 @@ impl Store for DynamoStore {
             .table_name(&self.grants_table)
             .key(USER_ID, AttributeValue::S(new.user_id.clone()))
             .update_expression(
-                "SET accessToken = :a, refreshToken = :r, expiresAt = :e, #region = :g ADD #v :one",
+                "SET accessToken = :a, refreshToken = :r, expiresAt = :e, #region = :g, \
+                 grantedAt = :now, #reconcile = :now ADD #v :one",
             )
+            .expression_attribute_names("#reconcile", RECONCILE_AFTER)
+            .expression_attribute_values(":now", AttributeValue::N(now_ms().to_string()))
             .expression_attribute_names("#region", "region")
             .expression_attribute_names("#v", VERSION)
             .expression_attribute_values(
@@ -397,14 +410,26 @@ impl Store for DynamoStore {
     }
 
     async fn replace_grant(&self, grant: &Grant) -> Result<bool, StoreError> {
-        let item: Item = serde_dynamo::to_item(grant).map_err(StoreError::Encode)?;
+        // The tokens only: a reconciliation request written meanwhile (it does not change the
+        // version) must survive the refresh.
         let result = self
             .client
-            .put_item()
+            .update_item()
             .table_name(&self.grants_table)
-            .set_item(Some(item))
+            .key(USER_ID, AttributeValue::S(grant.user_id.clone()))
+            .update_expression("SET accessToken = :a, refreshToken = :r, expiresAt = :e, #v = :v")
             .condition_expression("#v = :expected")
             .expression_attribute_names("#v", VERSION)
+            .expression_attribute_values(
+                ":a",
+                AttributeValue::S(grant.access_token.expose().to_owned()),
+            )
+            .expression_attribute_values(
+                ":r",
+                AttributeValue::S(grant.refresh_token.expose().to_owned()),
+            )
+            .expression_attribute_values(":e", AttributeValue::N(grant.expires_at.to_string()))
+            .expression_attribute_values(":v", AttributeValue::N(grant.version.to_string()))
             .expression_attribute_values(
                 ":expected",
                 AttributeValue::N(grant.version.saturating_sub(1).to_string()),
@@ -414,7 +439,7 @@ impl Store for DynamoStore {
         match result {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(dynamo("PutItem", &self.grants_table, e)),
+            Err(e) => Err(dynamo("UpdateItem", &self.grants_table, e)),
         }
     }
 
@@ -434,6 +459,205 @@ impl Store for DynamoStore {
             Err(e) if is_condition_failure(&e) => Ok(false),
             Err(e) => Err(dynamo("DeleteItem", &self.grants_table, e)),
         }
+    }
+
+    async fn request_reconciliation(&self, user_id: &str, at_ms: i64) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.grants_table)
+            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+            .update_expression("SET #r = :t")
+            .condition_expression("attribute_exists(#u) AND attribute_not_exists(#r)")
+            .expression_attribute_names("#u", USER_ID)
+            .expression_attribute_names("#r", RECONCILE_AFTER)
+            .expression_attribute_values(":t", AttributeValue::N(at_ms.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(dynamo("UpdateItem", &self.grants_table, e)),
+        }
+    }
+
+    async fn clear_reconciliation(&self, user_id: &str, at_ms: i64) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.grants_table)
+            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+            .update_expression("REMOVE #r")
+            .condition_expression("#r = :t")
+            .expression_attribute_names("#r", RECONCILE_AFTER)
+            .expression_attribute_values(":t", AttributeValue::N(at_ms.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(dynamo("UpdateItem", &self.grants_table, e)),
+        }
+    }
+
+    async fn customers(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<String>, Option<String>), StoreError> {
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.grants_table)
+            .projection_expression("#u")
+            .expression_attribute_names("#u", USER_ID)
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(after.map(|a| {
+                HashMap::from([(USER_ID.to_owned(), AttributeValue::S(a.to_owned()))])
+            }))
+            .send()
+            .await
+            .map_err(|e| dynamo("Scan", &self.grants_table, e))?;
+        let users = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|item| match item.get(USER_ID) {
+                Some(AttributeValue::S(u)) => Some(u.clone()),
+                _ => None,
+            })
+            .collect();
+        let cursor = out.last_evaluated_key.and_then(|key| match key.get(USER_ID) {
+            Some(AttributeValue::S(u)) => Some(u.clone()),
+            _ => None,
+        });
+        Ok((users, cursor))
+    }
+
+    async fn told(&self, user_id: &str) -> Result<BTreeMap<String, Told>, StoreError> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Row {
+            endpoint_id: String,
+            #[serde(flatten)]
+            told: Told,
+        }
+        let mut told = BTreeMap::new();
+        let mut start_key: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.view_table)
+                .key_condition_expression("#u = :u")
+                .expression_attribute_names("#u", USER_ID)
+                .expression_attribute_values(":u", AttributeValue::S(user_id.to_owned()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start_key.take())
+                .send()
+                .await
+                .map_err(|e| dynamo("Query", &self.view_table, e))?;
+            for item in out.items.unwrap_or_default() {
+                match serde_dynamo::from_item::<_, Row>(item) {
+                    Ok(row) => {
+                        told.insert(row.endpoint_id, row.told);
+                    }
+                    // Sent again by the next reconciliation, which rewrites it.
+                    Err(error) => warn!(%error, "Alexa view item cannot be decoded; left out"),
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start_key = Some(key),
+                _ => break,
+            }
+        }
+        Ok(told)
+    }
+
+    async fn record_told(
+        &self,
+        user_id: &str,
+        upserts: &[(String, Told)],
+        deletes: &[String],
+    ) -> Result<(), StoreError> {
+        let key = |endpoint_id: &str| {
+            HashMap::from([
+                (USER_ID.to_owned(), AttributeValue::S(user_id.to_owned())),
+                (
+                    ENDPOINT_ID.to_owned(),
+                    AttributeValue::S(endpoint_id.to_owned()),
+                ),
+            ])
+        };
+        let mut requests = Vec::with_capacity(upserts.len() + deletes.len());
+        for (endpoint_id, told) in upserts {
+            let mut item: Item = serde_dynamo::to_item(told).map_err(StoreError::Encode)?;
+            item.extend(key(endpoint_id));
+            let put = PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .map_err(|e| StoreError::Unavailable(format!("building a request: {e}")))?;
+            requests.push(WriteRequest::builder().put_request(put).build());
+        }
+        for endpoint_id in deletes {
+            let delete = DeleteRequest::builder()
+                .set_key(Some(key(endpoint_id)))
+                .build()
+                .map_err(|e| StoreError::Unavailable(format!("building a request: {e}")))?;
+            requests.push(WriteRequest::builder().delete_request(delete).build());
+        }
+        for chunk in requests.chunks(BATCH_WRITE_LIMIT) {
+            self.batch_write(&self.view_table, chunk.to_vec()).await?;
+        }
+        Ok(())
+    }
+
+    async fn marker(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.view_table)
+            .key(USER_ID, AttributeValue::S(MARKERS_PARTITION.into()))
+            .key(ENDPOINT_ID, AttributeValue::S(name.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| dynamo("GetItem", &self.view_table, e))?;
+        Ok(out.item.and_then(|item| match item.get("value") {
+            Some(AttributeValue::S(v)) => Some(v.clone()),
+            _ => None,
+        }))
+    }
+
+    async fn set_marker(&self, name: &str, value: Option<&str>) -> Result<(), StoreError> {
+        let keys = [
+            (USER_ID, AttributeValue::S(MARKERS_PARTITION.into())),
+            (ENDPOINT_ID, AttributeValue::S(name.to_owned())),
+        ];
+        match value {
+            Some(v) => {
+                let mut item: Item = keys.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                item.insert("value".into(), AttributeValue::S(v.to_owned()));
+                self.client
+                    .put_item()
+                    .table_name(&self.view_table)
+                    .set_item(Some(item))
+                    .send()
+                    .await
+                    .map_err(|e| dynamo("PutItem", &self.view_table, e))?;
+            }
+            None => {
+                let key: Item = keys.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                self.client
+                    .delete_item()
+                    .table_name(&self.view_table)
+                    .set_key(Some(key))
+                    .send()
+                    .await
+                    .map_err(|e| dynamo("DeleteItem", &self.view_table, e))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -596,6 +820,32 @@ impl DynamoStore {
             .table_name(&self.devices_table)
             .key(USER_ID, AttributeValue::S(user_id.to_owned()))
             .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
+    }
+
+    /// One BatchWriteItem, resending what DynamoDB left unprocessed (it does under
+    /// throttling) with a growing pause, a few times.
+    async fn batch_write(&self, table: &str, mut requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for attempt in 0..5u32 {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(table, requests)
+                .send()
+                .await
+                .map_err(|e| dynamo("BatchWriteItem", table, e))?;
+            requests = out
+                .unprocessed_items
+                .and_then(|mut left| left.remove(table))
+                .unwrap_or_default();
+            if requests.is_empty() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+        }
+        Err(StoreError::Unavailable(format!(
+            "BatchWriteItem on {table}: {} writes still unprocessed",
+            requests.len()
+        )))
     }
 
     fn decode_device(&self, item: Item) -> Result<Device, StoreError> {

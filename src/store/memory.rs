@@ -6,8 +6,9 @@ use std::sync::RwLock;
 
 use super::{
     Fields, Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, Swap, TokenHash,
-    TokenRecord,
+    TokenRecord, Told,
 };
+use crate::device::properties::now_ms;
 use crate::alexa::BearerToken;
 use crate::device::Device;
 use crate::device::pending::PendingCommand;
@@ -18,6 +19,8 @@ pub struct MemoryStore {
     /// Keyed like the table: (user id, endpoint id), so iteration order is the Query order.
     devices: RwLock<BTreeMap<(String, String), Device>>,
     grants: RwLock<HashMap<String, Grant>>,
+    told: RwLock<BTreeMap<(String, String), Told>>,
+    markers: RwLock<HashMap<String, String>>,
     /// When set, every call fails, as an unreachable DynamoDB would.
     failing: RwLock<bool>,
 }
@@ -183,6 +186,8 @@ impl Store for MemoryStore {
             expires_at: new.expires_at,
             region: new.region,
             version,
+            granted_at: now_ms(),
+            reconcile_after: Some(now_ms()),
         };
         grants.insert(grant.user_id.clone(), grant.clone());
         Ok(grant)
@@ -193,7 +198,13 @@ impl Store for MemoryStore {
         let mut grants = write(&self.grants);
         match grants.get(&grant.user_id) {
             Some(stored) if stored.version + 1 == grant.version => {
-                grants.insert(grant.user_id.clone(), grant.clone());
+                // Only the tokens, as the DynamoDB adapter writes them.
+                let kept = Grant {
+                    granted_at: stored.granted_at,
+                    reconcile_after: stored.reconcile_after,
+                    ..grant.clone()
+                };
+                grants.insert(grant.user_id.clone(), kept);
                 Ok(true)
             }
             _ => Ok(false),
@@ -209,5 +220,86 @@ impl Store for MemoryStore {
         } else {
             Ok(false)
         }
+    }
+
+    async fn request_reconciliation(&self, user_id: &str, at_ms: i64) -> Result<bool, StoreError> {
+        self.check()?;
+        Ok(match write(&self.grants).get_mut(user_id) {
+            Some(grant) if grant.reconcile_after.is_none() => {
+                grant.reconcile_after = Some(at_ms);
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn clear_reconciliation(&self, user_id: &str, at_ms: i64) -> Result<(), StoreError> {
+        self.check()?;
+        if let Some(grant) = write(&self.grants).get_mut(user_id)
+            && grant.reconcile_after == Some(at_ms)
+        {
+            grant.reconcile_after = None;
+        }
+        Ok(())
+    }
+
+    async fn customers(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<String>, Option<String>), StoreError> {
+        self.check()?;
+        let mut users: Vec<String> = read(&self.grants).keys().cloned().collect();
+        users.sort();
+        let page: Vec<String> = users
+            .into_iter()
+            .filter(|u| after.is_none_or(|a| u.as_str() > a))
+            .take(limit.max(1) + 1)
+            .collect();
+        let more = page.len() > limit.max(1);
+        let page: Vec<String> = page.into_iter().take(limit.max(1)).collect();
+        let cursor = more.then(|| page.last().cloned()).flatten();
+        Ok((page, cursor))
+    }
+
+    async fn told(&self, user_id: &str) -> Result<BTreeMap<String, Told>, StoreError> {
+        self.check()?;
+        Ok(read(&self.told)
+            .iter()
+            .filter(|((u, _), _)| u == user_id)
+            .map(|((_, e), t)| (e.clone(), t.clone()))
+            .collect())
+    }
+
+    async fn record_told(
+        &self,
+        user_id: &str,
+        upserts: &[(String, Told)],
+        deletes: &[String],
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        let mut told = write(&self.told);
+        for (id, t) in upserts {
+            told.insert((user_id.to_owned(), id.clone()), t.clone());
+        }
+        for id in deletes {
+            told.remove(&(user_id.to_owned(), id.clone()));
+        }
+        Ok(())
+    }
+
+    async fn marker(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.check()?;
+        Ok(read(&self.markers).get(name).cloned())
+    }
+
+    async fn set_marker(&self, name: &str, value: Option<&str>) -> Result<(), StoreError> {
+        self.check()?;
+        let mut markers = write(&self.markers);
+        match value {
+            Some(v) => markers.insert(name.to_owned(), v.to_owned()),
+            None => markers.remove(name),
+        };
+        Ok(())
     }
 }

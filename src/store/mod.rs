@@ -10,6 +10,7 @@ pub mod memory;
 pub mod seed;
 pub mod tables;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -100,6 +101,66 @@ pub trait Store: Send + Sync {
         user_id: &str,
         version: u64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Asks for the customer's reconciliation, stamped `at_ms`, unless it is asked for already
+    /// (a request that is pending keeps its time, so that a failing reconciliation does not
+    /// write, and trigger itself, again). `Ok(false)`: no grant, or already asked.
+    fn request_reconciliation(
+        &self,
+        user_id: &str,
+        at_ms: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Clears the customer's reconciliation request, only if it is still the one stamped
+    /// `at_ms` (a newer request stays).
+    fn clear_reconciliation(
+        &self,
+        user_id: &str,
+        at_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A page of the customers who have a grant, in no particular order, from `after` (the
+    /// cursor a previous page returned). The cursor is `None` after the last page.
+    fn customers(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<String>, Option<String>), StoreError>> + Send;
+
+    /// What Alexa accepted last of the customer's endpoints: endpoint id → [`Told`].
+    fn told(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, Told>, StoreError>> + Send;
+
+    /// Records what the gateway has just accepted: `upserts` (endpoint id, definition) and
+    /// `deletes`.
+    fn record_told(
+        &self,
+        user_id: &str,
+        upserts: &[(String, Told)],
+        deletes: &[String],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A value kept by name for the reconciler (the scheduled run's cursor).
+    fn marker(&self, name: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Sets (`Some`) or removes (`None`) a marker.
+    fn set_marker(
+        &self,
+        name: &str,
+        value: Option<&str>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What the gateway accepted of one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Told {
+    /// [`crate::reconcile::digest`] of the definition sent.
+    pub digest: String,
+    /// Unix milliseconds when it was accepted.
+    pub told_at: i64,
 }
 
 /// A customer's Login with Amazon tokens: what the skill needs to send events on their behalf.
@@ -113,8 +174,18 @@ pub struct Grant {
     pub expires_at: i64,
     /// The event gateway of the customer's region.
     pub region: GatewayRegion,
-    /// Incremented by every write, so that concurrent refreshes cannot overwrite a newer grant.
+    /// Incremented by every write of its tokens, so that concurrent refreshes cannot overwrite
+    /// a newer grant.
     pub version: u64,
+    /// Unix milliseconds of the AcceptGrant that made it. What Alexa was told before then is
+    /// unknown (a customer who disabled the skill lost their endpoints at Alexa), so the first
+    /// reconciliation sends everything.
+    #[serde(default)]
+    pub granted_at: i64,
+    /// Unix milliseconds since when a reconciliation of the customer is asked for (on
+    /// AcceptGrant, and while their grant fails); absent when none is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconcile_after: Option<i64>,
 }
 
 impl std::fmt::Debug for Grant {
@@ -124,6 +195,8 @@ impl std::fmt::Debug for Grant {
             .field("expires_at", &self.expires_at)
             .field("region", &self.region)
             .field("version", &self.version)
+            .field("granted_at", &self.granted_at)
+            .field("reconcile_after", &self.reconcile_after)
             .finish_non_exhaustive()
     }
 }

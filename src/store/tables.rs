@@ -11,8 +11,9 @@ use super::StoreError;
 use super::dynamo::{ENDPOINT_ID, THING_INDEX, THING_NAME, TOKEN_HASH, TTL, USER_ID};
 use crate::config::Config;
 
-/// Creates the devices table (with its stream and its sparse `thingName` index), the tokens table (with its TTL) and the grants
-/// table. Tables that already exist are left as they are, so this can run at every start.
+/// Creates the devices table (with its stream and its sparse `thingName` index), the tokens
+/// table (with its TTL), the grants table (with a keys-only stream, the reconciler's trigger)
+/// and the Alexa view table. Tables that already exist are left as they are, so this can run at every start.
 pub async fn create(client: &Client, config: &Config) -> Result<(), StoreError> {
     let (devices_table, tokens_table) =
         (config.devices_table.as_str(), config.tokens_table.as_str());
@@ -63,9 +64,28 @@ pub async fn create(client: &Client, config: &Config) -> Result<(), StoreError> 
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attribute(USER_ID)?)
         .key_schema(key(USER_ID, KeyType::Hash)?)
+        // Keys only: the reconciler reads the grant itself, and tokens stay out of the stream.
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::KeysOnly)
+                .build()
+                .map_err(build_error)?,
+        )
         .send()
         .await;
     ignore_existing(grants, "CreateTable", &config.grants_table)?;
+    let view = client
+        .create_table()
+        .table_name(&config.alexa_view_table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute(USER_ID)?)
+        .attribute_definitions(attribute(ENDPOINT_ID)?)
+        .key_schema(key(USER_ID, KeyType::Hash)?)
+        .key_schema(key(ENDPOINT_ID, KeyType::Range)?)
+        .send()
+        .await;
+    ignore_existing(view, "CreateTable", &config.alexa_view_table)?;
     ignore_existing(tokens, "CreateTable", tokens_table)?;
     if created {
         client

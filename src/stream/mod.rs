@@ -109,6 +109,7 @@ impl<S: Store> StreamProcessor<S> {
                 retry_from = sequence_number.as_deref().unwrap_or("<none>"),
                 "batch partly undelivered"
             );
+            crate::metrics::batch_item_failure();
             let mut failure = DynamoDbBatchItemFailure::default();
             failure.item_identifier = sequence_number;
             response.batch_item_failures.push(failure);

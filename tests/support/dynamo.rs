@@ -112,6 +112,7 @@ impl TestTables {
         config.devices_table = format!("{prefix}-devices");
         config.tokens_table = format!("{prefix}-tokens");
         config.grants_table = format!("{prefix}-grants");
+        config.alexa_view_table = format!("{prefix}-alexa-view");
         config.devices_page_size = page_size;
         let client = dynamo::client(&config).await;
         tables::create(&client, &config)

@@ -7,8 +7,17 @@
 //! difference (an `AddOrUpdateReport` for what differs or is missing, a `DeleteReport` for
 //! what Alexa has and the account lost).
 //!
-//! This module is the comparison; it decides nothing about delivery, which goes through the
-//! same chunking and sender as the stream's reports.
+//! - this module: the comparison;
+//! - [`run`]: reconciling customers (one, a list, or all of them in pages), through the same
+//!   chunking and sender as the stream's reports;
+//! - [`trigger`]: what starts it (AcceptGrant and failing grants through the grants table's
+//!   stream, the stream's dead-letter queue, the schedule, an operator);
+//! - [`dead_letter`]: the customers of a batch the stream Lambda gave up on, re-read from the
+//!   devices table's stream.
+
+pub mod dead_letter;
+pub mod run;
+pub mod trigger;
 
 use std::collections::BTreeMap;
 
@@ -17,6 +26,7 @@ use sha2::{Digest as _, Sha256};
 use crate::alexa::endpoint::Endpoint;
 use crate::device::Device;
 use crate::handlers::discovery::discoverable;
+use crate::store::Told;
 
 /// A digest of an endpoint's definition as sent to Alexa: 128 bits of SHA-256 over its JSON,
 /// hex. Any change Alexa would see (a name, a capability, a cookie) changes it; a new build
@@ -44,10 +54,15 @@ impl Difference {
     }
 }
 
-/// The difference between `told` (endpoint id → digest of the definition Alexa accepted) and
-/// the customer's `devices` as discovery would answer them: the same endpoints, the same 300
-/// when there are more, invalid devices left out.
-pub fn difference(devices: &[Device], told: &BTreeMap<String, String>) -> Difference {
+/// The difference between `told` (what Alexa accepted of each endpoint) and the customer's
+/// `devices` as discovery would answer them: the same endpoints, the same 300 when there are
+/// more, invalid devices left out. What Alexa was told before `granted_at` (the customer's
+/// latest AcceptGrant) is not trusted: their endpoints are sent again.
+pub fn difference(
+    devices: &[Device],
+    told: &BTreeMap<String, Told>,
+    granted_at: i64,
+) -> Difference {
     let endpoints = discoverable(devices);
     let mut deletes: Vec<String> = told
         .keys()
@@ -57,7 +72,10 @@ pub fn difference(devices: &[Device], told: &BTreeMap<String, String>) -> Differ
     deletes.sort();
     let mut upserts: Vec<Endpoint> = endpoints
         .into_iter()
-        .filter(|e| told.get(&e.endpoint_id) != Some(&digest(e)))
+        .filter(|e| {
+            told.get(&e.endpoint_id)
+                .is_none_or(|t| t.told_at < granted_at || t.digest != digest(e))
+        })
         .collect();
     upserts.sort_by(|a, b| a.endpoint_id.cmp(&b.endpoint_id));
     Difference { upserts, deletes }
@@ -77,17 +95,34 @@ mod tests {
         .unwrap()
     }
 
-    fn told(devices: &[Device]) -> BTreeMap<String, String> {
+    const AT: i64 = 1_000;
+
+    fn told(devices: &[Device]) -> BTreeMap<String, Told> {
         devices
             .iter()
-            .map(|d| (d.endpoint_id.clone(), digest(&mapping::endpoint(d))))
+            .map(|d| {
+                let told = Told {
+                    digest: digest(&mapping::endpoint(d)),
+                    told_at: AT,
+                };
+                (d.endpoint_id.clone(), told)
+            })
             .collect()
+    }
+
+    #[test]
+    fn a_new_grant_gets_everything_again() {
+        let devices = [device("a", "Lamp"), device("b", "Hall")];
+        assert!(difference(&devices, &told(&devices), AT).is_empty());
+        let diff = difference(&devices, &told(&devices), AT + 1);
+        assert_eq!(diff.upserts.len(), 2);
+        assert!(diff.deletes.is_empty());
     }
 
     #[test]
     fn nothing_to_do_when_alexa_has_what_the_table_holds() {
         let devices = [device("a", "Lamp"), device("b", "Hall")];
-        assert!(difference(&devices, &told(&devices)).is_empty());
+        assert!(difference(&devices, &told(&devices), 0).is_empty());
     }
 
     #[test]
@@ -102,7 +137,7 @@ mod tests {
             device("b", "Hallway"),
             device("d", "Desk"),
         ];
-        let diff = difference(&now, &told(&before));
+        let diff = difference(&now, &told(&before), 0);
         let upserts: Vec<&str> = diff
             .upserts
             .iter()
@@ -117,7 +152,7 @@ mod tests {
         let before = [device("a", "Lamp")];
         let mut now = before.clone();
         now[0].state.power_on = Some(true);
-        assert!(difference(&now, &told(&before)).is_empty());
+        assert!(difference(&now, &told(&before), 0).is_empty());
     }
 
     #[test]
@@ -125,7 +160,7 @@ mod tests {
         let before = [device("a", "Lamp")];
         let mut now = before.clone();
         now[0].name = "x".repeat(300);
-        let diff = difference(&now, &told(&before));
+        let diff = difference(&now, &told(&before), 0);
         assert!(diff.upserts.is_empty());
         assert_eq!(diff.deletes, ["a"]);
     }

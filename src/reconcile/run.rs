@@ -1,0 +1,265 @@
+//! Reconciling customers: read what Alexa was told and the devices table, send the
+//! difference through the stream's own sender (which records what the gateway accepts).
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::time::Instant;
+use tracing::{Instrument, debug, error, info, info_span, warn};
+
+use super::difference;
+use crate::config::Config;
+use crate::device::properties::now_ms;
+use crate::error::Chain;
+use crate::gateway::Gateway;
+use crate::grants::{self, GrantError};
+use crate::lwa::Lwa;
+use crate::metrics;
+use crate::proactive::delivery::{RetryPolicy, Sender};
+use crate::proactive::reports;
+use crate::store::{Fields, Store, StoreError};
+
+/// Deletes sent for one customer in one run: an account that lost thousands of endpoints is
+/// cleared over several runs rather than holding one invocation (its request stays until done).
+pub const MAX_DELETES_PER_RUN: usize = 1000;
+/// The scheduled run's cursor, kept between runs.
+const SCHEDULE_CURSOR: &str = "schedule-cursor";
+/// A customer is not started with less time than this left: a 300-endpoint account is a few
+/// reports, each with up to 3 resends a second or more apart.
+const TIME_PER_CUSTOMER: Duration = Duration::from_secs(20);
+
+/// What a reconciliation of one customer did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reconciled {
+    /// They have no usable grant: nothing can be sent (they get everything on AcceptGrant).
+    NoGrant,
+    /// Alexa has what the table holds.
+    InSync,
+    /// The difference was sent and accepted (or dropped as the gateway's answers say).
+    Sent { upserts: usize, deletes: usize },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("the customer's grant is unusable now")]
+    Grant(#[from] GrantError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the gateway did not accept every report")]
+    Undelivered,
+}
+
+/// What a run over several customers did, for the log and the operator.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub customers: usize,
+    pub in_sync: usize,
+    pub without_grant: usize,
+    pub upserts: usize,
+    pub deletes: usize,
+    /// Customers whose reconciliation failed (their request stays for the next trigger).
+    pub failed: Vec<String>,
+    /// Customers not reached before the deadline.
+    pub not_reached: Vec<String>,
+}
+
+impl Summary {
+    fn add(&mut self, user_id: String, result: Result<Reconciled, ReconcileError>) {
+        self.customers += 1;
+        match result {
+            Ok(Reconciled::NoGrant) => self.without_grant += 1,
+            Ok(Reconciled::InSync) => self.in_sync += 1,
+            Ok(Reconciled::Sent { upserts, deletes }) => {
+                self.upserts += upserts;
+                self.deletes += deletes;
+            }
+            Err(_) => self.failed.push(user_id),
+        }
+    }
+
+    /// Every customer reached and reconciled.
+    pub fn is_complete(&self) -> bool {
+        self.failed.is_empty() && self.not_reached.is_empty()
+    }
+}
+
+/// The reconciler, holding what is built once at cold start.
+#[derive(Debug)]
+pub struct Reconciler<S> {
+    store: S,
+    lwa: Lwa,
+    gateway: Gateway,
+    policy: RetryPolicy,
+    concurrency: usize,
+    page_size: usize,
+}
+
+impl<S: Store> Reconciler<S> {
+    pub fn new(store: S, lwa: Lwa, gateway: Gateway, policy: RetryPolicy, config: &Config) -> Self {
+        Self {
+            store,
+            lwa,
+            gateway,
+            policy,
+            concurrency: config.stream_concurrency.max(1),
+            page_size: config.reconcile_page_size.max(1),
+        }
+    }
+
+    pub fn from_config(store: S, config: &Config, http: crate::http::Http) -> Self {
+        let lwa = Lwa::from_config(http.clone(), config);
+        let gateway = Gateway::new(http, config.event_gateway_url.clone());
+        Self::new(store, lwa, gateway, RetryPolicy::default(), config)
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Reconciles one customer. A failure leaves (or makes) a request for their
+    /// reconciliation on their grant, which the next trigger or scheduled run serves.
+    pub async fn customer(
+        &self,
+        user_id: &str,
+        deadline: Instant,
+    ) -> Result<Reconciled, ReconcileError> {
+        let result = self.try_customer(user_id, deadline).await;
+        match &result {
+            Ok(Reconciled::Sent { upserts, deletes }) => {
+                info!(upserts, deletes, "reconciled: differences sent");
+                metrics::reconciliation("sent", *upserts, *deletes);
+            }
+            Ok(Reconciled::InSync) => {
+                debug!("reconciled: nothing to send");
+                metrics::reconciliation("in_sync", 0, 0);
+            }
+            Ok(Reconciled::NoGrant) => {
+                debug!("no grant: nothing can be sent");
+                metrics::reconciliation("no_grant", 0, 0);
+            }
+            Err(e) => {
+                warn!(error = %Chain(e), "reconciliation failed; it stays requested");
+                metrics::reconciliation("failed", 0, 0);
+                if let Err(e) = self.store.request_reconciliation(user_id, now_ms()).await {
+                    error!(error = %Chain(&e), "cannot request the reconciliation again");
+                }
+            }
+        }
+        result
+    }
+
+    async fn try_customer(
+        &self,
+        user_id: &str,
+        deadline: Instant,
+    ) -> Result<Reconciled, ReconcileError> {
+        let Some(grant) = grants::usable(&self.store, &self.lwa, user_id).await? else {
+            return Ok(Reconciled::NoGrant);
+        };
+        let requested = grant.reconcile_after;
+        let devices = self.store.devices(user_id, Fields::Definition).await?;
+        let told = self.store.told(user_id).await?;
+        let mut diff = difference(&devices, &told, grant.granted_at);
+        let capped = diff.deletes.len() > MAX_DELETES_PER_RUN;
+        diff.deletes.truncate(MAX_DELETES_PER_RUN);
+        let (upserts, deletes) = (diff.upserts.len(), diff.deletes.len());
+        if !diff.is_empty() {
+            let reports = reports::plan(
+                diff.upserts.into_iter().map(|e| (e, 0)).collect(),
+                Vec::new(),
+                diff.deletes.into_iter().map(|id| (id, 0)).collect(),
+            );
+            let sender = Sender {
+                store: &self.store,
+                lwa: &self.lwa,
+                gateway: &self.gateway,
+                policy: &self.policy,
+                deadline,
+            };
+            if sender.send_all(grant, reports).await.is_some() {
+                return Err(ReconcileError::Undelivered);
+            }
+        }
+        if let Some(at) = requested
+            && !capped
+        {
+            self.store.clear_reconciliation(user_id, at).await?;
+        }
+        Ok(if upserts + deletes == 0 {
+            Reconciled::InSync
+        } else {
+            Reconciled::Sent { upserts, deletes }
+        })
+    }
+
+    /// Reconciles these customers, several at a time, each at most once, while there is time.
+    pub async fn customers(&self, users: Vec<String>, deadline: Instant) -> Summary {
+        let mut users = users;
+        users.sort();
+        users.dedup();
+        let mut summary = Summary::default();
+        let results: Vec<(String, Option<Result<Reconciled, ReconcileError>>)> =
+            futures_util::stream::iter(users)
+                .map(|user_id| async move {
+                    if Instant::now() + TIME_PER_CUSTOMER > deadline {
+                        return (user_id, None);
+                    }
+                    let span = info_span!("customer", user_id = %user_id);
+                    let result = self.customer(&user_id, deadline).instrument(span).await;
+                    (user_id, Some(result))
+                })
+                .buffer_unordered(self.concurrency)
+                .collect()
+                .await;
+        for (user_id, result) in results {
+            match result {
+                Some(result) => summary.add(user_id, result),
+                None => summary.not_reached.push(user_id),
+            }
+        }
+        summary.failed.sort();
+        summary.not_reached.sort();
+        summary
+    }
+
+    /// The scheduled run: every customer with a grant, a page at a time from where the last
+    /// run stopped, until the pages end (the cursor is then cleared and the next run starts
+    /// over) or time runs short (the cursor is kept for the next run).
+    pub async fn scheduled(&self, deadline: Instant) -> Result<Summary, StoreError> {
+        let mut cursor = self.store.marker(SCHEDULE_CURSOR).await?;
+        let mut summary = Summary::default();
+        loop {
+            if Instant::now() + TIME_PER_CUSTOMER > deadline {
+                info!("scheduled reconciliation paused; the next run goes on from here");
+                break;
+            }
+            let (users, next) = self
+                .store
+                .customers(cursor.as_deref(), self.page_size)
+                .await?;
+            let page = self.customers(users, deadline).await;
+            let reached_all = page.not_reached.is_empty();
+            merge(&mut summary, page);
+            if !reached_all {
+                // The page is redone from its start next time: those reached are cheap again.
+                break;
+            }
+            self.store.set_marker(SCHEDULE_CURSOR, next.as_deref()).await?;
+            cursor = next;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(summary)
+    }
+}
+
+fn merge(total: &mut Summary, page: Summary) {
+    total.customers += page.customers;
+    total.in_sync += page.in_sync;
+    total.without_grant += page.without_grant;
+    total.upserts += page.upserts;
+    total.deletes += page.deletes;
+    total.failed.extend(page.failed);
+    total.not_reached.extend(page.not_reached);
+}
