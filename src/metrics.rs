@@ -52,7 +52,10 @@ const METRICS: [(&str, &str); 12] = [
         GATEWAY_RESPONSES,
         "gateway answers by Class (2xx, 4xx, 5xx, none), for alarms",
     ),
-    (GATEWAY_RESENDS, "events resent after throttling or a server error"),
+    (
+        GATEWAY_RESENDS,
+        "events resent after throttling or a server error",
+    ),
     (
         LWA_REFRESHES,
         "Login with Amazon refreshes by Outcome (fresh, revoked, failed)",

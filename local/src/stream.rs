@@ -236,6 +236,39 @@ impl LocalStream {
         Ok(())
     }
 
+    /// Gives up on the batch handed out last, as Lambda does once its retries are exhausted:
+    /// moves past it, and returns the failure record Lambda puts in the on-failure
+    /// destination (the dead-letter queue), which names the batch but holds none of its records.
+    pub async fn give_up(&mut self) -> Result<Option<Value>, LocalStreamError> {
+        let Some(pending) = self.pending.as_ref() else {
+            return Ok(None);
+        };
+        let (Some(first), Some(last)) = (
+            pending.sequence_numbers.first(),
+            pending.sequence_numbers.last(),
+        ) else {
+            return Ok(None);
+        };
+        let record = json!({
+            "requestContext": {
+                "requestId": "local",
+                "functionArn": "arn:aws:lambda:local:000000000000:function:stream",
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": 1,
+            },
+            "version": "1.0",
+            "DDBStreamBatchInfo": {
+                "shardId": self.shards[pending.shard].id,
+                "startSequenceNumber": first,
+                "endSequenceNumber": last,
+                "batchSize": pending.sequence_numbers.len(),
+                "streamArn": self.stream_arn,
+            },
+        });
+        self.done(&DynamoDbEventResponse::default()).await?;
+        Ok(Some(record))
+    }
+
     /// Not finished, and its parent (if the stream still holds it) finished.
     fn readable(&self, index: usize) -> bool {
         let shard = &self.shards[index];

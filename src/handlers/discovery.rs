@@ -18,7 +18,10 @@ pub async fn discover<S: Store>(
     let user_id = auth::user_for(store, &scope.token).await?;
     let devices = store.devices(&user_id, Fields::Definition).await?;
     let endpoints = discoverable(&devices);
-    metrics::discovery(endpoints.len(), devices.len().saturating_sub(endpoints.len()));
+    metrics::discovery(
+        endpoints.len(),
+        devices.len().saturating_sub(endpoints.len()),
+    );
     info!(
         devices = devices.len(),
         endpoints = endpoints.len(),

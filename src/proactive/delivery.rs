@@ -9,13 +9,13 @@ use tracing::{debug, error, info, warn};
 
 use super::reports::{Report, ReportKind};
 use crate::device::properties::now_ms;
-use crate::reconcile;
 use crate::error::Chain;
 use crate::gateway::{Gateway, GatewayError};
 use crate::grants::{self, Refreshed};
 use crate::http::REQUEST_TIMEOUT;
 use crate::lwa::Lwa;
 use crate::metrics;
+use crate::reconcile;
 use crate::store::{Grant, Store, Told};
 
 /// How throttling and server errors are retried. Amazon: resend up to 3 times, at least 1 s apart.
@@ -113,7 +113,8 @@ impl<S: Store> Sender<'_, S> {
                 .await;
             metrics::gateway_event(
                 report.kind.event_name(),
-                sent.as_ref().map_or_else(GatewayError::status, |()| Some(202)),
+                sent.as_ref()
+                    .map_or_else(GatewayError::status, |()| Some(202)),
             );
             let error = match sent {
                 Ok(()) => {

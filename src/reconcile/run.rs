@@ -244,7 +244,9 @@ impl<S: Store> Reconciler<S> {
                 // The page is redone from its start next time: those reached are cheap again.
                 break;
             }
-            self.store.set_marker(SCHEDULE_CURSOR, next.as_deref()).await?;
+            self.store
+                .set_marker(SCHEDULE_CURSOR, next.as_deref())
+                .await?;
             cursor = next;
             if cursor.is_none() {
                 break;

@@ -253,7 +253,8 @@ mod tests {
             Trigger::parse(&grants).unwrap(),
             Trigger::Grants(vec!["u1".into()])
         );
-        let schedule = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+        let schedule =
+            json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
         assert_eq!(Trigger::parse(&schedule).unwrap(), Trigger::Schedule);
         let operator = json!({"userIds": ["a", "b"]});
         assert_eq!(

@@ -8,17 +8,19 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, ReturnValue, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, PutRequest, ReturnValue, WriteRequest,
+};
 use tracing::{debug, warn};
 
 use super::{
     Fields, Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, Swap, TokenHash,
     TokenRecord, Told,
 };
-use crate::device::properties::now_ms;
 use crate::alexa::BearerToken;
 use crate::config::Config;
 use crate::device::pending::PendingCommand;
+use crate::device::properties::now_ms;
 use crate::device::{DEFINITION_ATTRIBUTES, Device};
 
 /// Attribute names of the keys, shared with `tables` and `template.yaml`.
@@ -505,19 +507,19 @@ impl Store for DynamoStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<String>, Option<String>), StoreError> {
-        let out = self
-            .client
-            .scan()
-            .table_name(&self.grants_table)
-            .projection_expression("#u")
-            .expression_attribute_names("#u", USER_ID)
-            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(after.map(|a| {
-                HashMap::from([(USER_ID.to_owned(), AttributeValue::S(a.to_owned()))])
-            }))
-            .send()
-            .await
-            .map_err(|e| dynamo("Scan", &self.grants_table, e))?;
+        let out =
+            self.client
+                .scan()
+                .table_name(&self.grants_table)
+                .projection_expression("#u")
+                .expression_attribute_names("#u", USER_ID)
+                .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(after.map(|a| {
+                    HashMap::from([(USER_ID.to_owned(), AttributeValue::S(a.to_owned()))])
+                }))
+                .send()
+                .await
+                .map_err(|e| dynamo("Scan", &self.grants_table, e))?;
         let users = out
             .items
             .unwrap_or_default()
@@ -527,10 +529,12 @@ impl Store for DynamoStore {
                 _ => None,
             })
             .collect();
-        let cursor = out.last_evaluated_key.and_then(|key| match key.get(USER_ID) {
-            Some(AttributeValue::S(u)) => Some(u.clone()),
-            _ => None,
-        });
+        let cursor = out
+            .last_evaluated_key
+            .and_then(|key| match key.get(USER_ID) {
+                Some(AttributeValue::S(u)) => Some(u.clone()),
+                _ => None,
+            });
         Ok((users, cursor))
     }
 
@@ -824,7 +828,11 @@ impl DynamoStore {
 
     /// One BatchWriteItem, resending what DynamoDB left unprocessed (it does under
     /// throttling) with a growing pause, a few times.
-    async fn batch_write(&self, table: &str, mut requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+    async fn batch_write(
+        &self,
+        table: &str,
+        mut requests: Vec<WriteRequest>,
+    ) -> Result<(), StoreError> {
         for attempt in 0..5u32 {
             let out = self
                 .client

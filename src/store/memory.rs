@@ -8,10 +8,10 @@ use super::{
     Fields, Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, Swap, TokenHash,
     TokenRecord, Told,
 };
-use crate::device::properties::now_ms;
 use crate::alexa::BearerToken;
 use crate::device::Device;
 use crate::device::pending::PendingCommand;
+use crate::device::properties::now_ms;
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {

@@ -143,7 +143,8 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A value kept by name for the reconciler (the scheduled run's cursor).
-    fn marker(&self, name: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    fn marker(&self, name: &str)
+    -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
     /// Sets (`Some`) or removes (`None`) a marker.
     fn set_marker(
