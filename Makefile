@@ -95,10 +95,11 @@ lint-template:
 	scripts/venv.sh tools/requirements-lint.txt
 	.venv/bin/python scripts/lint-template.py template.yaml
 
-## Release build for Lambda (needs cargo-lambda: pip install cargo-lambda): exactly the two
-## Lambdas, `skill` and `stream` (devicectl is in the local crate, never packaged).
+## Release build for Lambda (needs cargo-lambda: pip install cargo-lambda): exactly the four
+## Lambdas, `skill`, `stream`, `bridge` and `reconcile` (devicectl is in the local crate, never
+## packaged).
 build:
-	cargo lambda build --release --arm64 --output-format zip --bin skill --bin stream --bin bridge
+	cargo lambda build --release --arm64 --output-format zip --bin skill --bin stream --bin bridge --bin reconcile
 
 deploy:
 	sam build && sam deploy --guided

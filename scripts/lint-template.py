@@ -5,19 +5,32 @@ references a missing resource passes), so the template is also translated to pla
 CloudFormation with aws-sam-translator, the library `sam deploy` uses, and that is linted too.
 
 The translated template (what would really be deployed) is then checked against the README's
-security review: only the configured skill may invoke the skill function, and only this stack's
-IoT rule the shadow bridge; the rule hands the bridge nothing but shadow documents; each role
-allows exactly what its code (or the rule's error action) uses, and only its service may assume
-it; the maker's API settings reach the skill alone.
+security review: only the configured skill may invoke the skill function, only this stack's
+IoT rule the shadow bridge, and only this stack's schedule the reconcile function; the rule
+hands the bridge nothing but shadow documents; each role allows exactly what its code (or the
+rule's error action) uses, and only its service may assume it; the grants, the streams, the
+Alexa view and the dead letters are reachable by the functions named below alone; the grants'
+stream carries keys only; the maker's API settings reach the skill alone.
+
+And against the README's operations: each function is built from its binary with the
+environment it reads; each trigger has its reviewed settings; a queue a function consumes
+hides a message for longer than the function may take; every function writes its metrics to
+the namespace the alarms watch; every alarm is as reviewed and notifies AlarmTopicArn; the
+dashboard shows what the alarms watch, and every alarm.
+
+Every lint ends with a self-test: breakages of the template that the checks must catch, each by
+the problem it is for.
 """
 
 import copy
+import fnmatch
 import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import tomllib
 
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
@@ -33,20 +46,28 @@ THING_NAME_INDEX = "${DevicesTable.Arn}/index/thingName"
 # Every (action, resource) the role of each function (or rule) allows: the calls of its code
 # (src/store/dynamo.rs: token GetItem; devices Query; device GetItem; update_state UpdateItem;
 # replace_pending UpdateItem; device_for_thing Query on the thingName index; grant GetItem;
-# put_grant UpdateItem; replace_grant PutItem; delete_grant DeleteItem; src/cloud/iot.rs:
-# UpdateThingShadow) and its own log group. The stream function reads and writes device items
-# only to settle pending commands; the bridge touches nothing but device items.
+# put_grant, replace_grant, request_reconciliation and clear_reconciliation UpdateItem;
+# delete_grant DeleteItem; customers Scan of the grants; told Query and record_told
+# BatchWriteItem of the Alexa view; marker GetItem, set_marker PutItem or DeleteItem of the
+# view's cursor item; src/reconcile/dead_letter.rs: GetShardIterator and GetRecords of the
+# devices stream; src/cloud/iot.rs: UpdateThingShadow), what its event source mappings need,
+# and its own log group. The stream function reads and writes device items only to settle
+# pending commands; the bridge touches nothing but device items; no one writes a whole grant
+# (PutItem): every grant write is an UpdateItem.
 EXPECTED_PERMISSIONS = {
     "SkillFunction": {
         ("dynamodb:GetItem", "TokensTable.Arn"),
         ("dynamodb:Query", "DevicesTable.Arn"),
         ("dynamodb:GetItem", "DevicesTable.Arn"),
         ("dynamodb:UpdateItem", "DevicesTable.Arn"),
-        # AcceptGrant (UpdateItem); a ghost's DeleteReport refreshing or deleting the grant.
+        # AcceptGrant (UpdateItem, asking for a reconciliation); a ghost's DeleteReport
+        # refreshing or deleting the grant.
         ("dynamodb:GetItem", "GrantsTable.Arn"),
         ("dynamodb:UpdateItem", "GrantsTable.Arn"),
-        ("dynamodb:PutItem", "GrantsTable.Arn"),
         ("dynamodb:DeleteItem", "GrantsTable.Arn"),
+        # The ghosts' DeleteReports the gateway accepted.
+        ("dynamodb:BatchWriteItem", "AlexaViewTable.Arn"),
+        ("dynamodb:UpdateItem", "AlexaViewTable.Arn"),
         # Only this account's and region's things (and only those named with the prefix).
         ("iot:UpdateThingShadow", THING_SHADOWS),
         ("logs:CreateLogStream", "SkillFunctionLogGroup.Arn"),
@@ -59,14 +80,50 @@ EXPECTED_PERMISSIONS = {
         # The event source mapping needs it; IAM has no resource to scope it to.
         ("dynamodb:ListStreams", "*"),
         ("dynamodb:GetItem", "GrantsTable.Arn"),
-        ("dynamodb:PutItem", "GrantsTable.Arn"),
+        ("dynamodb:UpdateItem", "GrantsTable.Arn"),
         ("dynamodb:DeleteItem", "GrantsTable.Arn"),
+        # The reports the gateway accepted: definitions and states (UpdateItem), deletes.
+        ("dynamodb:BatchWriteItem", "AlexaViewTable.Arn"),
+        ("dynamodb:UpdateItem", "AlexaViewTable.Arn"),
         # Settling a device's pending commands.
         ("dynamodb:GetItem", "DevicesTable.Arn"),
         ("dynamodb:UpdateItem", "DevicesTable.Arn"),
         ("sqs:SendMessage", "DeviceChangesDeadLetterQueue.Arn"),
         ("logs:CreateLogStream", "StreamFunctionLogGroup.Arn"),
         ("logs:PutLogEvents", "StreamFunctionLogGroup.Arn"),
+    },
+    "ReconcileFunction": {
+        # A customer's grant (read, refreshed, deleted when revoked, its reconciliation request
+        # cleared); the schedule's pages of customers (Scan, projecting userId).
+        ("dynamodb:GetItem", "GrantsTable.Arn"),
+        ("dynamodb:UpdateItem", "GrantsTable.Arn"),
+        ("dynamodb:DeleteItem", "GrantsTable.Arn"),
+        ("dynamodb:Scan", "GrantsTable.Arn"),
+        # A customer's device definitions.
+        ("dynamodb:Query", "DevicesTable.Arn"),
+        # What Alexa was told (Query, BatchWriteItem) and the schedule's cursor item.
+        ("dynamodb:Query", "AlexaViewTable.Arn"),
+        ("dynamodb:BatchWriteItem", "AlexaViewTable.Arn"),
+        ("dynamodb:UpdateItem", "AlexaViewTable.Arn"),
+        ("dynamodb:GetItem", "AlexaViewTable.Arn"),
+        ("dynamodb:PutItem", "AlexaViewTable.Arn"),
+        ("dynamodb:DeleteItem", "AlexaViewTable.Arn"),
+        # Its event source mapping on the grants' stream.
+        ("dynamodb:DescribeStream", "GrantsTable.StreamArn"),
+        ("dynamodb:GetRecords", "GrantsTable.StreamArn"),
+        ("dynamodb:GetShardIterator", "GrantsTable.StreamArn"),
+        ("dynamodb:ListStreams", "*"),
+        # Dead-lettered batches read back from the devices stream: GetShardIterator and
+        # GetRecords (DescribeStream too, as issue #14 grants it; the code does not call it).
+        ("dynamodb:DescribeStream", "DevicesTable.StreamArn"),
+        ("dynamodb:GetRecords", "DevicesTable.StreamArn"),
+        ("dynamodb:GetShardIterator", "DevicesTable.StreamArn"),
+        # Its event source mapping on the dead-letter queue.
+        ("sqs:ReceiveMessage", "DeviceChangesDeadLetterQueue.Arn"),
+        ("sqs:DeleteMessage", "DeviceChangesDeadLetterQueue.Arn"),
+        ("sqs:GetQueueAttributes", "DeviceChangesDeadLetterQueue.Arn"),
+        ("logs:CreateLogStream", "ReconcileFunctionLogGroup.Arn"),
+        ("logs:PutLogEvents", "ReconcileFunctionLogGroup.Arn"),
     },
     "ShadowBridgeFunction": {
         # The index only, not the table: no customer's device list.
@@ -82,6 +139,42 @@ EXPECTED_PERMISSIONS = {
     "ShadowDocumentsRule": {
         ("sqs:SendMessage", "ShadowDocumentsDeadLetterQueue.Arn"),
     },
+}
+
+# Who may do these things, whichever role allows them and however (a wildcard action or resource
+# counts): a second review of EXPECTED_PERMISSIONS, so that widening one function's expectations
+# cannot quietly open what matters most to another.
+EXCLUSIVE = {
+    # Every customer's grant (their LWA tokens), at once.
+    ("dynamodb:Scan", "GrantsTable.Arn"): {"ReconcileFunction"},
+    # A whole grant written: no one (every grant write is a conditional UpdateItem).
+    ("dynamodb:PutItem", "GrantsTable.Arn"): set(),
+    # The grants' stream (keys only), through the reconcile function's event source mapping.
+    ("dynamodb:GetRecords", "GrantsTable.StreamArn"): {"ReconcileFunction"},
+    # Every device change, old and new images: the stream function's event source mapping, and
+    # the reconcile function reading dead-lettered batches back.
+    ("dynamodb:GetRecords", "DevicesTable.StreamArn"): {"StreamFunction", "ReconcileFunction"},
+    # What Alexa was told: written by the functions that send events, after the gateway
+    # accepted them; read, and its cursor item written, by the reconcile function alone.
+    ("dynamodb:BatchWriteItem", "AlexaViewTable.Arn"): {
+        "SkillFunction",
+        "StreamFunction",
+        "ReconcileFunction",
+    },
+    ("dynamodb:PutItem", "AlexaViewTable.Arn"): {"ReconcileFunction"},
+    ("dynamodb:UpdateItem", "AlexaViewTable.Arn"): {
+        "SkillFunction",
+        "StreamFunction",
+        "ReconcileFunction",
+    },
+    ("dynamodb:DeleteItem", "AlexaViewTable.Arn"): {"ReconcileFunction"},
+    ("dynamodb:Query", "AlexaViewTable.Arn"): {"ReconcileFunction"},
+    ("dynamodb:GetItem", "AlexaViewTable.Arn"): {"ReconcileFunction"},
+    # The dead letters have one consumer: another would take batches from the reconciler.
+    ("sqs:ReceiveMessage", "DeviceChangesDeadLetterQueue.Arn"): {"ReconcileFunction"},
+    ("sqs:DeleteMessage", "DeviceChangesDeadLetterQueue.Arn"): {"ReconcileFunction"},
+    # Account-linking tokens: the skill resolves them, no one else.
+    ("dynamodb:GetItem", "TokensTable.Arn"): {"SkillFunction"},
 }
 
 # Who may assume the role of a function or a rule: the one statement of its trust policy.
@@ -111,9 +204,11 @@ EXPECTED_TRUST = {
 SMART_HOME_PRINCIPAL = "alexa-connectedhome.amazon.com"
 
 # The one invoke permission of each function that may be invoked from outside (the stream
-# function is polled by its event source mapping, through its role): all its properties but
-# Action and FunctionName. The bridge takes what it is given as a device's reported state, so
-# only this stack's rule may invoke it, and only from this account.
+# function, and the reconcile function for its stream and queue, are polled by their event
+# source mappings, through their roles): all its properties but Action and FunctionName. The
+# bridge takes what it is given as a device's reported state, so only this stack's rule may
+# invoke it, and only from this account. Only this stack's schedule may invoke the reconcile
+# function (an operator invokes it through IAM, not a resource policy).
 EXPECTED_INVOKERS = {
     "SkillFunction": {
         "Principal": SMART_HOME_PRINCIPAL,
@@ -123,6 +218,10 @@ EXPECTED_INVOKERS = {
         "Principal": "iot.amazonaws.com",
         "SourceArn": {"Fn::GetAtt": ["ShadowDocumentsRule", "Arn"]},
         "SourceAccount": {"Ref": "AWS::AccountId"},
+    },
+    "ReconcileFunction": {
+        "Principal": "events.amazonaws.com",
+        "SourceArn": {"Fn::GetAtt": ["ReconcileFunctionSchedule", "Arn"]},
     },
 }
 
@@ -147,8 +246,313 @@ SKILL_ONLY_VARIABLES = {
 }
 
 # Login with Amazon's client secret: only the functions that call LWA hold it.
-LWA_FUNCTIONS = {"SkillFunction", "StreamFunction"}
+LWA_FUNCTIONS = {"SkillFunction", "StreamFunction", "ReconcileFunction"}
 LWA_VARIABLES = {"LWA_CLIENT_ID", "LWA_CLIENT_SECRET"}
+
+# The CloudWatch namespace of the embedded metrics (src/metrics.rs): one per stack, so that two
+# deployments in one account do not add up. Every function writes there; the alarms and the
+# dashboard read there.
+NAMESPACE = {"Fn::Sub": "AlexaSmartHome/${AWS::StackName}"}
+
+# Every metric the code writes (src/metrics.rs): its dimensions, each with the values it takes
+# (None: values from the directives themselves). All are counts; there is no default dimension.
+METRICS = {
+    "Directives": {"Namespace": None, "Name": None, "Outcome": None},
+    "DirectiveInternalErrors": {},
+    "DiscoveredEndpoints": {},
+    "DiscoveryDroppedDevices": {},
+    "GatewayEvents": {"Event": None, "Status": None},
+    "GatewayResponses": {"Class": {"2xx", "4xx", "5xx", "none"}},
+    "GatewayResends": {},
+    "LwaRefreshes": {"Outcome": {"fresh", "revoked", "failed"}},
+    "StreamBatchItemFailures": {},
+    "Reconciliations": {"Outcome": {"sent", "in_sync", "no_grant", "failed"}},
+    "ReconciledEndpoints": {"Change": {"upsert", "state", "delete"}},
+    "DeadLetterBatches": {"Outcome": {"recovered", "expired", "failed"}},
+}
+
+_TABLES = {
+    "DEVICES_TABLE": {"Ref": "DevicesTable"},
+    "TOKENS_TABLE": {"Ref": "TokensTable"},
+    "GRANTS_TABLE": {"Ref": "GrantsTable"},
+    "METRICS_NAMESPACE": NAMESPACE,
+}
+_LWA = {"LWA_CLIENT_ID": {"Ref": "LwaClientId"}, "LWA_CLIENT_SECRET": {"Ref": "LwaClientSecret"}}
+_VIEW = {"ALEXA_VIEW_TABLE": {"Ref": "AlexaViewTable"}}
+
+
+def _unless_empty(condition, parameter):
+    return {"Fn::If": [condition, {"Ref": parameter}, {"Ref": "AWS::NoValue"}]}
+
+
+# Each function: the binary it is built from (Cargo.toml's [[bin]]), its timeout and exactly the
+# environment it gets (src/config.rs reads it). The skill's timeout stays under Alexa's 8 s.
+EXPECTED_FUNCTIONS = {
+    "SkillFunction": {
+        "Binary": "skill",
+        "Timeout": 7,
+        "Environment": {
+            **_TABLES,
+            **_LWA,
+            **_VIEW,
+            "ALEXA_EVENT_REGION": _unless_empty("EventRegionSet", "AlexaEventRegion"),
+            "DEVICE_CLOUD": {"Ref": "DeviceCloud"},
+            "IOT_DATA_ENDPOINT": _unless_empty("IotDataEndpointSet", "IotDataEndpoint"),
+            "DEVICE_API_URL": _unless_empty("DeviceApiUrlSet", "DeviceApiUrl"),
+            "DEVICE_API_SECRET": _unless_empty("DeviceApiSecretSet", "DeviceApiSecret"),
+            "DEVICE_API_TIMEOUT_MS": {"Ref": "DeviceApiTimeoutMs"},
+        },
+    },
+    "StreamFunction": {
+        "Binary": "stream",
+        "Timeout": 120,
+        "Environment": {**_TABLES, **_LWA, **_VIEW},
+    },
+    "ShadowBridgeFunction": {
+        "Binary": "bridge",
+        "Timeout": 10,
+        "Environment": _TABLES,
+    },
+    "ReconcileFunction": {
+        "Binary": "reconcile",
+        "Timeout": 300,
+        "Environment": {
+            **_TABLES,
+            **_LWA,
+            **_VIEW,
+            "ALEXA_EVENT_REGION": _unless_empty("EventRegionSet", "AlexaEventRegion"),
+            "RECONCILE_PAGE_SIZE": {"Ref": "ReconcilePageSize"},
+        },
+    },
+}
+
+# Each event source mapping, by function and source: all its properties but FunctionName and
+# EventSourceArn. The grants' stream answers no batch item failures (a failed customer stays
+# requested on the grant), so its retries are for crashes; the dead letters report each message
+# the reconciler failed on, which comes back after the queue's visibility timeout.
+EXPECTED_EVENT_SOURCES = {
+    ("StreamFunction", "DevicesTable.StreamArn"): {
+        "StartingPosition": "TRIM_HORIZON",
+        "BatchSize": 100,
+        "MaximumBatchingWindowInSeconds": 1,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "BisectBatchOnFunctionError": True,
+        "MaximumRetryAttempts": 10,
+        "MaximumRecordAgeInSeconds": 21600,
+        "DestinationConfig": {
+            "OnFailure": {"Destination": {"Fn::GetAtt": ["DeviceChangesDeadLetterQueue", "Arn"]}}
+        },
+    },
+    ("ReconcileFunction", "GrantsTable.StreamArn"): {
+        "StartingPosition": "LATEST",
+        "BatchSize": 100,
+        "MaximumRetryAttempts": 2,
+        "BisectBatchOnFunctionError": True,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    },
+    ("ReconcileFunction", "DeviceChangesDeadLetterQueue.Arn"): {
+        "BatchSize": 10,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    },
+}
+
+# Each scheduled rule, by the function it invokes: all its properties but Targets. The target
+# passes EventBridge's own event (no Input): the function knows the schedule by its
+# "Scheduled Event".
+EXPECTED_SCHEDULES = {
+    "ReconcileFunction": {"ScheduleExpression": {"Ref": "ReconcileSchedule"}},
+}
+
+# AWS's advice for a queue a Lambda function consumes: a visibility timeout of at least six
+# times the function's timeout (plus the batching window), so that a message is not handed out
+# again while an invocation may still be working on it.
+VISIBILITY_TIMEOUT_FACTOR = 6
+
+# The dead-letter queues keep a message as long as SQS can: 14 days.
+DEAD_LETTER_RETENTION = 1209600
+
+# Each table: its keys (attribute, type, key type) and the view type of its stream (None: no
+# stream). The grants' stream carries keys only: the LWA tokens never leave the table through
+# it. The devices' carries both images (a change told from a rename; a delete knows what was
+# deleted).
+EXPECTED_TABLES = {
+    "DevicesTable": {
+        "Keys": [("userId", "S", "HASH"), ("endpointId", "S", "RANGE")],
+        "Stream": "NEW_AND_OLD_IMAGES",
+    },
+    "TokensTable": {"Keys": [("tokenHash", "S", "HASH")], "Stream": None},
+    "GrantsTable": {"Keys": [("userId", "S", "HASH")], "Stream": "KEYS_ONLY"},
+    "AlexaViewTable": {
+        "Keys": [("userId", "S", "HASH"), ("endpointId", "S", "RANGE")],
+        "Stream": None,
+    },
+}
+
+# Where every alarm sends its notifications (AlarmActions and OKActions): the topic, when one is
+# given; none otherwise.
+ALARM_TOPIC = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+HAS_ALARM_TOPIC = {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
+
+
+def _alarm(namespace, metric, dimensions, statistic, period, evaluated, to_alarm, threshold):
+    """A one-metric alarm's properties (beyond its description, actions and missing data)."""
+    properties = {
+        "Namespace": namespace,
+        "MetricName": metric,
+        "Statistic": statistic,
+        "Period": period,
+        "EvaluationPeriods": evaluated,
+        "DatapointsToAlarm": to_alarm,
+        "Threshold": threshold,
+        "ComparisonOperator": "GreaterThanThreshold",
+    }
+    if dimensions:
+        properties["Dimensions"] = [{"Name": k, "Value": v} for k, v in dimensions.items()]
+    return properties
+
+
+def _gateway_rate_alarm(failed):
+    """The share (percent) of gateway answers in `failed` classes, per 5 minutes: a class
+    without data counts as zero, and a period without any answer as 0 %."""
+    classes = {"c2xx": "2xx", "c4xx": "4xx", "c5xx": "5xx", "cnone": "none"}
+    metrics = [
+        {
+            "Id": metric_id,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": NAMESPACE,
+                    "MetricName": "GatewayResponses",
+                    "Dimensions": [{"Name": "Class", "Value": value}],
+                },
+                "Period": 300,
+                "Stat": "Sum",
+            },
+            "ReturnData": False,
+        }
+        for metric_id, value in classes.items()
+    ]
+    numerator = " + ".join(f"FILL({metric_id}, 0)" for metric_id in failed)
+    if len(failed) > 1:
+        numerator = f"({numerator})"
+    metrics += [
+        {
+            "Id": "total",
+            "Expression": " + ".join(f"FILL({metric_id}, 0)" for metric_id in classes),
+            "ReturnData": False,
+        },
+        {
+            "Id": "rate",
+            "Label": " and ".join(classes[m] for m in failed).replace("none", "no answer") + " %",
+            "Expression": f"IF(total > 0, 100 * {numerator} / total, 0)",
+            "ReturnData": True,
+        },
+    ]
+    return {
+        "Metrics": metrics,
+        "EvaluationPeriods": 3,
+        "DatapointsToAlarm": 2,
+        "Threshold": {"Ref": "GatewayErrorRatePercent"},
+        "ComparisonOperator": "GreaterThanThreshold",
+    }
+
+
+def _lambda(function):
+    return {"FunctionName": {"Ref": function}}
+
+
+def _queue(queue):
+    return {"QueueName": {"Fn::GetAtt": [queue, "QueueName"]}}
+
+
+# Every alarm (README, Operations): all its properties but AlarmDescription (one sentence: what
+# it means and what to do), AlarmActions and OKActions (ALARM_TOPIC) and TreatMissingData
+# (notBreaching: the custom metrics are written only when something happens).
+EXPECTED_ALARMS = {
+    # The reconciler takes each dead letter at once: one older than 15 minutes is failing.
+    "DeviceChangesDeadLetterAlarm": _alarm(
+        "AWS/SQS", "ApproximateAgeOfOldestMessage", _queue("DeviceChangesDeadLetterQueue"),
+        statistic="Maximum", period=300, evaluated=1, to_alarm=1, threshold=900,
+    ),
+    # Nothing consumes this queue.
+    "ShadowDocumentsDeadLetterAlarm": _alarm(
+        "AWS/SQS", "ApproximateNumberOfMessagesVisible", _queue("ShadowDocumentsDeadLetterQueue"),
+        statistic="Maximum", period=300, evaluated=1, to_alarm=1, threshold=0,
+    ),
+    "DeadLetterExpiredAlarm": _alarm(
+        NAMESPACE, "DeadLetterBatches", {"Outcome": "expired"},
+        statistic="Sum", period=300, evaluated=1, to_alarm=1, threshold=0,
+    ),
+    "StreamIteratorAgeAlarm": _alarm(
+        "AWS/Lambda", "IteratorAge", _lambda("StreamFunction"),
+        statistic="Maximum", period=60, evaluated=3, to_alarm=3,
+        threshold={"Ref": "IteratorAgeAlarmMs"},
+    ),
+    "GatewayClientErrorRateAlarm": _gateway_rate_alarm(["c4xx"]),
+    "GatewayServerErrorRateAlarm": _gateway_rate_alarm(["c5xx", "cnone"]),
+    "LwaRefreshFailureAlarm": _alarm(
+        NAMESPACE, "LwaRefreshes", {"Outcome": "failed"},
+        statistic="Sum", period=300, evaluated=3, to_alarm=2, threshold=0,
+    ),
+    # The skill answers every directive: a Lambda error is a crash or a timeout.
+    "SkillErrorsAlarm": _alarm(
+        "AWS/Lambda", "Errors", _lambda("SkillFunction"),
+        statistic="Sum", period=300, evaluated=1, to_alarm=1, threshold=0,
+    ),
+    "SkillInternalErrorsAlarm": _alarm(
+        NAMESPACE, "DirectiveInternalErrors", {},
+        statistic="Sum", period=300, evaluated=1, to_alarm=1, threshold=5,
+    ),
+    "SkillThrottlesAlarm": _alarm(
+        "AWS/Lambda", "Throttles", _lambda("SkillFunction"),
+        statistic="Sum", period=300, evaluated=1, to_alarm=1, threshold=0,
+    ),
+    "ReconcileErrorsAlarm": _alarm(
+        "AWS/Lambda", "Errors", _lambda("ReconcileFunction"),
+        statistic="Sum", period=300, evaluated=1, to_alarm=1, threshold=0,
+    ),
+    "StreamBatchFailuresAlarm": _alarm(
+        NAMESPACE, "StreamBatchItemFailures", {},
+        statistic="Sum", period=300, evaluated=3, to_alarm=3, threshold=10,
+    ),
+}
+
+# What the dashboard must show, beyond every alarm: every metric the code writes (GatewayEvents
+# excepted: its Status values are open-ended; Directives through a SEARCH expression, for the
+# same reason), each with each of its dimension values, and the AWS metrics around them.
+DASHBOARD_AWS_METRICS = [
+    ("AWS/Lambda", "Errors", {"FunctionName": "${SkillFunction}"}),
+    ("AWS/Lambda", "Throttles", {"FunctionName": "${SkillFunction}"}),
+    ("AWS/Lambda", "Duration", {"FunctionName": "${SkillFunction}"}),
+    ("AWS/Lambda", "IteratorAge", {"FunctionName": "${StreamFunction}"}),
+    (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"QueueName": "${DeviceChangesDeadLetterQueue.QueueName}"},
+    ),
+    (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"QueueName": "${ShadowDocumentsDeadLetterQueue.QueueName}"},
+    ),
+]
+DASHBOARD_SEARCHED = {"Directives"}
+DASHBOARD_SKIPPED = {"GatewayEvents"}
+
+# Parameters and their defaults (README, Deploying).
+EXPECTED_DEFAULTS = {
+    "ReconcileSchedule": "rate(6 hours)",
+    "ReconcilePageSize": 100,
+    "AlarmTopicArn": "",
+    "IteratorAgeAlarmMs": 60000,
+    "GatewayErrorRatePercent": 5,
+}
+
+# Outputs the README's operations rely on.
+EXPECTED_OUTPUTS = {
+    "ReconcileFunctionArn": {"Fn::GetAtt": ["ReconcileFunction", "Arn"]},
+    "AlexaViewTableName": {"Ref": "AlexaViewTable"},
+    "DashboardName": {"Ref": "Dashboard"},
+}
 
 
 def as_list(value):
@@ -169,7 +573,8 @@ def name(ref):
 
 
 def normal(value):
-    """`value` with every GetAtt in its list form, so that two spellings compare equal."""
+    """`value` with every GetAtt in its list form and every number a float (300, 300.0 and
+    "300" are one value to CloudFormation), so that two spellings compare equal."""
     if isinstance(value, dict):
         return {
             k: (v.split(".", 1) if k == "Fn::GetAtt" and isinstance(v, str) else normal(v))
@@ -177,7 +582,61 @@ def normal(value):
         }
     if isinstance(value, list):
         return [normal(v) for v in value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value):
+        return float(value)
     return value
+
+
+def differences(what, actual, expected):
+    """One problem for each property of `actual` that is not as in `expected`."""
+    actual, expected = normal(actual), normal(expected)
+    return [
+        f"{what}: {prop} is {actual.get(prop)!r}, not {expected.get(prop)!r}"
+        for prop in sorted(actual.keys() | expected.keys())
+        if actual.get(prop) != expected.get(prop)
+    ]
+
+
+def of_type(resources, type):
+    return {key: r for key, r in resources.items() if r["Type"] == type}
+
+
+def number(value, default=None):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def arn_form(resource):
+    """A resource as the ARN it stands for: "T.Arn" → "${T.Arn}", "T.StreamArn" → a stream of
+    T ("${T.Arn}/stream/…"); a pattern or literal as written."""
+    match = re.fullmatch(r"(\w+)\.StreamArn", resource)
+    if match:
+        return "${%s.Arn}/stream/STREAM" % match[1]
+    match = re.fullmatch(r"(\w+)\.Arn", resource)
+    return "${%s.Arn}" % match[1] if match else resource
+
+
+def covers(granted, wanted):
+    """Whether an allowed (action, resource), perhaps with wildcards, allows `wanted`."""
+    (g_action, g_resource), (w_action, w_resource) = granted, wanted
+    # IAM matches actions without regard to case.
+    if not fnmatch.fnmatchcase(w_action.lower(), g_action.lower()):
+        return False
+    pattern = arn_form(g_resource)
+    if pattern == arn_form(w_resource):
+        return True
+    if "*" not in pattern and "?" not in pattern:
+        return False
+    if pattern.startswith("${"):
+        return fnmatch.fnmatchcase(arn_form(w_resource), pattern)
+    # A literal ARN pattern: this template's resources have generated names, so it is taken
+    # to match every resource of its service.
+    service = w_action.split(":", 1)[0].lower()
+    return pattern == "*" or f":{service}:" in pattern.lower()
 
 
 def role_arns(value):
@@ -316,12 +775,22 @@ def check_parameters(template, allowed):
 
 def check_environment(resources):
     """Where commands go, and the maker's API secret, are the skill's alone; the LWA secret is
-    the skill's and the stream function's."""
+    the LWA callers'; every function writes its metrics where the alarms look."""
     problems = []
     for key, r in resources.items():
         if r["Type"] != "AWS::Lambda::Function":
             continue
-        variables = r["Properties"].get("Environment", {}).get("Variables", {}).keys()
+        environment = r["Properties"].get("Environment", {}).get("Variables", {})
+        variables = environment.keys()
+        if "METRICS_NAMESPACE" not in variables:
+            problems.append(
+                f"{key} lacks METRICS_NAMESPACE: its metrics go to the default namespace"
+            )
+        elif normal(environment["METRICS_NAMESPACE"]) != normal(NAMESPACE):
+            problems.append(
+                f"{key}: METRICS_NAMESPACE is {environment['METRICS_NAMESPACE']!r},"
+                f" not the alarms' {NAMESPACE!r}"
+            )
         if key == "SkillFunction":
             for variable in sorted(SKILL_ONLY_VARIABLES - variables):
                 problems.append(f"SkillFunction lacks {variable}")
@@ -335,6 +804,350 @@ def check_environment(resources):
             for variable in sorted(LWA_VARIABLES & variables):
                 problems.append(f"{key} has {variable}, which only the LWA callers need")
     return problems
+
+
+def check_functions(resources, binaries=None):
+    """Each function is reviewed: built from its binary (one of `binaries`, when given), with
+    its timeout, exactly its environment, and its logs in its own log group."""
+    problems = []
+    functions = of_type(resources, "AWS::Lambda::Function")
+    for key in sorted(functions.keys() - EXPECTED_FUNCTIONS.keys()):
+        problems.append(f"{key}: a function not reviewed")
+    for key, expected in EXPECTED_FUNCTIONS.items():
+        if key not in functions:
+            problems.append(f"{key}: no such function")
+            continue
+        r, props = functions[key], functions[key]["Properties"]
+        metadata = r.get("Metadata", {})
+        binary = metadata.get("BuildProperties", {}).get("Binary")
+        if metadata.get("BuildMethod") != "rust-cargolambda" or binary != expected["Binary"]:
+            problems.append(
+                f"{key}: binary {binary!r} ({metadata.get('BuildMethod')}),"
+                f" not {expected['Binary']!r} (rust-cargolambda)"
+            )
+        if binaries is not None and expected["Binary"] not in binaries:
+            problems.append(f"{key}: Cargo.toml has no [[bin]] {expected['Binary']!r}")
+        if (props.get("Runtime"), props.get("Handler")) != ("provided.al2023", "bootstrap"):
+            problems.append(f"{key}: not the provided.al2023 runtime with its bootstrap")
+        if number(props.get("Timeout")) != expected["Timeout"]:
+            problems.append(f"{key}: timeout {props.get('Timeout')}, not {expected['Timeout']}")
+        environment = props.get("Environment", {}).get("Variables", {})
+        problems += differences(f"{key}'s environment", environment, expected["Environment"])
+        logging = props.get("LoggingConfig", {})
+        if name(logging.get("LogGroup")) != f"{key}LogGroup" or logging.get("LogFormat") != "JSON":
+            problems.append(f"{key}: does not log JSON to {key}LogGroup, its role's log group")
+    return problems
+
+
+def check_event_sources(resources):
+    """Each event source mapping is one reviewed, with exactly its reviewed settings."""
+    problems, seen = [], []
+    for key, r in of_type(resources, "AWS::Lambda::EventSourceMapping").items():
+        props = r["Properties"]
+        source = (name(props.get("FunctionName")), name(props.get("EventSourceArn")))
+        seen.append(source)
+        if source not in EXPECTED_EVENT_SOURCES:
+            problems.append(f"{key}: {source[0]} fed by {source[1]}, which is not reviewed")
+            continue
+        settings = {k: v for k, v in props.items() if k not in ("FunctionName", "EventSourceArn")}
+        problems += differences(key, settings, EXPECTED_EVENT_SOURCES[source])
+    for function, source in EXPECTED_EVENT_SOURCES:
+        if seen.count((function, source)) != 1:
+            problems.append(f"expected one event source mapping of {source} to {function}")
+    return problems
+
+
+def check_schedules(resources):
+    """Each EventBridge rule is a reviewed schedule of one function, passing EventBridge's own
+    event, which is how the function knows it."""
+    problems, seen = [], []
+    for key, r in of_type(resources, "AWS::Events::Rule").items():
+        props = dict(r["Properties"])
+        targets = props.pop("Targets", [])
+        if props.get("State", "ENABLED") == "ENABLED":
+            props.pop("State", None)
+        functions = [name(t.get("Arn")).removesuffix(".Arn") for t in targets]
+        if len(functions) != 1 or functions[0] not in EXPECTED_SCHEDULES:
+            problems.append(f"{key}: targets {functions}, not one scheduled function")
+            continue
+        seen.append(functions[0])
+        problems += differences(key, props, EXPECTED_SCHEDULES[functions[0]])
+        passed = set(targets[0]) - {"Arn", "Id"}
+        if passed:
+            problems.append(f"{key}: its target sets {sorted(passed)}: not a Scheduled Event")
+    for function in EXPECTED_SCHEDULES:
+        if seen.count(function) != 1:
+            problems.append(f"expected one schedule of {function}")
+    return problems
+
+
+def check_queues(resources):
+    """A queue a function consumes hides a message for at least 6 times the function's timeout
+    (plus its batching window); each queue keeps its messages 14 days, encrypted."""
+    problems = []
+    queues = of_type(resources, "AWS::SQS::Queue")
+    for key, q in queues.items():
+        props = q.get("Properties", {})
+        if number(props.get("MessageRetentionPeriod")) != DEAD_LETTER_RETENTION:
+            problems.append(
+                f"{key}: keeps messages {props.get('MessageRetentionPeriod')} s,"
+                f" not {DEAD_LETTER_RETENTION} s (14 days)"
+            )
+        if props.get("SqsManagedSseEnabled") is not True and "KmsMasterKeyId" not in props:
+            problems.append(f"{key}: not encrypted at rest")
+    for key, r in of_type(resources, "AWS::Lambda::EventSourceMapping").items():
+        props = r["Properties"]
+        queue = name(props.get("EventSourceArn")).removesuffix(".Arn")
+        if queue not in queues:
+            continue
+        function = resources.get(name(props.get("FunctionName")), {}).get("Properties", {})
+        timeout = number(function.get("Timeout"), 3)
+        window = number(props.get("MaximumBatchingWindowInSeconds"), 0)
+        needed = VISIBILITY_TIMEOUT_FACTOR * timeout + window
+        visibility = number(queues[queue].get("Properties", {}).get("VisibilityTimeout"), 30)
+        if visibility < needed:
+            problems.append(
+                f"{queue}: VisibilityTimeout {visibility:g} s, under {VISIBILITY_TIMEOUT_FACTOR}"
+                f" x {name(props.get('FunctionName'))}'s timeout {timeout:g} s"
+                f" (+ batching window {window:g} s) = {needed:g} s"
+            )
+    return problems
+
+
+def check_tables(resources):
+    """Each table is reviewed: its keys, its stream (keys only for the grants), on-demand, and
+    encrypted."""
+    problems = []
+    tables = of_type(resources, "AWS::DynamoDB::Table")
+    for key in sorted(tables.keys() - EXPECTED_TABLES.keys()):
+        problems.append(f"{key}: a table not reviewed")
+    for key, expected in EXPECTED_TABLES.items():
+        if key not in tables:
+            problems.append(f"{key}: no such table")
+            continue
+        props = tables[key]["Properties"]
+        types = {
+            a["AttributeName"]: a["AttributeType"] for a in props.get("AttributeDefinitions", [])
+        }
+        keys = [
+            (k["AttributeName"], types.get(k["AttributeName"]), k["KeyType"])
+            for k in props.get("KeySchema", [])
+        ]
+        if keys != expected["Keys"]:
+            problems.append(f"{key}: keys {keys}, not {expected['Keys']}")
+        view = props.get("StreamSpecification", {}).get("StreamViewType")
+        if view != expected["Stream"]:
+            problems.append(f"{key}: stream view type {view}, not {expected['Stream']}")
+        if props.get("BillingMode") != "PAY_PER_REQUEST":
+            problems.append(f"{key}: not PAY_PER_REQUEST")
+        if props.get("SSESpecification", {}).get("SSEEnabled") is not True:
+            problems.append(f"{key}: SSE not enabled")
+    return problems
+
+
+def check_metric(where, namespace, metric, dimensions):
+    """A custom metric the code writes, with the dimensions (and values) it writes it with:
+    else the alarm or graph watches a metric that never has data."""
+    if normal(namespace) != normal(NAMESPACE) and namespace != NAMESPACE["Fn::Sub"]:
+        return []
+    if metric not in METRICS:
+        return [f"{where}: {metric} is not a metric the code writes"]
+    expected = METRICS[metric]
+    if set(dimensions) != set(expected):
+        return [f"{where}: {metric} has dimensions {sorted(expected)}, not {sorted(dimensions)}"]
+    return [
+        f"{where}: {metric} has no {dimension} {value!r}"
+        for dimension, value in dimensions.items()
+        if expected[dimension] is not None and value not in expected[dimension]
+    ]
+
+
+def check_alarms(template):
+    """Every alarm is one reviewed: exactly its metric, statistic and threshold, a description
+    in one sentence, actions to AlarmTopicArn when it is given, missing data not breaching."""
+    problems = []
+    resources = template["Resources"]
+    parameters = template.get("Parameters", {})
+    if parameters.get("AlarmTopicArn", {}).get("Default") != "":
+        problems.append("AlarmTopicArn must be optional (Default empty)")
+    if normal(template.get("Conditions", {}).get("HasAlarmTopic")) != normal(HAS_ALARM_TOPIC):
+        problems.append(f"the condition HasAlarmTopic is not {HAS_ALARM_TOPIC}")
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    for key in sorted(alarms.keys() - EXPECTED_ALARMS.keys()):
+        problems.append(f"{key}: an alarm not reviewed")
+    for key in EXPECTED_ALARMS:
+        if key not in alarms:
+            problems.append(f"no alarm {key}")
+    for key in sorted(alarms.keys() & EXPECTED_ALARMS.keys()):
+        props = dict(alarms[key]["Properties"])
+        description = props.pop("AlarmDescription", "")
+        sentences = re.findall(r"[.!?](?:\s|$)", description)
+        if not re.fullmatch(r"[A-Z][^\n]*\.", description) or len(sentences) != 1:
+            problems.append(f"{key}: AlarmDescription is not one sentence: {description!r}")
+        elif len(description) > 1024:
+            problems.append(f"{key}: AlarmDescription longer than CloudWatch's 1,024 characters")
+        for actions in ("AlarmActions", "OKActions"):
+            if normal(props.pop(actions, None)) != normal(ALARM_TOPIC):
+                problems.append(f"{key}: {actions} are not AlarmTopicArn through HasAlarmTopic")
+        if props.pop("TreatMissingData", None) != "notBreaching":
+            problems.append(f"{key}: TreatMissingData is not notBreaching")
+        problems += differences(key, props, EXPECTED_ALARMS[key])
+        watched = [props] + [
+            m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m
+        ]
+        for metric in watched:
+            dimensions = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+            problems += check_metric(
+                key, metric.get("Namespace"), metric.get("MetricName"), dimensions
+            )
+    return problems
+
+
+def dashboard_rows(metrics):
+    """The graphed rows of a widget's `metrics`: (namespace, metric, dimensions) or an
+    expression, with "." (the row above's value) resolved."""
+    rows, previous = [], []
+    for row in metrics:
+        items = [i for i in row if not isinstance(i, dict)]
+        options = [i for i in row if isinstance(i, dict)]
+        if not items:
+            rows.append(("expression", options[0].get("expression", "") if options else ""))
+            continue
+        items = [
+            previous[i] if item == "." and i < len(previous) else item
+            for i, item in enumerate(items)
+        ]
+        previous = items
+        rows.append(("metric", (items[0], items[1], dict(zip(items[2::2], items[3::2])))))
+    return rows
+
+
+SEARCH = re.compile(
+    r"SEARCH\('\{\s*\"?(?P<namespace>[^,\"]+)\"?\s*,(?P<dimensions>[^}]*)\}"
+    r"\s*MetricName=\"(?P<metric>\w+)\"(?P<rest>[^']*)'"
+)
+
+
+def check_dashboard(template):
+    """The dashboard graphs every metric the code writes (each dimension value), the AWS
+    metrics around them, and shows every alarm; it refers to nothing the template lacks."""
+    resources, problems = template["Resources"], []
+    dashboards = of_type(resources, "AWS::CloudWatch::Dashboard")
+    if list(dashboards) != ["Dashboard"]:
+        return [f"expected one dashboard, Dashboard: {sorted(dashboards)}"]
+    body = dashboards["Dashboard"]["Properties"].get("DashboardBody")
+    sub = body.get("Fn::Sub") if isinstance(body, dict) else None
+    if not isinstance(sub, str):
+        return ["the dashboard body is not a !Sub of a string"]
+    known = set(resources) | set(template.get("Parameters", {}))
+    for reference in re.findall(r"\$\{([^}!]+)\}", sub):
+        if reference.split(".", 1)[0] not in known and not reference.startswith("AWS::"):
+            problems.append(f"the dashboard refers to {reference}, which the template lacks")
+    try:
+        widgets = json.loads(sub)["widgets"]
+    except (ValueError, KeyError, TypeError) as e:
+        return problems + [f"the dashboard body is not JSON with widgets: {e}"]
+    shown_alarms, graphed, searched = [], set(), set()
+    for i, widget in enumerate(widgets):
+        props = widget.get("properties", {})
+        where = f"dashboard widget {i} ({props.get('title')})"
+        if widget.get("type") == "alarm":
+            shown_alarms += props.get("alarms", [])
+            continue
+        if widget.get("type") != "metric":
+            continue
+        if props.get("region") != "${AWS::Region}":
+            problems.append(f"{where}: region is not the stack's")
+        for kind, row in dashboard_rows(props.get("metrics", [])):
+            if kind == "metric":
+                namespace, metric, dimensions = row
+                graphed.add((namespace, metric, tuple(sorted(dimensions.items()))))
+                problems += check_metric(where, namespace, metric, dimensions)
+                continue
+            for match in SEARCH.finditer(row):
+                dimensions = {d.strip() for d in match["dimensions"].split(",")}
+                searched.add(match["metric"])
+                problems += check_metric(
+                    where, match["namespace"], match["metric"], dict.fromkeys(dimensions, "")
+                )
+            if "SEARCH(" in row and not SEARCH.search(row):
+                problems.append(f"{where}: a SEARCH not of one metric's schema: {row}")
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    expected_alarms = sorted("${%s.Arn}" % key for key in alarms)
+    missing = sorted(set(expected_alarms) - set(shown_alarms))
+    if missing:
+        problems.append(f"the dashboard's alarm widgets lack {missing}")
+    unknown = sorted(set(shown_alarms) - set(expected_alarms))
+    if unknown:
+        problems.append(f"the dashboard's alarm widgets show {unknown}, not alarms of the template")
+    namespace = NAMESPACE["Fn::Sub"]
+    for metric, dimensions in METRICS.items():
+        if metric in DASHBOARD_SKIPPED:
+            continue
+        if metric in DASHBOARD_SEARCHED:
+            if metric not in searched:
+                problems.append(f"the dashboard has no SEARCH for {metric}")
+            continue
+        values = (
+            [{}] if not dimensions else [{d: v} for d, vs in dimensions.items() for v in sorted(vs)]
+        )
+        for value in values:
+            if (namespace, metric, tuple(sorted(value.items()))) not in graphed:
+                problems.append(f"the dashboard does not graph {metric} {value or ''}".rstrip())
+    for namespace, metric, dimensions in DASHBOARD_AWS_METRICS:
+        if (namespace, metric, tuple(sorted(dimensions.items()))) not in graphed:
+            problems.append(f"the dashboard does not graph {namespace} {metric} {dimensions}")
+    return problems
+
+
+def check_outputs(template):
+    outputs = template.get("Outputs", {})
+    return [
+        f"output {key} is not {value}"
+        for key, value in EXPECTED_OUTPUTS.items()
+        if normal(outputs.get(key, {}).get("Value")) != normal(value)
+    ]
+
+
+def check_defaults(template):
+    parameters = template.get("Parameters", {})
+    return [
+        f"parameter {key}: default {parameters.get(key, {}).get('Default')!r}, not {default!r}"
+        for key, default in EXPECTED_DEFAULTS.items()
+        if normal(parameters.get(key, {}).get("Default")) != normal(default)
+    ]
+
+
+def check_exclusive(allowed_by_function):
+    """What matters most is allowed only to whom EXCLUSIVE names, however a role allows it."""
+    problems = []
+    for wanted, holders in EXCLUSIVE.items():
+        for function, allowed in sorted(allowed_by_function.items()):
+            if function in holders:
+                continue
+            for granted in sorted(g for g in allowed if covers(g, wanted)):
+                who = f"only {', '.join(sorted(holders))} may" if holders else "no one may"
+                problems.append(
+                    f"{function} may {wanted[0]} on {wanted[1]} (through {granted[0]} on"
+                    f" {granted[1]}): {who}"
+                )
+    return problems
+
+
+def check_operations(template):
+    """The README's operations, on a translated template: a list of what does not hold."""
+    resources = template["Resources"]
+    return (
+        check_functions(resources)
+        + check_event_sources(resources)
+        + check_schedules(resources)
+        + check_queues(resources)
+        + check_tables(resources)
+        + check_alarms(template)
+        + check_dashboard(template)
+        + check_outputs(template)
+        + check_defaults(template)
+    )
 
 
 def check_security(template):
@@ -356,8 +1169,11 @@ def check_security(template):
     ]
     if other_ways_in:
         problems.append(f"other ways to invoke a function: {other_ways_in}")
-    roles, every_allowed = {}, set()
+    roles, every_allowed, allowed_by_function = {}, set(), {}
     for function, expected in EXPECTED_PERMISSIONS.items():
+        if function not in resources:
+            problems.append(f"{function}: no such resource")
+            continue
         role = role_of(resources[function])
         if role in roles.values():
             problems.append(f"{function} shares its role {role}")
@@ -367,6 +1183,7 @@ def check_security(template):
             continue
         allowed, role_problems = role_permissions(resources[role])
         every_allowed |= allowed
+        allowed_by_function[function] = allowed
         problems += [f"{function} ({role}): {p}" for p in role_problems]
         for action, resource in sorted(allowed - expected):
             problems.append(f"{function} may {action} on {resource}, which it does not need")
@@ -382,13 +1199,20 @@ def check_security(template):
     ]
     if unreviewed:
         problems.append(f"roles not reviewed: {unreviewed}")
+    problems += check_exclusive(allowed_by_function)
     problems += check_indexes(resources, every_allowed)
     problems += check_parameters(template, every_allowed)
     return problems
 
 
+def check(template):
+    """Every problem of a translated template, each once."""
+    return list(dict.fromkeys(check_security(template) + check_operations(template)))
+
+
 def self_test(template):
-    """The checks must catch what they are for: the breakages below that they no longer catch."""
+    """The checks must catch what they are for: the breakages below that they no longer catch,
+    each by the problem it is for (a problem that names what the breakage names)."""
 
     def broader(resources, function, action, resource):
         role = resources[role_of(resources[function])]
@@ -404,22 +1228,143 @@ def self_test(template):
         payload = resources["ShadowDocumentsRule"]["Properties"]["TopicRulePayload"]
         payload["Sql"] = "SELECT * FROM '#'"
 
+    def props(key):
+        return lambda resources: resources[key]["Properties"]
+
+    def setting(key, prop, value):
+        def breaking(resources):
+            if value is None:
+                props(key)(resources).pop(prop, None)
+            else:
+                props(key)(resources)[prop] = value
+
+        return breaking
+
+    def environment(function, variable, value=None):
+        def breaking(resources):
+            variables = props(function)(resources)["Environment"]["Variables"]
+            if value is None:
+                variables.pop(variable)
+            else:
+                variables[variable] = value
+
+        return breaking
+
+    def dashboard(old, new):
+        def breaking(resources):
+            body = props("Dashboard")(resources)["DashboardBody"]
+            body["Fn::Sub"] = re.sub(old, new, body["Fn::Sub"], count=1)
+
+        return breaking
+
+    def grants_stream(resources):
+        props("GrantsTable")(resources)["StreamSpecification"]["StreamViewType"] = "NEW_IMAGE"
+
+    def scheduled_input(resources):
+        props("ReconcileFunctionSchedule")(resources)["Targets"][0]["Input"] = "{}"
+
+    def alarm_dimension(resources):
+        props("LwaRefreshFailureAlarm")(resources)["Dimensions"][0]["Value"] = "failure"
+
+    def binary(resources):
+        resources["ReconcileFunction"]["Metadata"]["BuildProperties"]["Binary"] = "stream"
+
+    def table(key):
+        return {"Fn::GetAtt": [key, "Arn"]}
+
+    # What breaks the template → a fragment of the problem that must catch it.
     breakages = {
-        "a broader role": lambda r: broader(
-            r, "StreamFunction", "dynamodb:PutItem", {"Fn::GetAtt": ["TokensTable", "Arn"]}
+        "a broader role": (
+            lambda r: broader(r, "StreamFunction", "dynamodb:PutItem", table("TokensTable")),
+            "StreamFunction may dynamodb:PutItem on TokensTable.Arn",
         ),
-        "an open invoke permission": opened,
-        "the shadows of every account's things": lambda r: broader(
-            r, "SkillFunction", "iot:UpdateThingShadow", "*"
+        "an open invoke permission": (opened, "AlexaSmartHomeInvokePermission: EventSourceToken"),
+        "the shadows of every account's things": (
+            lambda r: broader(r, "SkillFunction", "iot:UpdateThingShadow", "*"),
+            "SkillFunction may iot:UpdateThingShadow on *",
         ),
-        "an invoke permission for every rule": lambda r: opened(r, "SourceArn"),
-        "a rule selecting every topic": widened,
+        "an invoke permission for every rule": (
+            lambda r: opened(r, "SourceArn"),
+            "ShadowBridgePermission: SourceArn",
+        ),
+        "a rule selecting every topic": (widened, "ShadowDocumentsRule: selects"),
+        "a reconcile role with dynamodb:*": (
+            lambda r: broader(r, "ReconcileFunction", "dynamodb:*", table("GrantsTable")),
+            "ReconcileFunction may dynamodb:* on GrantsTable.Arn",
+        ),
+        "another role scanning every grant": (
+            lambda r: broader(r, "StreamFunction", "dynamodb:Scan", table("GrantsTable")),
+            "StreamFunction may dynamodb:Scan on GrantsTable.Arn (through",
+        ),
+        "the skill reading every stream through wildcards": (
+            lambda r: broader(r, "SkillFunction", "dynamodb:Get*", "*"),
+            "SkillFunction may dynamodb:GetRecords on DevicesTable.StreamArn (through",
+        ),
+        "the bridge writing the Alexa view": (
+            lambda r: broader(
+                r, "ShadowBridgeFunction", "dynamodb:BatchWriteItem", table("AlexaViewTable")
+            ),
+            "ShadowBridgeFunction may dynamodb:BatchWriteItem on AlexaViewTable.Arn (through",
+        ),
+        "a grants stream of NEW_IMAGE": (grants_stream, "GrantsTable: stream view type"),
+        "a missing alarm action": (
+            setting("DeadLetterExpiredAlarm", "AlarmActions", None),
+            "DeadLetterExpiredAlarm: AlarmActions",
+        ),
+        "an alarm notifying another topic on recovery": (
+            setting("SkillErrorsAlarm", "OKActions", ["arn:aws:sns:us-east-1:123456789012:t"]),
+            "SkillErrorsAlarm: OKActions",
+        ),
+        "an alarm on a dimension value never written": (
+            alarm_dimension,
+            "LwaRefreshFailureAlarm: LwaRefreshes has no Outcome 'failure'",
+        ),
+        "an alarm missing": (
+            lambda r: r.pop("StreamBatchFailuresAlarm"),
+            "no alarm StreamBatchFailuresAlarm",
+        ),
+        "a DLQ visibility timeout too short": (
+            setting("DeviceChangesDeadLetterQueue", "VisibilityTimeout", 900),
+            "DeviceChangesDeadLetterQueue: VisibilityTimeout 900 s, under 6",
+        ),
+        "a reconcile function without METRICS_NAMESPACE": (
+            environment("ReconcileFunction", "METRICS_NAMESPACE"),
+            "ReconcileFunction lacks METRICS_NAMESPACE",
+        ),
+        "a function writing metrics where no alarm looks": (
+            environment("StreamFunction", "METRICS_NAMESPACE", "AlexaSmartHome"),
+            "StreamFunction: METRICS_NAMESPACE is",
+        ),
+        "the view table's name missing from the reconcile function": (
+            environment("ReconcileFunction", "ALEXA_VIEW_TABLE"),
+            "ReconcileFunction's environment: ALEXA_VIEW_TABLE",
+        ),
+        "the reconcile function built from another binary": (
+            binary,
+            "ReconcileFunction: binary 'stream'",
+        ),
+        "grant records retried whole": (
+            setting("ReconcileFunctionGrantChanges", "FunctionResponseTypes", None),
+            "ReconcileFunctionGrantChanges: FunctionResponseTypes",
+        ),
+        "a schedule passing its own event": (
+            scheduled_input,
+            "ReconcileFunctionSchedule: its target sets ['Input']",
+        ),
+        "a dashboard without an alarm": (
+            dashboard(r'\s*"\$\{SkillThrottlesAlarm\.Arn\}",', ""),
+            "the dashboard's alarm widgets lack ['${SkillThrottlesAlarm.Arn}']",
+        ),
+        "a dashboard without a metric": (
+            dashboard(r'"GatewayResends"', '"GatewayResend"'),
+            "the dashboard does not graph GatewayResends",
+        ),
     }
     missed = []
-    for what, breaking in breakages.items():
+    for what, (breaking, expected) in breakages.items():
         broken = copy.deepcopy(template)
         breaking(broken["Resources"])
-        if not check_security(broken):
+        if not any(expected in problem for problem in check(broken)):
             missed.append(what)
     return missed
 
@@ -442,13 +1387,17 @@ def main(path="template.yaml"):
             if not str(props.get("CodeUri", "")).startswith("s3://"):
                 props["CodeUri"] = PLACEHOLDER_CODE
     translated = transform(template, {}, NoManagedPolicies())
-    problems = check_security(translated)
+    with open(os.path.join(os.path.dirname(os.path.abspath(path)), "Cargo.toml"), "rb") as f:
+        binaries = {b["name"] for b in tomllib.load(f).get("bin", [])}
+    problems = check(translated) + check_functions(translated["Resources"], binaries)
+    problems = list(dict.fromkeys(problems))
     missed = self_test(translated)
     if missed:
-        problems.append(f"the security checks no longer catch {', '.join(missed)}")
+        problems.append(f"the checks no longer catch {', '.join(missed)}")
     for problem in problems:
-        print(f"security {path}: {problem}")
-    print(f"security {path}: {'FAILED' if problems else 'invocation and IAM as reviewed'}")
+        print(f"review {path}: {problem}")
+    verdict = "invocation, IAM, triggers, metrics and alarms as reviewed"
+    print(f"review {path}: {'FAILED' if problems else verdict}")
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as out:
         json.dump(translated, out, indent=1)
     failed = bool(problems)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the skill, stream and shadow bridge Lambdas as deployment zips (release profile, cargo-lambda) and
+# Builds the skill, stream, shadow bridge and reconcile Lambdas as deployment zips (release profile, cargo-lambda) and
 # prints their sizes: package size is what the upload limit and cold starts care about.
 #   scripts/package-size.sh [arm64|x86_64 ...] [-- CARGO_LAMBDA_BUILD_FLAGS...]
 # Default: both architectures. Try a profile variant without editing Cargo.toml, and keep
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CARGO_LAMBDA_VERSION=1.9.2
-BINS=(skill stream bridge)
+BINS=(skill stream bridge reconcile)
 ARCHS=()
 while [ $# -gt 0 ] && [ "$1" != -- ]; do ARCHS+=("$1"); shift; done
 if [ $# -gt 0 ]; then shift; fi # the --

@@ -70,7 +70,7 @@ const METRICS: [(&str, &str); 12] = [
     ),
     (
         RECONCILED_ENDPOINTS,
-        "differences sent by reconciliation, by Change (upsert, delete)",
+        "differences sent by reconciliation, by Change (upsert, state, delete)",
     ),
     (
         DEAD_LETTER_BATCHES,
@@ -91,6 +91,14 @@ pub fn init(namespace: &str) {
         .init();
     match built {
         Ok(collector) => {
+            // With Lambda's JSON log format and an application log level above INFO, Lambda
+            // drops lines without a `level` (it takes them for INFO), and the alarms on these
+            // metrics would never see them: the lines carry the configured level itself.
+            let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+                .ok()
+                .filter(|l| !l.trim().is_empty())
+                .map_or_else(|| "INFO".to_owned(), |l| l.trim().to_ascii_uppercase());
+            collector.set_property("level", level);
             let _ = COLLECTOR.set(collector);
             for (name, description) in METRICS {
                 describe_counter!(name, Unit::Count, description);
@@ -153,10 +161,13 @@ pub fn batch_item_failure() {
 }
 
 /// `outcome`: `sent`, `in_sync`, `no_grant` or `failed`.
-pub fn reconciliation(outcome: &'static str, upserts: usize, deletes: usize) {
+pub fn reconciliation(outcome: &'static str, upserts: usize, states: usize, deletes: usize) {
     counter!(RECONCILIATIONS, "Outcome" => outcome).increment(1);
     if upserts > 0 {
         counter!(RECONCILED_ENDPOINTS, "Change" => "upsert").increment(upserts as u64);
+    }
+    if states > 0 {
+        counter!(RECONCILED_ENDPOINTS, "Change" => "state").increment(states as u64);
     }
     if deletes > 0 {
         counter!(RECONCILED_ENDPOINTS, "Change" => "delete").increment(deletes as u64);

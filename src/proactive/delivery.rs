@@ -16,7 +16,7 @@ use crate::http::REQUEST_TIMEOUT;
 use crate::lwa::Lwa;
 use crate::metrics;
 use crate::reconcile;
-use crate::store::{Grant, Store, Told};
+use crate::store::{Grant, Store};
 
 /// How throttling and server errors are retried. Amazon: resend up to 3 times, at least 1 s apart.
 #[derive(Debug, Clone)]
@@ -201,23 +201,29 @@ impl<S: Store> Sender<'_, S> {
     /// compares with the devices table. A failed write is only logged: the next
     /// reconciliation sends those endpoints again, which Alexa takes as a no-op.
     async fn remember(&self, user_id: &str, report: &Report) {
-        let at = now_ms();
         let result = match &report.kind {
             ReportKind::AddOrUpdate(endpoints) => {
-                let told: Vec<(String, Told)> = endpoints
+                let definitions: Vec<(String, String)> = endpoints
                     .iter()
-                    .map(|e| {
-                        let told = Told {
-                            digest: reconcile::digest(e),
-                            told_at: at,
-                        };
-                        (e.endpoint_id.clone(), told)
-                    })
+                    .map(|e| (e.endpoint_id.clone(), reconcile::digest(e)))
                     .collect();
-                self.store.record_told(user_id, &told, &[]).await
+                self.store
+                    .record_definitions(user_id, &definitions, now_ms())
+                    .await
             }
-            ReportKind::Delete(ids) => self.store.record_told(user_id, &[], ids).await,
-            ReportKind::Change(_) | ReportKind::Response(_) => Ok(()),
+            ReportKind::Delete(ids) => self.store.forget(user_id, ids).await,
+            ReportKind::Change(c) => {
+                let digest = reconcile::state_digest(c.changed.iter().chain(&c.unchanged));
+                self.store
+                    .record_state(user_id, &c.endpoint_id, &digest)
+                    .await
+            }
+            ReportKind::Response(r) => {
+                let digest = reconcile::state_digest(&r.properties);
+                self.store
+                    .record_state(user_id, &r.endpoint_id, &digest)
+                    .await
+            }
         };
         if let Err(e) = result {
             warn!(error = %Chain(&e), "cannot record what Alexa accepted; reconciliation will resend it");

@@ -7,6 +7,11 @@
 //! difference (an `AddOrUpdateReport` for what differs or is missing, a `DeleteReport` for
 //! what Alexa has and the account lost).
 //!
+//! State is kept the same way: a digest of the properties Alexa was last told by an event
+//! (ChangeReport, asynchronous Response). An endpoint whose state differs from it gets a
+//! `ChangeReport` with every property, cause `PERIODIC_POLL`. One Alexa was never told a
+//! state by an event gets none: Alexa asks for it with ReportState.
+//!
 //! - this module: the comparison;
 //! - [`run`]: reconciling customers (one, a list, or all of them in pages), through the same
 //!   chunking and sender as the stream's reports;
@@ -24,8 +29,11 @@ use std::collections::BTreeMap;
 use sha2::{Digest as _, Sha256};
 
 use crate::alexa::endpoint::Endpoint;
+use crate::alexa::event::{CauseType, PropertyState};
 use crate::device::Device;
+use crate::device::properties::reportable;
 use crate::handlers::discovery::discoverable;
+use crate::proactive::reports::StateChange;
 use crate::store::Told;
 
 /// A digest of an endpoint's definition as sent to Alexa: 128 bits of SHA-256 over its JSON,
@@ -38,11 +46,32 @@ pub fn digest(endpoint: &Endpoint) -> String {
     hex::encode(&Sha256::digest(&json)[..16])
 }
 
+/// A digest of a state as told to Alexa: every property's interface, instance, name and value
+/// (not when it was sampled), in a fixed order.
+pub fn state_digest<'a>(properties: impl IntoIterator<Item = &'a PropertyState>) -> String {
+    let mut values: Vec<(&str, Option<&str>, &str, String)> = properties
+        .into_iter()
+        .map(|p| {
+            (
+                p.namespace,
+                p.instance.as_deref(),
+                p.name,
+                p.value.to_string(),
+            )
+        })
+        .collect();
+    values.sort();
+    let json = serde_json::to_vec(&values).unwrap_or_default();
+    hex::encode(&Sha256::digest(&json)[..16])
+}
+
 /// What Alexa must be told for its view to match the devices table.
 #[derive(Debug, Default, PartialEq)]
 pub struct Difference {
     /// Endpoints Alexa lacks, or has with another definition, in endpoint id order.
     pub upserts: Vec<Endpoint>,
+    /// ChangeReports of endpoints whose state Alexa was told differently, in id order.
+    pub states: Vec<StateChange>,
     /// Endpoint ids Alexa has that the customer's account no longer does (or that Alexa would
     /// now reject), in id order.
     pub deletes: Vec<String>,
@@ -50,20 +79,37 @@ pub struct Difference {
 
 impl Difference {
     pub fn is_empty(&self) -> bool {
-        self.upserts.is_empty() && self.deletes.is_empty()
+        self.upserts.is_empty() && self.states.is_empty() && self.deletes.is_empty()
     }
 }
 
 /// The difference between `told` (what Alexa accepted of each endpoint) and the customer's
 /// `devices` as discovery would answer them: the same endpoints, the same 300 when there are
 /// more, invalid devices left out. What Alexa was told before `granted_at` (the customer's
-/// latest AcceptGrant) is not trusted: their endpoints are sent again.
+/// latest AcceptGrant) is not trusted: their endpoints are sent again. `devices` must be whole
+/// items (their state is compared); `now_ms` dates the properties sent.
 pub fn difference(
     devices: &[Device],
     told: &BTreeMap<String, Told>,
     granted_at: i64,
+    now_ms: i64,
 ) -> Difference {
     let endpoints = discoverable(devices);
+    let mut states: Vec<StateChange> = devices
+        .iter()
+        .filter(|d| endpoints.iter().any(|e| e.endpoint_id == d.endpoint_id))
+        .filter_map(|d| {
+            let recorded = told.get(&d.endpoint_id)?.state_digest.as_ref()?;
+            let properties = reportable(d, now_ms);
+            (*recorded != state_digest(&properties)).then(|| StateChange {
+                endpoint_id: d.endpoint_id.clone(),
+                cause: CauseType::PeriodicPoll,
+                changed: properties,
+                unchanged: Vec::new(),
+            })
+        })
+        .collect();
+    states.sort_by(|a, b| a.endpoint_id.cmp(&b.endpoint_id));
     let mut deletes: Vec<String> = told
         .keys()
         .filter(|id| !endpoints.iter().any(|e| &e.endpoint_id == *id))
@@ -73,12 +119,17 @@ pub fn difference(
     let mut upserts: Vec<Endpoint> = endpoints
         .into_iter()
         .filter(|e| {
-            told.get(&e.endpoint_id)
-                .is_none_or(|t| t.told_at < granted_at || t.digest != digest(e))
+            told.get(&e.endpoint_id).is_none_or(|t| {
+                t.told_at < granted_at || t.digest.as_deref() != Some(digest(e).as_str())
+            })
         })
         .collect();
     upserts.sort_by(|a, b| a.endpoint_id.cmp(&b.endpoint_id));
-    Difference { upserts, deletes }
+    Difference {
+        upserts,
+        states,
+        deletes,
+    }
 }
 
 #[cfg(test)]
@@ -102,8 +153,9 @@ mod tests {
             .iter()
             .map(|d| {
                 let told = Told {
-                    digest: digest(&mapping::endpoint(d)),
+                    digest: Some(digest(&mapping::endpoint(d))),
                     told_at: AT,
+                    state_digest: Some(state_digest(&reportable(d, 0))),
                 };
                 (d.endpoint_id.clone(), told)
             })
@@ -113,8 +165,8 @@ mod tests {
     #[test]
     fn a_new_grant_gets_everything_again() {
         let devices = [device("a", "Lamp"), device("b", "Hall")];
-        assert!(difference(&devices, &told(&devices), AT).is_empty());
-        let diff = difference(&devices, &told(&devices), AT + 1);
+        assert!(difference(&devices, &told(&devices), AT, 0).is_empty());
+        let diff = difference(&devices, &told(&devices), AT + 1, 0);
         assert_eq!(diff.upserts.len(), 2);
         assert!(diff.deletes.is_empty());
     }
@@ -122,7 +174,7 @@ mod tests {
     #[test]
     fn nothing_to_do_when_alexa_has_what_the_table_holds() {
         let devices = [device("a", "Lamp"), device("b", "Hall")];
-        assert!(difference(&devices, &told(&devices), 0).is_empty());
+        assert!(difference(&devices, &told(&devices), 0, 0).is_empty());
     }
 
     #[test]
@@ -137,7 +189,7 @@ mod tests {
             device("b", "Hallway"),
             device("d", "Desk"),
         ];
-        let diff = difference(&now, &told(&before), 0);
+        let diff = difference(&now, &told(&before), 0, 0);
         let upserts: Vec<&str> = diff
             .upserts
             .iter()
@@ -148,11 +200,31 @@ mod tests {
     }
 
     #[test]
-    fn state_alone_changes_no_definition() {
-        let before = [device("a", "Lamp")];
+    fn a_state_alexa_was_told_differently_is_reported() {
+        let before = [device("a", "Lamp"), device("b", "Hall")];
         let mut now = before.clone();
         now[0].state.power_on = Some(true);
-        assert!(difference(&now, &told(&before), 0).is_empty());
+        let diff = difference(&now, &told(&before), 0, 0);
+        assert!(diff.upserts.is_empty() && diff.deletes.is_empty());
+        assert_eq!(diff.states.len(), 1);
+        let change = &diff.states[0];
+        assert_eq!(change.endpoint_id, "a");
+        assert_eq!(change.cause, CauseType::PeriodicPoll);
+        assert!(change.changed.iter().any(|p| p.name == "powerState"));
+        // Told again, it is in sync.
+        let mut told = told(&before);
+        told.get_mut("a").unwrap().state_digest = Some(state_digest(&reportable(&now[0], 5)));
+        assert!(difference(&now, &told, 0, 0).is_empty());
+    }
+
+    #[test]
+    fn a_state_never_told_by_an_event_is_left_to_report_state() {
+        let before = [device("a", "Lamp")];
+        let mut told = told(&before);
+        told.get_mut("a").unwrap().state_digest = None;
+        let mut now = before.clone();
+        now[0].state.power_on = Some(true);
+        assert!(difference(&now, &told, 0, 0).is_empty());
     }
 
     #[test]
@@ -160,7 +232,7 @@ mod tests {
         let before = [device("a", "Lamp")];
         let mut now = before.clone();
         now[0].name = "x".repeat(300);
-        let diff = difference(&now, &told(&before), 0);
+        let diff = difference(&now, &told(&before), 0, 0);
         assert!(diff.upserts.is_empty());
         assert_eq!(diff.deletes, ["a"]);
     }

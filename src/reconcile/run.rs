@@ -36,7 +36,11 @@ pub enum Reconciled {
     /// Alexa has what the table holds.
     InSync,
     /// The difference was sent and accepted (or dropped as the gateway's answers say).
-    Sent { upserts: usize, deletes: usize },
+    Sent {
+        upserts: usize,
+        states: usize,
+        deletes: usize,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +60,7 @@ pub struct Summary {
     pub in_sync: usize,
     pub without_grant: usize,
     pub upserts: usize,
+    pub states: usize,
     pub deletes: usize,
     /// Customers whose reconciliation failed (their request stays for the next trigger).
     pub failed: Vec<String>,
@@ -69,8 +74,13 @@ impl Summary {
         match result {
             Ok(Reconciled::NoGrant) => self.without_grant += 1,
             Ok(Reconciled::InSync) => self.in_sync += 1,
-            Ok(Reconciled::Sent { upserts, deletes }) => {
+            Ok(Reconciled::Sent {
+                upserts,
+                states,
+                deletes,
+            }) => {
                 self.upserts += upserts;
+                self.states += states;
                 self.deletes += deletes;
             }
             Err(_) => self.failed.push(user_id),
@@ -125,21 +135,25 @@ impl<S: Store> Reconciler<S> {
     ) -> Result<Reconciled, ReconcileError> {
         let result = self.try_customer(user_id, deadline).await;
         match &result {
-            Ok(Reconciled::Sent { upserts, deletes }) => {
-                info!(upserts, deletes, "reconciled: differences sent");
-                metrics::reconciliation("sent", *upserts, *deletes);
+            Ok(Reconciled::Sent {
+                upserts,
+                states,
+                deletes,
+            }) => {
+                info!(upserts, states, deletes, "reconciled: differences sent");
+                metrics::reconciliation("sent", *upserts, *states, *deletes);
             }
             Ok(Reconciled::InSync) => {
                 debug!("reconciled: nothing to send");
-                metrics::reconciliation("in_sync", 0, 0);
+                metrics::reconciliation("in_sync", 0, 0, 0);
             }
             Ok(Reconciled::NoGrant) => {
                 debug!("no grant: nothing can be sent");
-                metrics::reconciliation("no_grant", 0, 0);
+                metrics::reconciliation("no_grant", 0, 0, 0);
             }
             Err(e) => {
                 warn!(error = %Chain(e), "reconciliation failed; it stays requested");
-                metrics::reconciliation("failed", 0, 0);
+                metrics::reconciliation("failed", 0, 0, 0);
                 if let Err(e) = self.store.request_reconciliation(user_id, now_ms()).await {
                     error!(error = %Chain(&e), "cannot request the reconciliation again");
                 }
@@ -157,16 +171,18 @@ impl<S: Store> Reconciler<S> {
             return Ok(Reconciled::NoGrant);
         };
         let requested = grant.reconcile_after;
-        let devices = self.store.devices(user_id, Fields::Definition).await?;
+        // Whole items: their state is compared too.
+        let devices = self.store.devices(user_id, Fields::All).await?;
         let told = self.store.told(user_id).await?;
-        let mut diff = difference(&devices, &told, grant.granted_at);
+        let mut diff = difference(&devices, &told, grant.granted_at, now_ms());
         let capped = diff.deletes.len() > MAX_DELETES_PER_RUN;
         diff.deletes.truncate(MAX_DELETES_PER_RUN);
-        let (upserts, deletes) = (diff.upserts.len(), diff.deletes.len());
+        let (upserts, states, deletes) =
+            (diff.upserts.len(), diff.states.len(), diff.deletes.len());
         if !diff.is_empty() {
             let reports = reports::plan(
                 diff.upserts.into_iter().map(|e| (e, 0)).collect(),
-                Vec::new(),
+                diff.states.into_iter().map(|c| (c, 0)).collect(),
                 diff.deletes.into_iter().map(|id| (id, 0)).collect(),
             );
             let sender = Sender {
@@ -185,10 +201,14 @@ impl<S: Store> Reconciler<S> {
         {
             self.store.clear_reconciliation(user_id, at).await?;
         }
-        Ok(if upserts + deletes == 0 {
+        Ok(if upserts + states + deletes == 0 {
             Reconciled::InSync
         } else {
-            Reconciled::Sent { upserts, deletes }
+            Reconciled::Sent {
+                upserts,
+                states,
+                deletes,
+            }
         })
     }
 
@@ -261,6 +281,7 @@ fn merge(total: &mut Summary, page: Summary) {
     total.in_sync += page.in_sync;
     total.without_grant += page.without_grant;
     total.upserts += page.upserts;
+    total.states += page.states;
     total.deletes += page.deletes;
     total.failed.extend(page.failed);
     total.not_reached.extend(page.not_reached);

@@ -8,9 +8,8 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, PutRequest, ReturnValue, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, WriteRequest};
+use futures_util::StreamExt;
 use tracing::{debug, warn};
 
 use super::{
@@ -46,6 +45,8 @@ pub const RECONCILE_AFTER: &str = "reconcileAfter";
 /// The Alexa view table's partition of the reconciler's own markers (the scheduled run's
 /// cursor): not a customer, since customer ids are the device cloud's user ids.
 pub const MARKERS_PARTITION: &str = "#reconciler";
+/// Definition records written at once (one UpdateItem each).
+const VIEW_WRITE_CONCURRENCY: usize = 8;
 /// BatchWriteItem's limit of requests per call.
 const BATCH_WRITE_LIMIT: usize = 25;
 /// The tokens table's TTL attribute: DynamoDB removes a token some time after this instant.
@@ -543,8 +544,10 @@ impl Store for DynamoStore {
         #[serde(rename_all = "camelCase")]
         struct Row {
             endpoint_id: String,
-            #[serde(flatten)]
-            told: Told,
+            digest: Option<String>,
+            #[serde(default)]
+            told_at: i64,
+            state_digest: Option<String>,
         }
         let mut told = BTreeMap::new();
         let mut start_key: Option<Item> = None;
@@ -564,7 +567,12 @@ impl Store for DynamoStore {
             for item in out.items.unwrap_or_default() {
                 match serde_dynamo::from_item::<_, Row>(item) {
                     Ok(row) => {
-                        told.insert(row.endpoint_id, row.told);
+                        let row_told = Told {
+                            digest: row.digest,
+                            told_at: row.told_at,
+                            state_digest: row.state_digest,
+                        };
+                        told.insert(row.endpoint_id, row_told);
                     }
                     // Sent again by the next reconciliation, which rewrites it.
                     Err(error) => warn!(%error, "Alexa view item cannot be decoded; left out"),
@@ -578,34 +586,62 @@ impl Store for DynamoStore {
         Ok(told)
     }
 
-    async fn record_told(
+    async fn record_definitions(
         &self,
         user_id: &str,
-        upserts: &[(String, Told)],
-        deletes: &[String],
+        definitions: &[(String, String)],
+        at_ms: i64,
     ) -> Result<(), StoreError> {
-        let key = |endpoint_id: &str| {
-            HashMap::from([
+        // One UpdateItem each, a few at a time: a BatchWriteItem put would replace the item and
+        // lose the state recorded on it.
+        let writes: Vec<_> = definitions
+            .iter()
+            .map(|(endpoint_id, digest)| {
+                self.view_item(user_id, endpoint_id)
+                    .update_expression("SET #d = :d, #t = :t")
+                    .expression_attribute_names("#d", "digest")
+                    .expression_attribute_names("#t", "toldAt")
+                    .expression_attribute_values(":d", AttributeValue::S(digest.clone()))
+                    .expression_attribute_values(":t", AttributeValue::N(at_ms.to_string()))
+                    .send()
+            })
+            .collect();
+        let mut results =
+            futures_util::stream::iter(writes).buffer_unordered(VIEW_WRITE_CONCURRENCY);
+        while let Some(result) = results.next().await {
+            result.map_err(|e| dynamo("UpdateItem", &self.view_table, e))?;
+        }
+        Ok(())
+    }
+
+    async fn record_state(
+        &self,
+        user_id: &str,
+        endpoint_id: &str,
+        digest: &str,
+    ) -> Result<(), StoreError> {
+        self.view_item(user_id, endpoint_id)
+            .update_expression("SET #s = :s")
+            .expression_attribute_names("#s", "stateDigest")
+            .expression_attribute_values(":s", AttributeValue::S(digest.to_owned()))
+            .send()
+            .await
+            .map_err(|e| dynamo("UpdateItem", &self.view_table, e))?;
+        Ok(())
+    }
+
+    async fn forget(&self, user_id: &str, endpoint_ids: &[String]) -> Result<(), StoreError> {
+        let mut requests = Vec::with_capacity(endpoint_ids.len());
+        for endpoint_id in endpoint_ids {
+            let key = HashMap::from([
                 (USER_ID.to_owned(), AttributeValue::S(user_id.to_owned())),
                 (
                     ENDPOINT_ID.to_owned(),
-                    AttributeValue::S(endpoint_id.to_owned()),
+                    AttributeValue::S(endpoint_id.clone()),
                 ),
-            ])
-        };
-        let mut requests = Vec::with_capacity(upserts.len() + deletes.len());
-        for (endpoint_id, told) in upserts {
-            let mut item: Item = serde_dynamo::to_item(told).map_err(StoreError::Encode)?;
-            item.extend(key(endpoint_id));
-            let put = PutRequest::builder()
-                .set_item(Some(item))
-                .build()
-                .map_err(|e| StoreError::Unavailable(format!("building a request: {e}")))?;
-            requests.push(WriteRequest::builder().put_request(put).build());
-        }
-        for endpoint_id in deletes {
+            ]);
             let delete = DeleteRequest::builder()
-                .set_key(Some(key(endpoint_id)))
+                .set_key(Some(key))
                 .build()
                 .map_err(|e| StoreError::Unavailable(format!("building a request: {e}")))?;
             requests.push(WriteRequest::builder().delete_request(delete).build());
@@ -822,6 +858,19 @@ impl DynamoStore {
         self.client
             .update_item()
             .table_name(&self.devices_table)
+            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
+    }
+
+    /// An UpdateItem of the customer's row of an endpoint in the Alexa view table.
+    fn view_item(
+        &self,
+        user_id: &str,
+        endpoint_id: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.view_table)
             .key(USER_ID, AttributeValue::S(user_id.to_owned()))
             .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
     }

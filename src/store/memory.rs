@@ -271,18 +271,40 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn record_told(
+    async fn record_definitions(
         &self,
         user_id: &str,
-        upserts: &[(String, Told)],
-        deletes: &[String],
+        definitions: &[(String, String)],
+        at_ms: i64,
     ) -> Result<(), StoreError> {
         self.check()?;
         let mut told = write(&self.told);
-        for (id, t) in upserts {
-            told.insert((user_id.to_owned(), id.clone()), t.clone());
+        for (id, digest) in definitions {
+            let row = told.entry((user_id.to_owned(), id.clone())).or_default();
+            row.digest = Some(digest.clone());
+            row.told_at = at_ms;
         }
-        for id in deletes {
+        Ok(())
+    }
+
+    async fn record_state(
+        &self,
+        user_id: &str,
+        endpoint_id: &str,
+        digest: &str,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        write(&self.told)
+            .entry((user_id.to_owned(), endpoint_id.to_owned()))
+            .or_default()
+            .state_digest = Some(digest.to_owned());
+        Ok(())
+    }
+
+    async fn forget(&self, user_id: &str, endpoint_ids: &[String]) -> Result<(), StoreError> {
+        self.check()?;
+        let mut told = write(&self.told);
+        for id in endpoint_ids {
             told.remove(&(user_id.to_owned(), id.clone()));
         }
         Ok(())

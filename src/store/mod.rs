@@ -133,13 +133,29 @@ pub trait Store: Send + Sync {
         user_id: &str,
     ) -> impl Future<Output = Result<BTreeMap<String, Told>, StoreError>> + Send;
 
-    /// Records what the gateway has just accepted: `upserts` (endpoint id, definition) and
-    /// `deletes`.
-    fn record_told(
+    /// Records definitions the gateway has just accepted: (endpoint id, digest), at `at_ms`.
+    /// What was recorded of the endpoints' state stays.
+    fn record_definitions(
         &self,
         user_id: &str,
-        upserts: &[(String, Told)],
-        deletes: &[String],
+        definitions: &[(String, String)],
+        at_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records the state the gateway has just accepted for an endpoint (a digest of every
+    /// property it was told).
+    fn record_state(
+        &self,
+        user_id: &str,
+        endpoint_id: &str,
+        digest: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Forgets endpoints the gateway has just accepted a DeleteReport for.
+    fn forget(
+        &self,
+        user_id: &str,
+        endpoint_ids: &[String],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A value kept by name for the reconciler (the scheduled run's cursor).
@@ -155,13 +171,20 @@ pub trait Store: Send + Sync {
 }
 
 /// What the gateway accepted of one endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Told {
-    /// [`crate::reconcile::digest`] of the definition sent.
-    pub digest: String,
-    /// Unix milliseconds when it was accepted.
+    /// [`crate::reconcile::digest`] of the definition accepted last (`None`: only a state
+    /// was, e.g. a ChangeReport that crossed a DeleteReport).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Unix milliseconds when that definition was accepted.
+    #[serde(default)]
     pub told_at: i64,
+    /// [`crate::reconcile::state_digest`] of the state accepted last (`None`: Alexa was never
+    /// told a state by an event, and asks with ReportState).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_digest: Option<String>,
 }
 
 /// A customer's Login with Amazon tokens: what the skill needs to send events on their behalf.

@@ -16,6 +16,9 @@ use alexa_smart_home::config::Config;
 use alexa_smart_home::device::properties::{now_ms, reportable};
 use alexa_smart_home::device::{Connectivity, Device, DeviceCapability, DeviceState, LockState};
 use alexa_smart_home::http;
+use alexa_smart_home::reconcile::dead_letter::DeadLetters;
+use alexa_smart_home::reconcile::run::Reconciler;
+use alexa_smart_home::reconcile::trigger::{ReconcileFunction, Trigger};
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::{self, DynamoStore};
 use alexa_smart_home::store::seed::Seed;
@@ -158,6 +161,16 @@ enum Command {
         /// Lifetime in seconds; the token never expires when absent.
         #[arg(long)]
         expires_in: Option<u64>,
+    },
+    /// Reconcile customers: compare what Alexa was told with the devices table and send the
+    /// difference to a fake event gateway on 127.0.0.1 (printed), as the reconcile Lambda does.
+    Reconcile {
+        /// A customer to reconcile (repeatable).
+        #[arg(long, required_unless_present = "all")]
+        user: Vec<String>,
+        /// Every customer with a grant, as the scheduled run does.
+        #[arg(long, conflicts_with = "user")]
+        all: bool,
     },
     /// The proactive path, locally: fake LWA and event gateway on 127.0.0.1, the customer's
     /// AcceptGrant, then the devices table's stream through the stream processor, printing every
@@ -358,6 +371,19 @@ async fn run(command: Command) -> Result<(), BoxError> {
             });
             print_pretty(&view.to_string())?;
         }
+        Command::Reconcile { user, all } => {
+            let fakes = FakeAmazon::start(true).await;
+            use_fakes(&mut config, &fakes);
+            let function = reconcile_function(store, &config).await;
+            let trigger = if all {
+                Trigger::Schedule
+            } else {
+                Trigger::Customers(user)
+            };
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+            let summary = function.handle(trigger, deadline).await;
+            print_pretty(&summary.to_string())?;
+        }
         Command::LocalEvents { accept_grant, demo } => {
             let shadows = shadows()?;
             local_events(config, store, clouds, shadows, &accept_grant, demo).await?
@@ -501,19 +527,22 @@ async fn local_events(
         .clone()
         .ok_or("local-events needs DYNAMODB_ENDPOINT (a local DynamoDB-compatible server)")?;
     let fakes = FakeAmazon::start(true).await;
-    config.lwa_token_url = fakes.lwa_token_url();
-    config.event_gateway_url = Some(fakes.gateway_url());
-    config
-        .lwa_client_id
-        .get_or_insert_with(|| "local-client".into());
-    config
-        .lwa_client_secret
-        .get_or_insert_with(|| Secret::new("local-secret"));
+    use_fakes(&mut config, &fakes);
     eprintln!(
         "fake LWA at {}, fake gateway at {}",
         fakes.lwa_token_url(),
         fakes.gateway_url()
     );
+    // The grants table's stream triggers the reconciler, as in AWS: AcceptGrant's write asks
+    // for the customer's reconciliation, which tells Alexa the whole account.
+    let grants = LocalStream::open(
+        &endpoint,
+        &config.aws_region,
+        &config.grants_table,
+        Start::Latest,
+    )
+    .await?;
+    let reconciler = reconcile_function(store.clone(), &config).await;
 
     let skill =
         Skill::from_config(store.clone(), &config, http::client()).with_device_clouds(clouds);
@@ -536,8 +565,17 @@ async fn local_events(
     let mut pump = Pump {
         stream,
         processor,
+        grants,
+        reconciler,
         fakes,
     };
+    if demo {
+        eprintln!(
+            "\n== the grants table's stream: the reconciler tells Alexa the whole account =="
+        );
+        pump.until(|e| e["event"]["header"]["name"] == "AddOrUpdateReport")
+            .await?;
+    }
     if !demo {
         eprintln!("watching the devices table's stream; press Ctrl-C to stop");
         let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
@@ -663,25 +701,69 @@ async fn local_events(
     })
     .await?;
     pump.until(|e| is_change(e, "front-door-lock", "VOICE_INTERACTION"))
-        .await
+        .await?;
+
+    eprintln!("\n== reconciliation of {USER}: what Alexa was told against the devices table ==");
+    let before = pump.fakes.received().len();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let summary = pump
+        .reconciler
+        .handle(Trigger::Customers(vec![USER.into()]), deadline)
+        .await;
+    let sent = pump.fakes.received().len() - before;
+    if summary["inSync"] == 1 && sent == 0 {
+        eprintln!("nothing to do: Alexa has every endpoint of {USER} as the table holds it");
+        Ok(())
+    } else {
+        Err(format!("reconciliation found differences ({sent} event(s) sent): {summary}").into())
+    }
+}
+
+/// Points LWA and the event gateway at the local fakes.
+fn use_fakes(config: &mut Config, fakes: &FakeAmazon) {
+    config.lwa_token_url = fakes.lwa_token_url();
+    config.event_gateway_url = Some(fakes.gateway_url());
+    config
+        .lwa_client_id
+        .get_or_insert_with(|| "local-client".into());
+    config
+        .lwa_client_secret
+        .get_or_insert_with(|| Secret::new("local-secret"));
+}
+
+async fn reconcile_function(store: DynamoStore, config: &Config) -> ReconcileFunction<DynamoStore> {
+    ReconcileFunction::new(
+        Reconciler::from_config(store, config, http::client()),
+        DeadLetters::new(&dynamo::sdk_config(config).await),
+    )
 }
 
 /// The local stand-in for Lambda's event source mapping: stream batches through the processor.
 struct Pump {
     stream: LocalStream,
     processor: StreamProcessor<DynamoStore>,
+    /// The grants table's stream, and the reconcile function it triggers.
+    grants: LocalStream,
+    reconciler: ReconcileFunction<DynamoStore>,
     fakes: FakeAmazon,
 }
 
 impl Pump {
     /// Hands one batch to the processor; `false` when the stream had nothing new.
     async fn once(&mut self) -> Result<bool, BoxError> {
+        // The template gives the stream function two minutes per batch.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        let grants = self.grants.next_batch(100).await?;
+        if !grants.records.is_empty() {
+            let trigger = Trigger::parse(&serde_json::to_value(&grants)?)?;
+            self.reconciler.handle(trigger, deadline).await;
+            self.grants.done(&Default::default()).await?;
+            return Ok(true);
+        }
         let batch = self.stream.next_batch(100).await?;
         if batch.records.is_empty() {
             return Ok(false);
         }
-        // The template gives the stream function two minutes per batch.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
         let response = self.processor.process(batch, deadline).await;
         self.stream.done(&response).await?;
         Ok(true)
