@@ -107,6 +107,21 @@ async fn events_since(h: &Harness, from: usize) -> Vec<Value> {
     h.events().await.split_off(from)
 }
 
+/// The endpoints of each ChangeReport, which reconciliation sends with cause PERIODIC_POLL.
+fn polled(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .filter(|e| e["event"]["header"]["name"] == "ChangeReport")
+        .map(|e| {
+            assert_eq!(
+                e["event"]["payload"]["change"]["cause"]["type"],
+                "PERIODIC_POLL"
+            );
+            e["event"]["endpoint"]["endpointId"].as_str().unwrap()
+        })
+        .collect()
+}
+
 fn ids(event: &Value) -> Vec<String> {
     if event["event"]["header"]["name"] == "DeleteReport" {
         event["event"]["payload"]["endpoints"]
@@ -163,10 +178,19 @@ async fn changes_made_without_a_grant_reach_alexa_on_accept_grant() {
     // AND the grants table's stream triggers the reconcile function
     pump_grants(&f, &mut grants).await;
 
-    // THEN Alexa gets every endpoint of the account as it is now
+    // THEN Alexa gets every endpoint of the account as it is now, and their state
     let events = h.events().await;
-    assert_eq!(names(&events), ["AddOrUpdateReport"]);
+    assert_eq!(
+        names(&events),
+        [
+            "AddOrUpdateReport",
+            "ChangeReport",
+            "ChangeReport",
+            "ChangeReport"
+        ]
+    );
     assert_eq!(ids(&events[0]), ["a", "b", "c"]);
+    assert_eq!(polled(&events), ["a", "b", "c"]);
     assert_eq!(
         events[0]["event"]["payload"]["endpoints"][1]["friendlyName"],
         "Hall Lamp"
@@ -180,7 +204,7 @@ async fn changes_made_without_a_grant_reach_alexa_on_accept_grant() {
     let answer = operator(&f, &[&u]).await;
     // THEN nothing is sent
     assert_eq!(answer["inSync"], 1, "{answer}");
-    assert_eq!(h.events().await.len(), 1);
+    assert_eq!(h.events().await.len(), 4);
 }
 
 #[tokio::test]
@@ -225,16 +249,18 @@ async fn a_dead_lettered_batch_reaches_alexa_through_the_dead_letter_consumer() 
     }]});
     let answer = f.handle(Trigger::parse(&sqs).unwrap(), deadline()).await;
 
-    // THEN the message is consumed and Alexa gets the batch's changes
+    // THEN the message is consumed and Alexa gets the batch's changes (and the new device's
+    // state)
     assert_eq!(answer["batchItemFailures"], json!([]));
     let events = h.events().await;
-    assert_eq!(names(&events), ["AddOrUpdateReport"]);
+    assert_eq!(names(&events), ["AddOrUpdateReport", "ChangeReport"]);
     assert_eq!(ids(&events[0]), ["b", "c"]);
+    assert_eq!(polled(&events), ["c"]);
 
     // AND a second reconciliation sends nothing
     let answer = operator(&f, &[&u]).await;
     assert_eq!(answer["inSync"], 1, "{answer}");
-    assert_eq!(h.events().await.len(), 1);
+    assert_eq!(h.events().await.len(), 2);
 }
 
 #[tokio::test]
@@ -317,7 +343,10 @@ async fn changes_made_while_the_grant_failed_reach_alexa_when_it_recovers() {
     h.grant(&u, 60).await;
     pump_grants(&f, &mut grants).await;
     let told = h.events().await.len();
-    assert_eq!(told, 1);
+    assert_eq!(
+        names(&h.events().await),
+        ["AddOrUpdateReport", "ChangeReport"]
+    );
 
     // GIVEN Login with Amazon fails while the customer adds a device
     Mock::given(method("POST"))
@@ -355,9 +384,12 @@ async fn changes_made_while_the_grant_failed_reach_alexa_when_it_recovers() {
     // THEN Alexa gets the device added while the grant was failing too, and the request is
     // served
     let events = events_since(&h, told).await;
-    assert_eq!(names(&events), ["AddOrUpdateReport", "AddOrUpdateReport"]);
-    assert_eq!(ids(&events[0]), ["c"]);
-    assert_eq!(ids(&events[1]), ["b"]);
+    let added: Vec<Vec<String>> = events
+        .iter()
+        .filter(|e| e["event"]["header"]["name"] == "AddOrUpdateReport")
+        .map(ids)
+        .collect();
+    assert_eq!(added, [["c"], ["b"]], "{events:#?}");
     assert_eq!(
         h.store().grant(&u).await.unwrap().unwrap().reconcile_after,
         None
@@ -365,4 +397,54 @@ async fn changes_made_while_the_grant_failed_reach_alexa_when_it_recovers() {
     // AND a second reconciliation sends nothing
     let answer = operator(&f, &[&u]).await;
     assert_eq!(answer["inSync"], 1, "{answer}");
+}
+
+#[tokio::test]
+async fn a_state_change_whose_batch_was_lost_is_reported_by_the_schedule() {
+    let u = user();
+    let mut h = Harness::new(&[device(&u, "a")]).await;
+    h.grant(&u, 3600).await;
+    accept_all(&h.gateway).await;
+    let f = function(&h).await;
+    let schedule = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+    let answer = f
+        .handle(Trigger::parse(&schedule).unwrap(), deadline())
+        .await;
+    assert_eq!(
+        (answer["upserts"].clone(), answer["states"].clone()),
+        (json!(1), json!(1))
+    );
+    let before = h.events().await.len();
+
+    // GIVEN the light is turned on at its switch, and the batch with that change is lost
+    let mut on = device(&u, "a");
+    on.state.power_on = Some(true);
+    h.store().put_device(&on).await.unwrap();
+    let batch = h.stream.next_batch(1000).await.unwrap();
+    assert_eq!(batch.records.len(), 1);
+    h.stream.give_up().await.unwrap();
+
+    // WHEN the schedule runs
+    let answer = f
+        .handle(Trigger::parse(&schedule).unwrap(), deadline())
+        .await;
+
+    // THEN Alexa is told the light's state as the table holds it
+    assert_eq!(answer["states"], 1, "{answer}");
+    let events = events_since(&h, before).await;
+    assert_eq!(polled(&events), ["a"]);
+    let power = events[0]["event"]["payload"]["change"]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "powerState")
+        .cloned()
+        .unwrap();
+    assert_eq!(power["value"], "ON");
+    // AND the next run sends nothing
+    let answer = f
+        .handle(Trigger::parse(&schedule).unwrap(), deadline())
+        .await;
+    assert_eq!(answer["inSync"], 1, "{answer}");
+    assert_eq!(h.events().await.len(), before + 1);
 }

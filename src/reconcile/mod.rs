@@ -8,9 +8,11 @@
 //! what Alexa has and the account lost).
 //!
 //! State is kept the same way: a digest of the properties Alexa was last told by an event
-//! (ChangeReport, asynchronous Response). An endpoint whose state differs from it gets a
-//! `ChangeReport` with every property, cause `PERIODIC_POLL`. One Alexa was never told a
-//! state by an event gets none: Alexa asks for it with ReportState.
+//! (ChangeReport, asynchronous Response). An endpoint whose state differs from it, or that
+//! has none recorded, gets a `ChangeReport` with every property, cause `PERIODIC_POLL`: once
+//! told, the next run finds it in sync. (A directive's answer tells Alexa a state too, but is
+//! not recorded, to keep a write off the directive's path: at worst it makes one redundant
+//! ChangeReport.)
 //!
 //! - this module: the comparison;
 //! - [`run`]: reconciling customers (one, a list, or all of them in pages), through the same
@@ -99,9 +101,13 @@ pub fn difference(
         .iter()
         .filter(|d| endpoints.iter().any(|e| e.endpoint_id == d.endpoint_id))
         .filter_map(|d| {
-            let recorded = told.get(&d.endpoint_id)?.state_digest.as_ref()?;
+            let told = told.get(&d.endpoint_id);
+            // Told before the latest AcceptGrant: Alexa may have lost it with the endpoint.
+            let recorded = told
+                .filter(|t| t.told_at >= granted_at)
+                .and_then(|t| t.state_digest.as_ref());
             let properties = reportable(d, now_ms);
-            (*recorded != state_digest(&properties)).then(|| StateChange {
+            (recorded != Some(&state_digest(&properties))).then(|| StateChange {
                 endpoint_id: d.endpoint_id.clone(),
                 cause: CauseType::PeriodicPoll,
                 changed: properties,
@@ -168,6 +174,7 @@ mod tests {
         assert!(difference(&devices, &told(&devices), AT, 0).is_empty());
         let diff = difference(&devices, &told(&devices), AT + 1, 0);
         assert_eq!(diff.upserts.len(), 2);
+        assert_eq!(diff.states.len(), 2);
         assert!(diff.deletes.is_empty());
     }
 
@@ -218,13 +225,16 @@ mod tests {
     }
 
     #[test]
-    fn a_state_never_told_by_an_event_is_left_to_report_state() {
-        let before = [device("a", "Lamp")];
-        let mut told = told(&before);
+    fn a_state_never_told_by_an_event_is_told() {
+        let devices = [device("a", "Lamp")];
+        let mut told = told(&devices);
         told.get_mut("a").unwrap().state_digest = None;
-        let mut now = before.clone();
-        now[0].state.power_on = Some(true);
-        assert!(difference(&now, &told, 0, 0).is_empty());
+        let diff = difference(&devices, &told, 0, 0);
+        assert!(diff.upserts.is_empty());
+        assert_eq!(diff.states.len(), 1);
+        // A new endpoint: its definition, then its state.
+        let diff = difference(&devices, &BTreeMap::new(), 0, 0);
+        assert_eq!((diff.upserts.len(), diff.states.len()), (1, 1));
     }
 
     #[test]
