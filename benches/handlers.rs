@@ -93,7 +93,7 @@ fn stream_batch(c: &mut Criterion) {
                     batch
                         .users
                         .iter()
-                        .map(|u| reports_for(u, now).len())
+                        .map(|u| reports_for(u, now, |_| true).len())
                         .sum::<usize>()
                 },
                 BatchSize::LargeInput,

@@ -11,17 +11,22 @@
 //! lock). Alexa's side then also checks that no asynchronous response claims a lock state the
 //! device did not report, and at the end the devices table must hold what each device reported.
 //!
+//! Whole batches are lost too, as when Lambda's retries run out: the stream moves past them and
+//! nothing is sent for them. Once the operations are done (and the faults have stopped), one
+//! reconciliation of every customer must leave Alexa with what DynamoDB holds.
+//!
 //! Short form (in `make test`): 10 customers, 1,000 operations. Long form: `make soak`
 //! (50 customers, 10,000 operations, release build). Settings come from the environment:
 //! `SOAK_USERS`, `SOAK_OPS`, `SOAK_FAULT_PERCENT` (gateway, default 20), `SOAK_LWA_FAULT_PERCENT`
-//! (default 10), `SOAK_SEED` (printed on every run, so a failing run can be replayed).
+//! (default 10), `SOAK_DROP_PERCENT` (batches lost, default 3), `SOAK_SEED` (printed on every
+//! run, so a failing run can be replayed).
 //!
 //! No time is asserted: timings are printed only.
 
 mod support;
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -36,6 +41,7 @@ use alexa_smart_home::device::{
 use alexa_smart_home::gateway::{Gateway, GatewayRegion};
 use alexa_smart_home::lwa::Lwa;
 use alexa_smart_home::proactive::delivery::RetryPolicy;
+use alexa_smart_home::reconcile::run::Reconciler;
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::DynamoStore;
 use alexa_smart_home::store::{Fields, NewGrant, Store, TokenRecord, unix_seconds};
@@ -63,6 +69,7 @@ struct Settings {
     ops: usize,
     fault_percent: u32,
     lwa_fault_percent: u32,
+    drop_percent: u32,
     seed: u64,
 }
 
@@ -79,6 +86,7 @@ impl Settings {
             ops: var("SOAK_OPS", 1000),
             fault_percent: var("SOAK_FAULT_PERCENT", 20),
             lwa_fault_percent: var("SOAK_LWA_FAULT_PERCENT", 10),
+            drop_percent: var("SOAK_DROP_PERCENT", 3),
             seed: var("SOAK_SEED", fastrand::u64(..)),
         }
     }
@@ -1100,22 +1108,28 @@ fn mismatches(
 async fn no_change_is_lost_under_faults() {
     let settings = Settings::from_env();
     eprintln!(
-        "soak: {} customers, {} operations, gateway faults {} %, LWA faults {} %, SOAK_SEED={}",
+        "soak: {} customers, {} operations, gateway faults {} %, LWA faults {} %, batches lost {} %, \
+         SOAK_SEED={}",
         settings.users,
         settings.ops,
         settings.fault_percent,
         settings.lwa_fault_percent,
+        settings.drop_percent,
         settings.seed
     );
     let started = std::time::Instant::now();
 
+    // Faults stop (set to 0) for the final reconciliation.
+    let gateway_faults = Arc::new(AtomicU32::new(settings.fault_percent));
+    let lwa_faults = Arc::new(AtomicU32::new(settings.lwa_fault_percent));
     let gateway_state = Arc::new(Mutex::new(GatewayState::default()));
     let gateway = {
         let state = gateway_state.clone();
         let rng = Mutex::new(fastrand::Rng::with_seed(settings.seed ^ 1));
-        let percent = settings.fault_percent;
+        let percent = gateway_faults.clone();
         FaultServer::start(move |headers, body| {
             let mut rng = rng.lock().unwrap();
+            let percent = percent.load(Ordering::SeqCst);
             state
                 .lock()
                 .unwrap()
@@ -1127,9 +1141,10 @@ async fn no_change_is_lost_under_faults() {
     let lwa = {
         let state = lwa_state.clone();
         let rng = Mutex::new(fastrand::Rng::with_seed(settings.seed ^ 2));
-        let percent = settings.lwa_fault_percent;
+        let percent = lwa_faults.clone();
         FaultServer::start(move |_, body| {
             let mut rng = rng.lock().unwrap();
+            let percent = percent.load(Ordering::SeqCst);
             state.lock().unwrap().handle(&mut rng, percent, body)
         })
         .await
@@ -1185,21 +1200,24 @@ async fn no_change_is_lost_under_faults() {
         .timeout(CLIENT_TIMEOUT)
         .build()
         .unwrap();
+    let lwa_client = Lwa::new(
+        http.clone(),
+        format!("{}/auth/o2/token", lwa.uri()),
+        Some("client-id".into()),
+        Some(Secret::new("client-secret")),
+    );
+    let gateway_client = Gateway::new(http, Some(format!("{}/v3/events", gateway.uri())));
+    let policy = RetryPolicy {
+        resends: 3,
+        min_delay: Duration::from_millis(5),
+        jitter: Duration::from_millis(5),
+    };
     let processor = StreamProcessor::new(
         store.clone(),
-        Lwa::new(
-            http.clone(),
-            format!("{}/auth/o2/token", lwa.uri()),
-            Some("client-id".into()),
-            Some(Secret::new("client-secret")),
-        ),
-        Gateway::new(http, Some(format!("{}/v3/events", gateway.uri()))),
+        lwa_client.clone(),
+        gateway_client.clone(),
         tables.config.stream_concurrency,
-        RetryPolicy {
-            resends: 3,
-            min_delay: Duration::from_millis(5),
-            jitter: Duration::from_millis(5),
-        },
+        policy.clone(),
     );
     let mut stream = LocalStream::open(
         tables.config.dynamodb_endpoint.as_deref().unwrap(),
@@ -1224,6 +1242,8 @@ async fn no_change_is_lost_under_faults() {
     // The stream, as Lambda's event source mapping runs it with ReportBatchItemFailures: a
     // batch that names a failed record is delivered again from that record, until it succeeds.
     let (mut batches, mut redeliveries, mut records) = (0u64, 0u64, 0u64);
+    let (mut lost_batches, mut lost_records) = (0u64, 0u64);
+    let mut drops = fastrand::Rng::with_seed(settings.seed ^ 4);
     loop {
         let finished = written.load(Ordering::SeqCst);
         let batch = stream.next_batch(BATCH_SIZE).await.unwrap();
@@ -1240,6 +1260,14 @@ async fn no_change_is_lost_under_faults() {
         }
         batches += 1;
         records += batch.records.len() as u64;
+        // Lambda's retries of this batch ran out: it goes to the dead-letter queue, and the
+        // stream moves on without it.
+        if drops.u32(0..100) < settings.drop_percent {
+            lost_batches += 1;
+            lost_records += batch.records.len() as u64;
+            stream.give_up().await.unwrap().expect("a failure record");
+            continue;
+        }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         let response = processor.process(batch, deadline).await;
         if !response.batch_item_failures.is_empty() {
@@ -1253,6 +1281,25 @@ async fn no_change_is_lost_under_faults() {
         );
     }
     let (ops, cloud_log, sim) = cloud.await.unwrap();
+
+    // One reconciliation of every customer, the faults over: what the lost batches carried
+    // (and anything else the stream could not deliver) reaches Alexa now.
+    gateway_faults.store(0, Ordering::SeqCst);
+    lwa_faults.store(0, Ordering::SeqCst);
+    let reconciler = Reconciler::new(
+        store.clone(),
+        lwa_client,
+        gateway_client,
+        policy,
+        &tables.config,
+    );
+    let reconciled = reconciler
+        .customers(
+            users.clone(),
+            tokio::time::Instant::now() + Duration::from_secs(300),
+        )
+        .await;
+    assert!(reconciled.is_complete(), "{reconciled:?}");
 
     // Every customer's devices, read back from DynamoDB, against what Alexa was told.
     let mut accounts = Vec::new();
@@ -1336,7 +1383,9 @@ async fn no_change_is_lost_under_faults() {
     eprintln!(
         "soak figures ({:.1} s):\n\
          operations: {} (add {}, rename {}, capabilities {}, state {}, delete {})\n\
-         stream: {records} records in {batches} batches, {redeliveries} redelivered from a failed record\n\
+         stream: {records} records in {batches} batches, {redeliveries} redelivered from a failed record, \
+         {lost_batches} batches ({lost_records} records) lost\n\
+         reconciliation: {} customers, {} in sync, sent {} definitions, {} states, {} deletes\n\
          gateway: {} requests, {} accepted, {} faults injected ({:.1} %): 429 {}, 500 {}, 503 {}, 401 {}, \
          slow {}, dropped {}\n\
          events accepted: {:?}; {} repeated content (resends and redeliveries)\n\
@@ -1350,6 +1399,11 @@ async fn no_change_is_lost_under_faults() {
         ops.capabilities,
         ops.state,
         ops.delete,
+        reconciled.customers,
+        reconciled.in_sync,
+        reconciled.upserts,
+        reconciled.states,
+        reconciled.deletes,
         g.requests,
         g.accepted,
         f.total(),
@@ -1395,6 +1449,10 @@ async fn no_change_is_lost_under_faults() {
         );
     }
     assert!(endpoints > 0 && g.accepted > 0);
+    // The lost batches must have been there to repair.
+    if settings.drop_percent > 0 && batches >= 100 {
+        assert!(lost_batches > 0);
+    }
     // The IoT paths must have been taken, or the soak says nothing of them.
     assert!(
         c.deferred > 0 && answered > 0 && c.answered > 0 && c.failed > 0,

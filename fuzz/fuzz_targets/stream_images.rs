@@ -507,7 +507,7 @@ fn check(event: StreamEvent) {
     let batch = changes::decode(event);
     assert_eq!(batch.sequence_numbers.len(), records);
     for user in &batch.users {
-        for report in reports_for(user, NOW_MS) {
+        for report in reports_for(user, NOW_MS, |_| true) {
             let body = report.body(&token);
             assert!(
                 body.len() <= MAX_REPORT_BYTES,

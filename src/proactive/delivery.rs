@@ -73,6 +73,7 @@ impl<S: Store> Sender<'_, S> {
     pub async fn send_all(&self, mut grant: Grant, reports: Vec<Report>) -> Option<usize> {
         let mut queue: VecDeque<Report> = reports.into();
         while let Some(report) = queue.pop_front() {
+            self.announce(&grant.user_id, &report).await;
             match self.send(&mut grant, report).await {
                 Outcome::Accepted(report) => self.remember(&grant.user_id, &report).await,
                 Outcome::Dropped => {}
@@ -194,6 +195,27 @@ impl<S: Store> Sender<'_, S> {
                     return Outcome::Dropped;
                 }
             }
+        }
+    }
+
+    /// Before an AddOrUpdateReport is sent, records its endpoints as sent but unconfirmed: if
+    /// the gateway takes it but its 202 is lost (a timeout), Alexa has endpoints the record
+    /// would otherwise not know of, and could not delete once the account loses them.
+    /// Reconciliation resends (or deletes) an unconfirmed endpoint.
+    async fn announce(&self, user_id: &str, report: &Report) {
+        let ReportKind::AddOrUpdate(endpoints) = &report.kind else {
+            return;
+        };
+        let unconfirmed: Vec<(String, String)> = endpoints
+            .iter()
+            .map(|e| (e.endpoint_id.clone(), reconcile::UNCONFIRMED.to_owned()))
+            .collect();
+        if let Err(e) = self
+            .store
+            .record_definitions(user_id, &unconfirmed, now_ms())
+            .await
+        {
+            warn!(error = %Chain(&e), "cannot record the endpoints about to be sent");
         }
     }
 

@@ -38,6 +38,9 @@ use crate::handlers::discovery::discoverable;
 use crate::proactive::reports::StateChange;
 use crate::store::Told;
 
+/// The digest recorded for an endpoint sent but not (yet) accepted: it matches no definition.
+pub const UNCONFIRMED: &str = "unconfirmed";
+
 /// A digest of an endpoint's definition as sent to Alexa: 128 bits of SHA-256 over its JSON,
 /// hex. Any change Alexa would see (a name, a capability, a cookie) changes it; a new build
 /// whose mapping declares more changes it too, and the next reconciliation then sends the new

@@ -177,6 +177,14 @@ impl EndpointChange {
         }
     }
 
+    /// The device after the change, if there is one.
+    pub fn after(&self) -> Option<&crate::device::Device> {
+        match &self.after {
+            Image::Device(d) => Some(d),
+            _ => None,
+        }
+    }
+
     /// The earliest record of this change.
     pub fn first_record(&self) -> usize {
         self.records.first().copied().unwrap_or(usize::MAX)

@@ -11,7 +11,7 @@ pub mod pending;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use futures_util::StreamExt;
 use tokio::time::Instant;
-use tracing::{Instrument, debug, error, info, info_span};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use self::changes::{Action, StreamEvent, UserChanges};
 use crate::config::Config;
@@ -22,7 +22,7 @@ use crate::gateway::Gateway;
 use crate::grants;
 use crate::lwa::Lwa;
 use crate::proactive::delivery::{RetryPolicy, Sender};
-use crate::proactive::reports::{self, Report};
+use crate::proactive::reports::{self, Report, ReportKind};
 use crate::store::Store;
 
 /// The instant of a Lambda deadline given in milliseconds since the Unix epoch.
@@ -122,7 +122,7 @@ impl<S: Store> StreamProcessor<S> {
     /// Sends one customer's changes; the earliest undelivered record, if any.
     async fn process_user(&self, user: UserChanges, deadline: Instant) -> Option<usize> {
         let now = now_ms();
-        let reports = reports_for(&user, now);
+        let mut reports = reports_for(&user, now, |_| true);
         if reports.is_empty() && !pending::any_pending(&user) {
             return None;
         }
@@ -139,6 +139,25 @@ impl<S: Store> StreamProcessor<S> {
                 return Some(earliest);
             }
         };
+        if reports
+            .iter()
+            .any(|r| matches!(r.kind, ReportKind::Change(_)))
+        {
+            // A ChangeReport is only for an endpoint Alexa knows: one whose add was lost (a
+            // batch past Lambda's retries, a change made before the grant) is added first.
+            match self.store.told(&user.user_id).await {
+                Ok(told) => {
+                    reports = reports_for(&user, now, |id| {
+                        told.get(id)
+                            .and_then(|t| t.digest.as_deref())
+                            .is_some_and(|d| d != crate::reconcile::UNCONFIRMED)
+                    });
+                }
+                Err(e) => {
+                    warn!(error = %Chain(&e), "cannot read what Alexa was told; ChangeReports sent as they are");
+                }
+            }
+        }
         let settlements = match pending::settlements(&self.store, &user, now).await {
             Ok(settlements) => settlements,
             Err(e) => {
@@ -174,8 +193,9 @@ impl<S: Store> StreamProcessor<S> {
 }
 
 /// The reports one customer's changes make: discovery changes of endpoints Alexa would accept
-/// (an invalid one is logged and left out, not sent to fail), ChangeReports, deletes.
-pub fn reports_for(user: &UserChanges, now_ms: i64) -> Vec<Report> {
+/// (an invalid one is logged and left out, not sent to fail), ChangeReports, deletes. A state
+/// change of an endpoint that is not `known` to Alexa makes an AddOrUpdateReport of it too.
+pub fn reports_for(user: &UserChanges, now_ms: i64, known: impl Fn(&str) -> bool) -> Vec<Report> {
     let mut upserts = Vec::new();
     let mut state_changes = Vec::new();
     let mut deletes = Vec::new();
@@ -193,6 +213,11 @@ pub fn reports_for(user: &UserChanges, now_ms: i64) -> Vec<Report> {
                 if let Some(c) = change.state_change(now_ms)
                     && change.after_is_discoverable()
                 {
+                    if !known(&change.endpoint_id)
+                        && let Some(endpoint) = change.after().and_then(mapping::checked_endpoint)
+                    {
+                        upserts.push((endpoint, first));
+                    }
                     state_changes.push((c, first));
                 }
             }
