@@ -2,6 +2,7 @@
 //! or the device was deleted before events were enabled). A directive for it is answered
 //! `NO_SUCH_ENDPOINT`, and a DeleteReport for it is sent at once, so that the ghost goes away.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -59,6 +60,8 @@ async fn send<S: Store>(services: &Services<S>, user_id: &str, endpoint_id: &str
         policy: &policy,
         // The budget above is what bounds the time; this only lets the first send start.
         deadline: Instant::now() + REQUEST_TIMEOUT + Duration::from_secs(1),
+        // Only deletes.
+        states: &BTreeMap::new(),
     };
     let report = Report {
         kind: ReportKind::Delete(vec![endpoint_id.to_owned()]),

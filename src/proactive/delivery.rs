@@ -1,7 +1,7 @@
 //! Sending one customer's reports to the gateway, handling each answer as the gateway's error
 //! codes say (`shared/alexa/NOTES.md`).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -16,7 +16,7 @@ use crate::http::REQUEST_TIMEOUT;
 use crate::lwa::Lwa;
 use crate::metrics;
 use crate::reconcile;
-use crate::store::{Grant, Store};
+use crate::store::{Definition, Grant, Store};
 
 /// How throttling and server errors are retried. Amazon: resend up to 3 times, at least 1 s apart.
 #[derive(Debug, Clone)]
@@ -62,6 +62,10 @@ pub struct Sender<'a, S> {
     pub policy: &'a RetryPolicy,
     /// When the invocation must have answered; no send is started that could end after it.
     pub deadline: Instant,
+    /// Endpoint id → [`reconcile::state_digest`] of the device's state as of the reports, for
+    /// the endpoints an AddOrUpdateReport adds: recorded with the definition, as what Alexa
+    /// learns by ReportState.
+    pub states: &'a BTreeMap<String, String>,
 }
 
 /// Time kept back from the deadline for answering Lambda.
@@ -206,9 +210,13 @@ impl<S: Store> Sender<'_, S> {
         let ReportKind::AddOrUpdate(endpoints) = &report.kind else {
             return;
         };
-        let unconfirmed: Vec<(String, String)> = endpoints
+        let unconfirmed: Vec<Definition> = endpoints
             .iter()
-            .map(|e| (e.endpoint_id.clone(), reconcile::UNCONFIRMED.to_owned()))
+            .map(|e| Definition {
+                endpoint_id: e.endpoint_id.clone(),
+                digest: reconcile::UNCONFIRMED.to_owned(),
+                state: None,
+            })
             .collect();
         if let Err(e) = self
             .store
@@ -225,9 +233,13 @@ impl<S: Store> Sender<'_, S> {
     async fn remember(&self, user_id: &str, report: &Report) {
         let result = match &report.kind {
             ReportKind::AddOrUpdate(endpoints) => {
-                let definitions: Vec<(String, String)> = endpoints
+                let definitions: Vec<Definition> = endpoints
                     .iter()
-                    .map(|e| (e.endpoint_id.clone(), reconcile::digest(e)))
+                    .map(|e| Definition {
+                        endpoint_id: e.endpoint_id.clone(),
+                        digest: reconcile::digest(e),
+                        state: self.states.get(&e.endpoint_id).cloned(),
+                    })
                     .collect();
                 self.store
                     .record_definitions(user_id, &definitions, now_ms())

@@ -100,17 +100,28 @@ pub fn difference(
     now_ms: i64,
 ) -> Difference {
     let endpoints = discoverable(devices);
+    let is_upsert = |e: &Endpoint| {
+        told.get(&e.endpoint_id).is_none_or(|t| {
+            t.told_at < granted_at || t.digest.as_deref() != Some(digest(e).as_str())
+        })
+    };
     let mut states: Vec<StateChange> = devices
         .iter()
-        .filter(|d| endpoints.iter().any(|e| e.endpoint_id == d.endpoint_id))
         .filter_map(|d| {
-            let told = told.get(&d.endpoint_id);
-            // Told before the latest AcceptGrant: Alexa may have lost it with the endpoint.
-            let recorded = told
-                .filter(|t| t.told_at >= granted_at)
-                .and_then(|t| t.state_digest.as_ref());
+            let endpoint = endpoints.iter().find(|e| e.endpoint_id == d.endpoint_id)?;
             let properties = reportable(d, now_ms);
-            (recorded != Some(&state_digest(&properties))).then(|| StateChange {
+            let current = state_digest(&properties);
+            let stale = match told
+                .get(&d.endpoint_id)
+                .and_then(|t| t.state_digest.as_ref())
+            {
+                Some(recorded) => *recorded != current,
+                // Sent with its definition, Alexa asks for its state (ReportState); the
+                // record then holds it. Known to Alexa without a state recorded (a view
+                // written before states were): told once.
+                None => !is_upsert(endpoint),
+            };
+            stale.then(|| StateChange {
                 endpoint_id: d.endpoint_id.clone(),
                 cause: CauseType::PeriodicPoll,
                 changed: properties,
@@ -125,14 +136,7 @@ pub fn difference(
         .cloned()
         .collect();
     deletes.sort();
-    let mut upserts: Vec<Endpoint> = endpoints
-        .into_iter()
-        .filter(|e| {
-            told.get(&e.endpoint_id).is_none_or(|t| {
-                t.told_at < granted_at || t.digest.as_deref() != Some(digest(e).as_str())
-            })
-        })
-        .collect();
+    let mut upserts: Vec<Endpoint> = endpoints.into_iter().filter(|e| is_upsert(e)).collect();
     upserts.sort_by(|a, b| a.endpoint_id.cmp(&b.endpoint_id));
     Difference {
         upserts,
@@ -177,7 +181,8 @@ mod tests {
         assert!(difference(&devices, &told(&devices), AT, 0).is_empty());
         let diff = difference(&devices, &told(&devices), AT + 1, 0);
         assert_eq!(diff.upserts.len(), 2);
-        assert_eq!(diff.states.len(), 2);
+        // Their states are as recorded: Alexa asks for them (ReportState).
+        assert!(diff.states.is_empty());
         assert!(diff.deletes.is_empty());
     }
 
@@ -235,9 +240,9 @@ mod tests {
         let diff = difference(&devices, &told, 0, 0);
         assert!(diff.upserts.is_empty());
         assert_eq!(diff.states.len(), 1);
-        // A new endpoint: its definition, then its state.
+        // A new endpoint: its definition only (Alexa asks for its state).
         let diff = difference(&devices, &BTreeMap::new(), 0, 0);
-        assert_eq!((diff.upserts.len(), diff.states.len()), (1, 1));
+        assert_eq!((diff.upserts.len(), diff.states.len()), (1, 0));
     }
 
     #[test]

@@ -7,9 +7,11 @@ use futures_util::StreamExt;
 use tokio::time::Instant;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
-use super::difference;
+use std::collections::BTreeMap;
+
+use super::{difference, state_digest};
 use crate::config::Config;
-use crate::device::properties::now_ms;
+use crate::device::properties::{now_ms, reportable};
 use crate::error::Chain;
 use crate::gateway::Gateway;
 use crate::grants::{self, GrantError};
@@ -179,6 +181,12 @@ impl<S: Store> Reconciler<S> {
         diff.deletes.truncate(MAX_DELETES_PER_RUN);
         let (upserts, states, deletes) =
             (diff.upserts.len(), diff.states.len(), diff.deletes.len());
+        let now = now_ms();
+        let added_states: BTreeMap<String, String> = devices
+            .iter()
+            .filter(|d| diff.upserts.iter().any(|e| e.endpoint_id == d.endpoint_id))
+            .map(|d| (d.endpoint_id.clone(), state_digest(&reportable(d, now))))
+            .collect();
         if !diff.is_empty() {
             let reports = reports::plan(
                 diff.upserts.into_iter().map(|e| (e, 0)).collect(),
@@ -191,6 +199,7 @@ impl<S: Store> Reconciler<S> {
                 gateway: &self.gateway,
                 policy: &self.policy,
                 deadline,
+                states: &added_states,
             };
             if sender.send_all(grant, reports).await.is_some() {
                 return Err(ReconcileError::Undelivered);

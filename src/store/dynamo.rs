@@ -13,8 +13,8 @@ use futures_util::StreamExt;
 use tracing::{debug, warn};
 
 use super::{
-    Fields, Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, Swap, TokenHash,
-    TokenRecord, Told,
+    Definition, Fields, Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, Swap,
+    TokenHash, TokenRecord, Told,
 };
 use crate::alexa::BearerToken;
 use crate::config::Config;
@@ -589,21 +589,28 @@ impl Store for DynamoStore {
     async fn record_definitions(
         &self,
         user_id: &str,
-        definitions: &[(String, String)],
+        definitions: &[Definition],
         at_ms: i64,
     ) -> Result<(), StoreError> {
         // One UpdateItem each, a few at a time: a BatchWriteItem put would replace the item and
         // lose the state recorded on it.
         let writes: Vec<_> = definitions
             .iter()
-            .map(|(endpoint_id, digest)| {
-                self.view_item(user_id, endpoint_id)
-                    .update_expression("SET #d = :d, #t = :t")
+            .map(|d| {
+                let mut update = self
+                    .view_item(user_id, &d.endpoint_id)
                     .expression_attribute_names("#d", "digest")
                     .expression_attribute_names("#t", "toldAt")
-                    .expression_attribute_values(":d", AttributeValue::S(digest.clone()))
-                    .expression_attribute_values(":t", AttributeValue::N(at_ms.to_string()))
-                    .send()
+                    .expression_attribute_values(":d", AttributeValue::S(d.digest.clone()))
+                    .expression_attribute_values(":t", AttributeValue::N(at_ms.to_string()));
+                update = match &d.state {
+                    Some(state) => update
+                        .update_expression("SET #d = :d, #t = :t, #s = if_not_exists(#s, :s)")
+                        .expression_attribute_names("#s", "stateDigest")
+                        .expression_attribute_values(":s", AttributeValue::S(state.clone())),
+                    None => update.update_expression("SET #d = :d, #t = :t"),
+                };
+                update.send()
             })
             .collect();
         let mut results =

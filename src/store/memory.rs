@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
 use super::{
-    Fields, Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, Swap, TokenHash,
-    TokenRecord, Told,
+    Definition, Fields, Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, Swap,
+    TokenHash, TokenRecord, Told,
 };
 use crate::alexa::BearerToken;
 use crate::device::Device;
@@ -274,15 +274,20 @@ impl Store for MemoryStore {
     async fn record_definitions(
         &self,
         user_id: &str,
-        definitions: &[(String, String)],
+        definitions: &[Definition],
         at_ms: i64,
     ) -> Result<(), StoreError> {
         self.check()?;
         let mut told = write(&self.told);
-        for (id, digest) in definitions {
-            let row = told.entry((user_id.to_owned(), id.clone())).or_default();
-            row.digest = Some(digest.clone());
+        for d in definitions {
+            let row = told
+                .entry((user_id.to_owned(), d.endpoint_id.clone()))
+                .or_default();
+            row.digest = Some(d.digest.clone());
             row.told_at = at_ms;
+            if row.state_digest.is_none() {
+                row.state_digest = d.state.clone();
+            }
         }
         Ok(())
     }

@@ -133,12 +133,12 @@ pub trait Store: Send + Sync {
         user_id: &str,
     ) -> impl Future<Output = Result<BTreeMap<String, Told>, StoreError>> + Send;
 
-    /// Records definitions the gateway has just accepted: (endpoint id, digest), at `at_ms`.
-    /// What was recorded of the endpoints' state stays.
+    /// Records definitions the gateway has just accepted, at `at_ms`. A state recorded for an
+    /// endpoint stays; one without gets the definition's `state`, if given.
     fn record_definitions(
         &self,
         user_id: &str,
-        definitions: &[(String, String)],
+        definitions: &[Definition],
         at_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -168,6 +168,17 @@ pub trait Store: Send + Sync {
         name: &str,
         value: Option<&str>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// An endpoint's definition as sent to Alexa, for the Alexa view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Definition {
+    pub endpoint_id: String,
+    /// [`crate::reconcile::digest`] of the definition.
+    pub digest: String,
+    /// [`crate::reconcile::state_digest`] of the device's state when it was sent: what Alexa
+    /// learns by asking ReportState about a new endpoint.
+    pub state: Option<String>,
 }
 
 /// What the gateway accepted of one endpoint.

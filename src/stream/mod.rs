@@ -8,6 +8,8 @@
 pub mod changes;
 pub mod pending;
 
+use std::collections::BTreeMap;
+
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use futures_util::StreamExt;
 use tokio::time::Instant;
@@ -16,7 +18,7 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 use self::changes::{Action, StreamEvent, UserChanges};
 use crate::config::Config;
 use crate::device::mapping;
-use crate::device::properties::now_ms;
+use crate::device::properties::{now_ms, reportable};
 use crate::error::Chain;
 use crate::gateway::Gateway;
 use crate::grants;
@@ -175,6 +177,7 @@ impl<S: Store> StreamProcessor<S> {
             gateway: &self.gateway,
             policy: &self.policy,
             deadline,
+            states: &added_states(&user, now),
         };
         let failed = if all.is_empty() {
             None
@@ -190,6 +193,21 @@ impl<S: Store> StreamProcessor<S> {
         }
         failed
     }
+}
+
+/// The state of each device the changes add or update (what Alexa learns of a new endpoint
+/// by ReportState), by endpoint id.
+fn added_states(user: &UserChanges, now_ms: i64) -> BTreeMap<String, String> {
+    user.endpoints
+        .iter()
+        .filter_map(|change| match change.action() {
+            Action::AddOrUpdate(device) => Some((
+                change.endpoint_id.clone(),
+                crate::reconcile::state_digest(&reportable(device, now_ms)),
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The reports one customer's changes make: discovery changes of endpoints Alexa would accept
