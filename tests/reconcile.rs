@@ -434,3 +434,53 @@ async fn a_state_change_whose_batch_was_lost_is_reported_by_the_schedule() {
     assert_eq!(answer["inSync"], 1, "{answer}");
     assert_eq!(h.events().await.len(), before + 1);
 }
+
+#[tokio::test]
+async fn a_gateway_that_does_not_know_the_grant_yet_leaves_the_request_for_later() {
+    let u = user();
+    let h = Harness::new(&[device(&u, "a")]).await;
+    h.grant(&u, 3600).await;
+    // AcceptGrant's answer still on its way to Alexa: the gateway does not know the customer
+    // enabled events, while LWA refreshes the grant fine.
+    Mock::given(method("POST"))
+        .and(path("/v3/events"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(proactive::error_body("SKILL_NEVER_ENABLED_EXCEPTION")),
+        )
+        .with_priority(1)
+        .named("not enabled yet")
+        .mount(&h.gateway)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(proactive::lwa_tokens("Atza|refreshed"))
+        .mount(&h.lwa)
+        .await;
+    accept_all(&h.gateway).await;
+    let f = function(&h).await;
+
+    // WHEN the AcceptGrant's reconciliation runs
+    let answer = operator(&f, &[&u]).await;
+    // THEN it failed, and the request stays on the grant
+    assert_eq!(answer["failed"], json!([u.clone()]), "{answer}");
+    assert!(
+        h.store()
+            .grant(&u)
+            .await
+            .unwrap()
+            .unwrap()
+            .reconcile_after
+            .is_some()
+    );
+
+    // WHEN the gateway knows the customer, the next run sends the account
+    h.gateway.reset().await;
+    accept_all(&h.gateway).await;
+    let answer = operator(&f, &[&u]).await;
+    assert_eq!(answer["upserts"], 1, "{answer}");
+    assert_eq!(names(&h.events().await), ["AddOrUpdateReport"]);
+    assert_eq!(
+        h.store().grant(&u).await.unwrap().unwrap().reconcile_after,
+        None
+    );
+}

@@ -54,6 +54,18 @@ enum Outcome {
     Failed(Report),
 }
 
+/// What became of a customer's reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivered {
+    /// Each accepted, or dropped because no resend could ever succeed.
+    All,
+    /// The gateway refuses the customer for now or for good (skill disabled, another stage):
+    /// the rest was not sent, and resending the records cannot help.
+    Stopped,
+    /// Not all delivered: the earliest stream record of what was not.
+    Undelivered(usize),
+}
+
 /// Sends reports for one customer.
 pub struct Sender<'a, S> {
     pub store: &'a S,
@@ -74,7 +86,15 @@ const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 impl<S: Store> Sender<'_, S> {
     /// Sends `reports` in order and returns the earliest stream record that was not delivered
     /// (`None`: everything was delivered or needs no retry).
-    pub async fn send_all(&self, mut grant: Grant, reports: Vec<Report>) -> Option<usize> {
+    pub async fn send_all(&self, grant: Grant, reports: Vec<Report>) -> Option<usize> {
+        match self.deliver(grant, reports).await {
+            Delivered::All | Delivered::Stopped => None,
+            Delivered::Undelivered(record) => Some(record),
+        }
+    }
+
+    /// Sends `reports` in order; what became of them.
+    pub async fn deliver(&self, mut grant: Grant, reports: Vec<Report>) -> Delivered {
         let mut queue: VecDeque<Report> = reports.into();
         while let Some(report) = queue.pop_front() {
             self.announce(&grant.user_id, &report).await;
@@ -85,16 +105,16 @@ impl<S: Store> Sender<'_, S> {
                     queue.push_front(b);
                     queue.push_front(a);
                 }
-                Outcome::Stop => return None,
+                Outcome::Stop => return Delivered::Stopped,
                 // Later reports are not sent: Lambda redelivers from the failed record anyway,
                 // and a throttled or failing gateway is not helped by more requests.
                 Outcome::Failed(report) => {
                     let later = queue.iter().map(|r| r.first_record);
-                    return Some(later.fold(report.first_record, usize::min));
+                    return Delivered::Undelivered(later.fold(report.first_record, usize::min));
                 }
             }
         }
-        None
+        Delivered::All
     }
 
     async fn send(&self, grant: &mut Grant, report: Report) -> Outcome {

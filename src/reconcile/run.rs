@@ -17,7 +17,7 @@ use crate::gateway::Gateway;
 use crate::grants::{self, GrantError};
 use crate::lwa::Lwa;
 use crate::metrics;
-use crate::proactive::delivery::{RetryPolicy, Sender};
+use crate::proactive::delivery::{Delivered, RetryPolicy, Sender};
 use crate::proactive::reports;
 use crate::store::{Fields, Store, StoreError};
 
@@ -53,6 +53,8 @@ pub enum ReconcileError {
     Store(#[from] StoreError),
     #[error("the gateway did not accept every report")]
     Undelivered,
+    #[error("the gateway refuses the customer's events")]
+    Refused,
 }
 
 /// What a run over several customers did, for the log and the operator.
@@ -201,8 +203,18 @@ impl<S: Store> Reconciler<S> {
                 deadline,
                 states: &added_states,
             };
-            if sender.send_all(grant, reports).await.is_some() {
-                return Err(ReconcileError::Undelivered);
+            match sender.deliver(grant, reports).await {
+                Delivered::All => {}
+                Delivered::Undelivered(_) => return Err(ReconcileError::Undelivered),
+                // The gateway refuses the customer: disabled (their grant is gone), or not yet
+                // enabled as far as it knows (AcceptGrant's answer still on its way) or a wrong
+                // region. The request stays for the grant's next write (or the schedule).
+                Delivered::Stopped => {
+                    return match self.store.grant(user_id).await? {
+                        None => Ok(Reconciled::NoGrant),
+                        Some(_) => Err(ReconcileError::Refused),
+                    };
+                }
             }
         }
         if let Some(at) = requested
