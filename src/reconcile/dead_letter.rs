@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use aws_sdk_dynamodbstreams::Client;
+use aws_sdk_dynamodbstreams::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
 use serde::Deserialize;
 use tracing::{debug, warn};
@@ -72,16 +73,7 @@ impl DeadLetters {
             .sequence_number(&batch.start_sequence_number)
             .send()
             .await
-            .map_err(|e| {
-                let gone = e.as_service_error().is_some_and(|s| {
-                    s.is_trimmed_data_access_exception() || s.is_resource_not_found_exception()
-                });
-                if gone {
-                    DeadLetterError::Expired
-                } else {
-                    streams("GetShardIterator", e)
-                }
-            })?;
+            .map_err(|e| streams("GetShardIterator", e))?;
         let mut iterator = iterator.shard_iterator.ok_or(DeadLetterError::Expired)?;
         let mut users = BTreeSet::new();
         let mut empty = 0;
@@ -92,16 +84,7 @@ impl DeadLetters {
                 .shard_iterator(&iterator)
                 .send()
                 .await
-                .map_err(|e| {
-                    let gone = e.as_service_error().is_some_and(|s| {
-                        s.is_trimmed_data_access_exception() || s.is_resource_not_found_exception()
-                    });
-                    if gone {
-                        DeadLetterError::Expired
-                    } else {
-                        streams("GetRecords", e)
-                    }
-                })?;
+                .map_err(|e| streams("GetRecords", e))?;
             let records = page.records();
             empty = if records.is_empty() { empty + 1 } else { 0 };
             for record in records {
@@ -140,10 +123,20 @@ pub fn sequence_after(a: &str, b: &str) -> bool {
     (a.len(), a) > (b.len(), b)
 }
 
-fn streams<E: std::error::Error + Send + Sync + 'static>(
-    operation: &'static str,
-    error: E,
-) -> DeadLetterError {
+/// A DynamoDB Streams failure: the records are gone (trimmed past the retention, or the stream
+/// replaced), or the call failed and may work later.
+fn streams<E, R>(operation: &'static str, error: SdkError<E, R>) -> DeadLetterError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let code = error.as_service_error().and_then(|e| e.code());
+    if matches!(
+        code,
+        Some("TrimmedDataAccessException" | "ResourceNotFoundException")
+    ) {
+        return DeadLetterError::Expired;
+    }
     DeadLetterError::Streams {
         operation,
         source: Box::new(error),

@@ -416,10 +416,7 @@ impl Store for DynamoStore {
         // The tokens only: a reconciliation request written meanwhile (it does not change the
         // version) must survive the refresh.
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.grants_table)
-            .key(USER_ID, AttributeValue::S(grant.user_id.clone()))
+            .grant_item(&grant.user_id)
             .update_expression("SET accessToken = :a, refreshToken = :r, expiresAt = :e, #v = :v")
             .condition_expression("#v = :expected")
             .expression_attribute_names("#v", VERSION)
@@ -439,11 +436,7 @@ impl Store for DynamoStore {
             )
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(dynamo("UpdateItem", &self.grants_table, e)),
-        }
+        conditional(result, "UpdateItem", &self.grants_table)
     }
 
     async fn delete_grant(&self, user_id: &str, version: u64) -> Result<bool, StoreError> {
@@ -457,19 +450,12 @@ impl Store for DynamoStore {
             .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(dynamo("DeleteItem", &self.grants_table, e)),
-        }
+        conditional(result, "DeleteItem", &self.grants_table)
     }
 
     async fn request_reconciliation(&self, user_id: &str, at_ms: i64) -> Result<bool, StoreError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.grants_table)
-            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+            .grant_item(user_id)
             .update_expression("SET #r = :t")
             .condition_expression("attribute_exists(#u) AND attribute_not_exists(#r)")
             .expression_attribute_names("#u", USER_ID)
@@ -477,30 +463,20 @@ impl Store for DynamoStore {
             .expression_attribute_values(":t", AttributeValue::N(at_ms.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(dynamo("UpdateItem", &self.grants_table, e)),
-        }
+        conditional(result, "UpdateItem", &self.grants_table)
     }
 
     async fn clear_reconciliation(&self, user_id: &str, at_ms: i64) -> Result<(), StoreError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.grants_table)
-            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+            .grant_item(user_id)
             .update_expression("REMOVE #r")
             .condition_expression("#r = :t")
             .expression_attribute_names("#r", RECONCILE_AFTER)
             .expression_attribute_values(":t", AttributeValue::N(at_ms.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(dynamo("UpdateItem", &self.grants_table, e)),
-        }
+        // A newer request (another time) stays: not an error.
+        conditional(result, "UpdateItem", &self.grants_table).map(|_| ())
     }
 
     async fn customers(
@@ -869,6 +845,17 @@ impl DynamoStore {
             .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
     }
 
+    /// An UpdateItem of the customer's grant.
+    fn grant_item(
+        &self,
+        user_id: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.grants_table)
+            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+    }
+
     /// An UpdateItem of the customer's row of an endpoint in the Alexa view table.
     fn view_item(
         &self,
@@ -936,6 +923,23 @@ where
         e.code() == Some("ValidationException")
             && e.message().is_some_and(|m| m.contains("document path"))
     })
+}
+
+/// A conditional write's result: `Ok(false)` when its condition did not hold.
+fn conditional<T, E, R>(
+    result: Result<T, SdkError<E, R>>,
+    operation: &'static str,
+    table: &str,
+) -> Result<bool, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failure(&e) => Ok(false),
+        Err(e) => Err(dynamo(operation, table, e)),
+    }
 }
 
 fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
