@@ -405,8 +405,10 @@ fn spawn(api: &RuntimeApi, binary: &str, config: &Config, dynamodb: &str) -> Chi
         .env("GRANTS_TABLE", &config.grants_table)
         .env("ALEXA_VIEW_TABLE", &config.alexa_view_table)
         .env("AWS_LAMBDA_LOG_LEVEL", "error")
+        // stdout holds the metric lines; errors show (a run once failed on an ErrorResponse
+        // that nothing explained).
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn")
 }
