@@ -93,11 +93,13 @@ pub fn init(namespace: &str) {
         Ok(collector) => {
             // With Lambda's JSON log format and an application log level above INFO, Lambda
             // drops lines without a `level` (it takes them for INFO), and the alarms on these
-            // metrics would never see them: the lines carry the configured level itself.
+            // metrics would never see them: the lines carry INFO, or the configured
+            // level where that is above it.
             let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
                 .ok()
-                .filter(|l| !l.trim().is_empty())
-                .map_or_else(|| "INFO".to_owned(), |l| l.trim().to_ascii_uppercase());
+                .map(|l| l.trim().to_ascii_uppercase())
+                .filter(|l| matches!(l.as_str(), "WARN" | "ERROR" | "FATAL"))
+                .unwrap_or_else(|| "INFO".to_owned());
             collector.set_property("level", level);
             let _ = COLLECTOR.set(collector);
             for (name, description) in METRICS {

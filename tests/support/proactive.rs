@@ -9,7 +9,10 @@ use alexa_smart_home::device::Device;
 use alexa_smart_home::gateway::GatewayRegion;
 use alexa_smart_home::http;
 use alexa_smart_home::store::dynamo::DynamoStore;
-use alexa_smart_home::store::{Grant, NewGrant, Store, unix_seconds};
+use alexa_smart_home::device::mapping;
+use alexa_smart_home::device::properties::{now_ms, reportable};
+use alexa_smart_home::reconcile;
+use alexa_smart_home::store::{Definition, Grant, NewGrant, Store, unix_seconds};
 use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home_local::stream::{LocalStream, Start};
 use aws_lambda_events::event::dynamodb::Event;
@@ -39,6 +42,7 @@ impl Harness {
         for d in initial {
             tables.store.put_device(d).await.unwrap();
         }
+        told(&tables.store, initial).await;
         let gateway = MockServer::start().await;
         let lwa = MockServer::start().await;
         tables.config.lwa_token_url = format!("{}/auth/o2/token", lwa.uri());
@@ -121,6 +125,26 @@ impl Harness {
             .iter()
             .map(|r| String::from_utf8_lossy(&r.body).into_owned())
             .collect()
+    }
+}
+
+/// Records `devices` in the Alexa view as accepted, definitions and states: the premise of a
+/// test whose devices Alexa already has (else the stream adds each before its first
+/// ChangeReport, as it must for an endpoint Alexa was never told of).
+pub async fn told(store: &DynamoStore, devices: &[Device]) {
+    for d in devices {
+        let Some(endpoint) = mapping::checked_endpoint(d) else {
+            continue;
+        };
+        let definition = Definition {
+            endpoint_id: d.endpoint_id.clone(),
+            digest: reconcile::digest(&endpoint),
+            state: Some(reconcile::state_digest(&reportable(d, 0))),
+        };
+        store
+            .record_definitions(&d.user_id, &[definition], now_ms())
+            .await
+            .unwrap();
     }
 }
 
