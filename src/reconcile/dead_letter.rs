@@ -31,10 +31,11 @@ pub struct BatchInfo {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeadLetterError {
-    /// The stream no longer holds the records (past its 24 h retention, or the stream was
-    /// replaced): only the scheduled reconciliation can repair what they carried.
-    #[error("the batch's records are no longer in the stream")]
-    Expired,
+    /// The records cannot be read, and never will: past the stream's 24 h retention, the
+    /// stream replaced, or a record naming a stream or shard DynamoDB Streams refuses. Only
+    /// the scheduled reconciliation can repair what they carried.
+    #[error("the batch's records cannot be read back ({0})")]
+    Expired(String),
     #[error("DynamoDB Streams {operation} failed")]
     Streams {
         operation: &'static str,
@@ -74,7 +75,9 @@ impl DeadLetters {
             .send()
             .await
             .map_err(|e| streams("GetShardIterator", e))?;
-        let mut iterator = iterator.shard_iterator.ok_or(DeadLetterError::Expired)?;
+        let mut iterator = iterator
+            .shard_iterator
+            .ok_or_else(|| DeadLetterError::Expired("no shard iterator".into()))?;
         let mut users = BTreeSet::new();
         let mut empty = 0;
         for _ in 0..MAX_PAGES {
@@ -106,7 +109,7 @@ impl DeadLetters {
         }
         if users.is_empty() {
             warn!("none of the batch's records could be read back");
-            return Err(DeadLetterError::Expired);
+            return Err(DeadLetterError::Expired("no record in the range".into()));
         }
         debug!(
             customers = users.len(),
@@ -123,19 +126,26 @@ pub fn sequence_after(a: &str, b: &str) -> bool {
     (a.len(), a) > (b.len(), b)
 }
 
-/// A DynamoDB Streams failure: the records are gone (trimmed past the retention, or the stream
-/// replaced), or the call failed and may work later.
+/// A DynamoDB Streams failure. Throttling, server errors and no answer may pass; any other
+/// answer of the service (trimmed data, no such stream or shard, a request it refuses) will be
+/// the same however often the message comes back.
 fn streams<E, R>(operation: &'static str, error: SdkError<E, R>) -> DeadLetterError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let code = error.as_service_error().and_then(|e| e.code());
-    if matches!(
-        code,
-        Some("TrimmedDataAccessException" | "ResourceNotFoundException")
-    ) {
-        return DeadLetterError::Expired;
+    if let Some(code) = error.as_service_error().and_then(|e| e.code()) {
+        let passing = matches!(
+            code,
+            "LimitExceededException"
+                | "InternalServerError"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "ServiceUnavailable"
+        );
+        if !passing {
+            return DeadLetterError::Expired(code.to_owned());
+        }
     }
     DeadLetterError::Streams {
         operation,

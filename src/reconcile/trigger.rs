@@ -175,11 +175,12 @@ impl<S: Store> ReconcileFunction<S> {
         };
         let users = match self.dead_letters.customers(&record.batch).await {
             Ok(users) => users,
-            Err(DeadLetterError::Expired) => {
+            Err(DeadLetterError::Expired(reason)) => {
                 warn!(
                     shard = %record.batch.shard_id,
-                    "dead-lettered batch is past the stream's retention; the scheduled \
-                     reconciliation repairs its customers"
+                    %reason,
+                    "dead-lettered batch cannot be read back (past the stream's retention?); \
+                     the scheduled reconciliation repairs its customers"
                 );
                 metrics::dead_letter_batch("expired");
                 return true;

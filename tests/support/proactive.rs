@@ -6,12 +6,12 @@ use std::time::{Duration, SystemTime};
 
 use alexa_smart_home::alexa::Secret;
 use alexa_smart_home::device::Device;
-use alexa_smart_home::gateway::GatewayRegion;
-use alexa_smart_home::http;
-use alexa_smart_home::store::dynamo::DynamoStore;
 use alexa_smart_home::device::mapping;
 use alexa_smart_home::device::properties::{now_ms, reportable};
+use alexa_smart_home::gateway::GatewayRegion;
+use alexa_smart_home::http;
 use alexa_smart_home::reconcile;
+use alexa_smart_home::store::dynamo::DynamoStore;
 use alexa_smart_home::store::{Definition, Grant, NewGrant, Store, unix_seconds};
 use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home_local::stream::{LocalStream, Start};
