@@ -484,3 +484,26 @@ async fn a_gateway_that_does_not_know_the_grant_yet_leaves_the_request_for_later
         None
     );
 }
+
+#[test]
+fn the_sample_events_are_the_triggers_they_are_named_for() {
+    let parse = |file: &str| {
+        let event: Value = serde_json::from_str(&support::read(file)).unwrap();
+        Trigger::parse(&event).unwrap()
+    };
+    assert_eq!(parse("events/Reconcile/Schedule.json"), Trigger::Schedule);
+    assert_eq!(
+        parse("events/Reconcile/Operator.json"),
+        Trigger::Customers(vec!["example-user".into()])
+    );
+    assert_eq!(
+        parse("events/Reconcile/GrantsStream.json"),
+        Trigger::Grants(vec!["example-user".into()])
+    );
+    let Trigger::DeadLetters(messages) = parse("events/Reconcile/DeadLetter.json") else {
+        panic!("not the dead-letter queue");
+    };
+    let record: alexa_smart_home::reconcile::dead_letter::FailureRecord =
+        serde_json::from_str(&messages[0].1).unwrap();
+    assert_eq!(record.batch.start_sequence_number, "800000000003126276362");
+}
