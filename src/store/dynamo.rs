@@ -381,61 +381,50 @@ impl Store for DynamoStore {
     }
 
     async fn put_grant(&self, new: NewGrant) -> Result<Grant, StoreError> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.grants_table)
-            .key(USER_ID, AttributeValue::S(new.user_id.clone()))
-            .update_expression(
-                "SET accessToken = :a, refreshToken = :r, expiresAt = :e, #region = :g, \
+        let update = self.grant_item(&new.user_id);
+        let out = with_tokens(
+            update,
+            &new.access_token,
+            &new.refresh_token,
+            new.expires_at,
+        )
+        .update_expression(
+            "SET accessToken = :a, refreshToken = :r, expiresAt = :e, #region = :g, \
                  grantedAt = :now, #reconcile = :now ADD #v :one",
-            )
-            .expression_attribute_names("#reconcile", RECONCILE_AFTER)
-            .expression_attribute_values(":now", AttributeValue::N(now_ms().to_string()))
-            .expression_attribute_names("#region", "region")
-            .expression_attribute_names("#v", VERSION)
-            .expression_attribute_values(
-                ":a",
-                AttributeValue::S(new.access_token.expose().to_owned()),
-            )
-            .expression_attribute_values(
-                ":r",
-                AttributeValue::S(new.refresh_token.expose().to_owned()),
-            )
-            .expression_attribute_values(":e", AttributeValue::N(new.expires_at.to_string()))
-            .expression_attribute_values(":g", AttributeValue::S(new.region.to_string()))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(|e| dynamo("UpdateItem", &self.grants_table, e))?;
+        )
+        .expression_attribute_names("#reconcile", RECONCILE_AFTER)
+        .expression_attribute_values(":now", AttributeValue::N(now_ms().to_string()))
+        .expression_attribute_names("#region", "region")
+        .expression_attribute_names("#v", VERSION)
+        .expression_attribute_values(":g", AttributeValue::S(new.region.to_string()))
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await
+        .map_err(|e| dynamo("UpdateItem", &self.grants_table, e))?;
         self.decode_grant(out.attributes.unwrap_or_default())
     }
 
     async fn replace_grant(&self, grant: &Grant) -> Result<bool, StoreError> {
         // The tokens only: a reconciliation request written meanwhile (it does not change the
         // version) must survive the refresh.
-        let result = self
-            .grant_item(&grant.user_id)
-            .update_expression("SET accessToken = :a, refreshToken = :r, expiresAt = :e, #v = :v")
-            .condition_expression("#v = :expected")
-            .expression_attribute_names("#v", VERSION)
-            .expression_attribute_values(
-                ":a",
-                AttributeValue::S(grant.access_token.expose().to_owned()),
-            )
-            .expression_attribute_values(
-                ":r",
-                AttributeValue::S(grant.refresh_token.expose().to_owned()),
-            )
-            .expression_attribute_values(":e", AttributeValue::N(grant.expires_at.to_string()))
-            .expression_attribute_values(":v", AttributeValue::N(grant.version.to_string()))
-            .expression_attribute_values(
-                ":expected",
-                AttributeValue::N(grant.version.saturating_sub(1).to_string()),
-            )
-            .send()
-            .await;
+        let update = self.grant_item(&grant.user_id);
+        let result = with_tokens(
+            update,
+            &grant.access_token,
+            &grant.refresh_token,
+            grant.expires_at,
+        )
+        .update_expression("SET accessToken = :a, refreshToken = :r, expiresAt = :e, #v = :v")
+        .condition_expression("#v = :expected")
+        .expression_attribute_names("#v", VERSION)
+        .expression_attribute_values(":v", AttributeValue::N(grant.version.to_string()))
+        .expression_attribute_values(
+            ":expected",
+            AttributeValue::N(grant.version.saturating_sub(1).to_string()),
+        )
+        .send()
+        .await;
         conditional(result, "UpdateItem", &self.grants_table)
     }
 
@@ -923,6 +912,19 @@ where
         e.code() == Some("ValidationException")
             && e.message().is_some_and(|m| m.contains("document path"))
     })
+}
+
+/// The values `:a`, `:r` and `:e` of a grant write: its tokens and their expiry.
+fn with_tokens(
+    update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    access: &crate::alexa::Secret,
+    refresh: &crate::alexa::Secret,
+    expires_at: i64,
+) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+    update
+        .expression_attribute_values(":a", AttributeValue::S(access.expose().to_owned()))
+        .expression_attribute_values(":r", AttributeValue::S(refresh.expose().to_owned()))
+        .expression_attribute_values(":e", AttributeValue::N(expires_at.to_string()))
 }
 
 /// A conditional write's result: `Ok(false)` when its condition did not hold.
