@@ -23,18 +23,9 @@ impl Drop for Function {
 }
 
 fn start(api: &RuntimeApi, binary: &str, tables: &TestTables) -> Function {
-    let config = &tables.config;
     let child = api
         .command(binary, "local-test")
-        .env(
-            "DYNAMODB_ENDPOINT",
-            config.dynamodb_endpoint.as_deref().unwrap(),
-        )
-        .env("AWS_REGION", &config.aws_region)
-        .env("DEVICES_TABLE", &config.devices_table)
-        .env("TOKENS_TABLE", &config.tokens_table)
-        .env("GRANTS_TABLE", &config.grants_table)
-        .env("ALEXA_VIEW_TABLE", &config.alexa_view_table)
+        .envs(tables.lambda_env())
         .env("EVENT_GATEWAY_URL", "http://127.0.0.1:9/unused")
         .env("AWS_LAMBDA_LOG_LEVEL", "warn")
         .stdout(Stdio::null())

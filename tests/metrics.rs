@@ -51,18 +51,9 @@ struct Function(Child);
 
 impl Function {
     fn start(api: &RuntimeApi, binary: &str, tables: &TestTables, env: &[(&str, String)]) -> Self {
-        let config = &tables.config;
         let mut command = api.command(binary, "metrics-test");
         command
-            .env(
-                "DYNAMODB_ENDPOINT",
-                config.dynamodb_endpoint.as_deref().unwrap(),
-            )
-            .env("AWS_REGION", &config.aws_region)
-            .env("DEVICES_TABLE", &config.devices_table)
-            .env("TOKENS_TABLE", &config.tokens_table)
-            .env("GRANTS_TABLE", &config.grants_table)
-            .env("ALEXA_VIEW_TABLE", &config.alexa_view_table)
+            .envs(tables.lambda_env())
             .env("METRICS_NAMESPACE", NAMESPACE)
             // INFO logs too: whatever they say, no metric line may carry a secret.
             .env("AWS_LAMBDA_LOG_LEVEL", "info")

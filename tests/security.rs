@@ -189,18 +189,9 @@ async fn the_skill_binary_logs_no_secret_at_any_level_and_refuses_oversized_dire
         .await;
     let log_path = std::env::temp_dir().join(format!("skill-{}.log", uuid::Uuid::new_v4()));
     let api = RuntimeApi::start().await.unwrap();
-    let config = &tables.config;
     let function = Function(
         api.command(env!("CARGO_BIN_EXE_skill"), "security-test")
-            .env(
-                "DYNAMODB_ENDPOINT",
-                config.dynamodb_endpoint.as_deref().unwrap(),
-            )
-            .env("AWS_REGION", &config.aws_region)
-            .env("DEVICES_TABLE", &config.devices_table)
-            .env("TOKENS_TABLE", &config.tokens_table)
-            .env("GRANTS_TABLE", &config.grants_table)
-            .env("ALEXA_VIEW_TABLE", &config.alexa_view_table)
+            .envs(tables.lambda_env())
             .env("LWA_CLIENT_ID", "client-id")
             .env("LWA_CLIENT_SECRET", client_secret)
             .env("LWA_TOKEN_URL", format!("{}/auth/o2/token", lwa.uri()))

@@ -106,6 +106,22 @@ impl TestTables {
         tables
     }
 
+    /// The environment a Lambda binary needs to use these tables on the local server.
+    pub fn lambda_env(&self) -> Vec<(&'static str, String)> {
+        let c = &self.config;
+        vec![
+            (
+                "DYNAMODB_ENDPOINT",
+                c.dynamodb_endpoint.clone().unwrap_or_default(),
+            ),
+            ("AWS_REGION", c.aws_region.clone()),
+            ("DEVICES_TABLE", c.devices_table.clone()),
+            ("TOKENS_TABLE", c.tokens_table.clone()),
+            ("GRANTS_TABLE", c.grants_table.clone()),
+            ("ALEXA_VIEW_TABLE", c.alexa_view_table.clone()),
+        ]
+    }
+
     pub async fn with_page_size(page_size: Option<i32>) -> Self {
         let prefix = format!("t{}", uuid::Uuid::new_v4().simple());
         let mut config = Config::local(endpoint());
