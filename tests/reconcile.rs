@@ -85,7 +85,7 @@ async fn pump_grants(f: &ReconcileFunction<DynamoStore>, stream: &mut LocalStrea
             return;
         }
         let event = serde_json::to_value(&batch).unwrap();
-        let answer = f.handle(Trigger::parse(&event).unwrap(), deadline()).await;
+        let answer = run(f, &event).await;
         assert_eq!(answer["batchItemFailures"], json!([]));
         stream
             .done(&aws_lambda_events::event::streams::DynamoDbEventResponse::default())
@@ -102,6 +102,16 @@ async fn operator(f: &ReconcileFunction<DynamoStore>, users: &[&str]) -> Value {
     .await
 }
 
+/// EventBridge's scheduled event, as the ReconcileSchedule rule sends it.
+fn schedule() -> Value {
+    json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}})
+}
+
+/// One invocation of the reconcile function with `event`.
+async fn run(f: &ReconcileFunction<DynamoStore>, event: &Value) -> Value {
+    f.handle(Trigger::parse(event).unwrap(), deadline()).await
+}
+
 /// Runs `trigger` once more and checks that it finds `in_sync` customers in sync and sends the
 /// gateway nothing: reconciliation is idempotent.
 async fn assert_sends_nothing(
@@ -111,7 +121,7 @@ async fn assert_sends_nothing(
     in_sync: u64,
 ) {
     let before = h.gateway_requests().await.len();
-    let answer = f.handle(Trigger::parse(trigger).unwrap(), deadline()).await;
+    let answer = run(f, trigger).await;
     assert_eq!(answer["inSync"], in_sync, "{answer}");
     assert_eq!(h.gateway_requests().await.len(), before, "{answer}");
 }
@@ -251,7 +261,7 @@ async fn a_dead_lettered_batch_reaches_alexa_through_the_dead_letter_consumer() 
         "messageId": "m-1", "receiptHandle": "r", "body": record.to_string(),
         "eventSource": "aws:sqs", "awsRegion": "us-east-1",
     }]});
-    let answer = f.handle(Trigger::parse(&sqs).unwrap(), deadline()).await;
+    let answer = run(&f, &sqs).await;
 
     // THEN the message is consumed and Alexa gets the batch's changes
     assert_eq!(answer["batchItemFailures"], json!([]));
@@ -277,7 +287,7 @@ async fn a_batch_past_the_streams_retention_is_left_to_the_schedule() {
         {"messageId": "m-1", "body": record.to_string(), "eventSource": "aws:sqs"},
         {"messageId": "m-2", "body": "not a failure record", "eventSource": "aws:sqs"},
     ]});
-    let answer = f.handle(Trigger::parse(&sqs).unwrap(), deadline()).await;
+    let answer = run(&f, &sqs).await;
     // Consumed (retrying cannot bring the records back), and nothing sent.
     assert_eq!(answer["batchItemFailures"], json!([]));
     assert!(h.gateway_requests().await.is_empty());
@@ -292,11 +302,9 @@ async fn a_device_deleted_while_the_stream_was_down_is_deleted_by_the_schedule()
     h.grant(&other, 3600).await;
     accept_all(&h.gateway).await;
     let f = function(&h).await;
-    let schedule = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+    let schedule = schedule();
     // GIVEN Alexa has both accounts
-    let answer = f
-        .handle(Trigger::parse(&schedule).unwrap(), deadline())
-        .await;
+    let answer = run(&f, &schedule).await;
     assert_eq!(answer["customers"], 2, "{answer}");
     assert_eq!(answer["upserts"], 3, "{answer}");
     let before = h.events().await.len();
@@ -304,9 +312,7 @@ async fn a_device_deleted_while_the_stream_was_down_is_deleted_by_the_schedule()
     // WHEN a device is deleted while the stream is down (its record is never processed)
     h.store().delete_device(&u, "a").await.unwrap();
     // AND the schedule runs
-    let answer = f
-        .handle(Trigger::parse(&schedule).unwrap(), deadline())
-        .await;
+    let answer = run(&f, &schedule).await;
 
     // THEN Alexa is told to delete it, and only that
     assert_eq!(answer["deletes"], 1, "{answer}");
@@ -398,10 +404,8 @@ async fn a_state_change_whose_batch_was_lost_is_reported_by_the_schedule() {
     h.grant(&u, 3600).await;
     accept_all(&h.gateway).await;
     let f = function(&h).await;
-    let schedule = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
-    let answer = f
-        .handle(Trigger::parse(&schedule).unwrap(), deadline())
-        .await;
+    let schedule = schedule();
+    let answer = run(&f, &schedule).await;
     assert_eq!(
         (answer["upserts"].clone(), answer["states"].clone()),
         (json!(1), json!(0))
@@ -417,9 +421,7 @@ async fn a_state_change_whose_batch_was_lost_is_reported_by_the_schedule() {
     h.stream.give_up().await.unwrap();
 
     // WHEN the schedule runs
-    let answer = f
-        .handle(Trigger::parse(&schedule).unwrap(), deadline())
-        .await;
+    let answer = run(&f, &schedule).await;
 
     // THEN Alexa is told the light's state as the table holds it
     assert_eq!(answer["states"], 1, "{answer}");
