@@ -41,7 +41,8 @@ pub enum RuntimeApiError {
 
 #[derive(Default)]
 struct Shared {
-    queue: Mutex<VecDeque<(String, Bytes)>>,
+    /// Invocations not yet taken: id, event, and the deadline the function is given.
+    queue: Mutex<VecDeque<(String, Bytes, SystemTime)>>,
     queued: Notify,
     waiting: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
     first_poll: Mutex<Option<Instant>>,
@@ -112,16 +113,28 @@ impl RuntimeApi {
         *lock(&self.shared.first_poll)
     }
 
-    /// Queues an invocation and waits for its answer.
+    /// Queues an invocation and waits for its answer. The function is given a minute.
     pub async fn invoke(
         &self,
         event: impl Into<Bytes>,
         timeout: Duration,
     ) -> Result<Answer, RuntimeApiError> {
+        self.invoke_until(event, SystemTime::now() + Duration::from_secs(60), timeout)
+            .await
+    }
+
+    /// Queues an invocation whose deadline (`Lambda-Runtime-Deadline-Ms`) is `deadline`, as a
+    /// function with that timeout would have, and waits up to `timeout` for its answer.
+    pub async fn invoke_until(
+        &self,
+        event: impl Into<Bytes>,
+        deadline: SystemTime,
+        timeout: Duration,
+    ) -> Result<Answer, RuntimeApiError> {
         let id = uuid::Uuid::new_v4().to_string();
         let (tx, rx) = oneshot::channel();
         lock(&self.shared.waiting).insert(id.clone(), tx);
-        lock(&self.shared.queue).push_back((id.clone(), event.into()));
+        lock(&self.shared.queue).push_back((id.clone(), event.into(), deadline));
         self.shared.queued.notify_one();
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(answer)) => Ok(answer),
@@ -151,14 +164,13 @@ async fn handle(
     };
     if method == Method::GET && rest == "/invocation/next" {
         lock(&state.first_poll).get_or_insert_with(Instant::now);
-        let (id, body) = loop {
+        let (id, body, deadline) = loop {
             let notified = state.queued.notified();
             if let Some(next) = lock(&state.queue).pop_front() {
                 break next;
             }
             notified.await;
         };
-        let deadline = SystemTime::now() + Duration::from_secs(60);
         let deadline_ms = deadline
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());

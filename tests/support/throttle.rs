@@ -102,11 +102,13 @@ struct Shared {
     stats: Mutex<Stats>,
 }
 
-/// The next `remaining` requests of `operation` are answered after `delay`.
+/// The next `remaining` requests of `operation` are answered after `delay`, or (`before`)
+/// forwarded only after it.
 struct Late {
     operation: String,
     remaining: u32,
     delay: Duration,
+    before: bool,
 }
 
 /// The proxy; it stops when dropped.
@@ -183,6 +185,19 @@ impl ThrottlingProxy {
             operation: operation.to_owned(),
             remaining: count,
             delay,
+            before: false,
+        });
+    }
+
+    /// The next `count` requests of `operation` are held for `delay` before they are
+    /// forwarded: a client that gives up meanwhile (a cancelled call) leaves DynamoDB
+    /// untouched, since the proxy drops a request whose connection is gone.
+    pub fn forward_late(&self, operation: &str, count: u32, delay: Duration) {
+        *lock(&self.shared.late) = Some(Late {
+            operation: operation.to_owned(),
+            remaining: count,
+            delay,
+            before: true,
         });
     }
 
@@ -246,9 +261,12 @@ impl Shared {
         if throttle {
             return throttled();
         }
+        if let Some((delay, true)) = late {
+            tokio::time::sleep(delay).await;
+        }
         match forward(http, upstream, req).await {
             Ok(response) => {
-                if let Some(delay) = late {
+                if let Some((delay, false)) = late {
                     tokio::time::sleep(delay).await;
                 }
                 response
@@ -262,15 +280,16 @@ impl Shared {
         }
     }
 
-    /// The delay of this request's answer, if it is one of the late ones.
-    fn take_late(&self, operation: &str) -> Option<Duration> {
+    /// The delay of this request (and whether it comes before forwarding), if it is one of the
+    /// late ones.
+    fn take_late(&self, operation: &str) -> Option<(Duration, bool)> {
         let mut late = lock(&self.late);
         let plan = late.as_mut()?;
         if plan.operation != operation || plan.remaining == 0 {
             return None;
         }
         plan.remaining -= 1;
-        Some(plan.delay)
+        Some((plan.delay, plan.before))
     }
 
     /// Whether the next request that may be throttled is: request n is when
