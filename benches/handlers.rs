@@ -40,8 +40,9 @@ fn directives(c: &mut Criterion) {
     let skill = Skill::from_config(
         store,
         &Config::local("http://127.0.0.1:9"),
-        alexa_smart_home::http::client(),
-    );
+        alexa_smart_home::http::client().unwrap(),
+    )
+    .unwrap();
     let mut group = c.benchmark_group("directive parse+dispatch");
     for file in [
         "events/Discovery/Discovery.request.json",

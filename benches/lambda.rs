@@ -77,7 +77,7 @@ async fn run() {
     config.tokens_table = "bench-tokens".into();
     config.grants_table = "bench-grants".into();
     config.alexa_view_table = "bench-alexa-view".into();
-    let client = dynamo::client(&config).await;
+    let client = dynamo::client(&config).await.unwrap();
     tables::create(&client, &config).await.expect("tables");
     let store = dynamo::DynamoStore::new(client, &config);
     for d in account(USER, 300) {
@@ -699,7 +699,7 @@ async fn stream_throughput() -> (usize, Duration, usize) {
             .await
             .expect("grant");
     }
-    let http = alexa_smart_home::http::client();
+    let http = alexa_smart_home::http::client().unwrap();
     let lwa = Lwa::new(http.clone(), "http://127.0.0.1:9".into(), None, None);
     let concurrency = Config::local("http://127.0.0.1:9").stream_concurrency;
     let processor = StreamProcessor::new(

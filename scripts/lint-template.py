@@ -229,7 +229,7 @@ EXPECTED_INVOKERS = {
 # .../update/documents (devices may not), so the bridge only ever sees the shadows' own documents.
 EXPECTED_RULES = {
     "ShadowDocumentsRule": {
-        "Sql": "SELECT *, topic() AS topic FROM '$aws/things/+/shadow/#'"
+        "Sql": "SELECT *, topic() AS topic, timestamp() AS receivedAt FROM '$aws/things/+/shadow/#'"
         " WHERE endswith(topic(), '/update/documents')",
         "Actions": [{"Lambda": {"FunctionArn": {"Fn::GetAtt": ["ShadowBridgeFunction", "Arn"]}}}],
         "ErrorQueue": "ShadowDocumentsDeadLetterQueue",
@@ -286,11 +286,12 @@ def _unless_empty(condition, parameter):
 
 
 # Each function: the binary it is built from (Cargo.toml's [[bin]]), its timeout and exactly the
-# environment it gets (src/config.rs reads it). The skill's timeout stays under Alexa's 8 s.
+# environment it gets (src/config.rs reads it). The skill's timeout is Alexa's 8 s: it answers
+# by the earlier of the two, less a margin (src/deadline.rs).
 EXPECTED_FUNCTIONS = {
     "SkillFunction": {
         "Binary": "skill",
-        "Timeout": 7,
+        "Timeout": 8,
         "Environment": {
             **_TABLES,
             **_LWA,
@@ -301,6 +302,7 @@ EXPECTED_FUNCTIONS = {
             "DEVICE_API_URL": _unless_empty("DeviceApiUrlSet", "DeviceApiUrl"),
             "DEVICE_API_SECRET": _unless_empty("DeviceApiSecretSet", "DeviceApiSecret"),
             "DEVICE_API_TIMEOUT_MS": {"Ref": "DeviceApiTimeoutMs"},
+            "CONFIRM_WAIT_MS": {"Ref": "ConfirmWaitMs"},
         },
     },
     "StreamFunction": {

@@ -29,6 +29,23 @@ pub struct ShadowDocuments {
     /// When AWS IoT handled the update, Unix seconds.
     #[serde(default)]
     pub timestamp: Option<i64>,
+    /// When the topic rule took the document, Unix milliseconds (`timestamp() AS receivedAt`
+    /// in the rule): the report's time to the millisecond, where `timestamp` has only whole
+    /// seconds. A deferred command's deadline is judged against it.
+    #[serde(default, rename = "receivedAt")]
+    pub received_at: Option<i64>,
+}
+
+impl ShadowDocuments {
+    /// When the device reported, Unix milliseconds: the rule's `receivedAt`, else the
+    /// shadow's whole-second `timestamp`.
+    pub fn reported_at(&self) -> Option<i64> {
+        self.received_at.filter(|t| *t > 0).or_else(|| {
+            self.timestamp
+                .filter(|t| *t > 0)
+                .map(|t| t.saturating_mul(1000))
+        })
+    }
 }
 
 /// One shadow: its state, the time of each field, and its version.
@@ -134,11 +151,9 @@ impl<S: Store> Bridge<S> {
             connectivity: None,
             expected: None,
             cause,
-            at_ms: documents
-                .timestamp
-                .filter(|t| *t > 0)
-                .map_or_else(now_ms, |t| t.saturating_mul(1000)),
+            at_ms: documents.reported_at().unwrap_or_else(now_ms),
             shadow_version: Some(documents.current.version),
+            unless_reported: None,
         };
         Ok(
             match self

@@ -57,10 +57,13 @@ pub struct Config {
     pub device_api_url: Option<String>,
     /// `DEVICE_API_SECRET`: the key its commands are signed with. Never logged.
     pub device_api_secret: Option<Secret>,
-    /// `DEVICE_API_TIMEOUT_MS` (4000): how long a command may take, well inside Alexa's 8 s.
+    /// `DEVICE_API_TIMEOUT_MS` (4000): how long the device cloud (the maker's API, AWS IoT)
+    /// may take to take a command. Each command gets at most what the directive's deadline
+    /// leaves ([`crate::deadline`]).
     pub device_api_timeout: Duration,
-    /// `CONFIRM_WAIT_MS` (5000): how long the skill waits for a device that must confirm when
-    /// the customer has no event grant (no asynchronous response can reach them).
+    /// `CONFIRM_WAIT_MS` (2500): how long the skill waits for a device that must confirm when
+    /// the customer has no event grant (no asynchronous response can reach them). With
+    /// `DEVICE_API_TIMEOUT_MS` it must fit in a directive's budget, [`Config::COMMAND_BUDGET`].
     pub confirm_wait: Duration,
 }
 
@@ -82,6 +85,13 @@ impl Config {
     pub const DEFAULT_GRANTS_TABLE: &str = "alexa-smart-home-grants";
     pub const DEFAULT_ALEXA_VIEW_TABLE: &str = "alexa-smart-home-alexa-view";
     pub const DEFAULT_LWA_TOKEN_URL: &str = "https://api.amazon.com/auth/o2/token";
+    /// What a directive has for sending a command and waiting for its confirmation: Alexa's
+    /// 8 s, less the margin for answering and the reserve for the write that follows.
+    pub const COMMAND_BUDGET: Duration = Duration::from_millis(
+        crate::deadline::ALEXA_TIMEOUT.as_millis() as u64
+            - crate::deadline::MARGIN.as_millis() as u64
+            - crate::deadline::WRITE_RESERVE.as_millis() as u64,
+    );
 
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -100,6 +110,16 @@ impl Config {
                             name,
                             reason: format!("{v:?} is not a positive integer"),
                         })
+                })
+                .transpose()
+        };
+        let non_negative = |name: &'static str| -> Result<Option<usize>, ConfigError> {
+            get(name)
+                .map(|v| {
+                    v.parse::<usize>().map_err(|_| ConfigError {
+                        name,
+                        reason: format!("{v:?} is not a whole number"),
+                    })
                 })
                 .transpose()
         };
@@ -143,7 +163,7 @@ impl Config {
             device_api_url: get("DEVICE_API_URL"),
             device_api_secret: get("DEVICE_API_SECRET").map(Secret::new),
             device_api_timeout: millis(positive("DEVICE_API_TIMEOUT_MS")?, 4000),
-            confirm_wait: millis(positive("CONFIRM_WAIT_MS")?, 5000),
+            confirm_wait: millis(non_negative("CONFIRM_WAIT_MS")?, 2500),
         })
         .and_then(Self::checked)
     }
@@ -165,10 +185,21 @@ impl Config {
                 });
             }
         }
-        if self.device_api_timeout >= Duration::from_millis(7000) {
+        // A command is sent (up to the API timeout), then waited for (up to the confirm wait):
+        // both in one directive, whose answer Alexa waits 8 s for.
+        if self.device_api_timeout + self.confirm_wait > Self::COMMAND_BUDGET {
             return Err(ConfigError {
                 name: "DEVICE_API_TIMEOUT_MS",
-                reason: "must leave time to answer within Alexa's 8 s".into(),
+                reason: format!(
+                    "DEVICE_API_TIMEOUT_MS ({} ms) and CONFIRM_WAIT_MS ({} ms) must together fit \
+                     in {} ms: Alexa waits 8 s, the skill answers {} ms before, and keeps {} ms \
+                     for the table write a command leads to",
+                    self.device_api_timeout.as_millis(),
+                    self.confirm_wait.as_millis(),
+                    Self::COMMAND_BUDGET.as_millis(),
+                    crate::deadline::MARGIN.as_millis(),
+                    crate::deadline::WRITE_RESERVE.as_millis(),
+                ),
             });
         }
         Ok(self)
@@ -196,7 +227,7 @@ mod tests {
         assert_eq!(c.event_region, GatewayRegion::NorthAmerica);
         assert_eq!(c.stream_concurrency, 16);
         assert_eq!(c.device_cloud, Adapter::Table);
-        assert_eq!(c.confirm_wait, Duration::from_secs(5));
+        assert_eq!(c.confirm_wait, Duration::from_millis(2500));
     }
 
     #[test]
@@ -223,6 +254,25 @@ mod tests {
         let err =
             Config::from_lookup(|n| (n == "DEVICE_CLOUD").then(|| "mqtt".into())).unwrap_err();
         assert_eq!(err.name, "DEVICE_CLOUD");
+    }
+
+    #[test]
+    fn a_command_and_its_confirmation_must_fit_in_alexas_8_s() {
+        let with = |api: &str, wait: &str| {
+            let (api, wait) = (api.to_owned(), wait.to_owned());
+            Config::from_lookup(move |n| match n {
+                "DEVICE_API_TIMEOUT_MS" => Some(api.clone()),
+                "CONFIRM_WAIT_MS" => Some(wait.clone()),
+                _ => None,
+            })
+        };
+        assert_eq!(Config::COMMAND_BUDGET, Duration::from_millis(6500));
+        assert!(with("4000", "2500").is_ok());
+        assert!(with("6500", "0").is_ok());
+        let err = with("4000", "5000").unwrap_err();
+        assert_eq!(err.name, "DEVICE_API_TIMEOUT_MS");
+        assert!(err.reason.contains("6500 ms"), "{}", err.reason);
+        assert!(with("7000", "0").is_err());
     }
 
     #[test]

@@ -61,6 +61,10 @@ pub enum SkillError {
     /// `INTERNAL_ERROR`: storage failed; the cause is logged, never sent.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `INTERNAL_ERROR`: the skill's own tables did not answer before the directive's
+    /// deadline (a device cloud that does not is `ENDPOINT_UNREACHABLE`, see [`CloudError`]).
+    #[error("no answer from storage before the directive's deadline")]
+    OutOfTime,
     /// `INTERNAL_ERROR` (`ACCEPT_GRANT_FAILED` for AcceptGrant): Login with Amazon refused or failed.
     #[error("Login with Amazon: {0}")]
     Lwa(#[from] LwaError),
@@ -98,7 +102,9 @@ impl SkillError {
                 CloudError::NoSuchDevice => ErrorType::NoSuchEndpoint,
                 CloudError::Refused(_) | CloudError::Failed(_) => ErrorType::InternalError,
             },
-            Self::Store(_) | Self::Lwa(_) | Self::Serialize(_) => ErrorType::InternalError,
+            Self::Store(_) | Self::OutOfTime | Self::Lwa(_) | Self::Serialize(_) => {
+                ErrorType::InternalError
+            }
         }
     }
 

@@ -195,6 +195,9 @@ fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
 }
 
+/// The most of an error answer that is read.
+const ERROR_BODY_LIMIT: usize = 16 * 1024;
+
 /// Posts events to the gateway. One per process; the HTTP client inside carries the timeouts.
 #[derive(Debug, Clone)]
 pub struct Gateway {
@@ -210,18 +213,21 @@ impl Gateway {
         }
     }
 
-    /// Posts one serialized event. `Ok` only for 202 (accepted).
+    /// Posts one serialized event, giving up after `timeout` (at most the client's
+    /// [`crate::http::REQUEST_TIMEOUT`]). `Ok` only for 202 (accepted).
     pub async fn send(
         &self,
         region: GatewayRegion,
         access_token: &BearerToken,
         body: Vec<u8>,
+        timeout: std::time::Duration,
     ) -> Result<(), GatewayError> {
         let url = self.url_override.as_deref().unwrap_or(region.url());
         let answer = self
             .http
             .get()
             .post(url)
+            .timeout(timeout)
             .bearer_auth(access_token.expose())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body)
@@ -232,7 +238,10 @@ impl Gateway {
         if status == 202 {
             return Ok(());
         }
-        let body = answer.bytes().await.unwrap_or_default();
+        // Only the error's code and description are read from it; more is not the gateway.
+        let body = crate::http::read_body(answer, ERROR_BODY_LIMIT)
+            .await
+            .unwrap_or_default();
         Err(GatewayError::from_answer(status, &body))
     }
 }

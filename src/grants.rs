@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use tracing::{debug, info};
 
+use crate::deadline::Deadline;
 use crate::device::properties::now_ms;
 use crate::lwa::{Lwa, LwaError};
 use crate::metrics;
@@ -32,11 +33,13 @@ pub enum GrantError {
 }
 
 /// The customer's grant with an access token valid for at least [`REFRESH_MARGIN`], or `None`
-/// when they have no grant (skill not enabled with events) or it was revoked.
+/// when they have no grant (skill not enabled with events) or it was revoked. A refresh is
+/// asked of LWA by `deadline`.
 pub async fn usable<S: Store>(
     store: &S,
     lwa: &Lwa,
     user_id: &str,
+    deadline: &Deadline,
 ) -> Result<Option<Grant>, GrantError> {
     let Some(grant) = store.grant(user_id).await? else {
         return Ok(None);
@@ -46,7 +49,7 @@ pub async fn usable<S: Store>(
         return Ok(Some(grant));
     }
     debug!(user_id, "access token expires soon; refreshing");
-    match refresh(store, lwa, grant).await? {
+    match refresh(store, lwa, grant, deadline).await? {
         Refreshed::Fresh(grant) => Ok(Some(grant)),
         Refreshed::Revoked => Ok(None),
     }
@@ -54,12 +57,18 @@ pub async fn usable<S: Store>(
 
 /// Refreshes `grant` at LWA and stores the result with a conditional write on its version.
 /// When another invocation refreshed first, its (newer) grant is used instead of this one.
+///
+/// LWA's request ends by `deadline`, less the time the write needs; the write itself is under
+/// no timeout of ours. LWA may rotate the refresh token, and a write cut off after its answer
+/// would lose the new one, and with it the customer's events: a caller must never cancel this
+/// (it is bounded by the deadline it is given instead).
 pub async fn refresh<S: Store>(
     store: &S,
     lwa: &Lwa,
     grant: Grant,
+    deadline: &Deadline,
 ) -> Result<Refreshed, GrantError> {
-    match lwa.refresh(&grant.refresh_token).await {
+    match lwa.refresh(&grant.refresh_token, deadline).await {
         Ok(tokens) => {
             let expires_at = tokens.expires_at(SystemTime::now());
             let refreshed = Grant {

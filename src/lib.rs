@@ -20,6 +20,7 @@
 //!   customer's grant fresh.
 //! - [`error`]: the one error enum and its mapping to Alexa error types.
 //! - [`config`] and [`runtime`]: what the binaries read and set up once at cold start.
+//! - [`deadline`]: when an invocation's work must be done, and what each call may spend.
 //!
 //! The binaries in `src/bin/` only wire these together. Local stand-ins (fakes, the local
 //! stream reader, `devicectl`) live in the `alexa-smart-home-local` crate (`local/`), which is
@@ -29,6 +30,7 @@ pub mod alexa;
 pub mod bridge;
 pub mod cloud;
 pub mod config;
+pub mod deadline;
 pub mod device;
 pub mod error;
 pub mod gateway;

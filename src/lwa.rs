@@ -3,6 +3,8 @@
 use serde::Deserialize;
 
 use crate::alexa::Secret;
+use crate::deadline::{Deadline, WRITE_RESERVE};
+use crate::http::REQUEST_TIMEOUT;
 
 /// An LWA token answer. Access tokens live an hour; a refresh may or may not return a new
 /// refresh token (when it does not, the old one stays valid).
@@ -22,6 +24,8 @@ fn default_expires_in() -> u64 {
 /// LWA documents an hour; a longer lifetime than this from a broken or hostile answer is
 /// not believed (and cannot overflow the clock).
 const MAX_EXPIRES_IN_SECS: u64 = 24 * 3600;
+/// The most of an answer that is read: LWA's token answers are under 2 KB.
+pub const BODY_LIMIT: usize = 16 * 1024;
 
 impl LwaTokens {
     /// When the access token expires, in Unix seconds.
@@ -43,6 +47,16 @@ pub enum LwaError {
     OAuth { status: u16, error: String },
     #[error("no answer from Login with Amazon")]
     Network(#[source] reqwest::Error),
+    /// The answer was larger than [`BODY_LIMIT`], or was cut off.
+    #[error("unreadable answer from Login with Amazon (HTTP {status})")]
+    Body {
+        status: u16,
+        #[source]
+        source: crate::http::BodyError,
+    },
+    /// The caller's deadline left no time for the request.
+    #[error("no time left to ask Login with Amazon")]
+    OutOfTime,
     #[error("unexpected answer from Login with Amazon (HTTP {status})")]
     Unexpected { status: u16 },
 }
@@ -50,7 +64,8 @@ pub enum LwaError {
 impl LwaError {
     /// Whether trying again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Network(_))
+        matches!(self, Self::Network(_) | Self::OutOfTime)
+            || matches!(self, Self::Body { source, .. } if source.is_timeout())
             || matches!(self, Self::Unexpected { status } | Self::OAuth { status, .. } if *status == 429 || *status >= 500)
     }
 }
@@ -87,25 +102,49 @@ impl Lwa {
         )
     }
 
-    /// `grant_type=authorization_code`: the code of an AcceptGrant directive (valid minutes only).
-    pub async fn exchange_code(&self, code: &Secret) -> Result<LwaTokens, LwaError> {
-        self.token(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.expose()),
-        ])
+    /// `grant_type=authorization_code`: the code of an AcceptGrant directive (valid minutes
+    /// only), asked by `deadline` with time left to store the grant.
+    pub async fn exchange_code(
+        &self,
+        code: &Secret,
+        deadline: &Deadline,
+    ) -> Result<LwaTokens, LwaError> {
+        self.token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code.expose()),
+            ],
+            deadline,
+        )
         .await
     }
 
-    /// `grant_type=refresh_token`.
-    pub async fn refresh(&self, refresh_token: &Secret) -> Result<LwaTokens, LwaError> {
-        self.token(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose()),
-        ])
+    /// `grant_type=refresh_token`, asked by `deadline` with time left to store the result.
+    pub async fn refresh(
+        &self,
+        refresh_token: &Secret,
+        deadline: &Deadline,
+    ) -> Result<LwaTokens, LwaError> {
+        self.token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose()),
+            ],
+            deadline,
+        )
         .await
     }
 
-    async fn token(&self, grant: &[(&str, &str); 2]) -> Result<LwaTokens, LwaError> {
+    async fn token(
+        &self,
+        grant: &[(&str, &str); 2],
+        deadline: &Deadline,
+    ) -> Result<LwaTokens, LwaError> {
+        // What LWA answers must be written (a refresh token may rotate): the request ends in
+        // time for that write, which nothing then cancels.
+        let timeout = deadline
+            .timeout_for(REQUEST_TIMEOUT, WRITE_RESERVE)
+            .map_err(|_| LwaError::OutOfTime)?;
         let (client_id, client_secret) =
             self.credentials.as_ref().ok_or(LwaError::NotConfigured)?;
         let form = [
@@ -118,12 +157,15 @@ impl Lwa {
             .http
             .get()
             .post(&self.token_url)
+            .timeout(timeout)
             .form(&form)
             .send()
             .await
             .map_err(LwaError::Network)?;
         let status = answer.status().as_u16();
-        let body = answer.bytes().await.map_err(LwaError::Network)?;
+        let body = crate::http::read_body(answer, BODY_LIMIT)
+            .await
+            .map_err(|source| LwaError::Body { status, source })?;
         if status == 200 {
             return serde_json::from_slice(&body).map_err(|_| LwaError::Unexpected { status });
         }

@@ -1,18 +1,39 @@
-//! The cold start every Lambda shares: logging, metrics, configuration, the DynamoDB store.
+//! The cold start every Lambda shares: logging, metrics, configuration, the DynamoDB store
+//! and the HTTP client.
 
 use crate::config::{Config, ConfigError};
+use crate::http::ClientError;
 use crate::store::dynamo::{self, DynamoStore};
 
+/// What every Lambda builds once per process.
+#[derive(Debug)]
+pub struct Process {
+    pub config: Config,
+    pub store: DynamoStore,
+    /// The AWS SDK's configuration, for the other AWS clients (IoT, DynamoDB Streams).
+    pub sdk: aws_config::SdkConfig,
+}
+
+/// Why a Lambda cannot start. Lambda reports it as an init error, and the function's first
+/// invocation fails with it: loudly, not with every directive answered wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
 /// Sets up logging (honouring `AWS_LAMBDA_LOG_LEVEL`, `AWS_LAMBDA_LOG_FORMAT` and `RUST_LOG`),
-/// reads the configuration and builds the DynamoDB store, once per process. The AWS SDK's
-/// configuration is returned too, for the other clients (IoT) to share.
-pub async fn cold_start() -> Result<(Config, DynamoStore, aws_config::SdkConfig), ConfigError> {
+/// reads the configuration and builds the DynamoDB store, once per process. The Lambdas that
+/// talk to Login with Amazon and the gateway build [`crate::http::Http`] next, with `?`.
+pub async fn cold_start() -> Result<Process, StartError> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
     crate::metrics::init(&config.metrics_namespace);
-    let sdk = dynamo::sdk_config(&config).await;
+    let sdk = dynamo::sdk_config(&config).await?;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &config);
-    Ok((config, store, sdk))
+    Ok(Process { config, store, sdk })
 }
 
 /// Hands the memory freed by the invocation back to the system. glibc keeps freed pages of its

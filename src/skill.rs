@@ -8,6 +8,7 @@ use crate::alexa::directive::{Directive, ReplyTo, Request};
 use crate::alexa::event::Addressing;
 use crate::cloud::DeviceClouds;
 use crate::config::Config;
+use crate::deadline::Deadline;
 use crate::error::{Chain, SkillError};
 use crate::gateway::Gateway;
 use crate::handlers::{self, Services};
@@ -26,17 +27,22 @@ impl<S: Store> Skill<S> {
         Self { services }
     }
 
-    /// The skill as configured: Login with Amazon, the gateway and the event region from `config`.
-    pub fn from_config(store: S, config: &Config, http: crate::http::Http) -> Self {
+    /// The skill as configured: Login with Amazon, the gateway, the event region and the
+    /// maker's API from `config` (IoT is added by [`Self::with_device_clouds`]).
+    pub fn from_config(
+        store: S,
+        config: &Config,
+        http: crate::http::Http,
+    ) -> Result<Self, crate::http::ClientError> {
         let lwa = Lwa::from_config(http.clone(), config);
-        Self::new(Services {
+        Ok(Self::new(Services {
             store,
             lwa,
-            clouds: DeviceClouds::from_config(config, None),
+            clouds: DeviceClouds::from_config(config, None)?,
             gateway: Gateway::new(http, config.event_gateway_url.clone()),
             event_region: config.event_region,
             confirm_wait: config.confirm_wait,
-        })
+        }))
     }
 
     /// The same skill with these device-cloud adapters (IoT needs the SDK's configuration,
@@ -50,9 +56,15 @@ impl<S: Store> Skill<S> {
         &self.services.store
     }
 
-    /// Answers one directive. Whatever the input, the answer is a well-formed Alexa message:
-    /// the handler's answer, or an `ErrorResponse`.
+    /// Answers one directive within Alexa's 8 s (less a margin): [`Self::handle_until`] for a
+    /// caller that does not know the invocation's deadline.
     pub async fn handle(&self, raw: &str) -> Box<RawValue> {
+        self.handle_until(raw, Deadline::for_directive(None)).await
+    }
+
+    /// Answers one directive by `deadline` ([`Deadline::for_directive`]). Whatever the input,
+    /// the answer is a well-formed Alexa message: the handler's answer, or an `ErrorResponse`.
+    pub async fn handle_until(&self, raw: &str, deadline: Deadline) -> Box<RawValue> {
         let directive = match Directive::parse(raw) {
             Ok(directive) => directive,
             Err(rejected) => {
@@ -71,7 +83,7 @@ impl<S: Store> Skill<S> {
         );
         async {
             let (namespace, name) = (&directive.header.namespace, &directive.header.name);
-            match self.dispatch(&directive).await {
+            match self.dispatch(&directive, &deadline).await {
                 Ok(reply) => {
                     metrics::directive(namespace, name, "SUCCESS");
                     reply
@@ -83,12 +95,7 @@ impl<S: Store> Skill<S> {
                     } else {
                         info!(error = %e, "directive refused");
                     }
-                    let reply_to = ReplyTo {
-                        correlation_token: directive.header.correlation_token.clone(),
-                        endpoint_id: directive.endpoint.as_ref().map(|e| e.endpoint_id.clone()),
-                        authorization: directive.header.namespace == "Alexa.Authorization",
-                    };
-                    error_reply(&reply_to, &e)
+                    error_reply(&ReplyTo::of(&directive), &e)
                 }
             }
         }
@@ -96,15 +103,20 @@ impl<S: Store> Skill<S> {
         .await
     }
 
-    async fn dispatch(&self, directive: &Directive) -> Result<Box<RawValue>, SkillError> {
+    async fn dispatch(
+        &self,
+        directive: &Directive,
+        deadline: &Deadline,
+    ) -> Result<Box<RawValue>, SkillError> {
         let services = &self.services;
+        let reply_to = ReplyTo::of(directive);
         let to = Addressing {
-            correlation_token: directive.header.correlation_token.clone(),
-            endpoint_id: directive.endpoint.as_ref().map(|e| e.endpoint_id.clone()),
+            correlation_token: reply_to.correlation_token,
+            endpoint_id: reply_to.endpoint_id,
         };
         match &directive.request {
             Request::Discover { scope } => {
-                reply(&handlers::discovery::discover(&services.store, scope).await?)
+                reply(&handlers::discovery::discover(&services.store, scope, deadline).await?)
             }
             Request::AcceptGrant { code, grantee } => reply(
                 &handlers::accept_grant::accept_grant(
@@ -113,11 +125,13 @@ impl<S: Store> Skill<S> {
                     services.event_region,
                     code,
                     grantee,
+                    deadline,
                 )
                 .await?,
             ),
             Request::ReportState { endpoint_id, token } => reply(
-                &handlers::report_state::report_state(services, &to, endpoint_id, token).await?,
+                &handlers::report_state::report_state(services, &to, endpoint_id, token, deadline)
+                    .await?,
             ),
             Request::Control {
                 endpoint_id,
@@ -131,6 +145,7 @@ impl<S: Store> Skill<S> {
                     endpoint_id,
                     token,
                     command,
+                    deadline,
                 )
                 .await?,
             ),

@@ -81,6 +81,7 @@ async fn write(
                 cause,
                 at_ms,
                 shadow_version: None,
+                unless_reported: None,
             },
         )
         .await

@@ -111,7 +111,7 @@ async fn the_sample_stream_event_is_a_lambda_event_the_stream_processor_handles(
     let processor = StreamProcessor::from_config(
         tables.store.clone(),
         &tables.config,
-        alexa_smart_home::http::client(),
+        alexa_smart_home::http::client().unwrap(),
     );
 
     // WHEN the stream Lambda handles it

@@ -582,6 +582,7 @@ async fn a_sensor_reports_its_state_and_an_opened_door_is_a_physical_change_repo
                 cause: CauseType::PhysicalInteraction,
                 at_ms: now_ms(),
                 shadow_version: None,
+                unless_reported: None,
             },
         )
         .await
@@ -675,6 +676,7 @@ async fn a_settings_change_on_the_device_is_a_change_report_with_its_instance() 
                 cause: CauseType::PhysicalInteraction,
                 at_ms: now_ms(),
                 shadow_version: None,
+                unless_reported: None,
             },
         )
         .await

@@ -387,7 +387,7 @@ async fn skill_via(
 ) -> (Arc<Skill<DynamoStore>>, aws_sdk_dynamodb::Client) {
     let mut config = tables.config.clone();
     config.dynamodb_endpoint = Some(endpoint.to_owned());
-    let client = dynamo::client(&config).await;
+    let client = dynamo::client(&config).await.unwrap();
     // The SDK shares its retry quota among every client of a process with the same retry
     // partition. Each test here stands for one Lambda process: it gets its own, so that a test
     // that spends it all (100 % throttled) cannot take the retries of another.

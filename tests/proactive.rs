@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use alexa_smart_home::alexa::Secret;
+use alexa_smart_home::deadline::Deadline;
 use alexa_smart_home::device::Device;
 use alexa_smart_home::grants;
 use alexa_smart_home::http;
@@ -300,13 +301,19 @@ async fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
         .mount(&h.lwa)
         .await;
     let lwa = Lwa::new(
-        http::client(),
+        http::client().unwrap(),
         h.tables.config.lwa_token_url.clone(),
         Some("c".into()),
         Some(Secret::new("s")),
     );
-    let grants::Refreshed::Fresh(fresh) = grants::refresh(h.store(), &lwa, grant).await.unwrap()
-    else {
+    let grants::Refreshed::Fresh(fresh) = grants::refresh(
+        h.store(),
+        &lwa,
+        grant,
+        &Deadline::after(Duration::from_secs(8)),
+    )
+    .await
+    .unwrap() else {
         panic!("not refreshed")
     };
     assert_eq!(fresh.access_token.expose(), "Atza|new");
@@ -612,16 +619,17 @@ async fn two_concurrent_refreshes_keep_the_newer_grant() {
         .mount(&h.lwa)
         .await;
     let lwa = Lwa::new(
-        http::client(),
+        http::client().unwrap(),
         h.tables.config.lwa_token_url.clone(),
         Some("c".into()),
         Some(Secret::new("s")),
     );
 
     // Two invocations refresh the same grant (version 1) at the same time.
+    let deadline = Deadline::after(Duration::from_secs(8));
     let (first, second) = tokio::join!(
-        grants::refresh(h.store(), &lwa, grant.clone()),
-        grants::refresh(h.store(), &lwa, grant.clone())
+        grants::refresh(h.store(), &lwa, grant.clone(), &deadline),
+        grants::refresh(h.store(), &lwa, grant.clone(), &deadline)
     );
     let (grants::Refreshed::Fresh(first), grants::Refreshed::Fresh(second)) =
         (first.unwrap(), second.unwrap())

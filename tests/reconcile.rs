@@ -42,14 +42,14 @@ async fn function(h: &Harness) -> ReconcileFunction<DynamoStore> {
     let config = &h.tables.config;
     let reconciler = Reconciler::new(
         h.store().clone(),
-        Lwa::from_config(http::client(), config),
-        Gateway::new(http::client(), config.event_gateway_url.clone()),
+        Lwa::from_config(http::client().unwrap(), config),
+        Gateway::new(http::client().unwrap(), config.event_gateway_url.clone()),
         fast(),
         config,
     );
     ReconcileFunction::new(
         reconciler,
-        DeadLetters::new(&dynamo::sdk_config(config).await),
+        DeadLetters::new(&dynamo::sdk_config(config).await.unwrap()),
     )
 }
 
@@ -58,8 +58,8 @@ fn impatient_processor(h: &Harness) -> StreamProcessor<DynamoStore> {
     let config = &h.tables.config;
     StreamProcessor::new(
         h.store().clone(),
-        Lwa::from_config(http::client(), config),
-        Gateway::new(http::client(), config.event_gateway_url.clone()),
+        Lwa::from_config(http::client().unwrap(), config),
+        Gateway::new(http::client().unwrap(), config.event_gateway_url.clone()),
         4,
         fast(),
     )

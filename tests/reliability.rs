@@ -75,6 +75,7 @@ fn report(patch: DeviceState) -> StateWrite {
         cause: CauseType::PhysicalInteraction,
         at_ms: now_ms(),
         shadow_version: None,
+        unless_reported: None,
     }
 }
 
@@ -485,7 +486,9 @@ async fn a_refresh_login_with_amazon_answered_is_written_though_the_ghost_budget
     let mut config = h.tables.config.clone();
     config.dynamodb_endpoint = Some(proxy.url());
     let store = DynamoStore::new(
-        alexa_smart_home::store::dynamo::client(&config).await,
+        alexa_smart_home::store::dynamo::client(&config)
+            .await
+            .unwrap(),
         &config,
     );
     let skill = support::skill(store, &config);
@@ -532,7 +535,9 @@ async fn discovery_of_a_huge_account_reads_what_it_can_send_and_counts_the_rest(
     let mut config = tables.config.clone();
     config.dynamodb_endpoint = Some(proxy.url());
     let store = DynamoStore::new(
-        alexa_smart_home::store::dynamo::client(&config).await,
+        alexa_smart_home::store::dynamo::client(&config)
+            .await
+            .unwrap(),
         &config,
     );
     let skill = support::skill(store, &config);

@@ -136,11 +136,13 @@ impl<S: Store> LocalShadows<S> {
             Some(name) => format!("$aws/things/{thing}/shadow/name/{name}/update/documents"),
         };
         let timestamp = current.get("timestamp").cloned().unwrap_or(Value::Null);
+        // What the template's rule adds: `topic() AS topic, timestamp() AS receivedAt`.
         let documents: ShadowDocuments = serde_json::from_value(json!({
             "topic": topic,
             "previous": previous,
             "current": current,
             "timestamp": timestamp,
+            "receivedAt": alexa_smart_home::device::properties::now_ms(),
         }))?;
         Ok(self.bridge.handle(&documents).await?)
     }

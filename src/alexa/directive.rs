@@ -86,6 +86,11 @@ pub struct ReplyTo {
 }
 
 impl ReplyTo {
+    /// What the answer to a directive that parsed echoes.
+    pub fn of(directive: &Directive) -> Self {
+        Self::from_parts(&directive.header, directive.endpoint.as_ref())
+    }
+
     fn from_parts(header: &Header, endpoint: Option<&DirectiveEndpoint>) -> Self {
         Self {
             correlation_token: header.correlation_token.clone().filter(|t| !t.is_empty()),

@@ -11,8 +11,8 @@ use tracing::warn;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let (_config, store, _sdk) = runtime::cold_start().await?;
-    let bridge = &Bridge::new(store);
+    let process = runtime::cold_start().await?;
+    let bridge = &Bridge::new(process.store);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // A document that is not one is logged and dropped: retrying cannot make it one.
         let result = match serde_json::from_value::<ShadowDocuments>(event.payload) {

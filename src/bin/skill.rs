@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 use alexa_smart_home::cloud::DeviceClouds;
+use alexa_smart_home::deadline::Deadline;
 use alexa_smart_home::{http, metrics, runtime, skill::Skill};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
@@ -11,12 +12,15 @@ use serde_json::value::RawValue;
 // HTTP; a worker pool would only add threads, memory arenas and cross-thread wake-ups.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let (config, store, sdk) = runtime::cold_start().await?;
-    let skill = &Skill::from_config(store, &config, http::client())
-        .with_device_clouds(DeviceClouds::from_config(&config, Some(&sdk)));
+    let process = runtime::cold_start().await?;
+    let clouds = DeviceClouds::from_config(&process.config, Some(&process.sdk))?;
+    let skill = &Skill::from_config(process.store, &process.config, http::client()?)?
+        .with_device_clouds(clouds);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
-            let answer = skill.handle(event.payload.get()).await;
+            let invocation = Deadline::instant_from_epoch_ms(event.context.deadline);
+            let deadline = Deadline::for_directive(Some(invocation));
+            let answer = skill.handle_until(event.payload.get(), deadline).await;
             metrics::flush();
             Ok::<_, Error>(answer)
         },

@@ -30,6 +30,9 @@ pub const SIGNATURE_HEADER: &str = "X-Alexa-Skill-Signature";
 const SCHEME: &str = "v1";
 /// A maker's `message` reaches the logs; bound it.
 const MESSAGE_LIMIT: usize = 200;
+/// The most of an answer that is read: a device's state is a few hundred bytes, an error
+/// smaller; more is a misbehaving API, answered as one without reading on.
+pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// A maker's API, as configured for the deployment.
 #[derive(Clone)]
@@ -88,20 +91,36 @@ impl HttpsApi {
     ///
     /// The client is its own: it follows no redirect, since a redirected POST would carry a
     /// signed command to an address the deployment never named (or lose its body).
-    pub fn new(url: String, secret: Secret, timeout: Duration) -> Self {
-        let http = crate::http::reqwest_builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Self {
+    pub fn new(
+        url: String,
+        secret: Secret,
+        timeout: Duration,
+    ) -> Result<Self, crate::http::ClientError> {
+        let http = crate::http::build(
+            crate::http::reqwest_builder().redirect(reqwest::redirect::Policy::none()),
+            "maker's API",
+        )?;
+        Ok(Self {
             http,
             url,
             secret,
             timeout,
-        }
+        })
     }
 
-    pub async fn send(&self, command: &CloudCommand<'_>) -> Result<Delivery, CloudError> {
+    /// The most a command may take, as configured (`DEVICE_API_TIMEOUT_MS`).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Sends `command`, giving up after `timeout` (at most [`Self::timeout`]: what the
+    /// directive's deadline leaves).
+    pub async fn send(
+        &self,
+        command: &CloudCommand<'_>,
+        timeout: Duration,
+    ) -> Result<Delivery, CloudError> {
+        let timeout = timeout.min(self.timeout);
         let device = command.device;
         let body = serde_json::to_vec(&CommandBody {
             command_id: command.command_id,
@@ -121,14 +140,14 @@ impl HttpsApi {
         let answer = self
             .http
             .post(&self.url)
-            .timeout(self.timeout)
+            .timeout(timeout)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(TIMESTAMP_HEADER, timestamp)
             .header(SIGNATURE_HEADER, signature)
             .body(body)
             .send()
             .await
-            .map_err(|e| self.network(e))?;
+            .map_err(|e| network(e, timeout))?;
         let status = answer.status();
         tracing::debug!(
             endpoint_id = %device.endpoint_id,
@@ -140,7 +159,15 @@ impl HttpsApi {
                 shadow_version: None,
             });
         }
-        let body = answer.bytes().await.map_err(|e| self.network(e))?;
+        let body = match crate::http::read_body(answer, BODY_LIMIT).await {
+            Ok(body) => body,
+            Err(e) if e.is_timeout() => return Err(network_timeout(timeout)),
+            Err(e) => {
+                return Err(CloudError::Refused(format!(
+                    "the device cloud's answer: {e}"
+                )));
+            }
+        };
         if status == StatusCode::OK {
             return serde_json::from_slice::<Confirmation>(&body)
                 .map(|c| Delivery::Confirmed(c.state))
@@ -150,16 +177,20 @@ impl HttpsApi {
         }
         Err(refusal(status, &body))
     }
+}
 
-    fn network(&self, e: reqwest::Error) -> CloudError {
-        if e.is_timeout() {
-            CloudError::Unreachable(format!("no answer within {} ms", self.timeout.as_millis()))
-        } else if e.is_connect() {
-            CloudError::Unreachable("cannot connect to the device cloud".to_owned())
-        } else {
-            CloudError::Failed(Box::new(e))
-        }
+fn network(e: reqwest::Error, timeout: Duration) -> CloudError {
+    if e.is_timeout() {
+        network_timeout(timeout)
+    } else if e.is_connect() {
+        CloudError::Unreachable("cannot connect to the device cloud".to_owned())
+    } else {
+        CloudError::Failed(Box::new(e))
     }
+}
+
+fn network_timeout(timeout: Duration) -> CloudError {
+    CloudError::Unreachable(format!("no answer within {} ms", timeout.as_millis()))
 }
 
 /// Any answer but 200 and 202. The maker's error code wins over the status: it is the only
@@ -336,20 +367,24 @@ mod tests {
             format!("{}/commands", server.uri()),
             Secret::new(secret),
             timeout,
-        );
+        )
+        .unwrap();
         let device = device();
         let desired = DeviceState {
             lock_state: Some(LockState::Locked),
             ..DeviceState::default()
         };
-        api.send(&CloudCommand {
-            device: &device,
-            namespace: "Alexa.LockController",
-            name: "Lock",
-            instance: None,
-            desired: &desired,
-            command_id: "cmd-1",
-        })
+        api.send(
+            &CloudCommand {
+                device: &device,
+                namespace: "Alexa.LockController",
+                name: "Lock",
+                instance: None,
+                desired: &desired,
+                command_id: "cmd-1",
+            },
+            timeout,
+        )
         .await
     }
 
@@ -562,7 +597,8 @@ mod tests {
             "https://maker.example/commands".to_owned(),
             Secret::new("hunter2"),
             Duration::from_secs(1),
-        );
+        )
+        .unwrap();
         assert!(!format!("{api:?}").contains("hunter2"));
     }
 }

@@ -20,6 +20,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::deadline::{Deadline, OutOfTime, WRITE_RESERVE};
 use crate::device::{Device, DeviceState};
 
 /// Where a device's commands go. The deployment chooses one (`DEVICE_CLOUD`); a device item's
@@ -114,6 +115,8 @@ pub struct DeviceClouds {
     pub default: Adapter,
     pub iot: Option<iot::IotShadows>,
     pub https: Option<std::sync::Arc<https::HttpsApi>>,
+    /// How long a remote adapter may take to take a command (`DEVICE_API_TIMEOUT_MS`).
+    pub timeout: std::time::Duration,
 }
 
 impl DeviceClouds {
@@ -122,22 +125,23 @@ impl DeviceClouds {
     pub fn from_config(
         config: &crate::config::Config,
         sdk: Option<&aws_config::SdkConfig>,
-    ) -> Self {
+    ) -> Result<Self, crate::http::ClientError> {
         let https = match (&config.device_api_url, &config.device_api_secret) {
             (Some(url), Some(secret)) => Some(std::sync::Arc::new(https::HttpsApi::new(
                 url.clone(),
                 secret.clone(),
                 config.device_api_timeout,
-            ))),
+            )?)),
             _ => None,
         };
-        Self {
+        Ok(Self {
             default: config.device_cloud,
             iot: sdk.map(|sdk| {
                 iot::IotShadows::from_sdk_config(sdk, config.iot_data_endpoint.as_deref())
             }),
             https,
-        }
+            timeout: config.device_api_timeout,
+        })
     }
 
     /// The adapter a device's commands go through.
@@ -145,21 +149,39 @@ impl DeviceClouds {
         device.device_cloud.unwrap_or(self.default)
     }
 
-    /// Hands a command to a remote adapter (`table` is not sent: the caller writes the table).
+    /// Hands a command to a remote adapter (`table` is not sent: the caller writes the table),
+    /// within what `deadline` leaves after the write its answer leads to. A command that runs
+    /// out of time is `Unreachable`: it may have reached the device, so it is never sent again.
     pub async fn send(
         &self,
         adapter: Adapter,
         command: &CloudCommand<'_>,
+        deadline: &Deadline,
     ) -> Result<Delivery, CloudError> {
+        let out_of_time = |_| {
+            CloudError::Unreachable("no answer from the device cloud before the deadline".into())
+        };
         match adapter {
             Adapter::Iot => match &self.iot {
-                Some(iot) => iot.send(command).await,
+                Some(iot) => {
+                    let timeout = deadline
+                        .timeout_for(self.timeout, WRITE_RESERVE)
+                        .map_err(out_of_time)?;
+                    tokio::time::timeout(timeout, iot.send(command))
+                        .await
+                        .map_err(|_| out_of_time(OutOfTime))?
+                }
                 None => Err(CloudError::Refused(
                     "the iot adapter is not configured".into(),
                 )),
             },
             Adapter::Https => match &self.https {
-                Some(api) => api.send(command).await,
+                Some(api) => {
+                    let timeout = deadline
+                        .timeout_for(api.timeout(), WRITE_RESERVE)
+                        .map_err(out_of_time)?;
+                    api.send(command, timeout).await
+                }
                 None => Err(CloudError::Refused(
                     "the https adapter needs DEVICE_API_URL and DEVICE_API_SECRET".into(),
                 )),

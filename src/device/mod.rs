@@ -79,10 +79,19 @@ pub struct Device {
     /// Commands awaiting the device's confirmation: written by the skill, settled by the stream.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<PendingCommand>,
+    /// Incremented by every write of `pending`: the list is replaced on this number, never on
+    /// a comparison of the list as this build would write it (an entry of a newer build, with
+    /// a field this one does not know, would never compare equal).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pending_version: u64,
     /// IoT: the shadow version of the last reported state the bridge wrote, so that a late or
     /// repeated shadow document never overwrites a newer one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow_version: Option<u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The attributes an Alexa endpoint is made of (everything but state, sample times,

@@ -3,14 +3,17 @@
 //! The skill records one on the device item when it answers `DeferredResponse`; the stream
 //! Lambda settles it when a record shows the device's answer, and only then is Alexa told the
 //! command's outcome. What confirms a command is a report made *after* it was sent: the device
-//! saying so, not the state the table happened to hold.
+//! saying so, not the state the table happened to hold. Whether it came in time is judged by
+//! the report's own time, not by when a (throttled, retried, late) batch is processed.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::{Device, DeviceState, LockState};
 
 /// A command sent to a device that must confirm it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingCommand {
     /// The directive's, echoed in the asynchronous response.
@@ -28,6 +31,10 @@ pub struct PendingCommand {
     /// higher version can answer it. Absent: a value sampled at or after `issued_at` does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow_version: Option<u64>,
+    /// Fields this build does not know (written by a newer one during a rolling deploy): kept
+    /// as they are when this build rewrites the list.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
 }
 
 /// What a device's state says about a pending command.
@@ -44,37 +51,57 @@ pub enum Settlement {
 }
 
 impl PendingCommand {
-    pub fn settle(&self, device: &Device, now_ms: i64) -> Settlement {
+    /// What `device`, as it was at `image_at` (Unix ms: when the stream record was made, or
+    /// when the skill read it; `None` if not known), says of this command. A report made by
+    /// the deadline counts however late it is looked at; one made after it is only a
+    /// ChangeReport; no report yet is expired only once the image is from after the deadline.
+    pub fn settle(&self, device: &Device, image_at: Option<i64>) -> Settlement {
+        let Some(reported_at) = self.answered_at(device, image_at) else {
+            return if image_at.is_some_and(|at| at > self.deadline) {
+                Settlement::Expired
+            } else {
+                Settlement::Waiting
+            };
+        };
         // Alexa stopped waiting at the deadline: a later answer is only a ChangeReport.
-        if now_ms > self.deadline {
+        if reported_at > self.deadline {
             return Settlement::Expired;
         }
-        if self.answered_by(device) {
-            if self.matches(&device.state) {
-                return Settlement::Confirmed;
-            }
-            if self.expect.lock_state.is_some()
-                && device.state.lock_state == Some(LockState::Jammed)
-            {
-                return Settlement::Jammed;
-            }
+        if self.matches(&device.state) {
+            return Settlement::Confirmed;
+        }
+        if self.expect.lock_state.is_some() && device.state.lock_state == Some(LockState::Jammed) {
+            return Settlement::Jammed;
         }
         Settlement::Waiting
     }
 
-    /// Whether the device has reported since the command was sent.
-    fn answered_by(&self, device: &Device) -> bool {
+    /// When the device reported since the command was sent (Unix ms), if it has: the latest
+    /// sample time of the fields the command set. A shadow version above the command's says
+    /// the device reported; when that report wrote none of them (their values held), its time
+    /// is at most the image's.
+    fn answered_at(&self, device: &Device, image_at: Option<i64>) -> Option<i64> {
+        let fields = field_names(&self.expect);
+        let sampled = |f: &String| device.sampled_at.get(f).copied();
         match self.shadow_version {
-            Some(sent) => device.shadow_version.is_some_and(|v| v > sent),
+            Some(sent) => {
+                if device.shadow_version.is_none_or(|v| v <= sent) {
+                    return None;
+                }
+                let latest = fields.iter().filter_map(sampled).max();
+                Some(match latest {
+                    Some(at) if at >= self.issued_at => at,
+                    _ => image_at.unwrap_or(self.issued_at),
+                })
+            }
             None => {
-                let fields = field_names(&self.expect);
-                !fields.is_empty()
-                    && fields.iter().all(|f| {
-                        device
-                            .sampled_at
-                            .get(f)
-                            .is_some_and(|at| *at >= self.issued_at)
-                    })
+                let times: Option<Vec<i64>> = fields.iter().map(sampled).collect();
+                let times = times.filter(|t| !t.is_empty())?;
+                times
+                    .iter()
+                    .all(|at| *at >= self.issued_at)
+                    .then(|| times.iter().copied().max())
+                    .flatten()
             }
         }
     }
@@ -126,6 +153,7 @@ mod tests {
             issued_at: 1_000,
             deadline: 31_000,
             shadow_version: version,
+            ..PendingCommand::default()
         }
     }
 
@@ -134,22 +162,28 @@ mod tests {
         let p = pending(None);
         // Locked before the command was sent: not the device's answer.
         let before = lock(json!({"lockState": "LOCKED"}), 999, None);
-        assert_eq!(p.settle(&before, 2_000), Settlement::Waiting);
+        assert_eq!(p.settle(&before, Some(2_000)), Settlement::Waiting);
         let after = lock(json!({"lockState": "LOCKED"}), 1_500, None);
-        assert_eq!(p.settle(&after, 2_000), Settlement::Confirmed);
+        assert_eq!(p.settle(&after, Some(2_000)), Settlement::Confirmed);
         let other = lock(json!({"lockState": "UNLOCKED"}), 1_500, None);
-        assert_eq!(p.settle(&other, 2_000), Settlement::Waiting);
+        assert_eq!(p.settle(&other, Some(2_000)), Settlement::Waiting);
     }
 
     #[test]
     fn shadow_versions_order_reports() {
         let p = pending(Some(4));
         assert_eq!(
-            p.settle(&lock(json!({"lockState": "LOCKED"}), 0, Some(4)), 2_000),
+            p.settle(
+                &lock(json!({"lockState": "LOCKED"}), 0, Some(4)),
+                Some(2_000)
+            ),
             Settlement::Waiting
         );
         assert_eq!(
-            p.settle(&lock(json!({"lockState": "LOCKED"}), 0, Some(5)), 2_000),
+            p.settle(
+                &lock(json!({"lockState": "LOCKED"}), 0, Some(5)),
+                Some(2_000)
+            ),
             Settlement::Confirmed
         );
     }
@@ -158,11 +192,39 @@ mod tests {
     fn a_jammed_lock_and_an_expired_command() {
         let p = pending(None);
         let jammed = lock(json!({"lockState": "JAMMED"}), 1_500, None);
-        assert_eq!(p.settle(&jammed, 2_000), Settlement::Jammed);
+        assert_eq!(p.settle(&jammed, Some(2_000)), Settlement::Jammed);
         let silent = lock(json!({"lockState": "UNLOCKED"}), 500, None);
-        assert_eq!(p.settle(&silent, 31_001), Settlement::Expired);
+        assert_eq!(p.settle(&silent, Some(31_001)), Settlement::Expired);
         // Alexa no longer waits: a late confirmation is only a ChangeReport.
         let late = lock(json!({"lockState": "LOCKED"}), 31_500, None);
-        assert_eq!(p.settle(&late, 31_600), Settlement::Expired);
+        assert_eq!(p.settle(&late, Some(31_600)), Settlement::Expired);
+    }
+
+    #[test]
+    fn lateness_is_the_reports_not_the_readers() {
+        let p = pending(None);
+        // Reported at 2 s, read at 40 s (a batch throttled and retried): in time.
+        let in_time = lock(json!({"lockState": "LOCKED"}), 2_000, None);
+        assert_eq!(p.settle(&in_time, Some(40_000)), Settlement::Confirmed);
+        // No report in an image taken before the deadline: still waiting, however late the
+        // image is looked at; in one taken after it, expired.
+        let silent = lock(json!({"lockState": "UNLOCKED"}), 500, None);
+        assert_eq!(p.settle(&silent, Some(30_000)), Settlement::Waiting);
+        assert_eq!(p.settle(&silent, None), Settlement::Waiting);
+        // IoT: a higher version whose report wrote nothing new is as late as its image.
+        let iot = pending(Some(4));
+        let held = lock(json!({"lockState": "LOCKED"}), 500, Some(5));
+        assert_eq!(iot.settle(&held, Some(20_000)), Settlement::Confirmed);
+        assert_eq!(iot.settle(&held, Some(32_000)), Settlement::Expired);
+    }
+
+    #[test]
+    fn fields_of_a_newer_build_survive_a_round_trip() {
+        let written = json!({"correlationToken": "ct", "commandId": "c1",
+            "expect": {"lockState": "LOCKED"}, "issuedAt": 1, "deadline": 2,
+            "retryBudget": {"left": 2}});
+        let read: PendingCommand = serde_json::from_value(written.clone()).unwrap();
+        assert_eq!(read.other["retryBudget"], json!({"left": 2}));
+        assert_eq!(serde_json::to_value(&read).unwrap(), written);
     }
 }

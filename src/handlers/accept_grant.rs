@@ -8,6 +8,7 @@ use tracing::info;
 use super::auth;
 use crate::alexa::event::{self, Empty, Message};
 use crate::alexa::{Scope, Secret};
+use crate::deadline::Deadline;
 use crate::error::SkillError;
 use crate::gateway::GatewayRegion;
 use crate::lwa::{Lwa, LwaError};
@@ -19,10 +20,13 @@ pub async fn accept_grant<S: Store>(
     region: GatewayRegion,
     code: &Secret,
     grantee: &Scope,
+    deadline: &Deadline,
 ) -> Result<Message<Empty>, SkillError> {
-    let user_id = auth::user_for(store, &grantee.token).await?;
-    // The code is valid for minutes only: exchange it before anything else can fail.
-    let tokens = lwa.exchange_code(code).await?;
+    let user_id = auth::user_for(store, &grantee.token, deadline).await?;
+    // The code is valid for minutes only: exchange it before anything else can fail. LWA's
+    // answer is then stored under no timeout of ours (the exchange leaves time for it): the
+    // code is spent, and a write cut off here would lose the grant.
+    let tokens = lwa.exchange_code(code, deadline).await?;
     let expires_at = tokens.expires_at(SystemTime::now());
     // Without a refresh token the grant would die within the hour.
     let refresh_token = tokens

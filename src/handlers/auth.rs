@@ -2,14 +2,19 @@
 
 use std::time::SystemTime;
 
+use super::in_time;
 use crate::alexa::BearerToken;
+use crate::deadline::Deadline;
 use crate::error::SkillError;
 use crate::store::{Store, TokenHash};
 
 /// The device cloud's user id for an account-linking token, with one read.
-pub async fn user_for<S: Store>(store: &S, token: &BearerToken) -> Result<String, SkillError> {
-    let record = store
-        .token(&TokenHash::of(token))
+pub async fn user_for<S: Store>(
+    store: &S,
+    token: &BearerToken,
+    deadline: &Deadline,
+) -> Result<String, SkillError> {
+    let record = in_time(deadline, store.token(&TokenHash::of(token)))
         .await?
         .ok_or(SkillError::UnknownToken)?;
     if record.is_expired(SystemTime::now()) {

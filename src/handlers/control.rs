@@ -7,10 +7,10 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::thermostat::Thermostat;
-use super::{Services, auth, ghost};
+use super::{Services, auth, ghost, in_time};
 use crate::alexa::BearerToken;
 use crate::alexa::control::Command;
 use crate::alexa::directive::Header;
@@ -19,6 +19,7 @@ use crate::alexa::event::{
 };
 use crate::alexa::interface::Interface;
 use crate::cloud::{Adapter, CloudCommand, CloudError, Delivery};
+use crate::deadline::Deadline;
 use crate::device::mapping::range_default_delta;
 use crate::device::pending::{PendingCommand, Settlement};
 use crate::device::properties::{now_ms, reportable, time_of_sample};
@@ -27,9 +28,10 @@ use crate::device::{
 };
 use crate::error::Chain;
 use crate::error::SkillError;
-use crate::store::{StateOutcome, StateWrite, Store, Swap};
+use crate::store::{Since, StateOutcome, StateWrite, Store, Swap};
 
-/// How often an adjustment is recomputed when concurrent changes keep winning the race.
+/// How often an adjustment is recomputed when concurrent changes keep winning the race (the
+/// directive's deadline stops it first when the table is slow).
 const MAX_ATTEMPTS: u32 = 50;
 
 /// The named white temperatures Alexa steps through ("warmer", "cooler").
@@ -45,6 +47,12 @@ pub enum ControlAnswer {
     Deferred(Message<DeferredPayload>),
 }
 
+/// Carries out a command by `deadline`.
+///
+/// For the `table` adapter the table write is the delivery: it is planned from the state read
+/// and written with compare-and-set, and planned again when the state changed meanwhile. For
+/// a remote adapter, the command goes to the device at most once: whatever its cloud answers
+/// is recorded as it is, and nothing after the send plans or sends again.
 pub async fn control<S: Store>(
     services: &Services<S>,
     to: &Addressing,
@@ -52,11 +60,15 @@ pub async fn control<S: Store>(
     endpoint_id: &str,
     token: &BearerToken,
     command: &Command,
+    deadline: &Deadline,
 ) -> Result<ControlAnswer, SkillError> {
-    let user_id = auth::user_for(&services.store, token).await?;
+    let user_id = auth::user_for(&services.store, token, deadline).await?;
+    // One id per directive: if anything ever did send it twice, the device could tell.
+    let command_id = uuid::Uuid::new_v4().simple().to_string();
     for attempt in 0..MAX_ATTEMPTS {
-        let Some(device) = services.store.device(&user_id, endpoint_id).await? else {
-            ghost::report_deleted(services, &user_id, endpoint_id).await;
+        let Some(device) = in_time(deadline, services.store.device(&user_id, endpoint_id)).await?
+        else {
+            ghost::report_deleted(services, &user_id, endpoint_id, deadline).await;
             return Err(SkillError::NoSuchEndpoint);
         };
         let change = plan(&device, command)?;
@@ -65,17 +77,21 @@ pub async fn control<S: Store>(
             to,
             command,
             device: &device,
+            deadline,
         };
-        let step = match services.clouds.adapter_for(&device) {
-            Adapter::Table => call.record(change.patch, change.relative).await?,
-            adapter => call.send(adapter, header, change).await?,
-        };
-        match step {
-            Step::Answer(answer) => return Ok(*answer),
-            Step::Retry => {
+        let adapter = services.clouds.adapter_for(&device);
+        if adapter != Adapter::Table {
+            return call.send(adapter, header, change, &command_id).await;
+        }
+        match call.write_table(change).await? {
+            Some(answer) => return Ok(answer),
+            None => {
                 debug!(attempt, "state changed meanwhile; recomputing");
                 let backoff =
                     Duration::from_millis(u64::from(attempt.min(10)) * 2 + fastrand::u64(0..5));
+                if deadline.remaining() <= backoff {
+                    break;
+                }
                 tokio::time::sleep(backoff).await;
             }
         }
@@ -89,13 +105,7 @@ struct Call<'a, S> {
     to: &'a Addressing,
     command: &'a Command,
     device: &'a Device,
-}
-
-/// What an attempt came to.
-enum Step {
-    Answer(Box<ControlAnswer>),
-    /// The state changed between the read and the write: plan again from the new state.
-    Retry,
+    deadline: &'a Deadline,
 }
 
 impl<S: Store> Call<'_, S> {
@@ -107,51 +117,54 @@ impl<S: Store> Call<'_, S> {
         &self.device.endpoint_id
     }
 
-    /// Writes `patch` into the devices table and answers with the device as written. For the
-    /// `table` adapter this is the delivery (the maker's cloud watches the table); after a
-    /// remote adapter it records what the device confirmed or accepted.
-    async fn record(&self, patch: DeviceState, relative: bool) -> Result<Step, SkillError> {
+    /// The `table` adapter: writes the planned state into the devices table (the maker's
+    /// cloud watches it). `None`: an adjustment's base changed meanwhile, plan again.
+    async fn write_table(&self, change: Change) -> Result<Option<ControlAnswer>, SkillError> {
         let at_ms = now_ms();
         let write = StateWrite {
-            patch,
-            connectivity: None,
             // An adjustment is computed from the state just read: it is written only if that
             // state still holds, so that concurrent adjustments all count.
-            expected: relative.then(|| self.device.state.clone()),
-            cause: CauseType::VoiceInteraction,
-            at_ms,
-            shadow_version: None,
+            expected: change.relative.then(|| self.device.state.clone()),
+            ..StateWrite::report(change.patch, CauseType::VoiceInteraction, at_ms)
         };
-        match self
-            .services
-            .store
-            .update_state(self.user_id(), self.endpoint_id(), &write)
-            .await?
-        {
-            StateOutcome::Written(device) => Ok(Step::Answer(Box::new(answer(
-                self.to,
-                self.command,
-                &device,
-                at_ms,
-            )))),
+        // Abandoning this write at the deadline is safe: nothing was told to anyone yet, and
+        // if it lands after all, the stream tells Alexa (Alexa heard an error, not a success).
+        let outcome = in_time(
+            self.deadline,
+            self.services
+                .store
+                .update_state(self.user_id(), self.endpoint_id(), &write),
+        )
+        .await?;
+        match outcome {
+            StateOutcome::Written(device) => {
+                Ok(Some(answer(self.to, self.command, &device, at_ms)))
+            }
             StateOutcome::Missing => self.gone().await,
-            StateOutcome::Conflict => Ok(Step::Retry),
+            StateOutcome::Conflict => Ok(None),
         }
     }
 
-    async fn gone(&self) -> Result<Step, SkillError> {
-        ghost::report_deleted(self.services, self.user_id(), self.endpoint_id()).await;
+    async fn gone<T>(&self) -> Result<T, SkillError> {
+        ghost::report_deleted(
+            self.services,
+            self.user_id(),
+            self.endpoint_id(),
+            self.deadline,
+        )
+        .await;
         Err(SkillError::NoSuchEndpoint)
     }
 
-    /// Hands the command to the device's cloud and answers with what it says.
+    /// Hands the command to the device's cloud, once, and answers with what it says.
     async fn send(
         &self,
         adapter: Adapter,
         header: &Header,
         change: Change,
-    ) -> Result<Step, SkillError> {
-        let command_id = uuid::Uuid::new_v4().simple().to_string();
+        command_id: &str,
+    ) -> Result<ControlAnswer, SkillError> {
+        let sent_at = now_ms();
         let delivery = self
             .services
             .clouds
@@ -163,55 +176,119 @@ impl<S: Store> Call<'_, S> {
                     name: &header.name,
                     instance: header.instance.as_deref(),
                     desired: &change.patch,
-                    command_id: &command_id,
+                    command_id,
                 },
+                self.deadline,
             )
             .await
             .inspect_err(
                 |e| warn!(%adapter, error = %Chain(e), "the device cloud did not take the command"),
             )?;
+        // The device has the command: from here on nothing plans or sends again.
         match delivery {
-            // The device's own values are the truth, whatever the table held meanwhile.
-            Delivery::Confirmed(reported) => self.record(reported, false).await,
+            // The device's own values are the truth as of its answer.
+            Delivery::Confirmed(reported) => {
+                self.record_taken(reported, Since::SampledAt(now_ms()))
+                    .await
+            }
             Delivery::Accepted { shadow_version } if self.device.must_confirm() => {
-                self.defer(change.patch, command_id, shadow_version).await
+                self.defer(change.patch, command_id, sent_at, shadow_version, adapter)
+                    .await
             }
             // Answered from the accepted command; if the device ends up elsewhere, its report
             // becomes a ChangeReport that corrects Alexa.
-            Delivery::Accepted { .. } => self.record(change.patch, change.relative).await,
+            Delivery::Accepted { shadow_version } => {
+                let since = reports_since(adapter, sent_at, shadow_version);
+                self.record_taken(change.patch, since).await
+            }
         }
+    }
+
+    /// Records what the device cloud said of the command it took, unless the device has
+    /// reported since: then its report, newer, stays, and the answer tells it. Not abandoned
+    /// at the deadline (the device acted; the table must say so), and never planned again.
+    async fn record_taken(
+        &self,
+        patch: DeviceState,
+        since: Since,
+    ) -> Result<ControlAnswer, SkillError> {
+        let at_ms = now_ms();
+        let write = StateWrite {
+            unless_reported: Some(since),
+            ..StateWrite::report(patch, CauseType::VoiceInteraction, at_ms)
+        };
+        let device = match self
+            .services
+            .store
+            .update_state(self.user_id(), self.endpoint_id(), &write)
+            .await?
+        {
+            StateOutcome::Written(device) => *device,
+            StateOutcome::Missing => return self.gone().await,
+            StateOutcome::Conflict => {
+                debug!("the device reported while it took the command; answered from its report");
+                match self
+                    .services
+                    .store
+                    .device(self.user_id(), self.endpoint_id())
+                    .await?
+                {
+                    Some(device) => device,
+                    None => return self.gone().await,
+                }
+            }
+        };
+        Ok(answer(self.to, self.command, &device, at_ms))
     }
 
     /// A device that must confirm has accepted the command. With an event grant, Alexa hears
     /// `DeferredResponse` now and the outcome later, from the stream; without one no later
-    /// message can reach Alexa, so the skill waits for the device within Alexa's 8 s and
+    /// message can reach Alexa, so the skill waits for the device within the deadline and
     /// never claims what it has not seen.
     async fn defer(
         &self,
         expect: DeviceState,
-        command_id: String,
+        command_id: &str,
+        issued_at: i64,
         shadow_version: Option<u64>,
-    ) -> Result<Step, SkillError> {
-        let issued_at = now_ms();
+        adapter: Adapter,
+    ) -> Result<ControlAnswer, SkillError> {
         let seconds = self.device.confirm_within_secs();
+        if adapter == Adapter::Iot && shadow_version.is_none() {
+            error!(
+                "AWS IoT accepted the command without a shadow version: its confirmation is \
+                 judged by the report's whole-second time"
+            );
+        }
         let mut pending = PendingCommand {
             correlation_token: self.to.correlation_token.clone().unwrap_or_default(),
-            command_id,
+            command_id: command_id.to_owned(),
             expect,
-            issued_at,
+            issued_at: match shadow_version {
+                Some(_) => issued_at,
+                None => reports_clock(adapter, issued_at),
+            },
             deadline: issued_at + i64::from(seconds) * 1000,
             shadow_version,
+            ..PendingCommand::default()
         };
-        let has_grant = self.services.store.grant(self.user_id()).await?.is_some();
+        let has_grant = in_time(self.deadline, self.services.store.grant(self.user_id()))
+            .await
+            .unwrap_or_else(|e| {
+                warn!(error = %Chain(&e), "cannot read the customer's grant; waiting for the device instead");
+                None
+            })
+            .is_some();
         if !has_grant || pending.correlation_token.is_empty() {
-            let wait = self.services.confirm_wait;
+            let wait = self.services.confirm_wait.min(self.deadline.remaining());
             pending.deadline = issued_at + i64::try_from(wait.as_millis()).unwrap_or(0);
             return self.wait_for(&pending, wait).await;
         }
-        let mut current = self.device.pending.clone();
+        let mut current = self.device.clone();
         for _ in 0..MAX_ATTEMPTS {
             // Commands Alexa no longer waits for are dropped on the way.
             let mut list: Vec<PendingCommand> = current
+                .pending
                 .iter()
                 .filter(|p| p.deadline >= issued_at)
                 .cloned()
@@ -220,55 +297,77 @@ impl<S: Store> Call<'_, S> {
             match self
                 .services
                 .store
-                .replace_pending(self.user_id(), self.endpoint_id(), &current, &list)
+                .replace_pending(
+                    self.user_id(),
+                    self.endpoint_id(),
+                    current.pending_version,
+                    &list,
+                )
                 .await?
             {
                 Swap::Done => {
                     info!(seconds, "deferred until the device confirms");
-                    return Ok(Step::Answer(Box::new(ControlAnswer::Deferred(
-                        event::deferred_response(self.to, seconds),
-                    ))));
+                    return Ok(ControlAnswer::Deferred(event::deferred_response(
+                        self.to, seconds,
+                    )));
                 }
                 Swap::Missing => return self.gone().await,
-                Swap::Conflict => {
+                Swap::Conflict if !self.deadline.is_past() => {
                     match self
                         .services
                         .store
                         .device(self.user_id(), self.endpoint_id())
                         .await?
                     {
-                        Some(device) => current = device.pending,
+                        // This very write landed, and its answer was lost to a retry.
+                        Some(device)
+                            if device.pending.iter().any(|p| p.command_id == command_id) =>
+                        {
+                            info!(seconds, "deferred until the device confirms");
+                            return Ok(ControlAnswer::Deferred(event::deferred_response(
+                                self.to, seconds,
+                            )));
+                        }
+                        Some(device) => current = device,
                         None => return self.gone().await,
                     }
                 }
+                Swap::Conflict => break,
             }
         }
-        Err(SkillError::Busy)
+        // The device has the command but its confirmation cannot be awaited: nothing claimed.
+        warn!("the command's confirmation could not be recorded; nothing claimed");
+        Err(CloudError::Unreachable(
+            "the device took the command, but its confirmation cannot be awaited".into(),
+        )
+        .into())
     }
 
     /// Reads the device until it answers `pending` or `wait` has passed.
-    async fn wait_for(&self, pending: &PendingCommand, wait: Duration) -> Result<Step, SkillError> {
+    async fn wait_for(
+        &self,
+        pending: &PendingCommand,
+        wait: Duration,
+    ) -> Result<ControlAnswer, SkillError> {
         let until = tokio::time::Instant::now() + wait;
         loop {
-            tokio::time::sleep(CONFIRM_POLL).await;
-            let Some(device) = self
-                .services
-                .store
-                .device(self.user_id(), self.endpoint_id())
-                .await?
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            tokio::time::sleep(CONFIRM_POLL.min(left)).await;
+            let Some(device) = in_time(
+                self.deadline,
+                self.services
+                    .store
+                    .device(self.user_id(), self.endpoint_id()),
+            )
+            .await?
             else {
                 return self.gone().await;
             };
             let now = now_ms();
-            match pending.settle(&device, now) {
+            match pending.settle(&device, Some(now)) {
                 // A jammed lock is told as it is, in the lock state of the answer.
                 Settlement::Confirmed | Settlement::Jammed => {
-                    return Ok(Step::Answer(Box::new(answer(
-                        self.to,
-                        self.command,
-                        &device,
-                        now,
-                    ))));
+                    return Ok(answer(self.to, self.command, &device, now));
                 }
                 Settlement::Waiting if tokio::time::Instant::now() < until => {}
                 Settlement::Waiting | Settlement::Expired => {
@@ -288,6 +387,25 @@ impl<S: Store> Call<'_, S> {
 
 /// How often the skill reads a device it waits for.
 const CONFIRM_POLL: Duration = Duration::from_millis(200);
+
+/// What tells a report made after a command from one made before: a higher shadow version
+/// (IoT), else the time of the report, in the unit the device's reports are timed in.
+fn reports_since(adapter: Adapter, sent_at: i64, shadow_version: Option<u64>) -> Since {
+    match shadow_version {
+        Some(version) => Since::ShadowVersion(version),
+        None => Since::SampledAt(reports_clock(adapter, sent_at)),
+    }
+}
+
+/// `at_ms` in the resolution of the adapter's report times, where only time can order a report
+/// and a command: AWS IoT times shadow updates in whole seconds (a rule without `receivedAt`),
+/// so a report in the second of the command is not taken for one before it.
+fn reports_clock(adapter: Adapter, at_ms: i64) -> i64 {
+    match adapter {
+        Adapter::Iot => at_ms - at_ms.rem_euclid(1000),
+        Adapter::Table | Adapter::Https => at_ms,
+    }
+}
 
 fn answer(to: &Addressing, command: &Command, device: &Device, at_ms: i64) -> ControlAnswer {
     // Measured against the write's time: the value just set has no uncertainty.

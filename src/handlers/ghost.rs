@@ -5,13 +5,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use super::Services;
+use crate::deadline::Deadline;
 use crate::error::Chain;
 use crate::grants;
-use crate::http::REQUEST_TIMEOUT;
 use crate::proactive::delivery::{RetryPolicy, Sender};
 use crate::proactive::reports::{Report, ReportKind};
 use crate::store::Store;
@@ -19,22 +18,19 @@ use crate::store::Store;
 /// The most a ghost's DeleteReport may add to the directive's answer: Alexa waits 8 s in all.
 pub const BUDGET: Duration = Duration::from_secs(3);
 
-/// Sends the DeleteReport of `endpoint_id`. Best effort within [`BUDGET`]: one send (and one
-/// resend after a token refresh); if it fails, the ghost's next directive tries again.
-pub async fn report_deleted<S: Store>(services: &Services<S>, user_id: &str, endpoint_id: &str) {
-    if tokio::time::timeout(BUDGET, send(services, user_id, endpoint_id))
-        .await
-        .is_err()
-    {
-        warn!(
-            endpoint_id,
-            "ghost endpoint: DeleteReport not sent in time; its next directive tries again"
-        );
-    }
-}
-
-async fn send<S: Store>(services: &Services<S>, user_id: &str, endpoint_id: &str) {
-    let grant = match grants::usable(&services.store, &services.lwa, user_id).await {
+/// Sends the DeleteReport of `endpoint_id`. Best effort within [`BUDGET`] (and the directive's
+/// `deadline`): one send (and one resend after a token refresh); if it fails, the ghost's next
+/// directive tries again. Each request is bounded by that time instead of the whole being
+/// cancelled from outside: a grant refresh that Login with Amazon has answered is written
+/// whatever the time (its refresh token may have rotated).
+pub async fn report_deleted<S: Store>(
+    services: &Services<S>,
+    user_id: &str,
+    endpoint_id: &str,
+    deadline: &Deadline,
+) {
+    let deadline = Deadline::after(BUDGET).min(*deadline);
+    let grant = match grants::usable(&services.store, &services.lwa, user_id, &deadline).await {
         Ok(Some(grant)) => grant,
         Ok(None) => {
             debug!(
@@ -58,8 +54,7 @@ async fn send<S: Store>(services: &Services<S>, user_id: &str, endpoint_id: &str
         lwa: &services.lwa,
         gateway: &services.gateway,
         policy: &policy,
-        // The budget above is what bounds the time; this only lets the first send start.
-        deadline: Instant::now() + REQUEST_TIMEOUT + Duration::from_secs(1),
+        deadline,
         // Only deletes.
         states: &BTreeMap::new(),
     };

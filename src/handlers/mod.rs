@@ -8,9 +8,12 @@ pub mod ghost;
 pub mod report_state;
 pub mod thermostat;
 
+use std::future::Future;
 use std::time::Duration;
 
 use crate::cloud::DeviceClouds;
+use crate::deadline::Deadline;
+use crate::error::SkillError;
 use crate::gateway::{Gateway, GatewayRegion};
 use crate::lwa::Lwa;
 
@@ -28,4 +31,17 @@ pub struct Services<S> {
     /// How long a command waits for a device that must confirm, for a customer without an
     /// event grant.
     pub confirm_wait: Duration,
+}
+
+/// `work` (a read, or a write nobody was told of yet: safe to abandon), given up at the
+/// directive's deadline as [`SkillError::OutOfTime`].
+pub(crate) async fn in_time<T, E: Into<SkillError>>(
+    deadline: &Deadline,
+    work: impl Future<Output = Result<T, E>>,
+) -> Result<T, SkillError> {
+    deadline
+        .bound(work)
+        .await
+        .map_err(|_| SkillError::OutOfTime)?
+        .map_err(Into::into)
 }

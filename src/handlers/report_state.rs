@@ -1,8 +1,9 @@
 //! `Alexa` / `ReportState`: every reportable property of one endpoint, as last known.
 
-use super::{Services, auth, ghost};
+use super::{Services, auth, ghost, in_time};
 use crate::alexa::BearerToken;
 use crate::alexa::event::{self, Addressing, Empty, Message};
+use crate::deadline::Deadline;
 use crate::device::properties::{now_ms, reportable};
 use crate::error::SkillError;
 use crate::store::Store;
@@ -14,10 +15,12 @@ pub async fn report_state<S: Store>(
     to: &Addressing,
     endpoint_id: &str,
     token: &BearerToken,
+    deadline: &Deadline,
 ) -> Result<Message<Empty>, SkillError> {
-    let user_id = auth::user_for(&services.store, token).await?;
-    let Some(device) = services.store.device(&user_id, endpoint_id).await? else {
-        ghost::report_deleted(services, &user_id, endpoint_id).await;
+    let user_id = auth::user_for(&services.store, token, deadline).await?;
+    let Some(device) = in_time(deadline, services.store.device(&user_id, endpoint_id)).await?
+    else {
+        ghost::report_deleted(services, &user_id, endpoint_id, deadline).await;
         return Err(SkillError::NoSuchEndpoint);
     };
     let properties = reportable(&device, now_ms());

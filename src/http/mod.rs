@@ -1,5 +1,6 @@
 //! The process's HTTP: one TLS configuration for everything it talks to (DynamoDB through the
-//! AWS SDK, Login with Amazon, the event gateway), and the client of the latter two.
+//! AWS SDK, Login with Amazon, the event gateway, the maker's API), the client of Login with
+//! Amazon and the gateway, and bounded reads of what peers answer.
 //!
 //! The trust anchors are Mozilla's, compiled in (`webpki-roots`), not the system's CA bundle:
 //! loading and parsing that bundle (and, on Debian, a directory of ~150 certificate files) cost
@@ -9,7 +10,7 @@
 
 pub mod sdk;
 
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 /// Connection attempts give up after this long.
@@ -44,34 +45,93 @@ pub(crate) fn reqwest_builder() -> reqwest::ClientBuilder {
         .connect_timeout(CONNECT_TIMEOUT)
 }
 
-/// The client of Login with Amazon and the event gateway. It is built at its first request:
-/// most skill invocations (Discover, control, ReportState) never send one, so their cold start
-/// does not pay for it. Clones share one client, and with it one connection pool.
-#[derive(Debug, Clone, Default)]
-pub struct Http(Arc<OnceLock<reqwest::Client>>);
+/// An HTTP client that could not be built as configured. There is no fallback: a client
+/// without its timeouts or redirect policy would fail later and quietly (a peer that never
+/// answers eats the invocation; a redirected command goes where nobody named), so the cold
+/// start fails instead, with this message.
+#[derive(Debug, thiserror::Error)]
+#[error("the {client} HTTP client cannot be built as configured")]
+pub struct ClientError {
+    pub client: &'static str,
+    #[source]
+    pub source: reqwest::Error,
+}
+
+/// Builds `client` as configured by `builder`, or says which one could not be.
+pub(crate) fn build(
+    builder: reqwest::ClientBuilder,
+    client: &'static str,
+) -> Result<reqwest::Client, ClientError> {
+    builder
+        .build()
+        .map_err(|source| ClientError { client, source })
+}
+
+/// The client of Login with Amazon and the event gateway, built once at cold start. Clones
+/// share one client, and with it one connection pool.
+#[derive(Debug, Clone)]
+pub struct Http(reqwest::Client);
 
 impl Http {
+    /// The client with the process's timeouts.
+    pub fn new() -> Result<Self, ClientError> {
+        build(
+            reqwest_builder().timeout(REQUEST_TIMEOUT),
+            "Login with Amazon and event gateway",
+        )
+        .map(Self)
+    }
+
     pub fn get(&self) -> &reqwest::Client {
-        self.0.get_or_init(|| {
-            reqwest_builder()
-                .timeout(REQUEST_TIMEOUT)
-                .build()
-                // Only a TLS configuration reqwest does not know fails here; the unit test below
-                // checks that it knows ours.
-                .unwrap_or_else(|_| reqwest::Client::new())
-        })
+        &self.0
     }
 }
 
 impl From<reqwest::Client> for Http {
     fn from(client: reqwest::Client) -> Self {
-        Self(Arc::new(OnceLock::from(client)))
+        Self(client)
     }
 }
 
-/// The process's client for Login with Amazon and the event gateway (built at its first use).
-pub fn client() -> Http {
-    Http::default()
+/// The process's client for Login with Amazon and the event gateway.
+pub fn client() -> Result<Http, ClientError> {
+    Http::new()
+}
+
+/// An answer's body was not read: larger than the peer may send, or cut off.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("the answer is larger than the {limit} bytes accepted")]
+    TooLarge { limit: usize },
+    #[error("the answer could not be read")]
+    Read(#[source] reqwest::Error),
+}
+
+impl BodyError {
+    /// Whether the peer did not answer in time (the request's timeout ran out mid-body).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Read(e) if e.is_timeout())
+    }
+}
+
+/// Reads an answer's body, at most `limit` bytes: a peer that sends more (a misbehaving proxy,
+/// a hostile server) costs `limit` of memory and an error, not whatever it chose to send.
+/// A `Content-Length` over the limit is refused before anything is read.
+pub async fn read_body(mut answer: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    if answer
+        .content_length()
+        .is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX))
+    {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = answer.chunk().await.map_err(BodyError::Read)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 #[cfg(test)]
@@ -85,6 +145,39 @@ mod tests {
         reqwest_builder()
             .build()
             .expect("reqwest knows the TLS configuration");
+        Http::new().expect("the LWA and gateway client builds");
+    }
+
+    #[test]
+    fn a_client_that_cannot_be_built_is_an_error_naming_it_not_a_fallback() {
+        // A TLS configuration reqwest does not know: the one way our builders can fail.
+        let broken = reqwest::Client::builder().tls_backend_preconfigured(42_u8);
+        let error = build(broken, "maker's API").unwrap_err();
+        assert_eq!(error.client, "maker's API");
+        assert_eq!(
+            error.to_string(),
+            "the maker's API HTTP client cannot be built as configured"
+        );
+    }
+
+    #[tokio::test]
+    async fn bodies_are_read_up_to_their_limit() {
+        use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'x'; 2048]))
+            .mount(&server)
+            .await;
+        let http = Http::new().unwrap();
+        let get = || http.get().get(server.uri()).send();
+        assert_eq!(
+            read_body(get().await.unwrap(), 2048).await.unwrap().len(),
+            2048
+        );
+        assert!(matches!(
+            read_body(get().await.unwrap(), 2047).await,
+            Err(BodyError::TooLarge { limit: 2047 })
+        ));
     }
 
     #[test]

@@ -18,12 +18,12 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 
 /// An SDK HTTP client whose connections give up connecting after `connect_timeout`.
-pub fn client(connect_timeout: Duration) -> SharedHttpClient {
-    let http = super::reqwest_builder()
-        .connect_timeout(connect_timeout)
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new());
-    SharedHttpClient::new(SdkHttp { http })
+pub fn client(connect_timeout: Duration) -> Result<SharedHttpClient, super::ClientError> {
+    let http = super::build(
+        super::reqwest_builder().connect_timeout(connect_timeout),
+        "AWS SDK",
+    )?;
+    Ok(SharedHttpClient::new(SdkHttp { http }))
 }
 
 #[derive(Debug, Clone)]

@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 use super::reports::{Report, ReportKind};
+use crate::deadline::Deadline;
 use crate::device::properties::now_ms;
 use crate::error::Chain;
 use crate::gateway::{Gateway, GatewayError};
@@ -72,15 +72,16 @@ pub struct Sender<'a, S> {
     pub lwa: &'a Lwa,
     pub gateway: &'a Gateway,
     pub policy: &'a RetryPolicy,
-    /// When the invocation must have answered; no send is started that could end after it.
-    pub deadline: Instant,
+    /// When the invocation must have answered: every request ends before it.
+    pub deadline: Deadline,
     /// Endpoint id → [`reconcile::state_digest`] of the device's state as of the reports, for
     /// the endpoints an AddOrUpdateReport adds: recorded with the definition, as what Alexa
     /// learns by ReportState.
     pub states: &'a BTreeMap<String, String>,
 }
 
-/// Time kept back from the deadline for answering Lambda.
+/// Time kept back from the deadline for answering Lambda, and for what an accepted report
+/// leads to (recording it in the Alexa view).
 const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 
 impl<S: Store> Sender<'_, S> {
@@ -121,19 +122,20 @@ impl<S: Store> Sender<'_, S> {
         let mut resends = 0;
         let mut refreshed = false;
         loop {
-            if !self.time_for_a_request(Duration::ZERO) {
+            let Some(timeout) = self.request_timeout(Duration::ZERO) else {
                 warn!(
                     endpoints = report.len(),
                     "no time left in this invocation; will be retried"
                 );
                 return Outcome::Failed(report);
-            }
+            };
             let sent = self
                 .gateway
                 .send(
                     grant.region,
                     &grant.access_token,
                     report.body(&grant.access_token),
+                    timeout,
                 )
                 .await;
             metrics::gateway_event(
@@ -194,7 +196,7 @@ impl<S: Store> Sender<'_, S> {
                 e if e.is_retryable() => {
                     resends += 1;
                     let delay = self.policy.min_delay + self.policy.jitter.mul_f64(fastrand::f64());
-                    if resends > self.policy.resends || !self.time_for_a_request(delay) {
+                    if resends > self.policy.resends || self.request_timeout(delay).is_none() {
                         warn!(error = %Chain(&e), resends = resends - 1, "not delivered; will be retried");
                         return Outcome::Failed(report);
                     }
@@ -287,7 +289,7 @@ impl<S: Store> Sender<'_, S> {
     /// Refreshes the grant in place. `Some(true)`: refreshed; `Some(false)`: revoked (the
     /// customer disabled the skill); `None`: the refresh failed and may work later.
     async fn refresh(&self, grant: &mut Grant) -> Option<bool> {
-        match grants::refresh(self.store, self.lwa, grant.clone()).await {
+        match grants::refresh(self.store, self.lwa, grant.clone(), &self.deadline).await {
             Ok(Refreshed::Fresh(fresh)) => {
                 *grant = fresh;
                 Some(true)
@@ -300,7 +302,11 @@ impl<S: Store> Sender<'_, S> {
         }
     }
 
-    fn time_for_a_request(&self, delay: Duration) -> bool {
-        Instant::now() + delay + REQUEST_TIMEOUT + DEADLINE_MARGIN <= self.deadline
+    /// The timeout of a request sent after `delay`: what the deadline leaves of
+    /// [`REQUEST_TIMEOUT`]; `None` if too little.
+    fn request_timeout(&self, delay: Duration) -> Option<Duration> {
+        self.deadline
+            .timeout_for(REQUEST_TIMEOUT, delay + DEADLINE_MARGIN)
+            .ok()
     }
 }

@@ -11,10 +11,12 @@ use std::collections::BTreeMap;
 
 use super::{difference, state_digest};
 use crate::config::Config;
+use crate::deadline::Deadline;
 use crate::device::properties::{now_ms, reportable};
 use crate::error::Chain;
 use crate::gateway::Gateway;
 use crate::grants::{self, GrantError};
+use crate::handlers::discovery;
 use crate::lwa::Lwa;
 use crate::metrics;
 use crate::proactive::delivery::{Delivered, RetryPolicy, Sender};
@@ -171,12 +173,16 @@ impl<S: Store> Reconciler<S> {
         user_id: &str,
         deadline: Instant,
     ) -> Result<Reconciled, ReconcileError> {
-        let Some(grant) = grants::usable(&self.store, &self.lwa, user_id).await? else {
+        let Some(grant) =
+            grants::usable(&self.store, &self.lwa, user_id, &Deadline::at(deadline)).await?
+        else {
             return Ok(Reconciled::NoGrant);
         };
         let requested = grant.reconcile_after;
         // Whole items: their state is compared too.
-        let devices = self.store.devices(user_id, Fields::All).await?;
+        let devices = discovery::read(&self.store, user_id, Fields::All)
+            .await?
+            .devices;
         let told = self.store.told(user_id).await?;
         let mut diff = difference(&devices, &told, grant.granted_at, now_ms());
         let capped = diff.deletes.len() > MAX_DELETES_PER_RUN;
@@ -200,7 +206,7 @@ impl<S: Store> Reconciler<S> {
                 lwa: &self.lwa,
                 gateway: &self.gateway,
                 policy: &self.policy,
-                deadline,
+                deadline: Deadline::at(deadline),
                 states: &added_states,
             };
             match sender.deliver(grant, reports).await {

@@ -8,19 +8,20 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, Select, WriteRequest};
 use futures_util::StreamExt;
 use tracing::{debug, warn};
 
 use super::{
-    Definition, Fields, Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, Swap,
-    TokenHash, TokenRecord, Told,
+    Counted, Definition, DevicePage, Fields, Grant, MAX_COUNTED, NewGrant, Since, StateOutcome,
+    StateWrite, Store, StoreError, Swap, TokenHash, TokenRecord, Told,
 };
 use crate::alexa::BearerToken;
 use crate::config::Config;
 use crate::device::pending::PendingCommand;
 use crate::device::properties::now_ms;
 use crate::device::{DEFINITION_ATTRIBUTES, Device};
+use crate::http::ClientError;
 
 /// Attribute names of the keys, shared with `tables` and `template.yaml`.
 pub const USER_ID: &str = "userId";
@@ -40,6 +41,8 @@ pub const THING_INDEX: &str = "thingName";
 pub const SHADOW_VERSION: &str = "shadowVersion";
 /// Of a device item: commands awaiting the device's confirmation.
 pub const PENDING: &str = "pending";
+/// Of a device item: the version of its `pending` list.
+pub const PENDING_VERSION: &str = "pendingVersion";
 /// Of a grant: since when a reconciliation of the customer is asked for.
 pub const RECONCILE_AFTER: &str = "reconcileAfter";
 /// The Alexa view table's partition of the reconciler's own markers (the scheduled run's
@@ -62,30 +65,34 @@ type Item = HashMap<String, AttributeValue>;
 /// DynamoDB answers within milliseconds in its region; a connection that takes longer is
 /// retried rather than waited for.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// One attempt of an AWS call.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// An AWS call with its retries.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub async fn client(config: &Config) -> Client {
-    Client::new(&sdk_config(config).await)
+pub async fn client(config: &Config) -> Result<Client, ClientError> {
+    Ok(Client::new(&sdk_config(config).await?))
 }
 
 /// The AWS SDK configuration every client of the process is built from: the process's HTTP
 /// client, timeouts, and for a local server its endpoint, region and dummy credentials.
-pub async fn sdk_config(config: &Config) -> aws_config::SdkConfig {
+pub async fn sdk_config(config: &Config) -> Result<aws_config::SdkConfig, ClientError> {
     // Alexa waits 8 s for an answer: every AWS call, retries included, must end well before.
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(Duration::from_secs(2))
-        .operation_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
         .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeouts)
-        .http_client(crate::http::sdk::client(CONNECT_TIMEOUT));
+        .http_client(crate::http::sdk::client(CONNECT_TIMEOUT)?);
     if let Some(endpoint) = &config.dynamodb_endpoint {
         loader = loader
             .endpoint_url(endpoint)
             .region(Region::new(config.aws_region.clone()))
             .credentials_provider(Credentials::new("local", "local", None, None, "local"));
     }
-    loader.load().await
+    Ok(loader.load().await)
 }
 
 /// The DynamoDB-backed store.
@@ -190,59 +197,95 @@ impl Store for DynamoStore {
             .transpose()
     }
 
-    async fn devices(&self, user_id: &str, fields: Fields) -> Result<Vec<Device>, StoreError> {
+    async fn devices_page(
+        &self,
+        user_id: &str,
+        fields: Fields,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<DevicePage, StoreError> {
+        let limit = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
+        let limit = self.page_size.map_or(limit, |page| page.min(limit));
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.devices_table)
+            .key_condition_expression("#u = :u")
+            .expression_attribute_names("#u", USER_ID)
+            .expression_attribute_values(":u", AttributeValue::S(user_id.to_owned()))
+            .limit(limit)
+            .set_exclusive_start_key(after.map(|after| device_key(user_id, after)));
+        if fields == Fields::Definition {
+            // Names, not the attributes themselves, since `name` is a reserved word.
+            let mut projection = String::new();
+            for (i, attribute) in DEFINITION_ATTRIBUTES.iter().enumerate() {
+                let placeholder = format!("#p{i}");
+                if i > 0 {
+                    projection.push(',');
+                }
+                projection.push_str(&placeholder);
+                query = query.expression_attribute_names(placeholder, *attribute);
+            }
+            query = query.projection_expression(projection);
+        }
+        let out = query
+            .send()
+            .await
+            .map_err(|e| dynamo("Query", &self.devices_table, e))?;
         let mut devices = Vec::new();
-        let mut start_key: Option<Item> = None;
-        let mut pages = 0u32;
-        loop {
-            let mut query = self
+        for item in out.items.unwrap_or_default() {
+            let endpoint_id = match item.get(ENDPOINT_ID) {
+                Some(AttributeValue::S(id)) => id.clone(),
+                _ => String::from("<none>"),
+            };
+            match serde_dynamo::from_item::<_, Device>(item) {
+                Ok(device) => devices.push(device),
+                Err(error) => warn!(
+                    %endpoint_id,
+                    %error,
+                    "device item cannot be decoded; left out"
+                ),
+            }
+        }
+        let next = match out
+            .last_evaluated_key
+            .as_ref()
+            .and_then(|k| k.get(ENDPOINT_ID))
+        {
+            Some(AttributeValue::S(id)) => Some(id.clone()),
+            _ => None,
+        };
+        debug!(
+            devices = devices.len(),
+            more = next.is_some(),
+            "devices read"
+        );
+        Ok(DevicePage { devices, next })
+    }
+
+    async fn count_devices(&self, user_id: &str, after: &str) -> Result<Counted, StoreError> {
+        let mut items = 0usize;
+        let mut start = Some(device_key(user_id, after));
+        while let Some(key) = start.take() {
+            let out = self
                 .client
                 .query()
                 .table_name(&self.devices_table)
                 .key_condition_expression("#u = :u")
                 .expression_attribute_names("#u", USER_ID)
                 .expression_attribute_values(":u", AttributeValue::S(user_id.to_owned()))
-                .set_limit(self.page_size)
-                .set_exclusive_start_key(start_key.take());
-            if fields == Fields::Definition {
-                // Names, not the attributes themselves, since `name` is a reserved word.
-                let mut projection = String::new();
-                for (i, attribute) in DEFINITION_ATTRIBUTES.iter().enumerate() {
-                    let placeholder = format!("#p{i}");
-                    if i > 0 {
-                        projection.push(',');
-                    }
-                    projection.push_str(&placeholder);
-                    query = query.expression_attribute_names(placeholder, *attribute);
-                }
-                query = query.projection_expression(projection);
-            }
-            let out = query
+                .select(Select::Count)
+                .set_exclusive_start_key(Some(key))
                 .send()
                 .await
                 .map_err(|e| dynamo("Query", &self.devices_table, e))?;
-            pages += 1;
-            for item in out.items.unwrap_or_default() {
-                let endpoint_id = match item.get(ENDPOINT_ID) {
-                    Some(AttributeValue::S(id)) => id.clone(),
-                    _ => String::from("<none>"),
-                };
-                match serde_dynamo::from_item::<_, Device>(item) {
-                    Ok(device) => devices.push(device),
-                    Err(error) => warn!(
-                        %endpoint_id,
-                        %error,
-                        "device item cannot be decoded; left out"
-                    ),
-                }
+            items += usize::try_from(out.count).unwrap_or(0);
+            if items >= MAX_COUNTED {
+                return Ok(Counted { items, more: true });
             }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start_key = Some(key),
-                _ => break,
-            }
+            start = out.last_evaluated_key.filter(|k| !k.is_empty());
         }
-        debug!(pages, devices = devices.len(), "devices read");
-        Ok(devices)
+        Ok(Counted { items, more: false })
     }
 
     async fn device(&self, user_id: &str, endpoint_id: &str) -> Result<Option<Device>, StoreError> {
@@ -297,29 +340,31 @@ impl Store for DynamoStore {
         &self,
         user_id: &str,
         endpoint_id: &str,
-        old: &[PendingCommand],
+        version: u64,
         new: &[PendingCommand],
     ) -> Result<Swap, StoreError> {
-        let encode = |list: &[PendingCommand]| {
-            serde_dynamo::to_attribute_value(list).map_err(StoreError::Encode)
-        };
         let mut request = self
             .update_device(user_id, endpoint_id)
             .expression_attribute_names("#endpoint", ENDPOINT_ID)
-            .expression_attribute_names("#pending", PENDING);
-        // An empty list is stored as no attribute, as the item's encoding leaves it out.
-        let condition = if old.is_empty() {
-            "attribute_exists(#endpoint) AND attribute_not_exists(#pending)"
+            .expression_attribute_names("#pending", PENDING)
+            .expression_attribute_names("#pv", PENDING_VERSION)
+            .expression_attribute_values(":next", AttributeValue::N((version + 1).to_string()));
+        // Version 0 is an item whose list was never written with a version (or never written).
+        let condition = if version == 0 {
+            "attribute_exists(#endpoint) AND attribute_not_exists(#pv)"
         } else {
-            request = request.expression_attribute_values(":old", encode(old)?);
-            "attribute_exists(#endpoint) AND #pending = :old"
+            request =
+                request.expression_attribute_values(":pv", AttributeValue::N(version.to_string()));
+            "attribute_exists(#endpoint) AND #pv = :pv"
         };
+        // An empty list is stored as no attribute, as the item's encoding leaves it out.
         request = if new.is_empty() {
-            request.update_expression("REMOVE #pending")
+            request.update_expression("SET #pv = :next REMOVE #pending")
         } else {
+            let list = serde_dynamo::to_attribute_value(new).map_err(StoreError::Encode)?;
             request
-                .update_expression("SET #pending = :new")
-                .expression_attribute_values(":new", encode(new)?)
+                .update_expression("SET #pending = :new, #pv = :next")
+                .expression_attribute_values(":new", list)
         };
         match request.condition_expression(condition).send().await {
             Ok(_) => Ok(Swap::Done),
@@ -744,12 +789,21 @@ impl DynamoStore {
         // Sorted, so that the same write is always the same expression.
         let mut fields: Vec<(&String, &AttributeValue)> = patch.iter().collect();
         fields.sort_by(|a, b| a.0.cmp(b.0));
+        if let Some(Since::SampledAt(since)) = write.unless_reported {
+            request =
+                request.expression_attribute_values(":since", AttributeValue::N(since.to_string()));
+        }
         for (i, (field, value)) in fields.into_iter().enumerate() {
             request = request
                 .expression_attribute_names(format!("#f{i}"), field)
                 .expression_attribute_values(format!(":v{i}"), value.clone());
             set.push(format!("#state.#f{i} = :v{i}"));
             set.push(format!("#sampled.#f{i} = :at"));
+            if let Some(Since::SampledAt(_)) = write.unless_reported {
+                conditions.push(format!(
+                    "(attribute_not_exists(#sampled.#f{i}) OR #sampled.#f{i} < :since)"
+                ));
+            }
             if let Some(expected) = &expected {
                 match expected.get(field) {
                     Some(old) => {
@@ -760,6 +814,12 @@ impl DynamoStore {
                     None => conditions.push(format!("attribute_not_exists(#state.#f{i})")),
                 }
             }
+        }
+        if let Some(Since::ShadowVersion(sent)) = write.unless_reported {
+            request = request
+                .expression_attribute_names("#rsv", SHADOW_VERSION)
+                .expression_attribute_values(":rsv", AttributeValue::N(sent.to_string()));
+            conditions.push("(attribute_not_exists(#rsv) OR #rsv <= :rsv)".into());
         }
         if let Some(version) = write.shadow_version {
             request = request
@@ -904,6 +964,17 @@ impl DynamoStore {
 }
 
 /// DynamoDB's answer to `SET a.b = …` on an item without a map `a`.
+/// A device item's key.
+fn device_key(user_id: &str, endpoint_id: &str) -> Item {
+    HashMap::from([
+        (USER_ID.to_owned(), AttributeValue::S(user_id.to_owned())),
+        (
+            ENDPOINT_ID.to_owned(),
+            AttributeValue::S(endpoint_id.to_owned()),
+        ),
+    ])
+}
+
 fn is_missing_document_path<E, R>(error: &SdkError<E, R>) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
 use super::{
-    Definition, Fields, Grant, NewGrant, StateOutcome, StateWrite, Store, StoreError, Swap,
-    TokenHash, TokenRecord, Told,
+    Counted, Definition, DevicePage, Fields, Grant, MAX_COUNTED, NewGrant, Since, StateOutcome,
+    StateWrite, Store, StoreError, Swap, TokenHash, TokenRecord, Told,
 };
 use crate::alexa::BearerToken;
 use crate::device::Device;
@@ -79,16 +79,45 @@ impl Store for MemoryStore {
         Ok(read(&self.tokens).get(hash).cloned())
     }
 
-    async fn devices(&self, user_id: &str, fields: Fields) -> Result<Vec<Device>, StoreError> {
+    async fn devices_page(
+        &self,
+        user_id: &str,
+        fields: Fields,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<DevicePage, StoreError> {
         self.check()?;
-        Ok(read(&self.devices)
+        let devices = read(&self.devices);
+        let mut page: Vec<Device> = devices
             .iter()
-            .filter(|((user, _), _)| user == user_id)
+            .filter(|((user, id), _)| user == user_id && after.is_none_or(|a| id.as_str() > a))
+            .take(limit.max(1).saturating_add(1))
             .map(|(_, d)| match fields {
                 Fields::All => d.clone(),
                 Fields::Definition => d.definition(),
             })
-            .collect())
+            .collect();
+        let more = page.len() > limit.max(1);
+        page.truncate(limit.max(1));
+        let next = more
+            .then(|| page.last().map(|d| d.endpoint_id.clone()))
+            .flatten();
+        Ok(DevicePage {
+            devices: page,
+            next,
+        })
+    }
+
+    async fn count_devices(&self, user_id: &str, after: &str) -> Result<Counted, StoreError> {
+        self.check()?;
+        let items = read(&self.devices)
+            .keys()
+            .filter(|(user, id)| user == user_id && id.as_str() > after)
+            .count();
+        Ok(Counted {
+            items: items.min(MAX_COUNTED),
+            more: items > MAX_COUNTED,
+        })
     }
 
     async fn device(&self, user_id: &str, endpoint_id: &str) -> Result<Option<Device>, StoreError> {
@@ -110,11 +139,10 @@ impl Store for MemoryStore {
             return Ok(StateOutcome::Missing);
         };
         let patch = state_fields(&change.patch)?;
-        if let Some(version) = change.shadow_version {
-            if device.shadow_version.is_some_and(|v| v >= version) {
-                return Ok(StateOutcome::Conflict);
-            }
-            device.shadow_version = Some(version);
+        if let Some(version) = change.shadow_version
+            && device.shadow_version.is_some_and(|v| v >= version)
+        {
+            return Ok(StateOutcome::Conflict);
         }
         if let Some(expected) = &change.expected {
             let expected = state_fields(expected)?;
@@ -122,6 +150,19 @@ impl Store for MemoryStore {
             if patch.keys().any(|k| expected.get(k) != current.get(k)) {
                 return Ok(StateOutcome::Conflict);
             }
+        }
+        let reported = match change.unless_reported {
+            None => false,
+            Some(Since::SampledAt(at)) => patch
+                .keys()
+                .any(|k| device.sampled_at.get(k).is_some_and(|s| *s >= at)),
+            Some(Since::ShadowVersion(sent)) => device.shadow_version.is_some_and(|v| v > sent),
+        };
+        if reported {
+            return Ok(StateOutcome::Conflict);
+        }
+        if let Some(version) = change.shadow_version {
+            device.shadow_version = Some(version);
         }
         let mut merged = state_fields(&device.state)?;
         for (k, v) in patch {
@@ -144,7 +185,7 @@ impl Store for MemoryStore {
         &self,
         user_id: &str,
         endpoint_id: &str,
-        old: &[PendingCommand],
+        version: u64,
         new: &[PendingCommand],
     ) -> Result<Swap, StoreError> {
         self.check()?;
@@ -152,10 +193,11 @@ impl Store for MemoryStore {
         let Some(device) = devices.get_mut(&(user_id.to_owned(), endpoint_id.to_owned())) else {
             return Ok(Swap::Missing);
         };
-        if device.pending != old {
+        if device.pending_version != version {
             return Ok(Swap::Conflict);
         }
         device.pending = new.to_vec();
+        device.pending_version = version + 1;
         Ok(Swap::Done)
     }
 

@@ -42,13 +42,48 @@ pub trait Store: Send + Sync {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
 
-    /// Every readable device of the customer, ordered by endpoint id. Items that cannot be
-    /// decoded are logged and left out: one broken item must not hide a whole account.
+    /// A page of the customer's devices in endpoint id order, after the endpoint id `after`:
+    /// at most `limit` items are read (fewer when the store's pages are smaller). Items that
+    /// cannot be decoded are logged and left out: one broken item must not hide a whole
+    /// account.
+    fn devices_page(
+        &self,
+        user_id: &str,
+        fields: Fields,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<DevicePage, StoreError>> + Send;
+
+    /// How many device items the customer has after the endpoint id `after`, without reading
+    /// them: at most [`MAX_COUNTED`] are counted.
+    fn count_devices(
+        &self,
+        user_id: &str,
+        after: &str,
+    ) -> impl Future<Output = Result<Counted, StoreError>> + Send;
+
+    /// Every readable device of the customer, page by page: for tools. The Lambdas read only
+    /// what they can use ([`crate::handlers::discovery::read`]).
     fn devices(
         &self,
         user_id: &str,
         fields: Fields,
-    ) -> impl Future<Output = Result<Vec<Device>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Device>, StoreError>> + Send {
+        async move {
+            let mut devices = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = self
+                    .devices_page(user_id, fields, after.as_deref(), usize::MAX)
+                    .await?;
+                devices.extend(page.devices);
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => return Ok(devices),
+                }
+            }
+        }
+    }
 
     /// One device of the customer (`None`: no such device in their account).
     fn device(
@@ -65,12 +100,13 @@ pub trait Store: Send + Sync {
         write: &StateWrite,
     ) -> impl Future<Output = Result<StateOutcome, StoreError>> + Send;
 
-    /// Replaces the device's pending commands with `new` only if they are still `old`.
+    /// Replaces the device's pending commands with `new` only if they are still those of
+    /// `version` (the [`Device::pending_version`] read), and counts the version up.
     fn replace_pending(
         &self,
         user_id: &str,
         endpoint_id: &str,
-        old: &[PendingCommand],
+        version: u64,
         new: &[PendingCommand],
     ) -> impl Future<Output = Result<Swap, StoreError>> + Send;
 
@@ -170,6 +206,26 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// One page of a customer's devices.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DevicePage {
+    pub devices: Vec<Device>,
+    /// The endpoint id the next page starts after; `None` after the last page.
+    pub next: Option<String>,
+}
+
+/// The most device items [`Store::count_devices`] counts: the count is for a log line and a
+/// metric, and an account bigger than this is told as "at least".
+pub const MAX_COUNTED: usize = 100_000;
+
+/// What [`Store::count_devices`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    pub items: usize,
+    /// Whether there are more than `items` (counting stopped at [`MAX_COUNTED`]).
+    pub more: bool,
+}
+
 /// An endpoint's definition as sent to Alexa, for the Alexa view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Definition {
@@ -254,6 +310,34 @@ pub struct StateWrite {
     /// `shadowVersion` (else [`StateOutcome::Conflict`]): shadow documents can arrive late or
     /// twice.
     pub shadow_version: Option<u64>,
+    /// When set, the write happens only if the device has not reported since (else
+    /// [`StateOutcome::Conflict`]): what a device cloud said of a command it took is recorded
+    /// unless the device's own report, newer, is there already.
+    pub unless_reported: Option<Since>,
+}
+
+/// Since when a device's report overtakes a write ([`StateWrite::unless_reported`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// A patched field sampled at or after this instant, Unix milliseconds.
+    SampledAt(i64),
+    /// A shadow version above this one (IoT: the version the command's desired state made).
+    ShadowVersion(u64),
+}
+
+impl StateWrite {
+    /// What the device (or its cloud) reports: `patch`, sampled `at_ms`, made by `cause`.
+    pub fn report(patch: DeviceState, cause: CauseType, at_ms: i64) -> Self {
+        Self {
+            patch,
+            connectivity: None,
+            expected: None,
+            cause,
+            at_ms,
+            shadow_version: None,
+            unless_reported: None,
+        }
+    }
 }
 
 /// What became of a [`StateWrite`].

@@ -10,6 +10,7 @@ use tracing::{error, warn};
 
 use crate::alexa::event::CauseType;
 use crate::device::catalogue::Property;
+use crate::device::pending::{PendingCommand, Settlement};
 use crate::device::properties::{property, values};
 use crate::device::{Device, mapping};
 use crate::proactive::reports::StateChange;
@@ -44,12 +45,51 @@ pub struct EndpointChange {
     /// The cause recorded by the last record that changed a reportable value: a later write
     /// that only confirms the values (a poll) does not take over the cause.
     pub cause: Option<CauseType>,
+    /// The pending commands the records settle, each judged against the image (and the time)
+    /// of the first record that settles it: a confirmation in an image a later record
+    /// overwrote still counts.
+    pub settled: Vec<Settled>,
     /// Whether any one record changed the definition, and the properties any one record
     /// changed, even where the batch as a whole ends where it began. A redelivered batch
     /// starts at the failed record, which can be after records whose changes Alexa was told
     /// in the first delivery: a change undone later in the batch must then still be sent, or
     /// Alexa keeps the undone value (found by tests/soak.rs).
     pub touched: Touched,
+}
+
+/// A pending command a record settles.
+#[derive(Debug)]
+pub struct Settled {
+    pub command: PendingCommand,
+    pub settlement: Settlement,
+    /// The device as that record's image has it: what the asynchronous response tells.
+    pub device: Box<Device>,
+}
+
+impl EndpointChange {
+    /// Adds what one record's image settles of the commands it holds.
+    fn settle(&mut self, after: &Image, image_at: Option<i64>) {
+        let Image::Device(device) = after else {
+            return;
+        };
+        for command in &device.pending {
+            if self
+                .settled
+                .iter()
+                .any(|s| s.command.command_id == command.command_id)
+            {
+                continue;
+            }
+            let settlement = command.settle(device, image_at);
+            if settlement != Settlement::Waiting {
+                self.settled.push(Settled {
+                    command: command.clone(),
+                    settlement,
+                    device: device.clone(),
+                });
+            }
+        }
+    }
 }
 
 /// What the records of one endpoint changed, each against its own old image.
@@ -217,6 +257,8 @@ pub struct StreamEvent {
 #[derive(Debug)]
 pub struct Record {
     pub sequence_number: Option<String>,
+    /// When DynamoDB made the record (`ApproximateCreationDateTime`, whole seconds), Unix ms.
+    pub made_at: Option<i64>,
     /// The keys and both images; `None` for a record that cannot be used (logged when decoded).
     decoded: Option<(Keys, Image, Image)>,
 }
@@ -230,9 +272,17 @@ impl<'de> Deserialize<'de> for Record {
 impl From<EventRecord> for Record {
     fn from(mut record: EventRecord) -> Self {
         let sequence_number = record.change.sequence_number.take();
+        let made_at = Some(
+            record
+                .change
+                .approximate_creation_date_time
+                .timestamp_millis(),
+        )
+        .filter(|at| *at > 0);
         let decoded = decode_record(record, sequence_number.as_deref().unwrap_or("<none>"));
         Self {
             sequence_number,
+            made_at,
             decoded,
         }
     }
@@ -262,6 +312,7 @@ pub fn group(records: Vec<Record>) -> Batch {
     batch.sequence_numbers.reserve(records.len());
     for (index, record) in records.into_iter().enumerate() {
         batch.sequence_numbers.push(record.sequence_number);
+        let made_at = record.made_at;
         let Some((keys, before, after)) = record.decoded else {
             continue;
         };
@@ -278,6 +329,7 @@ pub fn group(records: Vec<Record>) -> Batch {
             Some(&e) => {
                 let change = &mut user.endpoints[e];
                 change.cause = change.touched.record(&before, &after).or(change.cause);
+                change.settle(&after, made_at);
                 change.after = after;
                 change.records.push(index);
             }
@@ -285,14 +337,18 @@ pub fn group(records: Vec<Record>) -> Batch {
                 endpoint_index.insert((u, keys.endpoint_id.clone()), user.endpoints.len());
                 let mut touched = Touched::default();
                 let cause = touched.record(&before, &after);
-                user.endpoints.push(EndpointChange {
+                let mut change = EndpointChange {
                     endpoint_id: keys.endpoint_id,
                     cause,
                     before,
-                    after,
+                    after: Image::Absent,
                     records: vec![index],
+                    settled: Vec::new(),
                     touched,
-                });
+                };
+                change.settle(&after, made_at);
+                change.after = after;
+                user.endpoints.push(change);
             }
         }
     }

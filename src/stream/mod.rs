@@ -17,6 +17,7 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use self::changes::{Action, StreamEvent, UserChanges};
 use crate::config::Config;
+use crate::deadline::Deadline;
 use crate::device::mapping;
 use crate::device::properties::{now_ms, reportable};
 use crate::error::Chain;
@@ -26,14 +27,6 @@ use crate::lwa::Lwa;
 use crate::proactive::delivery::{RetryPolicy, Sender};
 use crate::proactive::reports::{self, Report, ReportKind};
 use crate::store::Store;
-
-/// The instant of a Lambda deadline given in milliseconds since the Unix epoch.
-pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    Instant::now() + std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
-}
 
 /// The stream Lambda, holding what is built once at cold start.
 #[derive(Debug)]
@@ -123,14 +116,15 @@ impl<S: Store> StreamProcessor<S> {
 
     /// Sends one customer's changes; the earliest undelivered record, if any.
     async fn process_user(&self, user: UserChanges, deadline: Instant) -> Option<usize> {
+        let deadline = Deadline::at(deadline);
         let now = now_ms();
         let mut reports = reports_for(&user, now, |_| true);
-        if reports.is_empty() && !pending::any_pending(&user) {
+        if reports.is_empty() && !pending::any_settled(&user) {
             return None;
         }
         // The earliest record that must be retried if nothing can be sent.
         let earliest = user.endpoints.iter().map(|c| c.first_record()).min()?;
-        let grant = match grants::usable(&self.store, &self.lwa, &user.user_id).await {
+        let grant = match grants::usable(&self.store, &self.lwa, &user.user_id, &deadline).await {
             Ok(Some(grant)) => grant,
             Ok(None) => {
                 debug!("no grant: the customer has not enabled the skill with events");

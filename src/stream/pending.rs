@@ -6,9 +6,9 @@
 //! and dropped commands are then removed from the item, so that later records do not answer
 //! them again.
 
-use tracing::info;
+use tracing::{info, warn};
 
-use super::changes::{Image, UserChanges};
+use super::changes::UserChanges;
 use crate::device::pending::Settlement;
 use crate::device::properties::reportable;
 use crate::proactive::reports::{AsyncResponse, Report, ReportKind};
@@ -23,15 +23,13 @@ pub struct Settlements {
     pub settled: Vec<(String, Vec<String>)>,
 }
 
-/// Whether any of the customer's devices holds pending commands after its change.
-pub fn any_pending(user: &UserChanges) -> bool {
-    user.endpoints
-        .iter()
-        .any(|c| matches!(&c.after, Image::Device(d) if !d.pending.is_empty()))
+/// Whether the customer's changes settle any pending command.
+pub fn any_settled(user: &UserChanges) -> bool {
+    user.endpoints.iter().any(|c| !c.settled.is_empty())
 }
 
 /// The pending commands the customer's changes settle, each judged against the image of the
-/// record that settles it.
+/// record that settles it ([`super::changes::EndpointChange::settled`]).
 pub async fn settlements<S: Store>(
     store: &S,
     user: &UserChanges,
@@ -39,16 +37,7 @@ pub async fn settlements<S: Store>(
 ) -> Result<Settlements, StoreError> {
     let mut out = Settlements::default();
     for change in &user.endpoints {
-        let Image::Device(after) = &change.after else {
-            continue;
-        };
-        let found: Vec<_> = after
-            .pending
-            .iter()
-            .map(|p| (p, p.settle(after, now_ms)))
-            .filter(|(_, s)| *s != Settlement::Waiting)
-            .collect();
-        if found.is_empty() {
+        if change.settled.is_empty() {
             continue;
         }
         // A redelivered batch holds commands settled (and answered) the first time round: only
@@ -57,7 +46,8 @@ pub async fn settlements<S: Store>(
             continue;
         };
         let mut ids = Vec::new();
-        for (pending, settlement) in found {
+        for found in &change.settled {
+            let pending = &found.command;
             if !current
                 .pending
                 .iter()
@@ -65,14 +55,14 @@ pub async fn settlements<S: Store>(
             {
                 continue;
             }
-            match settlement {
+            match found.settlement {
                 Settlement::Confirmed | Settlement::Jammed => {
-                    info!(endpoint_id = %change.endpoint_id, ?settlement, "the device answered a deferred command");
+                    info!(endpoint_id = %change.endpoint_id, settlement = ?found.settlement, "the device answered a deferred command");
                     out.responses.push(Report {
                         kind: ReportKind::Response(Box::new(AsyncResponse {
                             endpoint_id: change.endpoint_id.clone(),
                             correlation_token: pending.correlation_token.clone(),
-                            properties: reportable(after, now_ms),
+                            properties: reportable(&found.device, now_ms),
                         })),
                         first_record: change.first_record(),
                     });
@@ -92,15 +82,21 @@ pub async fn settlements<S: Store>(
     Ok(out)
 }
 
-/// Removes settled commands from the device items, leaving any added meanwhile.
+/// Removes settled commands from the device items, leaving any added meanwhile. Each list is
+/// replaced on its version; another writer's change in between is read again, up to
+/// [`REMOVE_ATTEMPTS`] times, and a list still not written is said so (its commands are
+/// answered again by the device's next record, which Alexa ignores for a directive it has
+/// its answer to).
 pub async fn remove<S: Store>(
     store: &S,
     user_id: &str,
     settled: &[(String, Vec<String>)],
 ) -> Result<(), StoreError> {
     for (endpoint_id, ids) in settled {
-        for _ in 0..10 {
+        let mut written = false;
+        for _ in 0..REMOVE_ATTEMPTS {
             let Some(device) = store.device(user_id, endpoint_id).await? else {
+                written = true;
                 break;
             };
             let remaining: Vec<_> = device
@@ -110,16 +106,30 @@ pub async fn remove<S: Store>(
                 .cloned()
                 .collect();
             if remaining.len() == device.pending.len() {
+                written = true;
                 break;
             }
             match store
-                .replace_pending(user_id, endpoint_id, &device.pending, &remaining)
+                .replace_pending(user_id, endpoint_id, device.pending_version, &remaining)
                 .await?
             {
-                Swap::Done | Swap::Missing => break,
+                Swap::Done | Swap::Missing => {
+                    written = true;
+                    break;
+                }
                 Swap::Conflict => {}
             }
+        }
+        if !written {
+            warn!(
+                %endpoint_id,
+                attempts = REMOVE_ATTEMPTS,
+                "settled commands not removed: the list kept changing"
+            );
         }
     }
     Ok(())
 }
+
+/// How often a settled command's removal is tried against concurrent writers.
+const REMOVE_ATTEMPTS: u32 = 10;

@@ -130,7 +130,7 @@ impl TestTables {
         config.grants_table = format!("{prefix}-grants");
         config.alexa_view_table = format!("{prefix}-alexa-view");
         config.devices_page_size = page_size;
-        let client = dynamo::client(&config).await;
+        let client = dynamo::client(&config).await.unwrap();
         tables::create(&client, &config)
             .await
             .expect("creating the test tables");

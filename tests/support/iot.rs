@@ -31,13 +31,14 @@ pub fn with_iot(config: &Config) -> Config {
 /// The skill as the Lambda builds it, its device clouds included.
 pub async fn skill<S: Store>(store: S, config: &Config) -> Skill<S> {
     let config = with_iot(config);
-    let sdk = dynamo::sdk_config(&config).await;
-    Skill::from_config(store, &config, alexa_smart_home::http::client())
-        .with_device_clouds(DeviceClouds::from_config(&config, Some(&sdk)))
+    let sdk = dynamo::sdk_config(&config).await.unwrap();
+    Skill::from_config(store, &config, alexa_smart_home::http::client().unwrap())
+        .unwrap()
+        .with_device_clouds(DeviceClouds::from_config(&config, Some(&sdk)).unwrap())
 }
 
 /// The local shadows, their documents handed to a bridge on `store`.
 pub async fn shadows(store: DynamoStore, config: &Config) -> LocalShadows<DynamoStore> {
-    let sdk = dynamo::sdk_config(&with_iot(config)).await;
+    let sdk = dynamo::sdk_config(&with_iot(config)).await.unwrap();
     LocalShadows::new(endpoint(), &sdk, store)
 }

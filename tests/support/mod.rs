@@ -86,7 +86,7 @@ pub async fn send_concurrently(
 
 /// The skill as the Lambda builds it, on `store`, configured by `config`.
 pub fn skill<S: Store>(store: S, config: &Config) -> Skill<S> {
-    Skill::from_config(store, config, alexa_smart_home::http::client())
+    Skill::from_config(store, config, alexa_smart_home::http::client().unwrap()).unwrap()
 }
 
 pub fn json(raw: &serde_json::value::RawValue) -> Value {

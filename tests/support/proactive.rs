@@ -49,8 +49,11 @@ impl Harness {
         tables.config.lwa_client_id = Some("client-id".into());
         tables.config.lwa_client_secret = Some(Secret::new("client-secret"));
         tables.config.event_gateway_url = Some(format!("{}/v3/events", gateway.uri()));
-        let processor =
-            StreamProcessor::from_config(tables.store.clone(), &tables.config, http::client());
+        let processor = StreamProcessor::from_config(
+            tables.store.clone(),
+            &tables.config,
+            http::client().unwrap(),
+        );
         let endpoint = tables.config.dynamodb_endpoint.clone().unwrap();
         let stream = LocalStream::open(
             &endpoint,

@@ -211,9 +211,9 @@ async fn run(command: Command) -> Result<(), BoxError> {
     if config.iot_data_endpoint.is_none() {
         config.iot_data_endpoint = config.dynamodb_endpoint.clone();
     }
-    let sdk = dynamo::sdk_config(&config).await;
-    let store = DynamoStore::new(dynamo::client(&config).await, &config);
-    let clouds = DeviceClouds::from_config(&config, Some(&sdk));
+    let sdk = dynamo::sdk_config(&config).await?;
+    let store = DynamoStore::new(dynamo::client(&config).await?, &config);
+    let clouds = DeviceClouds::from_config(&config, Some(&sdk))?;
     let shadows = || {
         config
             .iot_data_endpoint
@@ -242,7 +242,7 @@ async fn run(command: Command) -> Result<(), BoxError> {
         }
         Command::Invoke { file } => {
             let skill =
-                Skill::from_config(store, &config, http::client()).with_device_clouds(clouds);
+                Skill::from_config(store, &config, http::client()?)?.with_device_clouds(clouds);
             let answer = skill.handle(&read(&file)?).await;
             print_pretty(answer.get())?;
         }
@@ -374,7 +374,7 @@ async fn run(command: Command) -> Result<(), BoxError> {
         Command::Reconcile { user, all } => {
             let fakes = FakeAmazon::start(true).await;
             use_fakes(&mut config, &fakes);
-            let function = reconcile_function(store, &config).await;
+            let function = reconcile_function(store, &config).await?;
             let trigger = if all {
                 Trigger::Schedule
             } else {
@@ -494,6 +494,7 @@ async fn write_state(
         cause,
         at_ms: now_ms(),
         shadow_version: None,
+        unless_reported: None,
     };
     match store.update_state(user, endpoint_id, &write).await? {
         StateOutcome::Written(_) => Ok(()),
@@ -542,10 +543,10 @@ async fn local_events(
         Start::Latest,
     )
     .await?;
-    let reconciler = reconcile_function(store.clone(), &config).await;
+    let reconciler = reconcile_function(store.clone(), &config).await?;
 
     let skill =
-        Skill::from_config(store.clone(), &config, http::client()).with_device_clouds(clouds);
+        Skill::from_config(store.clone(), &config, http::client()?)?.with_device_clouds(clouds);
     eprintln!("AcceptGrant from {}:", accept_grant.display());
     print_pretty(skill.handle(&read(accept_grant)?).await.get())?;
 
@@ -561,7 +562,7 @@ async fn local_events(
         Start::Latest,
     )
     .await?;
-    let processor = StreamProcessor::from_config(store.clone(), &config, http::client());
+    let processor = StreamProcessor::from_config(store.clone(), &config, http::client()?);
     let mut pump = Pump {
         stream,
         processor,
@@ -731,11 +732,14 @@ fn use_fakes(config: &mut Config, fakes: &FakeAmazon) {
         .get_or_insert_with(|| Secret::new("local-secret"));
 }
 
-async fn reconcile_function(store: DynamoStore, config: &Config) -> ReconcileFunction<DynamoStore> {
-    ReconcileFunction::new(
-        Reconciler::from_config(store, config, http::client()),
-        DeadLetters::new(&dynamo::sdk_config(config).await),
-    )
+async fn reconcile_function(
+    store: DynamoStore,
+    config: &Config,
+) -> Result<ReconcileFunction<DynamoStore>, BoxError> {
+    Ok(ReconcileFunction::new(
+        Reconciler::from_config(store, config, http::client()?),
+        DeadLetters::new(&dynamo::sdk_config(config).await?),
+    ))
 }
 
 /// The local stand-in for Lambda's event source mapping: stream batches through the processor.
