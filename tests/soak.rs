@@ -11,6 +11,13 @@
 //! lock). Alexa's side then also checks that no asynchronous response claims a lock state the
 //! device did not report, and at the end the devices table must hold what each device reported.
 //!
+//! A third slot is a dimmable lamp behind the maker's HTTPS API, whose cloud records the lamp's
+//! own report while it takes a command (or the wall dimmer's, moved at the same moment). The
+//! light behind IoT reports on its own in the middle of voice adjustments too. Every voice
+//! command is counted where it reaches the device (the maker's API; a proxy in front of the
+//! IoT data plane): each one the skill answered must have reached the device exactly once,
+//! and none more than once.
+//!
 //! Whole batches are lost too, as when Lambda's retries run out: the stream moves past them and
 //! nothing is sent for them. Once the operations are done (and the faults have stopped), one
 //! reconciliation of every customer must leave Alexa with what DynamoDB holds.
@@ -32,7 +39,7 @@ use std::time::{Duration, SystemTime};
 
 use alexa_smart_home::alexa::Secret;
 use alexa_smart_home::alexa::event::CauseType;
-use alexa_smart_home::cloud::Adapter;
+use alexa_smart_home::cloud::{Adapter, DeviceClouds};
 use alexa_smart_home::device::properties::{now_ms, values};
 use alexa_smart_home::device::{
     Connectivity, Device, DeviceCapability, DeviceRelationships, DeviceState, Hsb, LockState,
@@ -44,7 +51,7 @@ use alexa_smart_home::proactive::delivery::RetryPolicy;
 use alexa_smart_home::reconcile::run::Reconciler;
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::DynamoStore;
-use alexa_smart_home::store::{Fields, NewGrant, Store, TokenRecord, unix_seconds};
+use alexa_smart_home::store::{Fields, NewGrant, StateWrite, Store, TokenRecord, unix_seconds};
 use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home_local::shadow::LocalShadows;
 use alexa_smart_home_local::stream::{LocalStream, Start};
@@ -54,6 +61,7 @@ use hyper::header::HeaderMap;
 use serde_json::{Value, json};
 use support::dynamo::TestTables;
 use support::faults::{Action, FaultServer};
+use support::throttle::ThrottlingProxy;
 use support::{devices, schema};
 
 /// The client's timeout for one request; a "slow" answer comes after twice as long.
@@ -62,7 +70,7 @@ const SLOW: Duration = Duration::from_millis(400);
 /// Lambda's default batch size for DynamoDB Streams.
 const BATCH_SIZE: usize = 100;
 /// Endpoint slots per customer: enough for adds and deletes of the same ids to interleave.
-const SLOTS: usize = 6;
+const SLOTS: usize = 7;
 
 struct Settings {
     users: usize,
@@ -643,11 +651,19 @@ fn change_state(rng: &mut fastrand::Rng, d: &mut Device) {
 /// light that need not.
 const IOT_LOCK: usize = 0;
 const IOT_LIGHT: usize = 1;
+/// The slot of every customer that is a lamp behind the maker's HTTPS API.
+const HTTPS_LAMP: usize = 2;
 /// How long the lock may take: short, so that some late confirmations miss the deadline.
 const LOCK_CONFIRM_SECS: u32 = 2;
+const MAKER_SECRET: &str = "soak-maker-secret";
 
 fn is_iot(slot: usize) -> bool {
     slot == IOT_LOCK || slot == IOT_LIGHT
+}
+
+/// The slots whose commands go to a device cloud other than the table.
+fn is_remote(slot: usize) -> bool {
+    is_iot(slot) || slot == HTTPS_LAMP
 }
 
 fn thing_of(user: &str, slot: usize) -> String {
@@ -658,8 +674,19 @@ fn skill_token(user: &str) -> String {
     format!("skill-token-{user}")
 }
 
-fn iot_device(rng: &mut fastrand::Rng, user: &str, slot: usize) -> Device {
+fn remote_device(rng: &mut fastrand::Rng, user: &str, slot: usize) -> Device {
     let mut d = new_device(rng, user, slot);
+    if slot == HTTPS_LAMP {
+        d.category = "LIGHT".into();
+        d.capabilities = vec![DeviceCapability::Power, DeviceCapability::Brightness];
+        d.device_cloud = Some(Adapter::Https);
+        d.state = DeviceState {
+            power_on: Some(true),
+            brightness: Some(rng.u8(0..=100)),
+            ..DeviceState::default()
+        };
+        return d;
+    }
     if slot == IOT_LOCK {
         d.category = "SMARTLOCK".into();
         d.capabilities = vec![DeviceCapability::Lock];
@@ -675,6 +702,9 @@ fn iot_device(rng: &mut fastrand::Rng, user: &str, slot: usize) -> Device {
 
 /// A random state the device may report on its own.
 fn physical_report(rng: &mut fastrand::Rng, slot: usize) -> Value {
+    if slot == HTTPS_LAMP {
+        return json!({"brightness": rng.u8(0..=100)});
+    }
     if slot == IOT_LOCK {
         let lock = ["LOCKED", "UNLOCKED", "JAMMED"][rng.usize(..3)];
         json!({ "lockState": lock })
@@ -697,6 +727,13 @@ struct IotCounts {
     failed: u64,
     never: u64,
     reports: u64,
+    /// Relative commands ("brighter by 10") that reached a device, and of them those the
+    /// device reported on its own while taking.
+    relative: u64,
+    relative_raced: u64,
+    /// Directives whose command reached the device other than once (twice or more; or, for
+    /// one Alexa heard success of, never): each must stay empty.
+    not_once: Vec<String>,
 }
 
 /// A report the device makes later.
@@ -706,10 +743,107 @@ struct Late {
     report: Value,
 }
 
-/// The skill with its IoT adapter, the simulated devices, and Alexa's side of the answers.
+/// The maker's cloud behind its HTTPS API: the lamps it runs, and what it received.
+#[derive(Debug, Default)]
+struct MakerCloud {
+    /// Each lamp's state as the lamp has it, by (user, endpoint id).
+    lamps: BTreeMap<(String, String), serde_json::Map<String, Value>>,
+    /// Commands received, and how often each command id came.
+    received: u64,
+    by_command: BTreeMap<String, u32>,
+    /// How each command was taken: the lamp's own report recorded while taking it, the wall
+    /// dimmer's (moved at the same moment), or a 200 with the lamp's state.
+    reported_while_taking: u64,
+    wall_dimmer: u64,
+    confirmed: u64,
+}
+
+impl MakerCloud {
+    /// The lamp's state after `patch`.
+    fn apply(&mut self, user: &str, endpoint: &str, patch: &Value) -> Value {
+        let lamp = self
+            .lamps
+            .entry((user.to_owned(), endpoint.to_owned()))
+            .or_default();
+        for (field, value) in patch.as_object().into_iter().flatten() {
+            lamp.insert(field.clone(), value.clone());
+        }
+        Value::Object(lamp.clone())
+    }
+}
+
+/// The maker's API, as a maker's cloud behaves: it checks the signature, has the lamp apply
+/// the command, and either records the lamp's report in the devices table while it takes the
+/// command (answering 202), or answers 200 with the lamp's state.
+async fn makers_api(
+    store: DynamoStore,
+    cloud: Arc<Mutex<MakerCloud>>,
+    rng: Arc<Mutex<fastrand::Rng>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Action {
+    let now = unix_seconds(SystemTime::now());
+    if alexa_smart_home::cloud::https::verify_request(MAKER_SECRET.as_bytes(), &headers, &body, now)
+        .is_err()
+    {
+        return Action::answer(401, json!({}));
+    }
+    let command: Value = serde_json::from_slice(&body).unwrap();
+    let (user, endpoint) = (
+        command["userId"].as_str().unwrap().to_owned(),
+        command["endpointId"].as_str().unwrap().to_owned(),
+    );
+    let how = rng.lock().unwrap().u32(0..10);
+    let (report, answer) = {
+        let mut cloud = cloud.lock().unwrap();
+        cloud.received += 1;
+        *cloud
+            .by_command
+            .entry(command["commandId"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+        let applied = cloud.apply(&user, &endpoint, &command["desired"]);
+        match how {
+            0..=3 => {
+                cloud.reported_while_taking += 1;
+                (Some(applied), Action::answer(202, json!({})))
+            }
+            4..=6 => {
+                cloud.confirmed += 1;
+                (None, Action::answer(200, json!({ "state": applied })))
+            }
+            _ => {
+                cloud.wall_dimmer += 1;
+                let wall = json!({"brightness": rng.lock().unwrap().u8(0..=100)});
+                (
+                    Some(cloud.apply(&user, &endpoint, &wall)),
+                    Action::answer(202, json!({})),
+                )
+            }
+        }
+    };
+    if let Some(report) = report {
+        let patch: DeviceState = serde_json::from_value(report).unwrap();
+        store
+            .update_state(
+                &user,
+                &endpoint,
+                &StateWrite::report(patch, CauseType::PhysicalInteraction, now_ms()),
+            )
+            .await
+            .unwrap();
+    }
+    answer
+}
+
+/// The skill with its IoT and HTTPS adapters, the simulated devices, and Alexa's side of the
+/// answers.
 struct IotSim {
     skill: Skill<DynamoStore>,
+    store: DynamoStore,
     shadows: LocalShadows<DynamoStore>,
+    /// In front of the IoT data plane for the skill only: its requests are the commands sent.
+    iot_commands: ThrottlingProxy,
+    maker: Arc<Mutex<MakerCloud>>,
     gateway: Arc<Mutex<GatewayState>>,
     late: Vec<Late>,
     counts: IotCounts,
@@ -729,11 +863,36 @@ impl IotSim {
                 }
             }
         }
-        self.shadows
-            .report(&thing_of(user, slot), None, reported)
-            .await
-            .unwrap();
+        if slot == HTTPS_LAMP {
+            let endpoint = format!("ep-{slot}");
+            let state = self.maker.lock().unwrap().apply(user, &endpoint, &reported);
+            let patch: DeviceState = serde_json::from_value(state).unwrap();
+            self.store
+                .update_state(
+                    user,
+                    &endpoint,
+                    &StateWrite::report(patch, CauseType::PhysicalInteraction, now_ms()),
+                )
+                .await
+                .unwrap();
+        } else {
+            self.shadows
+                .report(&thing_of(user, slot), None, reported)
+                .await
+                .unwrap();
+        }
         self.counts.reports += 1;
+    }
+
+    /// The commands sent to devices so far: through IoT, and to the maker's API.
+    fn commands_sent(&self) -> u64 {
+        let iot = self
+            .iot_commands
+            .stats()
+            .by_operation
+            .get("<none>")
+            .map_or(0, |c| c.requests);
+        iot + self.maker.lock().unwrap().received
     }
 
     /// A voice command through the skill, and the device's behaviour after it.
@@ -746,6 +905,8 @@ impl IotSim {
         }
         self.next += 1;
         let token = format!("ct-{}", self.next);
+        // `expect`: what the device reports once it did it (`Null` for an adjustment: the
+        // value the skill computed, read from the shadow's desired state).
         let (namespace, name, payload, expect) = if slot == IOT_LOCK {
             if rng.bool() {
                 (
@@ -763,7 +924,7 @@ impl IotSim {
                 )
             }
         } else {
-            match rng.u32(0..3) {
+            match rng.u32(0..5) {
                 0 => (
                     "Alexa.PowerController",
                     "TurnOn",
@@ -776,7 +937,7 @@ impl IotSim {
                     json!({}),
                     json!({"powerOn": false}),
                 ),
-                _ => {
+                2 => {
                     let b = rng.u8(0..=100);
                     (
                         "Alexa.BrightnessController",
@@ -785,16 +946,46 @@ impl IotSim {
                         json!({"brightness": b}),
                     )
                 }
+                _ => {
+                    let delta = rng.i32(5..=40) * if rng.bool() { 1 } else { -1 };
+                    (
+                        "Alexa.BrightnessController",
+                        "AdjustBrightness",
+                        json!({"brightnessDelta": delta}),
+                        Value::Null,
+                    )
+                }
             }
         };
+        let relative = name == "AdjustBrightness";
         let directive = json!({"directive": {
             "header": {"namespace": namespace, "name": name, "payloadVersion": "3",
                 "messageId": uuid::Uuid::new_v4().to_string(), "correlationToken": token},
             "endpoint": {"scope": {"type": "BearerToken", "token": skill_token(user)},
                 "endpointId": key.1},
             "payload": payload}});
-        let answer: Value =
-            serde_json::from_str(self.skill.handle(&directive.to_string()).await.get()).unwrap();
+        let sent_before = self.commands_sent();
+        // The light behind IoT reports on its own in the middle of half its adjustments: the
+        // report lands before the skill's read, between the read and the command, or between
+        // the command and the record.
+        let race = (relative && slot == IOT_LIGHT && rng.bool())
+            .then(|| (physical_report(rng, slot), rng.u64(0..4)));
+        let raw = directive.to_string();
+        let answer = match race.clone() {
+            None => self.skill.handle(&raw).await,
+            Some((report, after_ms)) => {
+                let thing = thing_of(user, slot);
+                let (answer, reported) = tokio::join!(self.skill.handle(&raw), async {
+                    tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                    self.shadows.report(&thing, None, report).await
+                });
+                reported.unwrap();
+                self.counts.reports += 1;
+                answer
+            }
+        };
+        let answer: Value = serde_json::from_str(answer.get()).unwrap();
+        let sent = self.commands_sent() - sent_before;
         self.counts.voice += 1;
         if let Err(panic) = std::panic::catch_unwind(|| schema::assert_valid(&answer)) {
             let reason = panic.downcast_ref::<String>().cloned().unwrap_or_default();
@@ -804,10 +995,22 @@ impl IotSim {
                 .invalid
                 .push(format!("answer: {reason}"));
         }
-        match answer["event"]["header"]["name"]
+        let answered = answer["event"]["header"]["name"]
             .as_str()
             .unwrap_or_default()
-        {
+            .to_owned();
+        let success = answered == "Response" || answered == "DeferredResponse";
+        if sent > 1 || (success && sent != 1) {
+            self.counts.not_once.push(format!(
+                "{user}/{}: {name} {payload} reached the device {sent} times, answered {answered}",
+                key.1
+            ));
+        }
+        if relative && sent == 1 {
+            self.counts.relative += 1;
+            self.counts.relative_raced += u64::from(race.is_some() || slot == HTTPS_LAMP);
+        }
+        match answered.as_str() {
             "Response" => {
                 self.counts.answered += 1;
                 {
@@ -818,6 +1021,21 @@ impl IotSim {
                         .push(format!("voice {name}: Response"));
                     g.tell(&key, answer["context"]["properties"].as_array());
                 }
+                // The maker's cloud has recorded the lamp's state already.
+                if slot == HTTPS_LAMP {
+                    return;
+                }
+                // What the device was asked for: an adjustment's value is the shadow's.
+                let expect = if expect.is_null() {
+                    let desired = self
+                        .shadows
+                        .desired(&thing_of(user, slot), None)
+                        .await
+                        .unwrap();
+                    json!({"brightness": desired["brightness"]})
+                } else {
+                    expect
+                };
                 // A light answered from the accepted command: the device follows, later, or
                 // ends elsewhere (its report corrects Alexa).
                 match rng.u32(0..10) {
@@ -937,18 +1155,28 @@ async fn device_cloud(
     for _ in 0..ops {
         let key = (rng.usize(..users.len()), rng.usize(..SLOTS));
         let log_key = (users[key.0].clone(), format!("ep-{}", key.1));
-        if is_iot(key.1) {
+        if is_remote(key.1) {
             let (user, slot) = (users[key.0].as_str(), key.1);
             let known = cloud.contains_key(&key);
             let line = if !known {
-                let d = iot_device(&mut rng, user, slot);
+                let d = remote_device(&mut rng, user, slot);
                 store.put_device(&d).await.unwrap();
-                cloud.insert(key, d);
+                cloud.insert(key, d.clone());
                 counts.add += 1;
-                // The device reports its state as it comes online.
-                let initial = physical_report(&mut rng, slot);
-                sim.report(user, slot, initial.clone()).await;
-                format!("add (IoT), reports {initial}")
+                if slot == HTTPS_LAMP {
+                    // The maker's cloud wrote the lamp with its state.
+                    let state = serde_json::to_value(&d.state).unwrap();
+                    sim.maker
+                        .lock()
+                        .unwrap()
+                        .apply(user, &d.endpoint_id, &state);
+                    format!("add (HTTPS), state {state}")
+                } else {
+                    // The device reports its state as it comes online.
+                    let initial = physical_report(&mut rng, slot);
+                    sim.report(user, slot, initial.clone()).await;
+                    format!("add (IoT), reports {initial}")
+                }
             } else {
                 match rng.u32(0..10) {
                     0 => {
@@ -964,6 +1192,11 @@ async fn device_cloud(
                     1 => {
                         store.delete_device(user, &log_key.1).await.unwrap();
                         cloud.remove(&key);
+                        sim.maker
+                            .lock()
+                            .unwrap()
+                            .lamps
+                            .remove(&(user.to_owned(), log_key.1.clone()));
                         counts.delete += 1;
                         "delete".into()
                     }
@@ -1185,9 +1418,46 @@ async fn no_change_is_lost_under_faults() {
             shadows.create_thing(&thing_of(user, slot)).await.unwrap();
         }
     }
+    // The maker's cloud behind its API, and the skill wired to it and, through a counting
+    // proxy, to the IoT data plane.
+    let maker = Arc::new(Mutex::new(MakerCloud::default()));
+    let makers_api_server = {
+        let (store, maker) = (store.clone(), maker.clone());
+        let rng = Arc::new(Mutex::new(fastrand::Rng::with_seed(settings.seed ^ 5)));
+        FaultServer::start_async(move |headers, body| {
+            Box::pin(makers_api(
+                store.clone(),
+                maker.clone(),
+                rng.clone(),
+                headers,
+                body,
+            ))
+        })
+        .await
+    };
+    let iot_commands = ThrottlingProxy::start(support::iot::endpoint())
+        .await
+        .unwrap();
+    let mut skill_config = support::iot::with_iot(&tables.config);
+    skill_config.iot_data_endpoint = Some(iot_commands.url());
+    skill_config.device_api_url = Some(format!("{}/commands", makers_api_server.uri()));
+    skill_config.device_api_secret = Some(Secret::new(MAKER_SECRET));
+    let sdk = alexa_smart_home::store::dynamo::sdk_config(&skill_config)
+        .await
+        .unwrap();
+    let skill = Skill::from_config(
+        store.clone(),
+        &skill_config,
+        alexa_smart_home::http::client().unwrap(),
+    )
+    .unwrap()
+    .with_device_clouds(DeviceClouds::from_config(&skill_config, Some(&sdk)).unwrap());
     let sim = IotSim {
-        skill: support::iot::skill(store.clone(), &tables.config).await,
+        skill,
+        store: store.clone(),
         shadows,
+        iot_commands,
+        maker: maker.clone(),
         gateway: gateway_state.clone(),
         late: Vec::new(),
         counts: IotCounts::default(),
@@ -1355,6 +1625,46 @@ async fn no_change_is_lost_under_faults() {
             }
         }
     }
+    // The lamps behind the maker's API: the table holds the lamp's state, and no command id
+    // came twice.
+    {
+        let maker = maker.lock().unwrap();
+        for (user, devices) in &accounts {
+            for d in devices
+                .iter()
+                .filter(|d| d.device_cloud == Some(Adapter::Https))
+            {
+                let Some(lamp) = maker.lamps.get(&((*user).clone(), d.endpoint_id.clone())) else {
+                    continue;
+                };
+                let Value::Object(state) = serde_json::to_value(&d.state).unwrap() else {
+                    continue;
+                };
+                for (field, value) in lamp {
+                    if state.get(field) != Some(value) {
+                        found.push(format!(
+                            "{user}/{}: the table holds {field} = {:?}, the lamp has {value}",
+                            d.endpoint_id,
+                            state.get(field)
+                        ));
+                    }
+                }
+            }
+        }
+        for (id, times) in &maker.by_command {
+            if *times > 1 {
+                found.push(format!(
+                    "command {id} reached the maker's API {times} times"
+                ));
+            }
+        }
+        eprintln!(
+            "lamps behind the maker's API: {} commands, {} with the lamp's report recorded while \
+             taking them, {} with the wall dimmer's, {} confirmed with a 200",
+            maker.received, maker.reported_while_taking, maker.wall_dimmer, maker.confirmed
+        );
+    }
+    found.extend(sim.counts.not_once.iter().cloned());
     let deferred = gateway_state.deferred.len();
     let answered = gateway_state
         .deferred
@@ -1365,7 +1675,9 @@ async fn no_change_is_lost_under_faults() {
     eprintln!(
         "devices behind IoT: {} voice commands ({} for endpoints not yet discovered, skipped): \
          {} answered at once, {} deferred ({answered} of {deferred} answered asynchronously), \
-         errors {:?}; the devices confirmed {}, late {}, failed {}, never {}; {} shadow reports",
+         errors {:?}; the devices confirmed {}, late {}, failed {}, never {}; {} device reports; \
+         {} relative commands each applied once ({} with the device reporting while taking it), \
+         {} not once",
         c.voice + c.not_yet_discovered,
         c.not_yet_discovered,
         c.answered,
@@ -1376,6 +1688,9 @@ async fn no_change_is_lost_under_faults() {
         c.failed,
         c.never,
         c.reports,
+        c.relative,
+        c.relative_raced,
+        c.not_once.len(),
     );
     let lwa_state = lwa_state.lock().unwrap();
     let g = &*gateway_state;
@@ -1458,4 +1773,6 @@ async fn no_change_is_lost_under_faults() {
         c.deferred > 0 && answered > 0 && c.answered > 0 && c.failed > 0,
         "{c:?}"
     );
+    // And so must the races of a device reporting while it takes a relative command.
+    assert!(c.relative > 0 && c.relative_raced > 0, "{c:?}");
 }
