@@ -559,3 +559,29 @@ async fn discovery_of_a_huge_account_reads_what_it_can_send_and_counts_the_rest(
         "{queries} Query requests for 300 endpoints in pages of 100: {stats:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fault 3 (and fault 2's budget): what cannot work as configured fails the cold start, loudly
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_skill_whose_command_and_confirmation_cannot_fit_in_8_s_fails_its_cold_start() {
+    // GIVEN a maker's API timeout and a confirmation wait that add up past Alexa's 8 s
+    let tables = TestTables::new().await;
+    let api = RuntimeApi::start().await.unwrap();
+    let output = api
+        .command(env!("CARGO_BIN_EXE_skill"), "reliability")
+        .envs(tables.lambda_env())
+        .env("DEVICE_API_TIMEOUT_MS", "6000")
+        .env("CONFIRM_WAIT_MS", "2500")
+        .output()
+        .unwrap();
+
+    // THEN the process ends at its cold start, saying which setting and why
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("DEVICE_API_TIMEOUT_MS") && stderr.contains("6500 ms"),
+        "{stderr}"
+    );
+}
