@@ -585,3 +585,49 @@ async fn a_skill_whose_command_and_confirmation_cannot_fit_in_8_s_fails_its_cold
         "{stderr}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Beyond the eight: the AWS SDK's own retries sent an IoT command twice
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_shadow_update_whose_answer_is_slow_is_not_sent_again_by_the_sdk() {
+    use support::throttle::ThrottlingProxy;
+    // GIVEN a light behind AWS IoT, whose data endpoint takes the update at once but answers
+    // after 2.5 s (the SDK's attempt timeout is 2 s)
+    let user = support::proactive::user();
+    let tables = TestTables::new().await;
+    let thing = format!("thing-{}", uuid::Uuid::new_v4().simple());
+    let mut lamp = light(&user, "porch", 50);
+    lamp.device_cloud = Some(Adapter::Iot);
+    lamp.thing_name = Some(thing.clone());
+    tables.store.put_device(&lamp).await.unwrap();
+    link(&tables.store, &user).await;
+    let shadows = support::iot::shadows(tables.store.clone(), &tables.config).await;
+    shadows.create_thing(&thing).await.unwrap();
+    let proxy = ThrottlingProxy::start(support::iot::endpoint())
+        .await
+        .unwrap();
+    proxy.answer_late("<none>", 1, Duration::from_millis(2500));
+    let mut config = support::iot::with_iot(&tables.config);
+    config.iot_data_endpoint = Some(proxy.url());
+    let sdk = alexa_smart_home::store::dynamo::sdk_config(&config)
+        .await
+        .unwrap();
+    let skill = support::skill(tables.store.clone(), &config).with_device_clouds(
+        alexa_smart_home::cloud::DeviceClouds::from_config(&config, Some(&sdk)).unwrap(),
+    );
+
+    // WHEN the customer turns it off
+    let off = directive("Alexa.PowerController", "TurnOff", "porch", json!({}));
+    let answer = support::json(&skill.handle(&off.to_string()).await);
+
+    // THEN one update reached the shadow, and Alexa hears the light off
+    schema::assert_valid(&answer);
+    assert_eq!(answer["event"]["header"]["name"], "Response", "{answer:#}");
+    let updates = proxy.stats().requests;
+    assert_eq!(
+        updates, 1,
+        "the shadow got {updates} desired updates for one command"
+    );
+}

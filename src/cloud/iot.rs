@@ -5,6 +5,8 @@
 //! (`crate::bridge`) writes what the device reports back into the table unchanged.
 
 use aws_sdk_iotdataplane::Client;
+use aws_sdk_iotdataplane::config::retry::RetryConfig;
+use aws_sdk_iotdataplane::config::timeout::TimeoutConfig;
 use aws_sdk_iotdataplane::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iotdataplane::operation::update_thing_shadow::UpdateThingShadowError;
 use aws_sdk_iotdataplane::primitives::Blob;
@@ -23,6 +25,8 @@ use super::{CloudCommand, CloudError, Delivery};
 pub struct IotShadows {
     sdk: aws_config::SdkConfig,
     endpoint: Option<String>,
+    /// The most a command may take (`DEVICE_API_TIMEOUT_MS`).
+    timeout: std::time::Duration,
     client: std::sync::Arc<std::sync::OnceLock<Client>>,
 }
 
@@ -34,18 +38,35 @@ struct Accepted {
 
 impl IotShadows {
     /// The shadows reached with the configuration the DynamoDB client was loaded from (same
-    /// HTTP client, credentials and timeouts), at the account's IoT data endpoint.
-    pub fn from_sdk_config(sdk: &aws_config::SdkConfig, endpoint: Option<&str>) -> Self {
+    /// HTTP client and credentials), at the account's IoT data endpoint, a command taking at
+    /// most `timeout`.
+    pub fn from_sdk_config(
+        sdk: &aws_config::SdkConfig,
+        endpoint: Option<&str>,
+        timeout: std::time::Duration,
+    ) -> Self {
         Self {
             sdk: sdk.clone(),
             endpoint: endpoint.map(str::to_owned),
+            timeout,
             client: Default::default(),
         }
     }
 
     fn client(&self) -> &Client {
         self.client.get_or_init(|| {
-            let mut builder = aws_sdk_iotdataplane::config::Builder::from(&self.sdk);
+            // One attempt, never retried by the SDK: an update whose answer was lost (a
+            // timeout, a 5xx, a dropped connection) may have reached the shadow, and a second
+            // desired write is a second command to the device (a scene run twice, a lock
+            // cycled). The one attempt may take the whole command timeout.
+            let timeouts = TimeoutConfig::builder()
+                .connect_timeout(crate::http::CONNECT_TIMEOUT)
+                .operation_attempt_timeout(self.timeout)
+                .operation_timeout(self.timeout)
+                .build();
+            let mut builder = aws_sdk_iotdataplane::config::Builder::from(&self.sdk)
+                .retry_config(RetryConfig::disabled())
+                .timeout_config(timeouts);
             if let Some(endpoint) = &self.endpoint {
                 builder = builder.endpoint_url(endpoint);
             }

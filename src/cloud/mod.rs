@@ -137,7 +137,11 @@ impl DeviceClouds {
         Ok(Self {
             default: config.device_cloud,
             iot: sdk.map(|sdk| {
-                iot::IotShadows::from_sdk_config(sdk, config.iot_data_endpoint.as_deref())
+                iot::IotShadows::from_sdk_config(
+                    sdk,
+                    config.iot_data_endpoint.as_deref(),
+                    config.device_api_timeout,
+                )
             }),
             https,
             timeout: config.device_api_timeout,
