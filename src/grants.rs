@@ -30,6 +30,8 @@ pub enum GrantError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Lwa(#[from] LwaError),
+    #[error("no answer from storage before the deadline")]
+    OutOfTime,
 }
 
 /// The customer's grant with an access token valid for at least [`REFRESH_MARGIN`], or `None`
@@ -41,7 +43,12 @@ pub async fn usable<S: Store>(
     user_id: &str,
     deadline: &Deadline,
 ) -> Result<Option<Grant>, GrantError> {
-    let Some(grant) = store.grant(user_id).await? else {
+    // A read: safe to abandon at the deadline (a refresh's write below never is).
+    let Some(grant) = deadline
+        .bound(store.grant(user_id))
+        .await
+        .map_err(|_| GrantError::OutOfTime)??
+    else {
         return Ok(None);
     };
     let soon = unix_seconds(SystemTime::now() + REFRESH_MARGIN);

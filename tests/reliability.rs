@@ -631,3 +631,61 @@ async fn a_shadow_update_whose_answer_is_slow_is_not_sent_again_by_the_sdk() {
         "the shadow got {updates} desired updates for one command"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Beyond the eight: an item this build cannot read is not a deleted device
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn reconciliation_never_deletes_an_endpoint_whose_item_this_build_cannot_read() {
+    use alexa_smart_home::reconcile::run::Reconciler;
+    // GIVEN a customer whose fan Alexa has, and whose item now holds a value this build cannot
+    // read (a maker's typo, or a newer build's encoding)
+    let user = support::proactive::user();
+    let fan = support::proactive::device(&user, "fan");
+    let h = Harness::new(std::slice::from_ref(&fan)).await;
+    h.grant(&user, 3600).await;
+    accept_all(&h.gateway).await;
+    h.store()
+        .client()
+        .update_item()
+        .table_name(&h.tables.config.devices_table)
+        .key(
+            "userId",
+            aws_sdk_dynamodb::types::AttributeValue::S(user.clone()),
+        )
+        .key(
+            "endpointId",
+            aws_sdk_dynamodb::types::AttributeValue::S("fan".into()),
+        )
+        .update_expression("SET #s = :s")
+        .expression_attribute_names("#s", "state")
+        .expression_attribute_values(
+            ":s",
+            serde_dynamo::to_attribute_value(json!({"powerOn": "yes"})).unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // WHEN the customer is reconciled
+    let reconciler = Reconciler::from_config(
+        h.store().clone(),
+        &h.tables.config,
+        alexa_smart_home::http::client().unwrap(),
+    );
+    let summary = reconciler
+        .customers(
+            vec![user.clone()],
+            tokio::time::Instant::now() + Duration::from_secs(60),
+        )
+        .await;
+
+    // THEN nothing is deleted from Alexa: the device is still the customer's
+    assert!(summary.is_complete(), "{summary:?}");
+    let events = h.events().await;
+    assert!(
+        !names(&events).contains(&"DeleteReport"),
+        "the unreadable fan was deleted from Alexa: {events:#?}"
+    );
+}

@@ -37,6 +37,8 @@ pub struct Discovered {
     pub endpoints: Vec<Endpoint>,
     /// Devices not discovered: invalid ones (each logged), and those past the limit.
     pub left_out: usize,
+    /// The endpoint ids of items that cannot be decoded: not discovered, but not gone either.
+    pub unreadable: Vec<String>,
 }
 
 /// Reads what discovery answers for `user_id`: page by page, in endpoint id order, stopping
@@ -55,6 +57,8 @@ pub async fn read<S: Store>(
         let page = store
             .devices_page(user_id, fields, after.as_deref(), want)
             .await?;
+        found.left_out += page.unreadable.len();
+        found.unreadable.extend(page.unreadable);
         for device in page.devices {
             match mapping::checked_endpoint(&device) {
                 Some(endpoint) if found.endpoints.len() < validate::MAX_ENDPOINTS => {

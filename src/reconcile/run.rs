@@ -180,11 +180,20 @@ impl<S: Store> Reconciler<S> {
         };
         let requested = grant.reconcile_after;
         // Whole items: their state is compared too.
-        let devices = discovery::read(&self.store, user_id, Fields::All)
-            .await?
-            .devices;
+        let found = discovery::read(&self.store, user_id, Fields::All).await?;
+        let devices = found.devices;
         let told = self.store.told(user_id).await?;
         let mut diff = difference(&devices, &told, grant.granted_at, now_ms());
+        // An item this build cannot read (a capability of a newer build, a maker's typo) is
+        // still the customer's device: deleting it would take it, and its routines, from Alexa.
+        let before = diff.deletes.len();
+        diff.deletes.retain(|id| !found.unreadable.contains(id));
+        if diff.deletes.len() < before {
+            warn!(
+                kept = before - diff.deletes.len(),
+                "endpoints whose items cannot be read are not deleted from Alexa"
+            );
+        }
         let capped = diff.deletes.len() > MAX_DELETES_PER_RUN;
         diff.deletes.truncate(MAX_DELETES_PER_RUN);
         let (upserts, states, deletes) =

@@ -232,7 +232,7 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(|e| dynamo("Query", &self.devices_table, e))?;
-        let mut devices = Vec::new();
+        let (mut devices, mut unreadable) = (Vec::new(), Vec::new());
         for item in out.items.unwrap_or_default() {
             let endpoint_id = match item.get(ENDPOINT_ID) {
                 Some(AttributeValue::S(id)) => id.clone(),
@@ -240,11 +240,14 @@ impl Store for DynamoStore {
             };
             match serde_dynamo::from_item::<_, Device>(item) {
                 Ok(device) => devices.push(device),
-                Err(error) => warn!(
-                    %endpoint_id,
-                    %error,
-                    "device item cannot be decoded; left out"
-                ),
+                Err(error) => {
+                    warn!(
+                        %endpoint_id,
+                        %error,
+                        "device item cannot be decoded; left out"
+                    );
+                    unreadable.push(endpoint_id);
+                }
             }
         }
         let next = match out
@@ -260,7 +263,11 @@ impl Store for DynamoStore {
             more = next.is_some(),
             "devices read"
         );
-        Ok(DevicePage { devices, next })
+        Ok(DevicePage {
+            devices,
+            unreadable,
+            next,
+        })
     }
 
     async fn count_devices(&self, user_id: &str, after: &str) -> Result<Counted, StoreError> {

@@ -104,6 +104,7 @@ impl Store for MemoryStore {
             .flatten();
         Ok(DevicePage {
             devices: page,
+            unreadable: Vec::new(),
             next,
         })
     }

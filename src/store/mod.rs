@@ -210,6 +210,9 @@ pub trait Store: Send + Sync {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DevicePage {
     pub devices: Vec<Device>,
+    /// The endpoint ids of items that are there but cannot be decoded (each logged): the
+    /// account still has them, so nothing may tell Alexa they are gone.
+    pub unreadable: Vec<String>,
     /// The endpoint id the next page starts after; `None` after the last page.
     pub next: Option<String>,
 }
