@@ -689,3 +689,44 @@ async fn reconciliation_never_deletes_an_endpoint_whose_item_this_build_cannot_r
         "the unreadable fan was deleted from Alexa: {events:#?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Beyond the eight: a device cloud whose clock is behind the skill's
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_confirmation_from_a_device_cloud_whose_clock_is_behind_still_counts() {
+    // GIVEN a lock behind the maker's API, told to lock
+    let user = support::proactive::user();
+    let mut h = Harness::new(&[lock(&user, "door", 30)]).await;
+    link(h.store(), &user).await;
+    h.grant(&user, 3600).await;
+    accept_all(&h.gateway).await;
+    let maker = FaultServer::start(|_, _| Action::answer(202, json!({}))).await;
+    through_makers_api(&mut h.tables, &maker);
+    let deferred = answer(
+        &h.tables,
+        &directive("Alexa.LockController", "Lock", "door", json!({})),
+    )
+    .await;
+    assert_eq!(deferred["event"]["header"]["name"], "DeferredResponse");
+
+    // WHEN the maker's cloud, whose clock is 5 s behind ours, records the lock's report
+    let locked = DeviceState {
+        lock_state: Some(LockState::Locked),
+        ..DeviceState::default()
+    };
+    h.store()
+        .update_state(
+            &user,
+            "door",
+            &StateWrite::report(locked, CauseType::PhysicalInteraction, now_ms() - 5_000),
+        )
+        .await
+        .unwrap();
+    no_failures(&h.run_batch().await.1);
+
+    // THEN it is the lock's answer: Alexa gets the asynchronous Response
+    let events = h.events().await;
+    assert_eq!(names(&events), ["Response", "ChangeReport"], "{events:#?}");
+}

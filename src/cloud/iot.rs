@@ -12,7 +12,7 @@ use aws_sdk_iotdataplane::operation::update_thing_shadow::UpdateThingShadowError
 use aws_sdk_iotdataplane::primitives::Blob;
 use serde::Deserialize;
 use serde_json::json;
-use tracing::debug;
+use tracing::{debug, error};
 
 use super::{CloudCommand, CloudError, Delivery};
 
@@ -92,9 +92,20 @@ impl IotShadows {
             .map_err(shadow_error)?;
         let version = answer
             .payload
-            .and_then(|p| serde_json::from_slice::<Accepted>(p.as_ref()).ok())
+            .as_ref()
+            .map(|p| serde_json::from_slice::<Accepted>(p.as_ref()))
+            .and_then(Result::ok)
             .and_then(|a| a.version);
-        debug!(thing = device.thing(), ?version, "desired state written");
+        match version {
+            Some(version) => debug!(thing = device.thing(), version, "desired state written"),
+            // AWS IoT documents the version in every accepted update: without it the device's
+            // answer is told from earlier reports by its new samples instead, and a report it
+            // makes while its values already hold is missed.
+            None => error!(
+                thing = device.thing(),
+                "AWS IoT accepted the update without a shadow version"
+            ),
+        }
         Ok(Delivery::Accepted {
             shadow_version: version,
         })

@@ -31,6 +31,12 @@ pub struct PendingCommand {
     /// higher version can answer it. Absent: a value sampled at or after `issued_at` does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow_version: Option<u64>,
+    /// The sample time of each field the command sets, as read before it was sent (a field
+    /// never sampled is absent): a report is the device's answer when it samples each of them
+    /// anew, whatever its cloud's clock says. `None` in a command written by an older build,
+    /// whose answer is a sample at or after `issued_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled_before: Option<BTreeMap<String, i64>>,
     /// Fields this build does not know (written by a newer one during a rolling deploy): kept
     /// as they are when this build rewrites the list.
     #[serde(flatten)]
@@ -76,34 +82,47 @@ impl PendingCommand {
         Settlement::Waiting
     }
 
-    /// When the device reported since the command was sent (Unix ms), if it has: the latest
-    /// sample time of the fields the command set. A shadow version above the command's says
-    /// the device reported; when that report wrote none of them (their values held), its time
-    /// is at most the image's.
+    /// When the device reported since the command was sent (Unix ms), if it has. Whether it
+    /// has is told without comparing clocks (a shadow version above the command's, or a new
+    /// sample of each field the command sets); when is the report's sample time, but never
+    /// later than the image (DynamoDB's clock says when the report was written), and the
+    /// image's time for a report that wrote none of the fields (their values held).
     fn answered_at(&self, device: &Device, image_at: Option<i64>) -> Option<i64> {
         let fields = field_names(&self.expect);
         let sampled = |f: &String| device.sampled_at.get(f).copied();
-        match self.shadow_version {
-            Some(sent) => {
-                if device.shadow_version.is_none_or(|v| v <= sent) {
-                    return None;
-                }
-                let latest = fields.iter().filter_map(sampled).max();
-                Some(match latest {
-                    Some(at) if at >= self.issued_at => at,
-                    _ => image_at.unwrap_or(self.issued_at),
-                })
+        let answered = match (self.shadow_version, &self.sampled_before) {
+            (Some(sent), _) => device.shadow_version.is_some_and(|v| v > sent),
+            (None, Some(before)) => {
+                !fields.is_empty()
+                    && fields
+                        .iter()
+                        .all(|f| sampled(f).is_some_and(|at| before.get(f) != Some(&at)))
             }
-            None => {
-                let times: Option<Vec<i64>> = fields.iter().map(sampled).collect();
-                let times = times.filter(|t| !t.is_empty())?;
-                times
-                    .iter()
-                    .all(|at| *at >= self.issued_at)
-                    .then(|| times.iter().copied().max())
-                    .flatten()
+            (None, None) => {
+                !fields.is_empty()
+                    && fields
+                        .iter()
+                        .all(|f| sampled(f).is_some_and(|at| at >= self.issued_at))
             }
+        };
+        if !answered {
+            return None;
         }
+        // The fields' samples made since the command (a report that left a field alone keeps
+        // its old sample, which is not when the device answered).
+        let fresh = |f: &String, at: i64| match &self.sampled_before {
+            Some(before) => before.get(f) != Some(&at),
+            None => at >= self.issued_at,
+        };
+        let sample = fields
+            .iter()
+            .filter_map(|f| sampled(f).filter(|at| fresh(f, *at)))
+            .max();
+        Some(match (sample, image_at) {
+            (Some(at), Some(image)) => at.min(image),
+            (Some(at), None) => at,
+            (None, image) => image.unwrap_or(self.issued_at),
+        })
     }
 
     /// Whether every expected value is what the state holds.
@@ -216,6 +235,28 @@ mod tests {
         let held = lock(json!({"lockState": "LOCKED"}), 500, Some(5));
         assert_eq!(iot.settle(&held, Some(20_000)), Settlement::Confirmed);
         assert_eq!(iot.settle(&held, Some(32_000)), Settlement::Expired);
+    }
+
+    #[test]
+    fn the_answer_is_a_new_sample_whatever_the_device_clouds_clock_says() {
+        // Sent at 10 s by our clock; the lock's field was sampled at 9 s before it.
+        let p = PendingCommand {
+            issued_at: 10_000,
+            deadline: 40_000,
+            sampled_before: Some(BTreeMap::from([("lockState".to_owned(), 9_000)])),
+            ..pending(None)
+        };
+        // The maker's cloud, 2 s behind us, records the lock's report at "8.5 s": a new sample
+        // all the same, in time.
+        let behind = lock(json!({"lockState": "LOCKED"}), 8_500, None);
+        assert_eq!(p.settle(&behind, Some(10_200)), Settlement::Confirmed);
+        // The sample read before the command is no answer, however its time compares.
+        let unchanged = lock(json!({"lockState": "LOCKED"}), 9_000, None);
+        assert_eq!(p.settle(&unchanged, Some(10_200)), Settlement::Waiting);
+        // A cloud ahead of us cannot make a report late: DynamoDB's record time caps it.
+        let ahead = lock(json!({"lockState": "LOCKED"}), 50_000, None);
+        assert_eq!(p.settle(&ahead, Some(12_000)), Settlement::Confirmed);
+        assert_eq!(p.settle(&ahead, Some(41_000)), Settlement::Expired);
     }
 
     #[test]

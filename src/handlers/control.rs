@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info, warn};
 
 use super::thermostat::Thermostat;
 use super::{Services, auth, ghost, in_time};
@@ -21,7 +21,7 @@ use crate::alexa::interface::Interface;
 use crate::cloud::{Adapter, CloudCommand, CloudError, Delivery};
 use crate::deadline::Deadline;
 use crate::device::mapping::range_default_delta;
-use crate::device::pending::{PendingCommand, Settlement};
+use crate::device::pending::{PendingCommand, Settlement, field_names};
 use crate::device::properties::{now_ms, reportable, time_of_sample};
 use crate::device::{
     Connectivity, Device, DeviceCapability, DeviceState, Hsb, LockState, SettingValue,
@@ -164,7 +164,7 @@ impl<S: Store> Call<'_, S> {
         change: Change,
         command_id: &str,
     ) -> Result<ControlAnswer, SkillError> {
-        let sent_at = now_ms();
+        let issued_at = now_ms();
         let delivery = self
             .services
             .clouds
@@ -187,34 +187,38 @@ impl<S: Store> Call<'_, S> {
         // The device has the command: from here on nothing plans or sends again.
         match delivery {
             // The device's own values are the truth as of its answer.
-            Delivery::Confirmed(reported) => {
-                self.record_taken(reported, Since::SampledAt(now_ms()))
-                    .await
-            }
+            Delivery::Confirmed(reported) => self.record_taken(reported, None).await,
             Delivery::Accepted { shadow_version } if self.device.must_confirm() => {
-                self.defer(change.patch, command_id, sent_at, shadow_version, adapter)
+                self.defer(change.patch, command_id, issued_at, shadow_version)
                     .await
             }
-            // Answered from the accepted command; if the device ends up elsewhere, its report
-            // becomes a ChangeReport that corrects Alexa.
+            // Answered from the accepted command, unless the device reported since it was read
+            // (its report is newer than what it accepted); if the device ends up elsewhere, its
+            // report becomes a ChangeReport that corrects Alexa.
             Delivery::Accepted { shadow_version } => {
-                let since = reports_since(adapter, sent_at, shadow_version);
-                self.record_taken(change.patch, since).await
+                let since = match shadow_version {
+                    Some(version) => Since::ShadowVersion(version),
+                    None => Since::Read {
+                        state: self.device.state.clone(),
+                        sampled_at: self.device.sampled_at.clone(),
+                    },
+                };
+                self.record_taken(change.patch, Some(since)).await
             }
         }
     }
 
     /// Records what the device cloud said of the command it took, unless the device has
-    /// reported since: then its report, newer, stays, and the answer tells it. Not abandoned
+    /// reported `since`: then its report, newer, stays, and the answer tells it. Not abandoned
     /// at the deadline (the device acted; the table must say so), and never planned again.
     async fn record_taken(
         &self,
         patch: DeviceState,
-        since: Since,
+        since: Option<Since>,
     ) -> Result<ControlAnswer, SkillError> {
         let at_ms = now_ms();
         let write = StateWrite {
-            unless_reported: Some(since),
+            unless_reported: since,
             ..StateWrite::report(patch, CauseType::VoiceInteraction, at_ms)
         };
         let device = match self
@@ -251,25 +255,23 @@ impl<S: Store> Call<'_, S> {
         command_id: &str,
         issued_at: i64,
         shadow_version: Option<u64>,
-        adapter: Adapter,
     ) -> Result<ControlAnswer, SkillError> {
         let seconds = self.device.confirm_within_secs();
-        if adapter == Adapter::Iot && shadow_version.is_none() {
-            error!(
-                "AWS IoT accepted the command without a shadow version: its confirmation is \
-                 judged by the report's whole-second time"
-            );
-        }
+        // What tells the device's answer from a report made before the command, without
+        // comparing its cloud's clock with ours: a higher shadow version, else a new sample of
+        // each field the command sets.
+        let sampled_before = field_names(&expect)
+            .into_iter()
+            .filter_map(|f| self.device.sampled_at.get(&f).map(|at| (f, *at)))
+            .collect();
         let mut pending = PendingCommand {
             correlation_token: self.to.correlation_token.clone().unwrap_or_default(),
             command_id: command_id.to_owned(),
             expect,
-            issued_at: match shadow_version {
-                Some(_) => issued_at,
-                None => reports_clock(adapter, issued_at),
-            },
+            issued_at,
             deadline: issued_at + i64::from(seconds) * 1000,
             shadow_version,
+            sampled_before: Some(sampled_before),
             ..PendingCommand::default()
         };
         let has_grant = in_time(self.deadline, self.services.store.grant(self.user_id()))
@@ -387,25 +389,6 @@ impl<S: Store> Call<'_, S> {
 
 /// How often the skill reads a device it waits for.
 const CONFIRM_POLL: Duration = Duration::from_millis(200);
-
-/// What tells a report made after a command from one made before: a higher shadow version
-/// (IoT), else the time of the report, in the unit the device's reports are timed in.
-fn reports_since(adapter: Adapter, sent_at: i64, shadow_version: Option<u64>) -> Since {
-    match shadow_version {
-        Some(version) => Since::ShadowVersion(version),
-        None => Since::SampledAt(reports_clock(adapter, sent_at)),
-    }
-}
-
-/// `at_ms` in the resolution of the adapter's report times, where only time can order a report
-/// and a command: AWS IoT times shadow updates in whole seconds (a rule without `receivedAt`),
-/// so a report in the second of the command is not taken for one before it.
-fn reports_clock(adapter: Adapter, at_ms: i64) -> i64 {
-    match adapter {
-        Adapter::Iot => at_ms - at_ms.rem_euclid(1000),
-        Adapter::Table | Adapter::Https => at_ms,
-    }
-}
 
 fn answer(to: &Addressing, command: &Command, device: &Device, at_ms: i64) -> ControlAnswer {
     // Measured against the write's time: the value just set has no uncertainty.

@@ -73,10 +73,14 @@ pub(crate) fn build(
 pub struct Http(reqwest::Client);
 
 impl Http {
-    /// The client with the process's timeouts.
+    /// The client with the process's timeouts. It follows no redirect: a redirected token
+    /// request would carry the client secret and the customer's refresh token, and a
+    /// redirected event their access token, to an address nobody configured.
     pub fn new() -> Result<Self, ClientError> {
         build(
-            reqwest_builder().timeout(REQUEST_TIMEOUT),
+            reqwest_builder()
+                .timeout(REQUEST_TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none()),
             "Login with Amazon and event gateway",
         )
         .map(Self)
@@ -116,22 +120,27 @@ impl BodyError {
 
 /// Reads an answer's body, at most `limit` bytes: a peer that sends more (a misbehaving proxy,
 /// a hostile server) costs `limit` of memory and an error, not whatever it chose to send.
-/// A `Content-Length` over the limit is refused before anything is read.
-pub async fn read_body(mut answer: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
-    if answer
-        .content_length()
-        .is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX))
-    {
-        return Err(BodyError::TooLarge { limit });
+/// A `Content-Length` over the limit is refused before anything is read; one within it is
+/// read at once (the connection holds the peer to it).
+pub async fn read_body(
+    mut answer: reqwest::Response,
+    limit: usize,
+) -> Result<bytes::Bytes, BodyError> {
+    match answer.content_length() {
+        Some(n) if n > u64::try_from(limit).unwrap_or(u64::MAX) => {
+            return Err(BodyError::TooLarge { limit });
+        }
+        Some(_) => return answer.bytes().await.map_err(BodyError::Read),
+        None => {}
     }
-    let mut body = Vec::new();
+    let mut body = bytes::BytesMut::new();
     while let Some(chunk) = answer.chunk().await.map_err(BodyError::Read)? {
         if body.len() + chunk.len() > limit {
             return Err(BodyError::TooLarge { limit });
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(body)
+    Ok(body.freeze())
 }
 
 #[cfg(test)]

@@ -17,6 +17,10 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 
+/// The most of an AWS answer that is read: DynamoDB's largest (BatchGetItem) is 16 MB; more is
+/// not DynamoDB.
+const BODY_LIMIT: usize = 32 << 20;
+
 /// An SDK HTTP client whose connections give up connecting after `connect_timeout`.
 pub fn client(connect_timeout: Duration) -> Result<SharedHttpClient, super::ClientError> {
     let http = super::build(
@@ -63,7 +67,12 @@ impl HttpConnector for Connector {
             if let Some(headers) = response.headers_mut() {
                 *headers = answer.headers().clone();
             }
-            let body = answer.bytes().await.map_err(connector_error)?;
+            let body = super::read_body(answer, BODY_LIMIT)
+                .await
+                .map_err(|e| match e {
+                    super::BodyError::Read(e) => connector_error(e),
+                    too_large => ConnectorError::other(too_large.into(), None),
+                })?;
             let response = response
                 .body(SdkBody::from(body))
                 .map_err(|e| ConnectorError::other(e.into(), None))?;

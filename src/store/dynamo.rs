@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use tracing::{debug, warn};
 
 use super::{
-    Counted, Definition, DevicePage, Fields, Grant, MAX_COUNTED, NewGrant, Since, StateOutcome,
+    COUNT_PAGES, Counted, Definition, DevicePage, Fields, Grant, NewGrant, Since, StateOutcome,
     StateWrite, Store, StoreError, Swap, TokenHash, TokenRecord, Told,
 };
 use crate::alexa::BearerToken;
@@ -273,7 +273,10 @@ impl Store for DynamoStore {
     async fn count_devices(&self, user_id: &str, after: &str) -> Result<Counted, StoreError> {
         let mut items = 0usize;
         let mut start = Some(device_key(user_id, after));
-        while let Some(key) = start.take() {
+        for _ in 0..COUNT_PAGES {
+            let Some(key) = start.take() else {
+                break;
+            };
             let out = self
                 .client
                 .query()
@@ -287,12 +290,12 @@ impl Store for DynamoStore {
                 .await
                 .map_err(|e| dynamo("Query", &self.devices_table, e))?;
             items += usize::try_from(out.count).unwrap_or(0);
-            if items >= MAX_COUNTED {
-                return Ok(Counted { items, more: true });
-            }
             start = out.last_evaluated_key.filter(|k| !k.is_empty());
         }
-        Ok(Counted { items, more: false })
+        Ok(Counted {
+            items,
+            more: start.is_some(),
+        })
     }
 
     async fn device(&self, user_id: &str, endpoint_id: &str) -> Result<Option<Device>, StoreError> {
@@ -766,9 +769,16 @@ impl DynamoStore {
     ) -> Result<Device, UpdateError> {
         let patch: Item = serde_dynamo::to_item(&write.patch)
             .map_err(|e| UpdateError::Store(StoreError::Encode(e)))?;
+        // The values the patched fields must still hold: a compare-and-set's, or those read
+        // before a command whose outcome this records.
+        let (read_state, read_sampled) = match &write.unless_reported {
+            Some(Since::Read { state, sampled_at }) => (Some(state), Some(sampled_at)),
+            _ => (None, None),
+        };
         let expected: Option<Item> = write
             .expected
             .as_ref()
+            .or(read_state)
             .map(serde_dynamo::to_item)
             .transpose()
             .map_err(|e| UpdateError::Store(StoreError::Encode(e)))?;
@@ -796,20 +806,23 @@ impl DynamoStore {
         // Sorted, so that the same write is always the same expression.
         let mut fields: Vec<(&String, &AttributeValue)> = patch.iter().collect();
         fields.sort_by(|a, b| a.0.cmp(b.0));
-        if let Some(Since::SampledAt(since)) = write.unless_reported {
-            request =
-                request.expression_attribute_values(":since", AttributeValue::N(since.to_string()));
-        }
         for (i, (field, value)) in fields.into_iter().enumerate() {
             request = request
                 .expression_attribute_names(format!("#f{i}"), field)
                 .expression_attribute_values(format!(":v{i}"), value.clone());
             set.push(format!("#state.#f{i} = :v{i}"));
             set.push(format!("#sampled.#f{i} = :at"));
-            if let Some(Since::SampledAt(_)) = write.unless_reported {
-                conditions.push(format!(
-                    "(attribute_not_exists(#sampled.#f{i}) OR #sampled.#f{i} < :since)"
-                ));
+            if let Some(read_sampled) = read_sampled {
+                match read_sampled.get(field.as_str()) {
+                    Some(at) => {
+                        request = request.expression_attribute_values(
+                            format!(":s{i}"),
+                            AttributeValue::N(at.to_string()),
+                        );
+                        conditions.push(format!("#sampled.#f{i} = :s{i}"));
+                    }
+                    None => conditions.push(format!("attribute_not_exists(#sampled.#f{i})")),
+                }
             }
             if let Some(expected) = &expected {
                 match expected.get(field) {
@@ -822,7 +835,7 @@ impl DynamoStore {
                 }
             }
         }
-        if let Some(Since::ShadowVersion(sent)) = write.unless_reported {
+        if let Some(Since::ShadowVersion(sent)) = &write.unless_reported {
             request = request
                 .expression_attribute_names("#rsv", SHADOW_VERSION)
                 .expression_attribute_values(":rsv", AttributeValue::N(sent.to_string()));

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
 use super::{
-    Counted, Definition, DevicePage, Fields, Grant, MAX_COUNTED, NewGrant, Since, StateOutcome,
-    StateWrite, Store, StoreError, Swap, TokenHash, TokenRecord, Told,
+    Counted, Definition, DevicePage, Fields, Grant, NewGrant, Since, StateOutcome, StateWrite,
+    Store, StoreError, Swap, TokenHash, TokenRecord, Told,
 };
 use crate::alexa::BearerToken;
 use crate::device::Device;
@@ -115,10 +115,7 @@ impl Store for MemoryStore {
             .keys()
             .filter(|(user, id)| user == user_id && id.as_str() > after)
             .count();
-        Ok(Counted {
-            items: items.min(MAX_COUNTED),
-            more: items > MAX_COUNTED,
-        })
+        Ok(Counted { items, more: false })
     }
 
     async fn device(&self, user_id: &str, endpoint_id: &str) -> Result<Option<Device>, StoreError> {
@@ -152,12 +149,15 @@ impl Store for MemoryStore {
                 return Ok(StateOutcome::Conflict);
             }
         }
-        let reported = match change.unless_reported {
+        let reported = match &change.unless_reported {
             None => false,
-            Some(Since::SampledAt(at)) => patch
-                .keys()
-                .any(|k| device.sampled_at.get(k).is_some_and(|s| *s >= at)),
-            Some(Since::ShadowVersion(sent)) => device.shadow_version.is_some_and(|v| v > sent),
+            Some(Since::Read { state, sampled_at }) => {
+                let (read, current) = (state_fields(state)?, state_fields(&device.state)?);
+                patch.keys().any(|k| {
+                    read.get(k) != current.get(k) || sampled_at.get(k) != device.sampled_at.get(k)
+                })
+            }
+            Some(Since::ShadowVersion(sent)) => device.shadow_version.is_some_and(|v| v > *sent),
         };
         if reported {
             return Ok(StateOutcome::Conflict);

@@ -55,7 +55,7 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<DevicePage, StoreError>> + Send;
 
     /// How many device items the customer has after the endpoint id `after`, without reading
-    /// them: at most [`MAX_COUNTED`] are counted.
+    /// them: at most [`COUNT_PAGES`] pages of them are counted.
     fn count_devices(
         &self,
         user_id: &str,
@@ -217,15 +217,15 @@ pub struct DevicePage {
     pub next: Option<String>,
 }
 
-/// The most device items [`Store::count_devices`] counts: the count is for a log line and a
-/// metric, and an account bigger than this is told as "at least".
-pub const MAX_COUNTED: usize = 100_000;
+/// The most pages (each up to 1 MB of items) [`Store::count_devices`] reads: the count is for
+/// a log line and a metric, and an account bigger than that is told as "at least".
+pub const COUNT_PAGES: usize = 4;
 
 /// What [`Store::count_devices`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counted {
     pub items: usize,
-    /// Whether there are more than `items` (counting stopped at [`MAX_COUNTED`]).
+    /// Whether there may be more than `items` (counting stopped after [`COUNT_PAGES`]).
     pub more: bool,
 }
 
@@ -319,12 +319,18 @@ pub struct StateWrite {
     pub unless_reported: Option<Since>,
 }
 
-/// Since when a device's report overtakes a write ([`StateWrite::unless_reported`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Since when a device's report overtakes a write ([`StateWrite::unless_reported`]). Neither
+/// compares clocks: a device cloud's clock may be off from the skill's.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Since {
-    /// A patched field sampled at or after this instant, Unix milliseconds.
-    SampledAt(i64),
-    /// A shadow version above this one (IoT: the version the command's desired state made).
+    /// The device as it was read before the command was sent: the write happens only if each
+    /// patched field still has the value and the sample time it had then (anyone's write of
+    /// the field since, the device's report above all, changes one or the other).
+    Read {
+        state: DeviceState,
+        sampled_at: BTreeMap<String, i64>,
+    },
+    /// IoT: a shadow version above this one (the version the command's desired state made).
     ShadowVersion(u64),
 }
 
