@@ -66,17 +66,10 @@ async fn link(store: &DynamoStore, user: &str) {
         .unwrap();
 }
 
-/// What the device's cloud writes into the devices table when the device reports `patch`.
-fn report(patch: DeviceState) -> StateWrite {
-    StateWrite {
-        patch,
-        connectivity: None,
-        expected: None,
-        cause: CauseType::PhysicalInteraction,
-        at_ms: now_ms(),
-        shadow_version: None,
-        unless_reported: None,
-    }
+/// What the device's cloud writes into the devices table when the device reports `patch`,
+/// sampled `at_ms` by its clock.
+fn report(patch: DeviceState, at_ms: i64) -> StateWrite {
+    StateWrite::report(patch, CauseType::PhysicalInteraction, at_ms)
 }
 
 /// The commands a maker's API received, each checked for our signature.
@@ -149,7 +142,7 @@ async fn an_adjustment_reaches_the_device_once_when_it_reports_while_taking_it()
                 command["endpointId"].as_str().unwrap(),
             );
             store
-                .update_state(user, endpoint, &report(desired))
+                .update_state(user, endpoint, &report(desired, now_ms()))
                 .await
                 .unwrap();
             Action::answer(202, json!({}))
@@ -271,15 +264,12 @@ async fn a_makers_api_slower_than_the_deadline_is_answered_within_it_and_not_sen
     assert_eq!(received.all().len(), 1, "{:#?}", received.all());
 }
 
-// ---------------------------------------------------------------------------------------------
-// Fault 4: a confirmation that arrived in time counts, however late its batch is processed
-// ---------------------------------------------------------------------------------------------
-
-#[tokio::test]
-async fn a_confirmation_in_time_is_answered_though_its_batch_is_processed_late() {
-    // GIVEN a lock behind the maker's API that must confirm within 2 s, told to lock
+/// A customer with an event grant and a lock behind the maker's API (which answers 202) that
+/// must confirm within `confirm_within` s, told to lock: the skill has answered
+/// `DeferredResponse`. The harness, the customer and the maker's API.
+async fn lock_deferred(confirm_within: u32) -> (Harness, String, FaultServer) {
     let user = support::proactive::user();
-    let mut h = Harness::new(&[lock(&user, "door", 2)]).await;
+    let mut h = Harness::new(&[lock(&user, "door", confirm_within)]).await;
     link(h.store(), &user).await;
     h.grant(&user, 3600).await;
     accept_all(&h.gateway).await;
@@ -291,18 +281,29 @@ async fn a_confirmation_in_time_is_answered_though_its_batch_is_processed_late()
     )
     .await;
     assert_eq!(deferred["event"]["header"]["name"], "DeferredResponse");
+    (h, user, maker)
+}
+
+fn locked() -> DeviceState {
+    DeviceState {
+        lock_state: Some(LockState::Locked),
+        ..DeviceState::default()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fault 4: a confirmation that arrived in time counts, however late its batch is processed
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_confirmation_in_time_is_answered_though_its_batch_is_processed_late() {
+    // GIVEN a lock behind the maker's API that must confirm within 2 s, told to lock
+    let (mut h, user, _maker) = lock_deferred(2).await;
 
     // WHEN the lock reports LOCKED at once, but the stream batch holding that report is
     // processed 3 s later (throttled, retried), after the command's deadline
     h.store()
-        .update_state(
-            &user,
-            "door",
-            &report(DeviceState {
-                lock_state: Some(LockState::Locked),
-                ..DeviceState::default()
-            }),
-        )
+        .update_state(&user, "door", &report(locked(), now_ms()))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -697,31 +698,11 @@ async fn reconciliation_never_deletes_an_endpoint_whose_item_this_build_cannot_r
 #[tokio::test]
 async fn a_confirmation_from_a_device_cloud_whose_clock_is_behind_still_counts() {
     // GIVEN a lock behind the maker's API, told to lock
-    let user = support::proactive::user();
-    let mut h = Harness::new(&[lock(&user, "door", 30)]).await;
-    link(h.store(), &user).await;
-    h.grant(&user, 3600).await;
-    accept_all(&h.gateway).await;
-    let maker = FaultServer::start(|_, _| Action::answer(202, json!({}))).await;
-    through_makers_api(&mut h.tables, &maker);
-    let deferred = answer(
-        &h.tables,
-        &directive("Alexa.LockController", "Lock", "door", json!({})),
-    )
-    .await;
-    assert_eq!(deferred["event"]["header"]["name"], "DeferredResponse");
+    let (mut h, user, _maker) = lock_deferred(30).await;
 
     // WHEN the maker's cloud, whose clock is 5 s behind ours, records the lock's report
-    let locked = DeviceState {
-        lock_state: Some(LockState::Locked),
-        ..DeviceState::default()
-    };
     h.store()
-        .update_state(
-            &user,
-            "door",
-            &StateWrite::report(locked, CauseType::PhysicalInteraction, now_ms() - 5_000),
-        )
+        .update_state(&user, "door", &report(locked(), now_ms() - 5_000))
         .await
         .unwrap();
     no_failures(&h.run_batch().await.1);

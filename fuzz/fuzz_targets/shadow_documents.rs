@@ -45,6 +45,7 @@ static HARNESS: LazyLock<Harness> = LazyLock::new(|| {
                 issued_at: 0,
                 deadline: i64::MAX,
                 shadow_version: Some(1),
+                ..PendingCommand::default()
             }];
         }
         store.put_device(d);
@@ -77,7 +78,7 @@ fuzz_target!(|data: &[u8]| {
     let now = now_ms();
     let _ = reportable(&device, now);
     for pending in &device.pending {
-        let _ = pending.settle(&device, now);
+        let _ = pending.settle(&device, Some(now));
     }
     let _ = outcome;
 });

@@ -207,12 +207,7 @@ impl Store for DynamoStore {
         let limit = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
         let limit = self.page_size.map_or(limit, |page| page.min(limit));
         let mut query = self
-            .client
-            .query()
-            .table_name(&self.devices_table)
-            .key_condition_expression("#u = :u")
-            .expression_attribute_names("#u", USER_ID)
-            .expression_attribute_values(":u", AttributeValue::S(user_id.to_owned()))
+            .query_customer(&self.devices_table, user_id)
             .limit(limit)
             .set_exclusive_start_key(after.map(|after| device_key(user_id, after)));
         if fields == Fields::Definition {
@@ -278,12 +273,7 @@ impl Store for DynamoStore {
                 break;
             };
             let out = self
-                .client
-                .query()
-                .table_name(&self.devices_table)
-                .key_condition_expression("#u = :u")
-                .expression_attribute_names("#u", USER_ID)
-                .expression_attribute_values(":u", AttributeValue::S(user_id.to_owned()))
+                .query_customer(&self.devices_table, user_id)
                 .select(Select::Count)
                 .set_exclusive_start_key(Some(key))
                 .send()
@@ -573,12 +563,7 @@ impl Store for DynamoStore {
         let mut start_key: Option<Item> = None;
         loop {
             let out = self
-                .client
-                .query()
-                .table_name(&self.view_table)
-                .key_condition_expression("#u = :u")
-                .expression_attribute_names("#u", USER_ID)
-                .expression_attribute_values(":u", AttributeValue::S(user_id.to_owned()))
+                .query_customer(&self.view_table, user_id)
                 .consistent_read(true)
                 .set_exclusive_start_key(start_key.take())
                 .send()
@@ -899,6 +884,20 @@ impl DynamoStore {
             Err(e) if is_condition_failure(&e) => Ok(false),
             Err(e) => Err(dynamo("UpdateItem", &self.devices_table, e)),
         }
+    }
+
+    /// A Query of one customer's items of `table` (the caller adds the rest).
+    fn query_customer(
+        &self,
+        table: &str,
+        user_id: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(table)
+            .key_condition_expression("#u = :u")
+            .expression_attribute_names("#u", USER_ID)
+            .expression_attribute_values(":u", AttributeValue::S(user_id.to_owned()))
     }
 
     /// An UpdateItem of one device item (the caller adds the expressions).
