@@ -125,13 +125,22 @@ async fn run() {
         }
         let is_standin = label == "stand-in";
         if is_standin {
-            // Record moto's answers to everything the measurements below will ask.
+            // Record moto's answers to everything the measurements below will ask: the
+            // baseline's requests too, which differ where the builds read differently (a
+            // Query's Limit, say).
             standin.recording(true);
-            let _ = measure(&skill, &config, &standin.url, &discover, 1, 3).await;
-            let _ = measure(&skill, &config, &standin.url, &turn_on, 1, 3).await;
-            let _ = measure(&stream, &config, &standin.url, &batch, 1, 1).await;
+            let baseline = std::env::var("LAMBDA_BENCH_BASELINE").ok();
+            let mut builds = vec![(skill.clone(), stream.clone())];
+            if let Some(dir) = &baseline {
+                builds.push((format!("{dir}/skill"), format!("{dir}/stream")));
+            }
+            for (skill, stream) in &builds {
+                let _ = measure(skill, &config, &standin.url, &discover, 1, 3).await;
+                let _ = measure(skill, &config, &standin.url, &turn_on, 1, 3).await;
+                let _ = measure(stream, &config, &standin.url, &batch, 1, 1).await;
+            }
             standin.recording(false);
-            if let Ok(baseline) = std::env::var("LAMBDA_BENCH_BASELINE") {
+            if let Some(baseline) = baseline {
                 compare(
                     &baseline,
                     &config,
@@ -393,11 +402,101 @@ async fn compare(baseline: &str, config: &Config, dynamodb: &str, cases: &[(&str
                 this / base
             );
         }
+        if let Some(counts) = instructions(&builds, config, dynamodb, event).await {
+            for (figure, [base, this]) in counts {
+                println!(
+                    "| {name} | {figure} | {:.2} M | {:.2} M | {:.3}× |",
+                    base / 1e6,
+                    this / 1e6,
+                    this / base
+                );
+            }
+        }
     }
 }
 
+/// Instructions each build executes (`valgrind --tool=callgrind`, which counts instructions,
+/// not time: the same binary, inputs and answers give the same count, whatever else the shared
+/// machine does): for init and the first answer, and per warm invocation (11 invocations less
+/// 1, over 10). `None` without valgrind.
+async fn instructions(
+    builds: &[String; 2],
+    config: &Config,
+    dynamodb: &str,
+    event: &str,
+) -> Option<[(&'static str, [f64; 2]); 2]> {
+    const WARM: usize = 10;
+    let available = Command::new("valgrind")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        eprintln!("valgrind not found: no instruction counts");
+        return None;
+    }
+    let mut cold = [0.0; 2];
+    let mut warm = [0.0; 2];
+    for (k, binary) in builds.iter().enumerate() {
+        let mut total = [0.0; 2];
+        for (i, invocations) in [1, 1 + WARM].into_iter().enumerate() {
+            let api = RuntimeApi::start().await.expect("runtime api");
+            let out = std::env::temp_dir().join(format!(
+                "bench-callgrind-{}-{k}-{i}.out",
+                std::process::id()
+            ));
+            let mut child = spawn_with(
+                &api,
+                "valgrind",
+                &[
+                    "--tool=callgrind",
+                    &format!("--callgrind-out-file={}", out.display()),
+                    binary,
+                ],
+                config,
+                dynamodb,
+            );
+            for _ in 0..invocations {
+                let answer = api
+                    .invoke(event.to_owned(), Duration::from_secs(300))
+                    .await
+                    .expect("an answer under valgrind");
+                assert!(!String::from_utf8_lossy(&answer.body).contains("ErrorResponse"));
+            }
+            // SIGTERM: valgrind writes its counts as the process ends.
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+            let _ = child.wait();
+            let text = std::fs::read_to_string(&out).expect("callgrind's output");
+            let _ = std::fs::remove_file(&out);
+            total[i] = text
+                .lines()
+                .find_map(|l| l.strip_prefix("summary: "))
+                .and_then(|n| n.trim().parse::<f64>().ok())
+                .expect("a summary line");
+        }
+        cold[k] = total[0];
+        warm[k] = (total[1] - total[0]) / WARM as f64;
+    }
+    Some([
+        ("instructions: init and first answer", cold),
+        ("instructions per warm invocation", warm),
+    ])
+}
+
 fn spawn(api: &RuntimeApi, binary: &str, config: &Config, dynamodb: &str) -> Child {
-    api.command(binary, "bench")
+    spawn_with(api, binary, &[], config, dynamodb)
+}
+
+/// `program args…` with a Lambda's environment (a binary, or valgrind running one).
+fn spawn_with(
+    api: &RuntimeApi,
+    program: &str,
+    args: &[&str],
+    config: &Config,
+    dynamodb: &str,
+) -> Child {
+    api.command(program, "bench")
+        .args(args)
         .env("DYNAMODB_ENDPOINT", dynamodb)
         .env("AWS_REGION", &config.aws_region)
         .env("DEVICES_TABLE", &config.devices_table)

@@ -63,8 +63,6 @@ pub async fn control<S: Store>(
     deadline: &Deadline,
 ) -> Result<ControlAnswer, SkillError> {
     let user_id = auth::user_for(&services.store, token, deadline).await?;
-    // One id per directive: if anything ever did send it twice, the device could tell.
-    let command_id = uuid::Uuid::new_v4().simple().to_string();
     for attempt in 0..MAX_ATTEMPTS {
         let Some(device) = in_time(deadline, services.store.device(&user_id, endpoint_id)).await?
         else {
@@ -81,6 +79,9 @@ pub async fn control<S: Store>(
         };
         let adapter = services.clouds.adapter_for(&device);
         if adapter != Adapter::Table {
+            // Sent once, so one id per directive: if anything ever did send it twice, the
+            // device could tell.
+            let command_id = uuid::Uuid::new_v4().simple().to_string();
             return call.send(adapter, header, change, &command_id).await;
         }
         match call.write_table(change).await? {

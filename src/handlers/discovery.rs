@@ -75,20 +75,39 @@ pub async fn read<S: Store>(
     let mut found = Discovered::default();
     let mut after: Option<String> = None;
     loop {
-        let want = validate::MAX_ENDPOINTS - found.endpoints.len();
+        // One more than still wanted: an account of exactly what is wanted then ends on this
+        // page, with nothing left to count.
+        let want = validate::MAX_ENDPOINTS - found.endpoints.len() + 1;
         let page = store
             .devices_page(user_id, fields, after.as_deref(), want)
             .await?;
         found.left_out += page.unreadable.len();
         found.unreadable.extend(page.unreadable);
-        for device in page.devices {
-            match mapping::checked_endpoint(&device) {
-                Some(endpoint) if found.endpoints.len() < validate::MAX_ENDPOINTS => {
-                    found.endpoints.push(endpoint);
-                    found.devices.push(device);
-                }
-                _ => found.left_out += 1,
+        // The page's devices are kept where they are (most accounts are one page): no second
+        // vector of 300 devices, no copies.
+        let mut devices = page.devices;
+        let room = validate::MAX_ENDPOINTS - found.endpoints.len();
+        found.endpoints.reserve(devices.len().min(room));
+        devices.retain(|device| {
+            if found.endpoints.len() >= validate::MAX_ENDPOINTS {
+                found.left_out += 1;
+                return false;
             }
+            match mapping::checked_endpoint(device) {
+                Some(endpoint) => {
+                    found.endpoints.push(endpoint);
+                    true
+                }
+                None => {
+                    found.left_out += 1;
+                    false
+                }
+            }
+        });
+        if found.devices.is_empty() {
+            found.devices = devices;
+        } else {
+            found.devices.append(&mut devices);
         }
         let Some(next) = page.next else {
             break;
