@@ -4,7 +4,7 @@ LOCAL_DYNAMODB_PORT ?= 8765
 LOCAL_ENV := DYNAMODB_ENDPOINT=http://127.0.0.1:$(LOCAL_DYNAMODB_PORT) AWS_REGION=us-east-1
 DEVICECTL := ./target/debug/devicectl
 
-.PHONY: run events schema test test-dynamodb-local soak bench bench-compare fuzz lint lint-template build deploy invoke stop clean
+.PHONY: run events schema test test-dynamodb-local soak bench bench-compare fuzz lint lint-template docs build deploy invoke stop clean
 
 ## Local DynamoDB-compatible server + example account; Discover; then the proactive path:
 ## AcceptGrant, a device added and one deleted, a light turned on by voice and dimmed at its
@@ -50,7 +50,7 @@ SOAK_USERS ?= 50
 SOAK_OPS ?= 10000
 soak:
 	scripts/venv.sh tools/requirements.txt
-	SOAK_USERS=$(SOAK_USERS) SOAK_OPS=$(SOAK_OPS) cargo test --test soak -- --nocapture
+	SOAK_USERS=$(SOAK_USERS) SOAK_OPS=$(SOAK_OPS) cargo test --test it soak:: -- --nocapture
 
 ## Performance figures (README, Performance): whole-process cold start, memory, latency and
 ## round trips of the release binaries; criterion CPU costs; zipped package sizes.
@@ -86,6 +86,11 @@ fuzz:
 	  mkdir -p .fuzz-corpus/$$t && cp fuzz/corpus/$$t/* .fuzz-corpus/$$t/ && \
 	  RUSTC_BOOTSTRAP=1 cargo fuzz run $(FUZZ_FLAGS) $$t .fuzz-corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
+
+## The book (docs/, mdBook) into target/book and the API docs (rustdoc, warnings denied) into
+## target/doc; mdBook and its Mermaid preprocessor are installed from crates.io when missing.
+docs:
+	scripts/docs.sh
 
 lint: lint-template
 	cargo fmt --all -- --check

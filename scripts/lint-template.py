@@ -82,7 +82,10 @@ EXPECTED_PERMISSIONS = {
         ("dynamodb:GetItem", "GrantsTable.Arn"),
         ("dynamodb:UpdateItem", "GrantsTable.Arn"),
         ("dynamodb:DeleteItem", "GrantsTable.Arn"),
-        # The reports the gateway accepted: definitions and states (UpdateItem), deletes.
+        # The reports the gateway accepted: definitions and states (UpdateItem), deletes; and
+        # what Alexa was told of a customer (Query), so that a ChangeReport of an endpoint it
+        # does not know is preceded by its AddOrUpdateReport.
+        ("dynamodb:Query", "AlexaViewTable.Arn"),
         ("dynamodb:BatchWriteItem", "AlexaViewTable.Arn"),
         ("dynamodb:UpdateItem", "AlexaViewTable.Arn"),
         # Settling a device's pending commands.
@@ -155,7 +158,8 @@ EXCLUSIVE = {
     # the reconcile function reading dead-lettered batches back.
     ("dynamodb:GetRecords", "DevicesTable.StreamArn"): {"StreamFunction", "ReconcileFunction"},
     # What Alexa was told: written by the functions that send events, after the gateway
-    # accepted them; read, and its cursor item written, by the reconcile function alone.
+    # accepted them; read by the stream (before a ChangeReport) and the reconcile function,
+    # and its cursor item written by the reconcile function alone.
     ("dynamodb:BatchWriteItem", "AlexaViewTable.Arn"): {
         "SkillFunction",
         "StreamFunction",
@@ -168,7 +172,7 @@ EXCLUSIVE = {
         "ReconcileFunction",
     },
     ("dynamodb:DeleteItem", "AlexaViewTable.Arn"): {"ReconcileFunction"},
-    ("dynamodb:Query", "AlexaViewTable.Arn"): {"ReconcileFunction"},
+    ("dynamodb:Query", "AlexaViewTable.Arn"): {"ReconcileFunction", "StreamFunction"},
     ("dynamodb:GetItem", "AlexaViewTable.Arn"): {"ReconcileFunction"},
     # The dead letters have one consumer: another would take batches from the reconciler.
     ("sqs:ReceiveMessage", "DeviceChangesDeadLetterQueue.Arn"): {"ReconcileFunction"},

@@ -12,7 +12,7 @@
 # tests run).
 #
 #   scripts/test-dynamodb-local.sh                  every test (cargo test --workspace --all-targets)
-#   scripts/test-dynamodb-local.sh --test proactive  other cargo test arguments instead
+#   scripts/test-dynamodb-local.sh --test it proactive::  other cargo test arguments instead (a part)
 # Settings: DYNAMODB_LOCAL_PORT (default 8766).
 set -euo pipefail
 cd "$(dirname "$0")/.."
