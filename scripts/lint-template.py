@@ -4,7 +4,7 @@ cfn-lint alone does not look inside SAM resources (a misspelt event property or 
 references a missing resource passes), so the template is also translated to plain
 CloudFormation with aws-sam-translator, the library `sam deploy` uses, and that is linted too.
 
-The translated template (what would really be deployed) is then checked against the README's
+The translated template (what would really be deployed) is then checked against the docs'
 security review: only the configured skill may invoke the skill function, only this stack's
 IoT rule the shadow bridge, and only this stack's schedule the reconcile function; the rule
 hands the bridge nothing but shadow documents; each role allows exactly what its code (or the
@@ -12,7 +12,7 @@ rule's error action) uses, and only its service may assume it; the grants, the s
 Alexa view and the dead letters are reachable by the functions named below alone; the grants'
 stream carries keys only; the maker's API settings reach the skill alone.
 
-And against the README's operations: each function is built from its binary with the
+And against the operations page (docs/operations.md): each function is built from its binary with the
 environment it reads; each trigger has its reviewed settings; a queue a function consumes
 hides a message for longer than the function may take; every function writes its metrics to
 the namespace the alarms watch; every alarm is as reviewed and notifies AlarmTopicArn; the
@@ -471,7 +471,7 @@ def _queue(queue):
     return {"QueueName": {"Fn::GetAtt": [queue, "QueueName"]}}
 
 
-# Every alarm (README, Operations): all its properties but AlarmDescription (one sentence: what
+# Every alarm (docs/operations.md): all its properties but AlarmDescription (one sentence: what
 # it means and what to do), AlarmActions and OKActions (ALARM_TOPIC) and TreatMissingData
 # (notBreaching: the custom metrics are written only when something happens).
 EXPECTED_ALARMS = {
@@ -545,7 +545,7 @@ DASHBOARD_AWS_METRICS = [
 DASHBOARD_SEARCHED = {"Directives"}
 DASHBOARD_SKIPPED = {"GatewayEvents"}
 
-# Parameters and their defaults (README, Deploying).
+# Parameters and their defaults (docs/deploying.md).
 EXPECTED_DEFAULTS = {
     "ReconcileSchedule": "rate(6 hours)",
     "ReconcilePageSize": 100,
@@ -554,7 +554,7 @@ EXPECTED_DEFAULTS = {
     "GatewayErrorRatePercent": 5,
 }
 
-# Outputs the README's operations rely on.
+# Outputs the operations page relies on.
 EXPECTED_OUTPUTS = {
     "ReconcileFunctionArn": {"Fn::GetAtt": ["ReconcileFunction", "Arn"]},
     "AlexaViewTableName": {"Ref": "AlexaViewTable"},
@@ -1142,7 +1142,7 @@ def check_exclusive(allowed_by_function):
 
 
 def check_operations(template):
-    """The README's operations, on a translated template: a list of what does not hold."""
+    """The operations page (docs/operations.md), on a translated template: a list of what does not hold."""
     resources = template["Resources"]
     return (
         check_functions(resources)
@@ -1158,7 +1158,7 @@ def check_operations(template):
 
 
 def check_security(template):
-    """The README's security review, on a translated template: a list of what does not hold."""
+    """The security review (docs/security.md), on a translated template: a list of what does not hold."""
     resources = template["Resources"]
     problems = (
         check_invokers(resources)

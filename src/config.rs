@@ -48,7 +48,7 @@ pub struct Config {
     /// the gateway's ~50 ms per event, 100 customers' reports take ~0.6 s instead of ~1.3 s at 8.
     pub stream_concurrency: usize,
     /// `DEVICE_CLOUD` (`table`, `iot`, `https`; default `table`): where commands go, unless a
-    /// device item's `deviceCloud` says otherwise (README, Choosing a device cloud).
+    /// device item's `deviceCloud` says otherwise (docs/commands.md).
     pub device_cloud: Adapter,
     /// `IOT_DATA_ENDPOINT`: the account's IoT data endpoint
     /// (`aws iot describe-endpoint --endpoint-type iot:Data-ATS`); locally, the moto server.

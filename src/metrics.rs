@@ -3,7 +3,7 @@
 //! dimensions to stdout after each invocation, which CloudWatch turns into metrics.
 //!
 //! Every name, unit and dimension is defined in this module, so that the template's alarms and
-//! dashboard (README, Operations) can rely on them. Dimensions take values from small fixed
+//! dashboard (docs/operations.md) can rely on them. Dimensions take values from small fixed
 //! sets (an interface name, an error type, an HTTP status): never a customer, endpoint, token
 //! or anything else that identifies a person or grows without bound.
 
@@ -29,7 +29,7 @@ pub const RECONCILIATIONS: &str = "Reconciliations";
 pub const RECONCILED_ENDPOINTS: &str = "ReconciledEndpoints";
 pub const DEAD_LETTER_BATCHES: &str = "DeadLetterBatches";
 
-/// Every metric, with its unit and meaning (README, Operations, lists the same).
+/// Every metric, with its unit and meaning (docs/operations.md lists the same).
 const METRICS: [(&str, &str); 12] = [
     (
         DIRECTIVE_INTERNAL_ERRORS,

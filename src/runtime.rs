@@ -39,7 +39,7 @@ pub async fn cold_start() -> Result<Process, StartError> {
 /// Hands the memory freed by the invocation back to the system. glibc keeps freed pages of its
 /// heap, and a stream batch allocates and frees megabytes of devices: without this the
 /// process's resident memory crept from ~10 MB after the first 1,000-record batch to ~15 MB
-/// after 200 (README, Performance), towards a 128 MB function's limit on a long-lived
+/// after 200 (docs/benchmark-history.md), towards a 128 MB function's limit on a long-lived
 /// instance. Elsewhere than glibc, nothing to do.
 pub fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -1,4 +1,4 @@
-//! The DynamoDB adapter: the devices table and the tokens table (layout in the README).
+//! The DynamoDB adapter: the devices table and the tokens table, the grants and the Alexa view (docs/tables.md).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;

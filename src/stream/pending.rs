@@ -84,7 +84,7 @@ pub async fn settlements<S: Store>(
 
 /// Removes settled commands from the device items, leaving any added meanwhile. Each list is
 /// replaced on its version; another writer's change in between is read again, up to
-/// [`REMOVE_ATTEMPTS`] times, and a list still not written is said so (its commands are
+/// `REMOVE_ATTEMPTS` times, and a list still not written is said so (its commands are
 /// answered again by the device's next record, which Alexa ignores for a directive it has
 /// its answer to).
 pub async fn remove<S: Store>(

@@ -1,4 +1,4 @@
-//! The README's security review, where a test can check it: what the tokens table holds, what
+//! The security review (docs/security.md), where a test can check it: what the tokens table holds, what
 //! a revoked account-linking token or LWA grant leads to, and what the real skill binary logs
 //! and refuses. (Who may invoke the function and what each role allows is checked on the
 //! template by `make lint-template`.)

@@ -32,7 +32,7 @@ use alexa_smart_home_local::stream::{LocalStream, Start};
 use alexa_smart_home_local::telemetry;
 use clap::{Parser, Subcommand};
 
-/// Configuration comes from the same environment variables as the Lambdas (see the README).
+/// Configuration comes from the same environment variables as the Lambdas (docs/configuration.md).
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
