@@ -6,7 +6,8 @@ DEVICECTL := ./target/debug/devicectl
 
 .PHONY: run events schema test test-dynamodb-local soak bench bench-compare fuzz lint lint-template docs build deploy invoke stop clean
 
-## Local DynamoDB-compatible server + example account; Discover; then the proactive path:
+## Local DynamoDB-compatible server + example account; Discover (with the example account's
+## token, then with a JWT from a stand-in identity provider); then the proactive path:
 ## AcceptGrant, a device added and one deleted, a light turned on by voice and dimmed at its
 ## switch, the front door's contact sensor opened, the fan speed set by voice, the front door
 ## locked by voice through its simulated AWS IoT device (DeferredResponse, then the device's
@@ -17,6 +18,8 @@ run:
 	$(LOCAL_ENV) $(DEVICECTL) setup --seed fixtures/example-account.json
 	@echo "== Discover ==" >&2
 	$(LOCAL_ENV) $(DEVICECTL) invoke events/Discovery/Discovery.request.json
+	@echo "== Discover again, authorized by a JWT checked against a stand-in identity provider's key set ==" >&2
+	$(LOCAL_ENV) $(DEVICECTL) invoke --summary --jwt-for example-user events/Discovery/Discovery.request.json
 	@echo "== AcceptGrant, then the devices table's stream ==" >&2
 	$(LOCAL_ENV) $(DEVICECTL) local-events --demo
 	@echo "local DynamoDB stays up on 127.0.0.1:$(LOCAL_DYNAMODB_PORT) (make stop). Watch it live: make events" >&2

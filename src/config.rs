@@ -5,6 +5,8 @@ use std::time::Duration;
 use crate::alexa::Secret;
 use crate::cloud::Adapter;
 use crate::gateway::GatewayRegion;
+use crate::linking::config::{self as linking, Algorithm};
+use crate::linking::{JwksSource, JwtConfig, LinkingConfig, Mode, UserinfoConfig};
 
 /// Everything the Lambdas read from their environment. Every variable has a default that
 /// suits a local run; `template.yaml` sets the rest in AWS.
@@ -65,10 +67,143 @@ pub struct Config {
     /// the customer has no event grant (no asynchronous response can reach them). With
     /// `DEVICE_API_TIMEOUT_MS` it must fit in a directive's budget, [`Config::COMMAND_BUDGET`].
     pub confirm_wait: Duration,
+    /// `ACCOUNT_LINKING` (`table`, `jwt`, `userinfo`; default `table`) and each mode's
+    /// settings: how a bearer token is resolved to a customer (docs/account-linking.md).
+    pub linking: LinkingConfig,
 }
 
 fn millis(value: Option<usize>, default: u64) -> Duration {
     Duration::from_millis(value.map_or(default, |v| v as u64))
+}
+
+/// `IDP_TIMEOUT_MS` may not exceed this: the identity provider is asked before the
+/// directive's own work, which must still fit in Alexa's 8 s.
+pub const MAX_IDP_TIMEOUT: Duration = Duration::from_millis(4000);
+/// `TOKEN_LEEWAY_SECONDS` may not exceed this: more would accept tokens long expired.
+pub const MAX_TOKEN_LEEWAY: Duration = Duration::from_secs(30);
+
+type Number<'a> = &'a dyn Fn(&'static str) -> Result<Option<usize>, ConfigError>;
+
+/// `ACCOUNT_LINKING` and the settings of the mode it names.
+fn linking_config(
+    get: &dyn Fn(&str) -> Option<String>,
+    positive: Number<'_>,
+    non_negative: Number<'_>,
+) -> Result<LinkingConfig, ConfigError> {
+    let error = |name: &'static str, reason: String| ConfigError { name, reason };
+    let required = |name: &'static str, mode: &str| {
+        get(name).ok_or_else(|| error(name, format!("ACCOUNT_LINKING={mode} needs it")))
+    };
+    let trusted = |name: &'static str, url: String| {
+        if linking::is_trusted_url(&url) {
+            Ok(url)
+        } else {
+            Err(error(
+                name,
+                format!("{url:?} is not an https URL (http only on a loopback address)"),
+            ))
+        }
+    };
+    let timeout = millis(positive("IDP_TIMEOUT_MS")?, 2000);
+    if timeout > MAX_IDP_TIMEOUT {
+        return Err(error(
+            "IDP_TIMEOUT_MS",
+            format!(
+                "{} ms is more than {} ms: the directive's own work must still fit in Alexa's 8 s",
+                timeout.as_millis(),
+                MAX_IDP_TIMEOUT.as_millis()
+            ),
+        ));
+    }
+    let mode = match get("ACCOUNT_LINKING") {
+        None => Mode::Table,
+        Some(v) => v
+            .parse()
+            .map_err(|reason| error("ACCOUNT_LINKING", reason))?,
+    };
+    Ok(match mode {
+        Mode::Table => LinkingConfig::Table,
+        Mode::Jwt => {
+            let issuer = required("TOKEN_ISSUER", "jwt")?;
+            let algorithms = match get("TOKEN_ALGORITHMS") {
+                None => vec![Algorithm::RS256, Algorithm::ES256],
+                Some(list) => list
+                    .split([',', ' '])
+                    .filter(|a| !a.is_empty())
+                    .map(|a| match a.parse::<Algorithm>() {
+                        Ok(alg) if linking::is_asymmetric(alg) => Ok(alg),
+                        Ok(_) => Err(error(
+                            "TOKEN_ALGORITHMS",
+                            format!("{a} is symmetric: a published key set cannot verify it"),
+                        )),
+                        Err(_) => Err(error(
+                            "TOKEN_ALGORITHMS",
+                            format!(
+                                "{a:?} is not a signature algorithm (RS256, ES256, PS256, EdDSA, …)"
+                            ),
+                        )),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            if algorithms.is_empty() {
+                return Err(error("TOKEN_ALGORITHMS", "names no algorithm".into()));
+            }
+            let leeway =
+                Duration::from_secs(non_negative("TOKEN_LEEWAY_SECONDS")?.map_or(30, |s| s as u64));
+            if leeway > MAX_TOKEN_LEEWAY {
+                return Err(error(
+                    "TOKEN_LEEWAY_SECONDS",
+                    format!("at most {} s", MAX_TOKEN_LEEWAY.as_secs()),
+                ));
+            }
+            let key_set = match (get("JWKS_JSON"), get("JWKS_URL")) {
+                (Some(_), Some(_)) => {
+                    return Err(error(
+                        "JWKS_JSON",
+                        "set JWKS_JSON or JWKS_URL, not both".into(),
+                    ));
+                }
+                (Some(json), None) => {
+                    crate::linking::jwks::Keys::parse(json.as_bytes(), &algorithms)
+                        .map_err(|e| error("JWKS_JSON", e.to_string()))?;
+                    JwksSource::Inline(json)
+                }
+                (None, url) => JwksSource::Url(trusted(
+                    "JWKS_URL",
+                    url.unwrap_or_else(|| linking::default_jwks_url(&issuer)),
+                )?),
+            };
+            LinkingConfig::Jwt(JwtConfig {
+                audience: required("TOKEN_AUDIENCE", "jwt")?,
+                issuer,
+                algorithms,
+                user_claim: get("TOKEN_USER_CLAIM").unwrap_or_else(|| "sub".into()),
+                required_scopes: get("TOKEN_REQUIRED_SCOPES")
+                    .map(|s| {
+                        s.split([',', ' '])
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                leeway,
+                key_set,
+                refetch_interval: Duration::from_secs(
+                    non_negative("JWKS_REFETCH_INTERVAL_SECONDS")?.map_or(60, |s| s as u64),
+                ),
+                timeout,
+            })
+        }
+        Mode::Userinfo => LinkingConfig::Userinfo(UserinfoConfig {
+            url: trusted("USERINFO_URL", required("USERINFO_URL", "userinfo")?)?,
+            user_field: get("USERINFO_USER_FIELD").unwrap_or_else(|| "sub".into()),
+            cache_ttl: Duration::from_secs(
+                non_negative("USERINFO_CACHE_SECONDS")?.map_or(60, |s| s as u64),
+            ),
+            cache_entries: positive("USERINFO_CACHE_ENTRIES")?.unwrap_or(1000),
+            timeout,
+        }),
+    })
 }
 
 /// A variable that is set but cannot be used.
@@ -164,6 +299,7 @@ impl Config {
             device_api_secret: get("DEVICE_API_SECRET").map(Secret::new),
             device_api_timeout: millis(positive("DEVICE_API_TIMEOUT_MS")?, 4000),
             confirm_wait: millis(non_negative("CONFIRM_WAIT_MS")?, 2500),
+            linking: linking_config(&get, &positive, &non_negative)?,
         })
         .and_then(Self::checked)
     }

@@ -1,11 +1,13 @@
 //! The skill's one error type and its one mapping to Alexa error responses.
 
 use crate::alexa::directive::{ParseError, ReplyTo};
+pub use crate::chain::Chain;
 use serde_json::json;
 
 use crate::alexa::event::{self, Addressing, ErrorPayload, ErrorType, Message, ValidRange};
 use crate::cloud::CloudError;
 use crate::device::TemperatureScale;
+use crate::linking::LinkingError;
 use crate::lwa::LwaError;
 use crate::store::StoreError;
 
@@ -16,12 +18,12 @@ pub enum SkillError {
     /// `INVALID_DIRECTIVE`: the directive is malformed or not supported.
     #[error(transparent)]
     InvalidDirective(#[from] ParseError),
-    /// `INVALID_AUTHORIZATION_CREDENTIAL`: the device cloud never issued this token (or revoked it).
-    #[error("the access token is not known")]
-    UnknownToken,
-    /// `EXPIRED_AUTHORIZATION_CREDENTIAL`: Alexa should refresh the token and retry.
-    #[error("the access token has expired")]
-    ExpiredToken,
+    /// The bearer token names no customer, or could not be checked: mapped per
+    /// [`LinkingError`] variant (`INVALID_AUTHORIZATION_CREDENTIAL`,
+    /// `EXPIRED_AUTHORIZATION_CREDENTIAL`, or `INTERNAL_ERROR` when the identity provider or
+    /// the tokens table failed: never a credential error for an outage).
+    #[error(transparent)]
+    Linking(#[from] LinkingError),
     /// `NO_SUCH_ENDPOINT`: the customer has no such device (any more).
     #[error("no such endpoint in the customer's account")]
     NoSuchEndpoint,
@@ -78,8 +80,13 @@ impl SkillError {
     pub fn error_type(&self) -> ErrorType {
         match self {
             Self::InvalidDirective(_) => ErrorType::InvalidDirective,
-            Self::UnknownToken => ErrorType::InvalidAuthorizationCredential,
-            Self::ExpiredToken => ErrorType::ExpiredAuthorizationCredential,
+            Self::Linking(e) => match e {
+                LinkingError::Invalid(_) => ErrorType::InvalidAuthorizationCredential,
+                LinkingError::Expired => ErrorType::ExpiredAuthorizationCredential,
+                LinkingError::Unavailable(_) | LinkingError::Store(_) | LinkingError::OutOfTime => {
+                    ErrorType::InternalError
+                }
+            },
             Self::NoSuchEndpoint => ErrorType::NoSuchEndpoint,
             Self::Unreachable => ErrorType::EndpointUnreachable,
             Self::NotSupported(_) => ErrorType::InvalidDirective,
@@ -181,19 +188,4 @@ pub enum ThermostatError {
     /// `REQUESTED_SETPOINTS_TOO_CLOSE` with `minimumTemperatureDelta`.
     #[error("the setpoints must be at least {delta} apart")]
     TooClose { delta: f64, scale: TemperatureScale },
-}
-
-/// Formats an error with its whole chain of causes, for the logs.
-pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            write!(f, ": {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
-    }
 }

@@ -18,7 +18,10 @@
 //! - [`reconcile`]: what Alexa was last told against the devices table (anti-entropy).
 //! - [`gateway`], [`lwa`], [`grants`]: the event gateway, Login with Amazon, and keeping a
 //!   customer's grant fresh.
-//! - [`error`]: the one error enum and its mapping to Alexa error types.
+//! - [`linking`]: account linking, which customer a bearer token belongs to (the tokens
+//!   table, a JWT verified against the issuer's keys, or the provider's userinfo endpoint).
+//! - [`error`]: the one error enum and its mapping to Alexa error types; [`chain`] writes an
+//!   error with its causes for the logs.
 //! - [`config`] and [`runtime`]: what the binaries read and set up once at cold start.
 //! - [`deadline`]: when an invocation's work must be done, and what each call may spend.
 //!
@@ -28,6 +31,7 @@
 
 pub mod alexa;
 pub mod bridge;
+pub mod chain;
 pub mod cloud;
 pub mod config;
 pub mod deadline;
@@ -37,6 +41,7 @@ pub mod gateway;
 pub mod grants;
 pub mod handlers;
 pub mod http;
+pub mod linking;
 pub mod lwa;
 pub mod metrics;
 pub mod proactive;

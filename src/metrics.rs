@@ -28,9 +28,11 @@ pub const BATCH_ITEM_FAILURES: &str = "StreamBatchItemFailures";
 pub const RECONCILIATIONS: &str = "Reconciliations";
 pub const RECONCILED_ENDPOINTS: &str = "ReconciledEndpoints";
 pub const DEAD_LETTER_BATCHES: &str = "DeadLetterBatches";
+pub const IDENTITY_PROVIDER_UNAVAILABLE: &str = "IdentityProviderUnavailable";
+pub const KEY_SET_FETCHES: &str = "KeySetFetches";
 
 /// Every metric, with its unit and meaning (docs/operations.md lists the same).
-const METRICS: [(&str, &str); 12] = [
+const METRICS: [(&str, &str); 14] = [
     (
         DIRECTIVE_INTERNAL_ERRORS,
         "directives answered INTERNAL_ERROR (storage, LWA or device cloud failures), for alarms",
@@ -75,6 +77,16 @@ const METRICS: [(&str, &str); 12] = [
     (
         DEAD_LETTER_BATCHES,
         "dead-lettered stream batches by Outcome (recovered, expired, failed)",
+    ),
+    (
+        IDENTITY_PROVIDER_UNAVAILABLE,
+        "directives whose token could not be checked because the identity provider did not \
+         answer usefully, by Mode (jwt, userinfo) and Reason (timeout, unreachable, status_5xx, \
+         status_other, unparsable, out_of_time, recently_failed)",
+    ),
+    (
+        KEY_SET_FETCHES,
+        "fetches of the JWT issuer's key set by Outcome (fetched, failed)",
     ),
 ];
 
@@ -179,6 +191,17 @@ pub fn reconciliation(outcome: &'static str, upserts: usize, states: usize, dele
 /// `outcome`: `recovered`, `expired` or `failed`.
 pub fn dead_letter_batch(outcome: &'static str) {
     counter!(DEAD_LETTER_BATCHES, "Outcome" => outcome).increment(1);
+}
+
+/// A token that could not be checked: `mode` and `reason` come from fixed sets
+/// (`linking::Mode::name`, `linking::ProviderError::reason`).
+pub fn identity_provider_unavailable(mode: &'static str, reason: &'static str) {
+    counter!(IDENTITY_PROVIDER_UNAVAILABLE, "Mode" => mode, "Reason" => reason).increment(1);
+}
+
+/// `outcome`: `fetched` or `failed`.
+pub fn key_set_fetch(outcome: &'static str) {
+    counter!(KEY_SET_FETCHES, "Outcome" => outcome).increment(1);
 }
 
 /// A dimension value from a message: Alexa's names are short identifiers; anything else (a

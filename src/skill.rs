@@ -7,13 +7,15 @@ use tracing::{Instrument, error, info, info_span, warn};
 use crate::alexa::directive::{Directive, ReplyTo, Request};
 use crate::alexa::event::Addressing;
 use crate::cloud::DeviceClouds;
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::deadline::Deadline;
 use crate::error::{Chain, SkillError};
 use crate::gateway::Gateway;
 use crate::handlers::{self, Services};
+use crate::linking::AccountLinking;
 use crate::lwa::Lwa;
 use crate::metrics;
+use crate::runtime::StartError;
 use crate::store::Store;
 
 /// The skill, holding what is built once at cold start.
@@ -33,10 +35,18 @@ impl<S: Store> Skill<S> {
         store: S,
         config: &Config,
         http: crate::http::Http,
-    ) -> Result<Self, crate::http::ClientError> {
+    ) -> Result<Self, StartError> {
         let lwa = Lwa::from_config(http.clone(), config);
+        // The configuration's reader has checked JWKS_JSON already; a `Config` built in code
+        // has not.
+        let linking =
+            AccountLinking::new(&config.linking, http.clone()).map_err(|e| ConfigError {
+                name: "JWKS_JSON",
+                reason: e.to_string(),
+            })?;
         Ok(Self::new(Services {
             store,
+            linking,
             lwa,
             clouds: DeviceClouds::from_config(config, None)?,
             gateway: Gateway::new(http, config.event_gateway_url.clone()),
@@ -116,18 +126,10 @@ impl<S: Store> Skill<S> {
         };
         match &directive.request {
             Request::Discover { scope } => {
-                reply(&handlers::discovery::discover(&services.store, scope, deadline).await?)
+                reply(&handlers::discovery::discover(services, scope, deadline).await?)
             }
             Request::AcceptGrant { code, grantee } => reply(
-                &handlers::accept_grant::accept_grant(
-                    &services.store,
-                    &services.lwa,
-                    services.event_region,
-                    code,
-                    grantee,
-                    deadline,
-                )
-                .await?,
+                &handlers::accept_grant::accept_grant(services, code, grantee, deadline).await?,
             ),
             Request::ReportState { endpoint_id, token } => reply(
                 &handlers::report_state::report_state(services, &to, endpoint_id, token, deadline)

@@ -5,24 +5,22 @@ use std::time::SystemTime;
 
 use tracing::info;
 
-use super::auth;
+use super::Services;
 use crate::alexa::event::{self, Empty, Message};
 use crate::alexa::{Scope, Secret};
 use crate::deadline::Deadline;
 use crate::error::SkillError;
-use crate::gateway::GatewayRegion;
-use crate::lwa::{Lwa, LwaError};
+use crate::lwa::LwaError;
 use crate::store::{NewGrant, Store};
 
 pub async fn accept_grant<S: Store>(
-    store: &S,
-    lwa: &Lwa,
-    region: GatewayRegion,
+    services: &Services<S>,
     code: &Secret,
     grantee: &Scope,
     deadline: &Deadline,
 ) -> Result<Message<Empty>, SkillError> {
-    let user_id = auth::user_for(store, &grantee.token, deadline).await?;
+    let user_id = services.customer(&grantee.token, deadline).await?;
+    let (store, lwa, region) = (&services.store, &services.lwa, services.event_region);
     // The code is valid for minutes only: exchange it before anything else can fail. LWA's
     // answer is then stored under no timeout of ours (the exchange leaves time for it): the
     // code is spent, and a write cut off here would lose the grant.

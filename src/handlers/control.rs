@@ -10,7 +10,7 @@ use serde::Serialize;
 use tracing::{debug, info, warn};
 
 use super::thermostat::Thermostat;
-use super::{Services, auth, ghost, in_time};
+use super::{Services, ghost, in_time};
 use crate::alexa::BearerToken;
 use crate::alexa::control::Command;
 use crate::alexa::directive::Header;
@@ -62,7 +62,7 @@ pub async fn control<S: Store>(
     command: &Command,
     deadline: &Deadline,
 ) -> Result<ControlAnswer, SkillError> {
-    let user_id = auth::user_for(&services.store, token, deadline).await?;
+    let user_id = services.customer(token, deadline).await?;
     for attempt in 0..MAX_ATTEMPTS {
         let Some(device) = in_time(deadline, services.store.device(&user_id, endpoint_id)).await?
         else {

@@ -2,7 +2,7 @@
 
 use tracing::{info, warn};
 
-use super::{auth, in_time};
+use super::{Services, in_time};
 use crate::alexa::endpoint::Endpoint;
 use crate::alexa::event::{self, DiscoverPayload, Message};
 use crate::alexa::{Scope, validate};
@@ -13,11 +13,12 @@ use crate::metrics;
 use crate::store::{Fields, Store, StoreError};
 
 pub async fn discover<S: Store>(
-    store: &S,
+    services: &Services<S>,
     scope: &Scope,
     deadline: &Deadline,
 ) -> Result<Message<DiscoverPayload>, SkillError> {
-    let user_id = auth::user_for(store, &scope.token, deadline).await?;
+    let user_id = services.customer(&scope.token, deadline).await?;
+    let store = &services.store;
     let mut found = in_time(deadline, read(store, &user_id, Fields::Definition)).await?;
     if let Some(after) = &found.more_after {
         // Only for the log line and the metric: best effort, never the answer's undoing.

@@ -1,7 +1,6 @@
 //! Directive handlers: one module per directive, each from a typed request to a typed answer.
 
 pub mod accept_grant;
-pub mod auth;
 pub mod control;
 pub mod discovery;
 pub mod ghost;
@@ -15,12 +14,15 @@ use crate::cloud::DeviceClouds;
 use crate::deadline::Deadline;
 use crate::error::SkillError;
 use crate::gateway::{Gateway, GatewayRegion};
+use crate::linking::AccountLinking;
 use crate::lwa::Lwa;
 
 /// What the handlers use, built once at cold start.
 #[derive(Debug)]
 pub struct Services<S> {
     pub store: S,
+    /// Which customer a bearer token belongs to.
+    pub linking: AccountLinking,
     pub lwa: Lwa,
     /// For the DeleteReport of a ghost device.
     pub gateway: Gateway,
@@ -31,6 +33,17 @@ pub struct Services<S> {
     /// How long a command waits for a device that must confirm, for a customer without an
     /// event grant.
     pub confirm_wait: Duration,
+}
+
+impl<S: crate::store::Store> Services<S> {
+    /// The customer `token` belongs to (every directive's first step).
+    pub async fn customer(
+        &self,
+        token: &crate::alexa::BearerToken,
+        deadline: &Deadline,
+    ) -> Result<String, SkillError> {
+        Ok(self.linking.customer(&self.store, token, deadline).await?)
+    }
 }
 
 /// `work` (a read, or a write nobody was told of yet: safe to abandon), given up at the

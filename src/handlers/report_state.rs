@@ -1,6 +1,6 @@
 //! `Alexa` / `ReportState`: every reportable property of one endpoint, as last known.
 
-use super::{Services, auth, ghost, in_time};
+use super::{Services, ghost, in_time};
 use crate::alexa::BearerToken;
 use crate::alexa::event::{self, Addressing, Empty, Message};
 use crate::deadline::Deadline;
@@ -17,7 +17,7 @@ pub async fn report_state<S: Store>(
     token: &BearerToken,
     deadline: &Deadline,
 ) -> Result<Message<Empty>, SkillError> {
-    let user_id = auth::user_for(&services.store, token, deadline).await?;
+    let user_id = services.customer(token, deadline).await?;
     let Some(device) = in_time(deadline, services.store.device(&user_id, endpoint_id)).await?
     else {
         ghost::report_deleted(services, &user_id, endpoint_id, deadline).await;

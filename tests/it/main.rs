@@ -6,6 +6,7 @@
 mod support;
 
 mod accept_grant;
+mod account_linking;
 mod change_report;
 mod control;
 mod device_cloud;

@@ -16,6 +16,8 @@ use alexa_smart_home::config::Config;
 use alexa_smart_home::device::properties::{now_ms, reportable};
 use alexa_smart_home::device::{Connectivity, Device, DeviceCapability, DeviceState, LockState};
 use alexa_smart_home::http;
+use alexa_smart_home::linking::config::default_jwks_url;
+use alexa_smart_home::linking::{JwksSource, JwtConfig, LinkingConfig};
 use alexa_smart_home::reconcile::dead_letter::DeadLetters;
 use alexa_smart_home::reconcile::run::Reconciler;
 use alexa_smart_home::reconcile::trigger::{ReconcileFunction, Trigger};
@@ -27,6 +29,7 @@ use alexa_smart_home::store::{
 };
 use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home_local::fakes::FakeAmazon;
+use alexa_smart_home_local::idp::{self, IdentityProvider};
 use alexa_smart_home_local::shadow::LocalShadows;
 use alexa_smart_home_local::stream::{LocalStream, Start};
 use alexa_smart_home_local::telemetry;
@@ -48,7 +51,23 @@ enum Command {
         seed: Option<PathBuf>,
     },
     /// Send a directive (a JSON file, e.g. from events/) through the skill and print the answer.
-    Invoke { file: PathBuf },
+    Invoke {
+        file: PathBuf,
+        /// Authorize it with a JWT for this customer instead of the file's token: a stand-in
+        /// identity provider starts on 127.0.0.1, signs the token, and the skill runs with
+        /// ACCOUNT_LINKING=jwt, fetching the stand-in's key set to check it.
+        #[arg(long, value_name = "USER")]
+        jwt_for: Option<String>,
+        /// Print only the answer's name and, for Discover, its endpoint ids.
+        #[arg(long)]
+        summary: bool,
+    },
+    /// Run the stand-in identity provider on 127.0.0.1 until Ctrl-C: it serves its key set,
+    /// userinfo, and tokens (`issue-token --jwt`), and prints the skill's settings for it.
+    Idp {
+        #[arg(long, default_value_t = 8766)]
+        port: u16,
+    },
     /// Print a customer's devices as the table holds them.
     List {
         #[arg(long)]
@@ -151,10 +170,14 @@ enum Command {
         #[arg(long)]
         endpoint_id: String,
     },
-    /// Issue an account-linking token for a customer and print it.
+    /// Issue an account-linking token for a customer and print it: into the tokens table, or
+    /// with `--jwt`, a JWT from a running `devicectl idp`.
     IssueToken {
         #[arg(long)]
         user: String,
+        /// Ask the stand-in identity provider at this address (`devicectl idp`) for a JWT.
+        #[arg(long, value_name = "IDP_URL", num_args = 0..=1, default_missing_value = "http://127.0.0.1:8766")]
+        jwt: Option<String>,
         /// The token; a random one when absent.
         #[arg(long)]
         token: Option<String>,
@@ -240,11 +263,53 @@ async fn run(command: Command) -> Result<(), BoxError> {
                 );
             }
         }
-        Command::Invoke { file } => {
+        Command::Invoke {
+            file,
+            jwt_for,
+            summary,
+        } => {
+            let mut directive = read(&file)?;
+            // Kept for as long as the skill may fetch its key set.
+            let mut _idp = None;
+            if let Some(user) = jwt_for {
+                let idp = IdentityProvider::start(jsonwebtoken::Algorithm::RS256).await;
+                config.linking = LinkingConfig::Jwt(local_jwt_config(&idp.issuer()));
+                let token = idp.access_token(&user);
+                directive = with_token(&directive, &token)?;
+                eprintln!(
+                    "stand-in identity provider at {}: a JWT for {user}, signed with key {}; \
+                     ACCOUNT_LINKING=jwt",
+                    idp.issuer(),
+                    idp.signing_key().kid
+                );
+                _idp = Some(idp);
+            }
             let skill =
                 Skill::from_config(store, &config, http::client()?)?.with_device_clouds(clouds);
-            let answer = skill.handle(&read(&file)?).await;
-            print_pretty(answer.get())?;
+            let answer = skill.handle(&directive).await;
+            if let Some(idp) = &_idp {
+                eprintln!(
+                    "the skill fetched the key set {} time(s) to check the token",
+                    idp.key_set_fetches()
+                );
+            }
+            if summary {
+                print_summary(answer.get())?;
+            } else {
+                print_pretty(answer.get())?;
+            }
+        }
+        Command::Idp { port } => {
+            let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+            let idp = IdentityProvider::start_on(listener, jsonwebtoken::Algorithm::RS256).await;
+            eprintln!(
+                "stand-in identity provider on {issuer} (Ctrl-C stops it). The skill's settings:\n  \
+                 ACCOUNT_LINKING=jwt TOKEN_ISSUER={issuer} TOKEN_AUDIENCE={aud}\n\
+                 A token: devicectl issue-token --jwt {issuer} --user example-user",
+                issuer = idp.issuer(),
+                aud = idp::AUDIENCE,
+            );
+            tokio::signal::ctrl_c().await?;
         }
         Command::List { user } => {
             let devices = store.devices(&user, Fields::All).await?;
@@ -390,8 +455,29 @@ async fn run(command: Command) -> Result<(), BoxError> {
         }
         Command::IssueToken {
             user,
+            jwt: Some(idp_url),
+            expires_in,
+            ..
+        } => {
+            let asked = serde_json::json!({"sub": user, "expires_in": expires_in.unwrap_or(3600)});
+            let answer: serde_json::Value = reqwest::Client::new()
+                .post(format!("{}/issue", idp_url.trim_end_matches('/')))
+                .json(&asked)
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            let token = answer["access_token"]
+                .as_str()
+                .ok_or("the identity provider answered no access_token")?;
+            println!("{token}");
+        }
+        Command::IssueToken {
+            user,
             token,
             expires_in,
+            jwt: None,
         } => {
             let token = BearerToken::new(
                 token.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
@@ -412,6 +498,39 @@ async fn run(command: Command) -> Result<(), BoxError> {
         }
     }
     Ok(())
+}
+
+/// The skill's `jwt` settings for the stand-in identity provider at `issuer`.
+fn local_jwt_config(issuer: &str) -> JwtConfig {
+    JwtConfig {
+        issuer: issuer.to_owned(),
+        audience: idp::AUDIENCE.to_owned(),
+        algorithms: vec![
+            jsonwebtoken::Algorithm::RS256,
+            jsonwebtoken::Algorithm::ES256,
+        ],
+        user_claim: "sub".to_owned(),
+        required_scopes: Vec::new(),
+        leeway: Duration::from_secs(30),
+        key_set: JwksSource::Url(default_jwks_url(issuer)),
+        refetch_interval: Duration::from_secs(60),
+        timeout: Duration::from_secs(2),
+    }
+}
+
+/// `directive` (JSON) with its bearer token (of the scope or the grantee) replaced.
+fn with_token(directive: &str, token: &str) -> Result<String, BoxError> {
+    let mut v: serde_json::Value = serde_json::from_str(directive)?;
+    for at in [
+        "/directive/payload/scope/token",
+        "/directive/endpoint/scope/token",
+        "/directive/payload/grantee/token",
+    ] {
+        if let Some(slot) = v.pointer_mut(at) {
+            *slot = serde_json::Value::from(token);
+        }
+    }
+    Ok(v.to_string())
 }
 
 /// A state from `FIELD=VALUE` pairs, each value JSON (or else a string).
@@ -802,6 +921,24 @@ fn is_change(event: &serde_json::Value, endpoint_id: &str, cause: &str) -> bool 
 }
 
 /// Pretty-prints JSON in its own field order (a `Value` would sort the keys).
+/// An answer's name, and the endpoints of a Discover answer.
+fn print_summary(json: &str) -> Result<(), BoxError> {
+    let v: serde_json::Value = serde_json::from_str(json)?;
+    let event = &v["event"];
+    let name = event["header"]["name"].as_str().unwrap_or("?");
+    match event["payload"]["endpoints"].as_array() {
+        Some(endpoints) => {
+            let ids: Vec<&str> = endpoints
+                .iter()
+                .filter_map(|e| e["endpointId"].as_str())
+                .collect();
+            println!("{name}: {} endpoints ({})", ids.len(), ids.join(", "));
+        }
+        None => println!("{name}: {}", event["payload"]),
+    }
+    Ok(())
+}
+
 fn print_pretty(json: &str) -> Result<(), BoxError> {
     let mut out = std::io::stdout().lock();
     let mut de = serde_json::Deserializer::from_str(json);
