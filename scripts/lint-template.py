@@ -10,7 +10,12 @@ IoT rule the shadow bridge, and only this stack's schedule the reconcile functio
 hands the bridge nothing but shadow documents; each role allows exactly what its code (or the
 rule's error action) uses, and only its service may assume it; the grants, the streams, the
 Alexa view and the dead letters are reachable by the functions named below alone; the grants'
-stream carries keys only; the maker's API settings reach the skill alone.
+stream carries keys only; the maker's API settings and the account-linking settings reach the
+skill alone. With CreateUserPool, the user pool is an authorization server Alexa can keep a link
+with: its app client has the authorization code grant alone, a secret, exactly Alexa's three
+redirect URLs for the vendor id, refresh tokens that live Cognito's 10 years and are not
+rotated; the skill verifies the pool's tokens; no output gives the client's secret; and the
+template's Rules refuse a linking mode without what it needs.
 
 And against the operations page (docs/operations.md): each function is built from its binary with the
 environment it reads; each trigger has its reviewed settings; a queue a function consumes
@@ -247,6 +252,30 @@ SKILL_ONLY_VARIABLES = {
     "DEVICE_API_URL",
     "DEVICE_API_SECRET",
     "DEVICE_API_TIMEOUT_MS",
+    # How a directive's token names a customer (src/config.rs): only the skill resolves tokens.
+    "ACCOUNT_LINKING",
+    "TOKEN_ISSUER",
+    "TOKEN_AUDIENCE",
+    "TOKEN_USER_CLAIM",
+    "TOKEN_REQUIRED_SCOPES",
+    "JWKS_URL",
+    "USERINFO_URL",
+    "USERINFO_USER_FIELD",
+}
+
+# The account-linking parameters and the user pool's resources: the skill's environment alone
+# may refer to them (not Globals, not another function).
+LINKING_REFERENCES = {
+    "AccountLinking",
+    "TokenIssuer",
+    "TokenAudience",
+    "TokenUserClaim",
+    "TokenRequiredScopes",
+    "JwksUrl",
+    "UserinfoUrl",
+    "UserinfoUserField",
+    "UserPool",
+    "UserPoolClient",
 }
 
 # Login with Amazon's client secret: only the functions that call LWA hold it.
@@ -257,6 +286,18 @@ LWA_VARIABLES = {"LWA_CLIENT_ID", "LWA_CLIENT_SECRET"}
 # deployments in one account do not add up. Every function writes there; the alarms and the
 # dashboard read there.
 NAMESPACE = {"Fn::Sub": "AlexaSmartHome/${AWS::StackName}"}
+
+# Why the identity provider could not be asked (src/linking/mod.rs, ProviderError::reason), in
+# the order the alarm sums them.
+PROVIDER_FAILURES = (
+    "timeout",
+    "unreachable",
+    "status_5xx",
+    "status_other",
+    "unparsable",
+    "out_of_time",
+    "recently_failed",
+)
 
 # Every metric the code writes (src/metrics.rs): its dimensions, each with the values it takes
 # (None: values from the directives themselves). All are counts; there is no default dimension.
@@ -273,6 +314,13 @@ METRICS = {
     "Reconciliations": {"Outcome": {"sent", "in_sync", "no_grant", "failed"}},
     "ReconciledEndpoints": {"Change": {"upsert", "state", "delete"}},
     "DeadLetterBatches": {"Outcome": {"recovered", "expired", "failed"}},
+    # Tokens that could not be checked (the identity provider did not answer usefully), by the
+    # linking mode (src/linking/config.rs, Mode::name) and why (ProviderError::reason).
+    "IdentityProviderUnavailable": {
+        "Mode": {"jwt", "userinfo"},
+        "Reason": set(PROVIDER_FAILURES),
+    },
+    "KeySetFetches": {"Outcome": {"fetched", "failed"}},
 }
 
 _TABLES = {
@@ -287,6 +335,42 @@ _VIEW = {"ALEXA_VIEW_TABLE": {"Ref": "AlexaViewTable"}}
 
 def _unless_empty(condition, parameter):
     return {"Fn::If": [condition, {"Ref": parameter}, {"Ref": "AWS::NoValue"}]}
+
+
+# The scope of the pool's resource server that the skill requires: Cognito writes a custom scope
+# as <identifier>/<scope name> in an access token's scope claim.
+SKILL_SCOPE = ("alexa-smart-home", "devices")
+SKILL_SCOPE_NAME = "/".join(SKILL_SCOPE)
+POOL_ISSUER = {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"}
+
+# Account linking (src/config.rs): with CreateUserPool, the pool's issuer, its app client as the
+# audience and its scope, whatever the parameters say; else the parameters, each omitted when
+# empty, and a mode's defaulted settings only in that mode. No JWKS_URL for the pool: its key
+# set is at its issuer's well-known place, the default.
+_LINKING = {
+    "ACCOUNT_LINKING": {"Fn::If": ["CreatesUserPool", "jwt", {"Ref": "AccountLinking"}]},
+    "TOKEN_ISSUER": {
+        "Fn::If": ["CreatesUserPool", POOL_ISSUER, _unless_empty("TokenIssuerSet", "TokenIssuer")]
+    },
+    "TOKEN_AUDIENCE": {
+        "Fn::If": [
+            "CreatesUserPool",
+            {"Ref": "UserPoolClient"},
+            _unless_empty("TokenAudienceSet", "TokenAudience"),
+        ]
+    },
+    "TOKEN_USER_CLAIM": _unless_empty("JwtLinking", "TokenUserClaim"),
+    "TOKEN_REQUIRED_SCOPES": {
+        "Fn::If": [
+            "CreatesUserPool",
+            SKILL_SCOPE_NAME,
+            _unless_empty("TokenRequiredScopesSet", "TokenRequiredScopes"),
+        ]
+    },
+    "JWKS_URL": _unless_empty("JwksUrlSet", "JwksUrl"),
+    "USERINFO_URL": _unless_empty("UserinfoUrlSet", "UserinfoUrl"),
+    "USERINFO_USER_FIELD": _unless_empty("UserinfoLinking", "UserinfoUserField"),
+}
 
 
 # Each function: the binary it is built from (Cargo.toml's [[bin]]), its timeout and exactly the
@@ -308,6 +392,7 @@ EXPECTED_FUNCTIONS = {
             "DEVICE_API_SECRET": _unless_empty("DeviceApiSecretSet", "DeviceApiSecret"),
             "DEVICE_API_TIMEOUT_MS": {"Ref": "DeviceApiTimeoutMs"},
             "CONFIRM_WAIT_MS": {"Ref": "ConfirmWaitMs"},
+            **_LINKING,
         },
     },
     "StreamFunction": {
@@ -463,6 +548,47 @@ def _gateway_rate_alarm(failed):
     }
 
 
+def _identity_provider_alarm():
+    """Tokens that could not be checked, per 5 minutes: the sum of every Reason of the configured
+    mode (userinfo, else jwt: in table mode nothing is written). One metric per Reason, since a
+    metric math alarm may watch at most 10 metrics (two modes would be 14) and may not SEARCH."""
+    mode = {"Fn::If": ["UserinfoLinking", "userinfo", "jwt"]}
+    metrics = [
+        {
+            "Id": reason,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": NAMESPACE,
+                    "MetricName": "IdentityProviderUnavailable",
+                    "Dimensions": [
+                        {"Name": "Mode", "Value": mode},
+                        {"Name": "Reason", "Value": reason},
+                    ],
+                },
+                "Period": 300,
+                "Stat": "Sum",
+            },
+            "ReturnData": False,
+        }
+        for reason in PROVIDER_FAILURES
+    ]
+    metrics.append(
+        {
+            "Id": "total",
+            "Label": "directives whose token could not be checked",
+            "Expression": " + ".join(f"FILL({reason}, 0)" for reason in PROVIDER_FAILURES),
+            "ReturnData": True,
+        }
+    )
+    return {
+        "Metrics": metrics,
+        "EvaluationPeriods": 1,
+        "DatapointsToAlarm": 1,
+        "Threshold": 5,
+        "ComparisonOperator": "GreaterThanThreshold",
+    }
+
+
 def _lambda(function):
     return {"FunctionName": {"Ref": function}}
 
@@ -521,11 +647,15 @@ EXPECTED_ALARMS = {
         NAMESPACE, "StreamBatchItemFailures", {},
         statistic="Sum", period=300, evaluated=3, to_alarm=3, threshold=10,
     ),
+    # Customers' directives fail (INTERNAL_ERROR) while the identity provider does not answer;
+    # no one is unlinked by it.
+    "IdentityProviderUnavailableAlarm": _identity_provider_alarm(),
 }
 
 # What the dashboard must show, beyond every alarm: every metric the code writes (GatewayEvents
 # excepted: its Status values are open-ended; Directives through a SEARCH expression, for the
-# same reason), each with each of its dimension values, and the AWS metrics around them.
+# same reason, and IdentityProviderUnavailable, whose two dimensions make 14 series), each with
+# each of its dimension values, and the AWS metrics around them.
 DASHBOARD_AWS_METRICS = [
     ("AWS/Lambda", "Errors", {"FunctionName": "${SkillFunction}"}),
     ("AWS/Lambda", "Throttles", {"FunctionName": "${SkillFunction}"}),
@@ -542,7 +672,7 @@ DASHBOARD_AWS_METRICS = [
         {"QueueName": "${ShadowDocumentsDeadLetterQueue.QueueName}"},
     ),
 ]
-DASHBOARD_SEARCHED = {"Directives"}
+DASHBOARD_SEARCHED = {"Directives", "IdentityProviderUnavailable"}
 DASHBOARD_SKIPPED = {"GatewayEvents"}
 
 # Parameters and their defaults (docs/deploying.md).
@@ -552,6 +682,18 @@ EXPECTED_DEFAULTS = {
     "AlarmTopicArn": "",
     "IteratorAgeAlarmMs": 60000,
     "GatewayErrorRatePercent": 5,
+    # Today's behaviour unless asked: the tokens table, no user pool.
+    "AccountLinking": "table",
+    "TokenIssuer": "",
+    "TokenAudience": "",
+    "TokenUserClaim": "sub",
+    "TokenRequiredScopes": "",
+    "JwksUrl": "",
+    "UserinfoUrl": "",
+    "UserinfoUserField": "sub",
+    "CreateUserPool": "false",
+    "AlexaVendorId": "",
+    "UserPoolDomainPrefix": "",
 }
 
 # Outputs the operations page relies on.
@@ -559,6 +701,103 @@ EXPECTED_OUTPUTS = {
     "ReconcileFunctionArn": {"Fn::GetAtt": ["ReconcileFunction", "Arn"]},
     "AlexaViewTableName": {"Ref": "AlexaViewTable"},
     "DashboardName": {"Ref": "Dashboard"},
+}
+
+# Alexa's redirect URLs for a vendor (the Alexa developer console's account-linking page shows
+# the same three): the pool's app client allows exactly these.
+ALEXA_REDIRECT_URLS = [
+    {"Fn::Sub": f"https://{host}/api/skill/link/${{AlexaVendorId}}"}
+    for host in ("pitangui.amazon.com", "layla.amazon.com", "alexa.amazon.co.jp")
+]
+
+# The user pool's sign-in domain: the prefix given, else one made of the stack id's UUID.
+POOL_DOMAIN = {
+    "Fn::If": [
+        "DomainPrefixSet",
+        {"Ref": "UserPoolDomainPrefix"},
+        {
+            "Fn::Join": [
+                "-",
+                ["alexa", {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}],
+            ]
+        },
+    ]
+}
+
+
+def _pool_endpoint(path):
+    return {
+        "Fn::Sub": [
+            "https://${Domain}.auth.${AWS::Region}.amazoncognito.com/oauth2/" + path,
+            {"Domain": POOL_DOMAIN},
+        ]
+    }
+
+
+# With CreateUserPool (and only then): what the Alexa developer console's account-linking page
+# asks for (docs/deploying.md). The secret is not an output: the command that prints it is.
+EXPECTED_POOL_OUTPUTS = {
+    "AccountLinkingAuthorizationUri": _pool_endpoint("authorize"),
+    "AccountLinkingAccessTokenUri": _pool_endpoint("token"),
+    "AccountLinkingClientId": {"Ref": "UserPoolClient"},
+    "AccountLinkingClientSecretCommand": {
+        "Fn::Sub": "aws cognito-idp describe-user-pool-client --region ${AWS::Region}"
+        " --user-pool-id ${UserPool} --client-id ${UserPoolClient}"
+        " --query UserPoolClient.ClientSecret --output text"
+    },
+    "AccountLinkingAuthenticationScheme": "HTTP Basic (Recommended)",
+    "AccountLinkingScopes": SKILL_SCOPE_NAME,
+    "AccountLinkingRedirectUrls": {
+        "Fn::Sub": " ".join(url["Fn::Sub"] for url in ALEXA_REDIRECT_URLS)
+    },
+    "UserPoolId": {"Ref": "UserPool"},
+}
+
+# Cognito's longest refresh token, 10 years. Alexa refreshes a customer's access token with it
+# for as long as the link lasts and cannot ask the customer again: when it expires the customer
+# is silently unlinked (home-assistant/core#11674, logto-io/logto#7840). Any shorter lifetime,
+# a year included, only schedules that; the maximum postpones it the furthest.
+MIN_REFRESH_TOKEN_DAYS = 3650
+DAYS = {"days": 1, "hours": 1 / 24, "minutes": 1 / 1440, "seconds": 1 / 86400}
+
+# The user pool's resources, each created only with CreateUserPool.
+EXPECTED_POOL_RESOURCES = {
+    "UserPool": "AWS::Cognito::UserPool",
+    "UserPoolDomain": "AWS::Cognito::UserPoolDomain",
+    "UserPoolResourceServer": "AWS::Cognito::UserPoolResourceServer",
+    "UserPoolClient": "AWS::Cognito::UserPoolClient",
+}
+CREATES_USER_POOL = {"Fn::Equals": [{"Ref": "CreateUserPool"}, "true"]}
+
+
+def _not_empty(parameter):
+    return {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, ""]}]}
+
+
+# The template's Rules (checked by CloudFormation before anything is created or updated): a
+# linking mode without what it needs fails the deployment, not every cold start of the skill.
+# Each rule's condition, and the parameters its assertions require (or, for a pair, forbid).
+EXPECTED_PARAMETER_RULES = {
+    "JwtNeedsIssuerAndAudience": {
+        "RuleCondition": {
+            "Fn::And": [
+                {"Fn::Equals": [{"Ref": "AccountLinking"}, "jwt"]},
+                {"Fn::Equals": [{"Ref": "CreateUserPool"}, "false"]},
+            ]
+        },
+        "Asserts": [_not_empty("TokenIssuer"), _not_empty("TokenAudience")],
+    },
+    "UserinfoNeedsUrl": {
+        "RuleCondition": {"Fn::Equals": [{"Ref": "AccountLinking"}, "userinfo"]},
+        "Asserts": [_not_empty("UserinfoUrl")],
+    },
+    "UserPoolNeedsVendorId": {
+        "RuleCondition": CREATES_USER_POOL,
+        "Asserts": [
+            _not_empty("AlexaVendorId"),
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "AccountLinking"}, "userinfo"]}]},
+        ],
+    },
 }
 
 
@@ -780,9 +1019,130 @@ def check_parameters(template, allowed):
     return problems
 
 
+def check_user_pool(template):
+    """With CreateUserPool, and only then, an authorization server Alexa can keep a link with:
+    the authorization code grant alone, with a secret, redirecting only to Alexa's three URLs
+    for the vendor id, refresh tokens that outlive any link and are not rotated, the skill's
+    scope. (That the skill verifies the pool's tokens is in EXPECTED_FUNCTIONS.)"""
+    resources, problems = template["Resources"], []
+    if normal(template.get("Conditions", {}).get("CreatesUserPool")) != normal(CREATES_USER_POOL):
+        problems.append(f"the condition CreatesUserPool is not {CREATES_USER_POOL}")
+    cognito = {k for k, r in resources.items() if r["Type"].startswith("AWS::Cognito::")}
+    for key in sorted(cognito - EXPECTED_POOL_RESOURCES.keys()):
+        problems.append(f"{key}: a Cognito resource not reviewed")
+    present = {}
+    for key, type in EXPECTED_POOL_RESOURCES.items():
+        r = resources.get(key)
+        if r is None or r["Type"] != type:
+            problems.append(f"no {type} {key}")
+            continue
+        present[key] = r.get("Properties", {})
+        if r.get("Condition") != "CreatesUserPool":
+            problems.append(
+                f"{key}: not created only with CreateUserPool (Condition CreatesUserPool)"
+            )
+        if key != "UserPool" and normal(present[key].get("UserPoolId")) != {"Ref": "UserPool"}:
+            problems.append(f"{key}: not of UserPool")
+    if "UserPool" in present:
+        pool = resources["UserPool"]
+        if (pool.get("DeletionPolicy"), pool.get("UpdateReplacePolicy")) != ("Retain", "Retain"):
+            problems.append(
+                "UserPool: not retained when the stack or the resource goes (it holds the"
+                " customers' accounts and links)"
+            )
+    if "UserPoolResourceServer" in present:
+        server = present["UserPoolResourceServer"]
+        identifier, scope = SKILL_SCOPE
+        scopes = [s.get("ScopeName") for s in server.get("Scopes", [])]
+        if server.get("Identifier") != identifier or scope not in scopes:
+            problems.append(f"UserPoolResourceServer: does not define the scope {SKILL_SCOPE_NAME}")
+    if "UserPoolDomain" in present:
+        if normal(present["UserPoolDomain"].get("Domain")) != normal(POOL_DOMAIN):
+            problems.append(f"UserPoolDomain: Domain is not {POOL_DOMAIN} (the outputs' URIs)")
+    if "UserPoolClient" in present:
+        problems += check_pool_client(present["UserPoolClient"])
+    vendor = template.get("Parameters", {}).get("AlexaVendorId", {}).get("AllowedPattern")
+    # It ends up in the redirect URLs: no path, query or host of another's.
+    if vendor is None or any(re.fullmatch(vendor, v) for v in ("a/b", "a?b", "a#b", "a b", "a.b")):
+        problems.append("AlexaVendorId may hold characters that change the redirect URLs")
+    for key in ("TokenIssuer", "JwksUrl", "UserinfoUrl"):
+        pattern = template.get("Parameters", {}).get(key, {}).get("AllowedPattern")
+        if pattern is None or re.fullmatch(pattern, "http://idp.example.com"):
+            problems.append(f"{key} may be an http:// URL: tokens and key sets go over https only")
+    return problems
+
+
+def check_pool_client(client):
+    """The pool's app client, Alexa's: see check_user_pool."""
+    problems = []
+    if client.get("GenerateSecret") is not True:
+        problems.append("UserPoolClient: no secret (GenerateSecret): Alexa authenticates with one")
+    if client.get("AllowedOAuthFlows") != ["code"]:
+        problems.append(
+            f"UserPoolClient: AllowedOAuthFlows are {client.get('AllowedOAuthFlows')},"
+            " not the authorization code grant alone (no implicit: no refresh token)"
+        )
+    if client.get("AllowedOAuthFlowsUserPoolClient") is not True:
+        problems.append("UserPoolClient: OAuth flows not enabled (AllowedOAuthFlowsUserPoolClient)")
+    if client.get("SupportedIdentityProviders") != ["COGNITO"]:
+        problems.append("UserPoolClient: SupportedIdentityProviders is not [COGNITO]")
+    if SKILL_SCOPE_NAME not in client.get("AllowedOAuthScopes", []):
+        problems.append(f"UserPoolClient: AllowedOAuthScopes lack {SKILL_SCOPE_NAME}")
+    urls = [normal(u) for u in client.get("CallbackURLs", [])]
+    expected = [normal(u) for u in ALEXA_REDIRECT_URLS]
+    lacking = [name(u) for u in expected if u not in urls]
+    if lacking:
+        problems.append(f"UserPoolClient: CallbackURLs lack {lacking}")
+    others = [name(u) for u in urls if u not in expected]
+    if others:
+        problems.append(f"UserPoolClient: CallbackURLs allow {others}, not Alexa's")
+    value = number(client.get("RefreshTokenValidity"), 30)
+    unit = client.get("TokenValidityUnits", {}).get("RefreshToken", "days")
+    days = value * DAYS.get(unit, 0)
+    if days < MIN_REFRESH_TOKEN_DAYS:
+        problems.append(
+            f"UserPoolClient: refresh tokens live {days:g} days, under {MIN_REFRESH_TOKEN_DAYS}:"
+            " Alexa's customers would be silently unlinked when theirs expires"
+        )
+    if client.get("RefreshTokenRotation", {}).get("Feature", "DISABLED") != "DISABLED":
+        problems.append("UserPoolClient: refresh tokens rotated: Alexa keeps the first one")
+    flows = client.get("ExplicitAuthFlows")
+    if flows is not None and "ALLOW_REFRESH_TOKEN_AUTH" not in flows:
+        problems.append("UserPoolClient: ExplicitAuthFlows lack ALLOW_REFRESH_TOKEN_AUTH")
+    if client.get("EnableTokenRevocation") is not True:
+        problems.append("UserPoolClient: EnableTokenRevocation is not true")
+    if client.get("PreventUserExistenceErrors") != "ENABLED":
+        problems.append("UserPoolClient: PreventUserExistenceErrors is not ENABLED")
+    return problems
+
+
+def check_parameter_rules(template):
+    """The Rules refuse a linking mode without what it needs, before anything is deployed."""
+    problems, rules = [], template.get("Rules", {})
+    for key, expected in EXPECTED_PARAMETER_RULES.items():
+        rule = rules.get(key)
+        if rule is None:
+            problems.append(f"no rule {key}")
+            continue
+        if normal(rule.get("RuleCondition")) != normal(expected["RuleCondition"]):
+            problems.append(
+                f"rule {key}: applies when {rule.get('RuleCondition')}, not as reviewed"
+            )
+        assertions = rule.get("Assertions", [])
+        asserted = [normal(a.get("Assert")) for a in assertions]
+        for wanted in expected["Asserts"]:
+            if normal(wanted) not in asserted:
+                problems.append(f"rule {key}: does not assert {wanted}")
+        if not all(a.get("AssertDescription") for a in assertions):
+            problems.append(f"rule {key}: an assertion without AssertDescription")
+    return problems
+
+
 def check_environment(resources):
-    """Where commands go, and the maker's API secret, are the skill's alone; the LWA secret is
-    the LWA callers'; every function writes its metrics where the alarms look."""
+    """Where commands go, the maker's API secret and the account-linking settings are the
+    skill's alone (no other function's variable refers to a linking parameter or the user
+    pool); the LWA secret is the LWA callers'; every function writes its metrics where the
+    alarms look."""
     problems = []
     for key, r in resources.items():
         if r["Type"] != "AWS::Lambda::Function":
@@ -810,7 +1170,36 @@ def check_environment(resources):
         else:
             for variable in sorted(LWA_VARIABLES & variables):
                 problems.append(f"{key} has {variable}, which only the LWA callers need")
+        if key != "SkillFunction":
+            for variable, value in sorted(environment.items()):
+                for reference in sorted(references(value) & LINKING_REFERENCES):
+                    problems.append(
+                        f"{key}: {variable} refers to {reference}, which only the skill's"
+                        " environment may"
+                    )
     return problems
+
+
+def references(value):
+    """Every parameter or resource `value` refers to (Ref, GetAtt, a Sub's variables)."""
+    if isinstance(value, list):
+        return {r for v in value for r in references(v)}
+    if not isinstance(value, dict):
+        return set()
+    found = set()
+    for key, v in value.items():
+        if key == "Ref" and isinstance(v, str):
+            found.add(v)
+        elif key == "Fn::GetAtt":
+            found.add(name(value).split(".", 1)[0])
+        elif key == "Fn::Sub":
+            text = v[0] if isinstance(v, list) else v
+            if isinstance(text, str):
+                found |= {r.split(".", 1)[0] for r in re.findall(r"\$\{([^}!]+)\}", text)}
+            found |= references(v[1:] if isinstance(v, list) else [])
+        else:
+            found |= references(v)
+    return found
 
 
 def check_functions(resources, binaries=None):
@@ -965,8 +1354,19 @@ def check_metric(where, namespace, metric, dimensions):
     return [
         f"{where}: {metric} has no {dimension} {value!r}"
         for dimension, value in dimensions.items()
-        if expected[dimension] is not None and value not in expected[dimension]
+        if expected[dimension] is not None
+        for value in branches(value)
+        if value not in expected[dimension]
     ]
+
+
+def branches(value):
+    """The values a dimension value may take: both of an Fn::If's; none of a SEARCH's (None)."""
+    if value is None:
+        return []
+    if isinstance(value, dict) and "Fn::If" in value:
+        return [v for branch in value["Fn::If"][1:] for v in branches(branch)]
+    return [value]
 
 
 def check_alarms(template):
@@ -1002,10 +1402,18 @@ def check_alarms(template):
         watched = [props] + [
             m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m
         ]
+        reasons = set()
         for metric in watched:
             dimensions = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
             problems += check_metric(
                 key, metric.get("Namespace"), metric.get("MetricName"), dimensions
+            )
+            if metric.get("MetricName") == "IdentityProviderUnavailable":
+                reasons |= set(branches(dimensions.get("Reason")))
+        # A directive the provider failed for a reason the alarm does not watch would go unseen.
+        if reasons and reasons != set(PROVIDER_FAILURES):
+            problems.append(
+                f"{key}: does not count Reason {sorted(set(PROVIDER_FAILURES) - reasons)}"
             )
     return problems
 
@@ -1075,7 +1483,7 @@ def check_dashboard(template):
                 dimensions = {d.strip() for d in match["dimensions"].split(",")}
                 searched.add(match["metric"])
                 problems += check_metric(
-                    where, match["namespace"], match["metric"], dict.fromkeys(dimensions, "")
+                    where, match["namespace"], match["metric"], dict.fromkeys(dimensions)
                 )
             if "SEARCH(" in row and not SEARCH.search(row):
                 problems.append(f"{where}: a SEARCH not of one metric's schema: {row}")
@@ -1108,12 +1516,43 @@ def check_dashboard(template):
 
 
 def check_outputs(template):
+    """The outputs the docs rely on; the pool's only with CreateUserPool; never a secret."""
     outputs = template.get("Outputs", {})
-    return [
+    problems = [
         f"output {key} is not {value}"
         for key, value in EXPECTED_OUTPUTS.items()
         if normal(outputs.get(key, {}).get("Value")) != normal(value)
     ]
+    for key, value in EXPECTED_POOL_OUTPUTS.items():
+        output = outputs.get(key, {})
+        if normal(output.get("Value")) != normal(value):
+            problems.append(f"output {key} is {output.get('Value')!r}, not {value!r}")
+        if output.get("Condition") != "CreatesUserPool":
+            problems.append(
+                f"output {key}: not only with CreateUserPool (Condition CreatesUserPool)"
+            )
+    for key, output in outputs.items():
+        if gives_secret(output.get("Value")):
+            problems.append(f"output {key} gives the app client's secret: give where it is instead")
+    return problems
+
+
+def gives_secret(value):
+    """Whether `value` holds an app client's secret (its ClientSecret attribute)."""
+    if isinstance(value, list):
+        return any(gives_secret(v) for v in value)
+    if not isinstance(value, dict):
+        return False
+    for key, v in value.items():
+        if key == "Fn::GetAtt" and name(value).endswith(".ClientSecret"):
+            return True
+        if key == "Fn::Sub":
+            text = v[0] if isinstance(v, list) else v
+            if isinstance(text, str) and re.search(r"\$\{\w+\.ClientSecret\}", text):
+                return True
+        if gives_secret(v):
+            return True
+    return False
 
 
 def check_defaults(template):
@@ -1209,6 +1648,8 @@ def check_security(template):
     problems += check_exclusive(allowed_by_function)
     problems += check_indexes(resources, every_allowed)
     problems += check_parameters(template, every_allowed)
+    problems += check_user_pool(template)
+    problems += check_parameter_rules(template)
     return problems
 
 
@@ -1278,6 +1719,38 @@ def self_test(template):
 
     def table(key):
         return {"Fn::GetAtt": [key, "Arn"]}
+
+    def client(prop, value):
+        return setting("UserPoolClient", prop, value)
+
+    def redirect_urls(change):
+        def breaking(resources):
+            change(props("UserPoolClient")(resources)["CallbackURLs"])
+
+        return breaking
+
+    def provider_alarm(change):
+        def breaking(resources):
+            change(props("IdentityProviderUnavailableAlarm")(resources)["Metrics"])
+
+        return breaking
+
+    def mode_table(metrics):
+        metrics[0]["MetricStat"]["Metric"]["Dimensions"][0]["Value"] = "table"
+
+    def whole(change):
+        """A breakage of the template beyond its resources (Rules, Outputs, Parameters)."""
+        change.whole = True
+        return change
+
+    def secret_output(template):
+        template["Outputs"]["AccountLinkingClientSecret"] = {
+            "Condition": "CreatesUserPool",
+            "Value": {"Fn::GetAtt": ["UserPoolClient", "ClientSecret"]},
+        }
+
+    def http_userinfo(template):
+        template["Parameters"]["UserinfoUrl"]["AllowedPattern"] = "\\S*"
 
     # What breaks the template → a fragment of the problem that must catch it.
     breakages = {
@@ -1366,11 +1839,103 @@ def self_test(template):
             dashboard(r'"GatewayResends"', '"GatewayResend"'),
             "the dashboard does not graph GatewayResends",
         ),
+        "a refresh token that expires within a year": (
+            client("RefreshTokenValidity", 365),
+            "UserPoolClient: refresh tokens live 365 days, under 3650",
+        ),
+        "a refresh token counted in hours": (
+            client("TokenValidityUnits", {"AccessToken": "hours", "RefreshToken": "hours"}),
+            "UserPoolClient: refresh tokens live 152.083 days",
+        ),
+        "a rotated refresh token": (
+            client("RefreshTokenRotation", {"Feature": "ENABLED", "RetryGracePeriodSeconds": 10}),
+            "UserPoolClient: refresh tokens rotated",
+        ),
+        "a missing redirect URL": (
+            redirect_urls(lambda urls: urls.pop()),
+            "UserPoolClient: CallbackURLs lack ['https://alexa.amazon.co.jp/api/skill/link/",
+        ),
+        "a redirect URL not Alexa's": (
+            redirect_urls(lambda urls: urls.append("https://example.com/callback")),
+            "UserPoolClient: CallbackURLs allow ['https://example.com/callback']",
+        ),
+        "the implicit grant": (
+            client("AllowedOAuthFlows", ["code", "implicit"]),
+            "UserPoolClient: AllowedOAuthFlows are ['code', 'implicit']",
+        ),
+        "a client without a secret": (
+            client("GenerateSecret", False),
+            "UserPoolClient: no secret",
+        ),
+        "a client without the skill's scope": (
+            client("AllowedOAuthScopes", ["openid"]),
+            "UserPoolClient: AllowedOAuthScopes lack alexa-smart-home/devices",
+        ),
+        "a user pool in every stack": (
+            lambda r: r["UserPool"].pop("Condition"),
+            "UserPool: not created only with CreateUserPool",
+        ),
+        "a user pool deleted with the stack": (
+            lambda r: r["UserPool"].pop("DeletionPolicy"),
+            "UserPool: not retained",
+        ),
+        "the skill trusting the parameters' issuer with the pool": (
+            environment("SkillFunction", "TOKEN_ISSUER", {"Ref": "TokenIssuer"}),
+            "SkillFunction's environment: TOKEN_ISSUER",
+        ),
+        "the skill not requiring the pool's scope": (
+            environment("SkillFunction", "TOKEN_REQUIRED_SCOPES", {"Ref": "TokenRequiredScopes"}),
+            "SkillFunction's environment: TOKEN_REQUIRED_SCOPES",
+        ),
+        "a linking setting in another function": (
+            environment("StreamFunction", "TOKEN_ISSUER", {"Ref": "TokenIssuer"}),
+            "StreamFunction has TOKEN_ISSUER, which only the skill needs",
+        ),
+        "a linking parameter under another name": (
+            environment("ReconcileFunction", "ISSUER", {"Fn::Sub": "${TokenIssuer}"}),
+            "ReconcileFunction: ISSUER refers to TokenIssuer",
+        ),
+        "the identity provider alarm missing": (
+            lambda r: r.pop("IdentityProviderUnavailableAlarm"),
+            "no alarm IdentityProviderUnavailableAlarm",
+        ),
+        "the identity provider alarm missing a reason": (
+            provider_alarm(lambda metrics: metrics.pop(0)),
+            "IdentityProviderUnavailableAlarm: does not count Reason ['timeout']",
+        ),
+        "the identity provider alarm on a mode never written": (
+            provider_alarm(mode_table),
+            "IdentityProviderUnavailableAlarm: IdentityProviderUnavailable has no Mode 'table'",
+        ),
+        "a dashboard without the identity provider alarm": (
+            dashboard(r',\s*"\$\{IdentityProviderUnavailableAlarm\.Arn\}"', ""),
+            "the dashboard's alarm widgets lack ['${IdentityProviderUnavailableAlarm.Arn}']",
+        ),
+        "a dashboard without failed key set fetches": (
+            dashboard(r'"KeySetFetches", "Outcome", "failed"', '"KeySetFetches", "Outcome", "x"'),
+            "the dashboard does not graph KeySetFetches {'Outcome': 'failed'}",
+        ),
+        "the client's secret as an output": (
+            whole(secret_output),
+            "output AccountLinkingClientSecret gives the app client's secret",
+        ),
+        "a pool output in every stack": (
+            whole(lambda t: t["Outputs"]["AccountLinkingClientId"].pop("Condition")),
+            "output AccountLinkingClientId: not only with CreateUserPool",
+        ),
+        "jwt deployable without an issuer": (
+            whole(lambda t: t["Rules"].pop("JwtNeedsIssuerAndAudience")),
+            "no rule JwtNeedsIssuerAndAudience",
+        ),
+        "a userinfo URL over http": (
+            whole(http_userinfo),
+            "UserinfoUrl may be an http:// URL",
+        ),
     }
     missed = []
     for what, (breaking, expected) in breakages.items():
         broken = copy.deepcopy(template)
-        breaking(broken["Resources"])
+        breaking(broken if getattr(breaking, "whole", False) else broken["Resources"])
         if not any(expected in problem for problem in check(broken)):
             missed.append(what)
     return missed
@@ -1403,7 +1968,7 @@ def main(path="template.yaml"):
         problems.append(f"the checks no longer catch {', '.join(missed)}")
     for problem in problems:
         print(f"review {path}: {problem}")
-    verdict = "invocation, IAM, triggers, metrics and alarms as reviewed"
+    verdict = "invocation, IAM, triggers, account linking, metrics and alarms as reviewed"
     print(f"review {path}: {'FAILED' if problems else verdict}")
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as out:
         json.dump(translated, out, indent=1)
