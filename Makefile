@@ -4,7 +4,7 @@ LOCAL_DYNAMODB_PORT ?= 8765
 LOCAL_ENV := DYNAMODB_ENDPOINT=http://127.0.0.1:$(LOCAL_DYNAMODB_PORT) AWS_REGION=us-east-1
 DEVICECTL := ./target/debug/devicectl
 
-.PHONY: run events schema test test-dynamodb-local soak bench bench-compare fuzz lint lint-template docs build deploy invoke stop clean
+.PHONY: run events schema test test-dynamodb-local soak bench bench-compare bench-linking fuzz lint lint-template docs build deploy invoke stop clean
 
 ## Local DynamoDB-compatible server + example account; Discover (with the example account's
 ## token, then with a JWT from a stand-in identity provider); then the proactive path:
@@ -81,8 +81,16 @@ bench-compare:
 	LAMBDA_BENCH_BUILD="$(CURDIR)/$(BENCH_TARGET)/release" \
 	  LAMBDA_BENCH_BASELINE="$$(scripts/build-baseline.sh $(BASELINE))" cargo bench --bench lambda
 
+## Account linking side by side (docs/performance.md): the same 300-device Discover with
+## `table`, with `jwt` (the key set fetched from a stand-in identity provider on 127.0.0.1) and
+## with `jwt` and JWKS_JSON; DynamoDB round trips of each.
+bench-linking:
+	scripts/venv.sh tools/requirements.txt
+	CARGO_TARGET_DIR=$(BENCH_TARGET) cargo build --release --locked --bin skill --bin stream --bin bridge
+	LAMBDA_BENCH_BUILD="$(CURDIR)/$(BENCH_TARGET)/release" LAMBDA_BENCH_SECTION=linking cargo bench --bench lambda
+
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= directive stream_images shadow_documents
+FUZZ_TARGETS ?= directive stream_images shadow_documents bearer_jwt
 fuzz:
 	cargo fuzz --version >/dev/null 2>&1 || cargo install --locked cargo-fuzz
 	for t in $(FUZZ_TARGETS); do \

@@ -26,6 +26,7 @@ use alexa_smart_home::proactive::delivery::RetryPolicy;
 use alexa_smart_home::store::memory::MemoryStore;
 use alexa_smart_home::store::{NewGrant, Store, TokenRecord, dynamo, tables};
 use alexa_smart_home::stream::StreamProcessor;
+use alexa_smart_home_local::idp::{self, IdentityProvider};
 use alexa_smart_home_local::runtime_api::RuntimeApi;
 use bytes::Bytes;
 use common::{account, repo};
@@ -102,6 +103,42 @@ async fn run() {
     let standin = StandIn::start(&moto_url).await;
     let skill = release_binary("skill");
     let stream = release_binary("stream");
+    let run = |binary: &str, event: &str| Run::new(binary, &config, event);
+    let (discover_run, turn_on_run, batch_run) = (
+        run(&skill, &discover),
+        run(&skill, &turn_on),
+        run(&stream, &batch),
+    );
+    // Account linking (docs/account-linking.md): the same Discover with a JWT of a stand-in
+    // identity provider on 127.0.0.1, its key set fetched at the first directive (`jwt`) or
+    // given in the configuration (`jwt, JWKS_JSON`). The token outlives any bench run.
+    let idp = IdentityProvider::start(jsonwebtoken::Algorithm::RS256).await;
+    let jwt = idp.sign(&idp.claims(USER, 24 * 3600));
+    let jwt_discover = discover.replace(TOKEN, &jwt);
+    let jwt_fetched = run(&skill, &jwt_discover)
+        .with("ACCOUNT_LINKING", "jwt")
+        .with("TOKEN_ISSUER", idp.issuer())
+        .with("TOKEN_AUDIENCE", idp::AUDIENCE);
+    let jwt_inline = run(&skill, &jwt_discover)
+        .with("ACCOUNT_LINKING", "jwt")
+        .with("TOKEN_ISSUER", idp.issuer())
+        .with("TOKEN_AUDIENCE", idp::AUDIENCE)
+        .with(
+            "JWKS_JSON",
+            serde_json::json!({"keys": [idp.signing_key().jwk()]}).to_string(),
+        );
+    let linking_cases = [
+        (
+            "skill: Discover (300 devices), jwt",
+            [discover_run.clone(), jwt_fetched.clone()],
+        ),
+        (
+            "skill: Discover (300 devices), jwt with JWKS_JSON",
+            [discover_run.clone(), jwt_inline.clone()],
+        ),
+    ];
+    // LAMBDA_BENCH_SECTION=linking: only the account-linking comparison (make bench-linking).
+    let only_linking = std::env::var("LAMBDA_BENCH_SECTION").is_ok_and(|s| s == "linking");
 
     println!(
         "\n## Whole process (release binaries, Runtime API on 127.0.0.1, 300-device account)\n"
@@ -112,10 +149,12 @@ async fn run() {
     println!("|---|---|---|---|---|---|---|");
     // LAMBDA_BENCH_DYNAMODB=stand-in skips the moto rows (minutes of waiting on moto) when
     // only the function's own cost is wanted, e.g. while trying a profile setting.
-    // The side-by-side mode (LAMBDA_BENCH_BASELINE) runs on the stand-in only.
-    let only = std::env::var("LAMBDA_BENCH_DYNAMODB")
-        .ok()
-        .or_else(|| std::env::var_os("LAMBDA_BENCH_BASELINE").map(|_| "stand-in".to_owned()));
+    // The side-by-side modes (LAMBDA_BENCH_BASELINE, the linking section) run on the stand-in
+    // only.
+    let only = std::env::var("LAMBDA_BENCH_DYNAMODB").ok().or_else(|| {
+        (std::env::var_os("LAMBDA_BENCH_BASELINE").is_some() || only_linking)
+            .then(|| "stand-in".to_owned())
+    });
     for (label, url) in [
         ("moto", moto_url.as_str()),
         ("stand-in", standin.url.as_str()),
@@ -135,36 +174,42 @@ async fn run() {
                 builds.push((format!("{dir}/skill"), format!("{dir}/stream")));
             }
             for (skill, stream) in &builds {
-                let _ = measure(skill, &config, &standin.url, &discover, 1, 3).await;
-                let _ = measure(skill, &config, &standin.url, &turn_on, 1, 3).await;
-                let _ = measure(stream, &config, &standin.url, &batch, 1, 1).await;
+                let _ = measure(&run(skill, &discover), &standin.url, 1, 3).await;
+                let _ = measure(&run(skill, &turn_on), &standin.url, 1, 3).await;
+                let _ = measure(&run(stream, &batch), &standin.url, 1, 1).await;
             }
+            let _ = measure(&jwt_fetched, &standin.url, 1, 3).await;
             standin.recording(false);
             if let Some(baseline) = baseline {
+                let pair = |binary: &str, event: &str| {
+                    [
+                        run(&format!("{baseline}/{binary}"), event),
+                        run(&release_binary(binary), event),
+                    ]
+                };
                 compare(
-                    &baseline,
-                    &config,
+                    &format!("this build / baseline `{baseline}`"),
+                    ["baseline", "this build"],
                     &standin.url,
                     &[
-                        ("skill: Discover (300 devices)", "skill", &discover),
-                        ("skill: TurnOn", "skill", &turn_on),
-                        ("stream: 1,000 records / 100 users", "stream", &batch),
+                        ("skill: Discover (300 devices)", pair("skill", &discover)),
+                        ("skill: TurnOn", pair("skill", &turn_on)),
+                        ("stream: 1,000 records / 100 users", pair("stream", &batch)),
                     ],
                 )
                 .await;
                 return;
             }
+            if only_linking {
+                break;
+            }
         }
-        for (name, binary, event) in [
-            ("skill: Discover", &skill, &discover),
-            ("skill: TurnOn", &skill, &turn_on),
-            (
-                "stream: 1,000 records / 100 users, no grants",
-                &stream,
-                &batch,
-            ),
+        for (name, measured) in [
+            ("skill: Discover", &discover_run),
+            ("skill: TurnOn", &turn_on_run),
+            ("stream: 1,000 records / 100 users, no grants", &batch_run),
         ] {
-            let m = measure(binary, &config, url, event, COLD_RUNS, WARM_RUNS).await;
+            let m = measure(measured, url, COLD_RUNS, WARM_RUNS).await;
             println!(
                 "| {name} | {label} | {:.1} / {:.1} ms | {:.1} / {:.1} ms | {:.1} / {:.1} MB | {:.2} / {:.2} ms | {:.2} ms |",
                 median(&m.init_ms),
@@ -180,17 +225,37 @@ async fn run() {
         }
     }
 
+    let fetches_before = idp.key_set_fetches();
+    compare(
+        "account linking, `jwt` / `table`",
+        ["table", "jwt"],
+        &standin.url,
+        &linking_cases,
+    )
+    .await;
+    println!(
+        "\n(the stand-in identity provider served its key set {} times: once per `jwt` process)",
+        idp.key_set_fetches() - fetches_before
+    );
+
     println!("\n## DynamoDB round trips (counted by the stand-in)\n");
     println!("| invocation | requests |\n|---|---|");
-    for (name, binary, event) in [
-        ("Discover of 300 devices", &skill, &discover),
-        ("TurnOn", &skill, &turn_on),
-        ("stream batch, 100 users", &stream, &batch),
+    for (name, measured) in [
+        ("Discover of 300 devices", &discover_run),
+        ("Discover of 300 devices, jwt", &jwt_fetched),
+        ("TurnOn", &turn_on_run),
+        ("stream batch, 100 users", &batch_run),
     ] {
+        if only_linking && !name.starts_with("Discover") {
+            continue;
+        }
         standin.reset_counts();
         // One process, one invocation.
-        let _ = measure(binary, &config, &standin.url, event, 0, 0).await;
+        let _ = measure(measured, &standin.url, 0, 0).await;
         println!("| {name} | {} |", standin.counts());
+    }
+    if only_linking {
+        return;
     }
 
     println!(
@@ -208,6 +273,36 @@ fn directive(file: &str) -> String {
     std::fs::read_to_string(repo(file))
         .expect(file)
         .replace("access-token-from-skill", TOKEN)
+}
+
+/// What one measured process is: a binary, the environment it starts with (the Lambda's:
+/// tables and DynamoDB endpoint, plus anything the run sets), and the event it answers.
+#[derive(Clone)]
+struct Run {
+    binary: String,
+    env: Vec<(&'static str, String)>,
+    event: String,
+}
+
+impl Run {
+    fn new(binary: &str, config: &Config, event: &str) -> Self {
+        Self {
+            binary: binary.to_owned(),
+            env: vec![
+                ("AWS_REGION", config.aws_region.clone()),
+                ("DEVICES_TABLE", config.devices_table.clone()),
+                ("TOKENS_TABLE", config.tokens_table.clone()),
+                ("GRANTS_TABLE", config.grants_table.clone()),
+                ("ALEXA_VIEW_TABLE", config.alexa_view_table.clone()),
+            ],
+            event: event.to_owned(),
+        }
+    }
+
+    fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.env.push((name, value.into()));
+        self
+    }
 }
 
 /// The common 1,000-record batch as the stream function's event.
@@ -234,19 +329,20 @@ struct Cold {
     api: RuntimeApi,
 }
 
-async fn cold_once(binary: &str, config: &Config, dynamodb: &str, event: &str) -> Cold {
+async fn cold_once(run: &Run, dynamodb: &str) -> Cold {
     let api = RuntimeApi::start().await.expect("runtime api");
     let started = Instant::now();
-    let child = spawn(&api, binary, config, dynamodb);
+    let child = spawn_with(&api, &run.binary, &[], run, dynamodb);
     let answer = api
-        .invoke(event.to_owned(), Duration::from_secs(30))
+        .invoke(run.event.clone(), Duration::from_secs(30))
         .await
         .expect("an answer");
     // A figure of the error path would be no figure of the function.
     let text = String::from_utf8_lossy(&answer.body);
     assert!(
         !answer.is_error && !text.contains("ErrorResponse"),
-        "{binary}: {text}"
+        "{}: {text}",
+        run.binary
     );
     let first_poll = api.first_poll().expect("polled");
     Cold {
@@ -284,14 +380,7 @@ impl Cold {
 
 /// `cold` fresh processes (after one discarded warm-up process) answering `event` once each;
 /// then one process answering it `warm` more times.
-async fn measure(
-    binary: &str,
-    config: &Config,
-    dynamodb: &str,
-    event: &str,
-    cold: usize,
-    warm: usize,
-) -> Measured {
+async fn measure(run: &Run, dynamodb: &str, cold: usize, warm: usize) -> Measured {
     let mut m = Measured {
         init_ms: vec![],
         first_ms: vec![],
@@ -300,15 +389,15 @@ async fn measure(
         warm_ms: vec![],
         cpu_ms_per_warm: 0.0,
     };
-    for run in 0..=cold {
-        let process = cold_once(binary, config, dynamodb, event).await;
-        if run > 0 {
+    for round in 0..=cold {
+        let process = cold_once(run, dynamodb).await;
+        if round > 0 {
             m.init_ms.push(process.init_ms);
             m.first_ms.push(process.first_ms);
             m.hwm_first_kb = m.hwm_first_kb.max(process.hwm_kb);
         }
-        if run == cold && warm > 0 {
-            (m.warm_ms, m.cpu_ms_per_warm) = process.warm(event, warm).await;
+        if round == cold && warm > 0 {
+            (m.warm_ms, m.cpu_ms_per_warm) = process.warm(&run.event, warm).await;
             m.hwm_warm_kb = vm_hwm_kb(process.child.id());
         }
         process.stop();
@@ -316,32 +405,37 @@ async fn measure(
     m
 }
 
-/// Side by side (`LAMBDA_BENCH_BASELINE=DIR`, a folder holding a baseline build's `skill` and
-/// `stream`): on a shared, noisy machine only a comparison within one run means anything, so
-/// the two builds' cold processes alternate (which one goes first alternates too), and the
-/// warm runs are interleaved in rounds. Prints medians and the ratio this build / baseline.
-async fn compare(baseline: &str, config: &Config, dynamodb: &str, cases: &[(&str, &str, &str)]) {
+/// Side by side: on a shared, noisy machine only a comparison within one run means anything,
+/// so the two runs' cold processes alternate (which one goes first alternates too), and the
+/// warm runs are interleaved in rounds. Each case is two runs, `[a, b]`: a baseline build and
+/// this one (`LAMBDA_BENCH_BASELINE=DIR`, a folder holding a baseline build's `skill` and
+/// `stream`), or one build in two configurations. Prints medians and the ratio b / a.
+async fn compare(title: &str, columns: [&str; 2], dynamodb: &str, cases: &[(&str, [Run; 2])]) {
     println!(
-        "\n## Side by side: this build / baseline `{baseline}` (stand-in DynamoDB, {COMPARE_ROUNDS} alternating cold processes each, {WARM_RUNS} warm invocations each)\n"
+        "\n## Side by side: {title} (stand-in DynamoDB, {COMPARE_ROUNDS} alternating cold processes each, {WARM_RUNS} warm invocations each)\n"
     );
-    println!("| invocation | figure | baseline | this build | this / baseline |");
+    let [a, b] = columns;
+    println!("| invocation | figure | {a} | {b} | {b} / {a} |");
     println!("|---|---|---|---|---|");
-    for (name, binary, event) in cases {
-        let builds = [format!("{baseline}/{binary}"), release_binary(binary)];
-        for b in &builds {
-            assert!(std::path::Path::new(b).exists(), "{b} missing");
+    for (name, runs) in cases {
+        for r in runs {
+            assert!(
+                std::path::Path::new(&r.binary).exists(),
+                "{} missing",
+                r.binary
+            );
         }
-        // [baseline, this]: init, first answer, peak RSS after the first answer.
+        // [a, b]: init, first answer, peak RSS after the first answer.
         let mut init: [Vec<f64>; 2] = Default::default();
         let mut first: [Vec<f64>; 2] = Default::default();
         let mut hwm: [Vec<f64>; 2] = Default::default();
         // One discarded process each, so that both start from a warm page cache.
-        for b in &builds {
-            cold_once(b, config, dynamodb, event).await.stop();
+        for r in runs {
+            cold_once(r, dynamodb).await.stop();
         }
         for round in 0..COMPARE_ROUNDS {
             for k in [round % 2, 1 - round % 2] {
-                let process = cold_once(&builds[k], config, dynamodb, event).await;
+                let process = cold_once(&runs[k], dynamodb).await;
                 init[k].push(process.init_ms);
                 first[k].push(process.first_ms);
                 hwm[k].push(process.hwm_kb as f64 / 1024.0);
@@ -351,12 +445,14 @@ async fn compare(baseline: &str, config: &Config, dynamodb: &str, cases: &[(&str
         let mut warm_ms: [Vec<f64>; 2] = Default::default();
         let mut cpu: [Vec<f64>; 2] = Default::default();
         let processes = [
-            cold_once(&builds[0], config, dynamodb, event).await,
-            cold_once(&builds[1], config, dynamodb, event).await,
+            cold_once(&runs[0], dynamodb).await,
+            cold_once(&runs[1], dynamodb).await,
         ];
         for round in 0..WARM_ROUNDS {
             for k in [round % 2, 1 - round % 2] {
-                let (latencies, cpu_per) = processes[k].warm(event, WARM_RUNS / WARM_ROUNDS).await;
+                let (latencies, cpu_per) = processes[k]
+                    .warm(&runs[k].event, WARM_RUNS / WARM_ROUNDS)
+                    .await;
                 warm_ms[k].extend(latencies);
                 cpu[k].push(cpu_per);
             }
@@ -402,7 +498,7 @@ async fn compare(baseline: &str, config: &Config, dynamodb: &str, cases: &[(&str
                 this / base
             );
         }
-        if let Some(counts) = instructions(&builds, config, dynamodb, event).await {
+        if let Some(counts) = instructions(runs, dynamodb).await {
             for (figure, [base, this]) in counts {
                 println!(
                     "| {name} | {figure} | {:.2} M | {:.2} M | {:.3}× |",
@@ -419,12 +515,7 @@ async fn compare(baseline: &str, config: &Config, dynamodb: &str, cases: &[(&str
 /// not time: the same binary, inputs and answers give the same count, whatever else the shared
 /// machine does): for init and the first answer, and per warm invocation (11 invocations less
 /// 1, over 10). `None` without valgrind.
-async fn instructions(
-    builds: &[String; 2],
-    config: &Config,
-    dynamodb: &str,
-    event: &str,
-) -> Option<[(&'static str, [f64; 2]); 2]> {
+async fn instructions(runs: &[Run; 2], dynamodb: &str) -> Option<[(&'static str, [f64; 2]); 2]> {
     const WARM: usize = 10;
     let available = Command::new("valgrind")
         .arg("--version")
@@ -437,7 +528,7 @@ async fn instructions(
     }
     let mut cold = [0.0; 2];
     let mut warm = [0.0; 2];
-    for (k, binary) in builds.iter().enumerate() {
+    for (k, run) in runs.iter().enumerate() {
         let mut total = [0.0; 2];
         for (i, invocations) in [1, 1 + WARM].into_iter().enumerate() {
             let api = RuntimeApi::start().await.expect("runtime api");
@@ -451,14 +542,14 @@ async fn instructions(
                 &[
                     "--tool=callgrind",
                     &format!("--callgrind-out-file={}", out.display()),
-                    binary,
+                    &run.binary,
                 ],
-                config,
+                run,
                 dynamodb,
             );
             for _ in 0..invocations {
                 let answer = api
-                    .invoke(event.to_owned(), Duration::from_secs(300))
+                    .invoke(run.event.clone(), Duration::from_secs(300))
                     .await
                     .expect("an answer under valgrind");
                 assert!(!String::from_utf8_lossy(&answer.body).contains("ErrorResponse"));
@@ -483,26 +574,12 @@ async fn instructions(
     ])
 }
 
-fn spawn(api: &RuntimeApi, binary: &str, config: &Config, dynamodb: &str) -> Child {
-    spawn_with(api, binary, &[], config, dynamodb)
-}
-
-/// `program args…` with a Lambda's environment (a binary, or valgrind running one).
-fn spawn_with(
-    api: &RuntimeApi,
-    program: &str,
-    args: &[&str],
-    config: &Config,
-    dynamodb: &str,
-) -> Child {
+/// `program args…` with `run`'s environment (its binary, or valgrind running it).
+fn spawn_with(api: &RuntimeApi, program: &str, args: &[&str], run: &Run, dynamodb: &str) -> Child {
     api.command(program, "bench")
         .args(args)
         .env("DYNAMODB_ENDPOINT", dynamodb)
-        .env("AWS_REGION", &config.aws_region)
-        .env("DEVICES_TABLE", &config.devices_table)
-        .env("TOKENS_TABLE", &config.tokens_table)
-        .env("GRANTS_TABLE", &config.grants_table)
-        .env("ALEXA_VIEW_TABLE", &config.alexa_view_table)
+        .envs(run.env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("AWS_LAMBDA_LOG_LEVEL", "error")
         // stdout holds the metric lines; errors show (a run once failed on an ErrorResponse
         // that nothing explained).

@@ -411,6 +411,120 @@ mod tests {
         assert!(with("7000", "0").is_err());
     }
 
+    fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(move |n| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn account_linking_is_the_tokens_table_unless_set() {
+        assert_eq!(with(&[]).unwrap().linking, LinkingConfig::Table);
+        let err = with(&[("ACCOUNT_LINKING", "saml")]).unwrap_err();
+        assert_eq!(err.name, "ACCOUNT_LINKING");
+    }
+
+    #[test]
+    fn jwt_needs_an_issuer_and_an_audience_and_has_defaults_for_the_rest() {
+        let err = with(&[("ACCOUNT_LINKING", "jwt")]).unwrap_err();
+        assert_eq!(err.name, "TOKEN_ISSUER");
+        let err = with(&[
+            ("ACCOUNT_LINKING", "jwt"),
+            ("TOKEN_ISSUER", "https://i.example/"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, "TOKEN_AUDIENCE");
+        let c = with(&[
+            ("ACCOUNT_LINKING", "jwt"),
+            ("TOKEN_ISSUER", "https://tenant.auth0.com/"),
+            ("TOKEN_AUDIENCE", "https://api.example"),
+        ])
+        .unwrap();
+        let LinkingConfig::Jwt(jwt) = c.linking else {
+            panic!("{:?}", c.linking)
+        };
+        assert_eq!(jwt.issuer, "https://tenant.auth0.com/");
+        assert_eq!(
+            jwt.key_set,
+            JwksSource::Url("https://tenant.auth0.com/.well-known/jwks.json".into())
+        );
+        assert_eq!(jwt.algorithms, vec![Algorithm::RS256, Algorithm::ES256]);
+        assert_eq!(jwt.user_claim, "sub");
+        assert!(jwt.required_scopes.is_empty());
+        assert_eq!(jwt.leeway, Duration::from_secs(30));
+        assert_eq!(jwt.refetch_interval, Duration::from_secs(60));
+        assert_eq!(jwt.timeout, Duration::from_millis(2000));
+    }
+
+    #[test]
+    fn jwt_refuses_symmetric_algorithms_plain_http_and_a_long_leeway() {
+        let jwt = |extra: &[(&str, &str)]| {
+            let mut vars = vec![
+                ("ACCOUNT_LINKING", "jwt"),
+                ("TOKEN_ISSUER", "https://issuer.example"),
+                ("TOKEN_AUDIENCE", "skill"),
+            ];
+            vars.extend_from_slice(extra);
+            with(&vars)
+        };
+        for bad in ["HS256", "none", "RS256,HS512", ","] {
+            let err = jwt(&[("TOKEN_ALGORITHMS", bad)]).unwrap_err();
+            assert_eq!(err.name, "TOKEN_ALGORITHMS", "{bad}");
+        }
+        assert!(jwt(&[("TOKEN_ALGORITHMS", "PS256 EdDSA")]).is_ok());
+        let err = jwt(&[("JWKS_URL", "http://issuer.example/jwks")]).unwrap_err();
+        assert_eq!(err.name, "JWKS_URL");
+        for local in [
+            "http://127.0.0.1:8766/jwks",
+            "http://localhost/jwks",
+            "http://[::1]:1/k",
+        ] {
+            assert!(jwt(&[("JWKS_URL", local)]).is_ok(), "{local}");
+        }
+        let err = jwt(&[("TOKEN_LEEWAY_SECONDS", "31")]).unwrap_err();
+        assert_eq!(err.name, "TOKEN_LEEWAY_SECONDS");
+        let err = jwt(&[("IDP_TIMEOUT_MS", "5000")]).unwrap_err();
+        assert_eq!(err.name, "IDP_TIMEOUT_MS");
+        let err = jwt(&[("JWKS_JSON", "{\"keys\": []}")]).unwrap_err();
+        assert_eq!(err.name, "JWKS_JSON");
+        let err = jwt(&[("JWKS_JSON", "{}"), ("JWKS_URL", "https://x.example/k")]).unwrap_err();
+        assert_eq!(err.name, "JWKS_JSON");
+        // An HMAC key in the set is no key at all.
+        let oct = r#"{"keys": [{"kty": "oct", "kid": "k", "k": "c2VjcmV0"}]}"#;
+        assert_eq!(jwt(&[("JWKS_JSON", oct)]).unwrap_err().name, "JWKS_JSON");
+        let c = jwt(&[("TOKEN_REQUIRED_SCOPES", "devices, openid")]).unwrap();
+        let LinkingConfig::Jwt(j) = c.linking else {
+            unreachable!()
+        };
+        assert_eq!(j.required_scopes, vec!["devices", "openid"]);
+    }
+
+    #[test]
+    fn userinfo_needs_an_https_url() {
+        let err = with(&[("ACCOUNT_LINKING", "userinfo")]).unwrap_err();
+        assert_eq!(err.name, "USERINFO_URL");
+        let err = with(&[
+            ("ACCOUNT_LINKING", "userinfo"),
+            ("USERINFO_URL", "http://api.amazon.com/user/profile"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, "USERINFO_URL");
+        let c = with(&[
+            ("ACCOUNT_LINKING", "userinfo"),
+            ("USERINFO_URL", "https://api.amazon.com/user/profile"),
+            ("USERINFO_USER_FIELD", "user_id"),
+        ])
+        .unwrap();
+        let LinkingConfig::Userinfo(u) = c.linking else {
+            panic!("{:?}", c.linking)
+        };
+        assert_eq!(u.user_field, "user_id");
+        assert_eq!(u.cache_ttl, Duration::from_secs(60));
+        assert_eq!(u.cache_entries, 1000);
+    }
+
     #[test]
     fn the_https_adapter_needs_its_url_and_secret() {
         let err =

@@ -43,6 +43,8 @@ fn catalogue() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("Reconciliations", &["Outcome"][..]),
         ("ReconciledEndpoints", &["Change"][..]),
         ("DeadLetterBatches", &["Outcome"][..]),
+        ("IdentityProviderUnavailable", &["Mode", "Reason"][..]),
+        ("KeySetFetches", &["Outcome"][..]),
     ])
 }
 
@@ -283,4 +285,71 @@ async fn the_lambdas_write_embedded_metrics_without_secrets_or_customer_ids() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn the_skill_in_jwt_mode_counts_key_set_fetches_and_outages_without_tokens_or_keys() {
+    use alexa_smart_home_local::idp::{AUDIENCE, Failure, IdentityProvider};
+    // GIVEN the skill binary verifying JWTs of a stand-in identity provider
+    let tables = TestTables::example_account().await;
+    let idp = IdentityProvider::start(jsonwebtoken::Algorithm::RS256).await;
+    let env = [
+        ("ACCOUNT_LINKING", "jwt".to_owned()),
+        ("TOKEN_ISSUER", idp.issuer()),
+        ("TOKEN_AUDIENCE", AUDIENCE.to_owned()),
+        ("JWKS_REFETCH_INTERVAL_SECONDS", "600".to_owned()),
+    ];
+    let api = RuntimeApi::start().await.unwrap();
+    let skill = Function::start(&api, env!("CARGO_BIN_EXE_skill"), &tables, &env);
+    let valid = idp.access_token("example-user");
+    let discover = |token: &str| {
+        support::directive_with_token("events/Discovery/Discovery.request.json", token)
+    };
+
+    // WHEN a valid token is checked (one fetch), then the issuer rotates while its key set
+    // answers 503, and a token of the new key arrives
+    let answer = api.invoke(discover(&valid), WAIT).await.unwrap();
+    let answer: Value = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(answer["event"]["header"]["name"], "Discover.Response");
+    let rotated = idp.rotate(jsonwebtoken::Algorithm::RS256);
+    idp.fail(Failure::Status(503));
+    let new = idp.access_token("example-user");
+    let answer = api.invoke(discover(&new), WAIT).await.unwrap();
+    let answer: Value = serde_json::from_slice(&answer.body).unwrap();
+    support::schema::assert_valid(&answer);
+    assert_eq!(answer["event"]["payload"]["type"], "INTERNAL_ERROR");
+    let log = skill.output();
+
+    // THEN the fetch and the outage are counted
+    let found = metrics(&log);
+    assert_eq!(
+        total(&found, "KeySetFetches", &[("Outcome", "fetched")]),
+        1.0
+    );
+    assert_eq!(
+        total(&found, "KeySetFetches", &[("Outcome", "failed")]),
+        1.0
+    );
+    let outage = [("Mode", "jwt"), ("Reason", "status_5xx")];
+    assert_eq!(total(&found, "IdentityProviderUnavailable", &outage), 1.0);
+    assert_eq!(total(&found, "DirectiveInternalErrors", &[]), 1.0);
+    // AND no line of the log, metric or not, holds a token or a key
+    let key_parts = |key: &alexa_smart_home_local::idp::SigningKey| {
+        let jwk: Value = serde_json::from_str(&key.public_json()).unwrap();
+        jwk["n"].as_str().unwrap()[..40].to_owned()
+    };
+    for secret in [
+        valid.clone(),
+        new.clone(),
+        valid.rsplit('.').next().unwrap().to_owned(),
+        new.rsplit('.').next().unwrap().to_owned(),
+        key_parts(&rotated),
+        key_parts(&idp.signing_key()),
+    ] {
+        assert!(!log.contains(&secret), "{secret:?} in the log");
+    }
+    assert!(
+        log.contains("key set fetched"),
+        "the log says what happened"
+    );
 }

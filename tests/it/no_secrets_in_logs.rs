@@ -72,3 +72,87 @@ async fn no_token_appears_in_the_logs() {
         );
     }
 }
+
+/// The identity-provider paths: JWTs (valid, expired, forged), the key set, opaque tokens and
+/// what userinfo answers never reach the logs, at DEBUG.
+#[tokio::test]
+async fn no_token_key_or_userinfo_answer_appears_in_the_logs() {
+    use alexa_smart_home::linking::{
+        JwksSource, JwtConfig, LinkingConfig, UserinfoConfig, config::default_jwks_url,
+    };
+    use alexa_smart_home_local::idp::{AUDIENCE, IdentityProvider, SigningKey};
+    use jsonwebtoken::Algorithm;
+    use std::time::Duration;
+
+    let captured = logs::capture();
+    let idp = IdentityProvider::start(Algorithm::RS256).await;
+    let mut tables = TestTables::example_account().await;
+    tables.config.linking = LinkingConfig::Jwt(JwtConfig {
+        issuer: idp.issuer(),
+        audience: AUDIENCE.into(),
+        algorithms: vec![Algorithm::RS256],
+        user_claim: "sub".into(),
+        required_scopes: Vec::new(),
+        leeway: Duration::from_secs(30),
+        key_set: JwksSource::Url(default_jwks_url(&idp.issuer())),
+        refetch_interval: Duration::from_secs(60),
+        timeout: Duration::from_secs(2),
+    });
+    let jwt_skill = support::skill(tables.store.clone(), &tables.config);
+    let valid = idp.access_token("example-user");
+    let mut expired_claims = idp.claims("example-user", 0);
+    expired_claims["exp"] = json!(1);
+    let expired = idp.sign(&expired_claims);
+    let forged = SigningKey::generate(Algorithm::RS256).sign(&idp.claims("example-user", 60));
+    for token in [&valid, &expired, &forged] {
+        let answer = support::json(
+            &jwt_skill
+                .handle(&directive_with_token(DISCOVER, token))
+                .await,
+        );
+        assert!(answer["event"]["header"]["name"].is_string());
+    }
+
+    tables.config.linking = LinkingConfig::Userinfo(UserinfoConfig {
+        url: idp.userinfo_url(),
+        user_field: "sub".into(),
+        cache_ttl: Duration::from_secs(60),
+        cache_entries: 10,
+        timeout: Duration::from_secs(2),
+    });
+    let userinfo_skill = support::skill(tables.store.clone(), &tables.config);
+    let opaque = idp.opaque_token("example-user");
+    for token in [opaque.as_str(), "Opaque-Unknown-Secret-5d6e"] {
+        let raw = directive_with_token(DISCOVER, token);
+        let answer = support::json(&userinfo_skill.handle(&raw).await);
+        assert!(answer["event"]["header"]["name"].is_string());
+    }
+
+    let text = captured.text();
+    assert!(text.contains("key set fetched"), "the capture works");
+    let modulus = {
+        let jwk: serde_json::Value =
+            serde_json::from_str(&idp.signing_key().public_json()).unwrap();
+        jwk["n"].as_str().unwrap()[..40].to_owned()
+    };
+    for secret in [
+        valid.as_str(),
+        expired.as_str(),
+        forged.as_str(),
+        valid.rsplit('.').next().unwrap(),
+        modulus.as_str(),
+        opaque.as_str(),
+        "Opaque-Unknown-Secret-5d6e",
+        // What userinfo answered besides the customer id.
+        "example-user@example.com",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "{secret:?} reached the logs:\n{}",
+            text.lines()
+                .filter(|l| l.contains(secret))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}

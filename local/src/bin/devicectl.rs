@@ -229,6 +229,44 @@ async fn main() -> ExitCode {
 type BoxError = Box<dyn std::error::Error>;
 
 async fn run(command: Command) -> Result<(), BoxError> {
+    // The identity provider's commands need no tables.
+    let command = match command {
+        Command::Idp { port } => {
+            let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+            let idp = IdentityProvider::start_on(listener, jsonwebtoken::Algorithm::RS256).await;
+            eprintln!(
+                "stand-in identity provider on {issuer} (Ctrl-C stops it). The skill's settings:\n  \
+                 ACCOUNT_LINKING=jwt TOKEN_ISSUER={issuer} TOKEN_AUDIENCE={aud}\n\
+                 A token: devicectl issue-token --jwt {issuer} --user example-user",
+                issuer = idp.issuer(),
+                aud = idp::AUDIENCE,
+            );
+            tokio::signal::ctrl_c().await?;
+            return Ok(());
+        }
+        Command::IssueToken {
+            user,
+            jwt: Some(idp_url),
+            expires_in,
+            ..
+        } => {
+            let asked = serde_json::json!({"sub": user, "expires_in": expires_in.unwrap_or(3600)});
+            let answer: serde_json::Value = reqwest::Client::new()
+                .post(format!("{}/issue", idp_url.trim_end_matches('/')))
+                .json(&asked)
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            let token = answer["access_token"]
+                .as_str()
+                .ok_or("the identity provider answered no access_token")?;
+            println!("{token}");
+            return Ok(());
+        }
+        other => other,
+    };
     let mut config = Config::from_env()?;
     // Locally, the IoT shadows are on the local server too: moto serves both.
     if config.iot_data_endpoint.is_none() {
@@ -298,18 +336,6 @@ async fn run(command: Command) -> Result<(), BoxError> {
             } else {
                 print_pretty(answer.get())?;
             }
-        }
-        Command::Idp { port } => {
-            let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
-            let idp = IdentityProvider::start_on(listener, jsonwebtoken::Algorithm::RS256).await;
-            eprintln!(
-                "stand-in identity provider on {issuer} (Ctrl-C stops it). The skill's settings:\n  \
-                 ACCOUNT_LINKING=jwt TOKEN_ISSUER={issuer} TOKEN_AUDIENCE={aud}\n\
-                 A token: devicectl issue-token --jwt {issuer} --user example-user",
-                issuer = idp.issuer(),
-                aud = idp::AUDIENCE,
-            );
-            tokio::signal::ctrl_c().await?;
         }
         Command::List { user } => {
             let devices = store.devices(&user, Fields::All).await?;
@@ -453,25 +479,8 @@ async fn run(command: Command) -> Result<(), BoxError> {
             let shadows = shadows()?;
             local_events(config, store, clouds, shadows, &accept_grant, demo).await?
         }
-        Command::IssueToken {
-            user,
-            jwt: Some(idp_url),
-            expires_in,
-            ..
-        } => {
-            let asked = serde_json::json!({"sub": user, "expires_in": expires_in.unwrap_or(3600)});
-            let answer: serde_json::Value = reqwest::Client::new()
-                .post(format!("{}/issue", idp_url.trim_end_matches('/')))
-                .json(&asked)
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
-                .await?;
-            let token = answer["access_token"]
-                .as_str()
-                .ok_or("the identity provider answered no access_token")?;
-            println!("{token}");
+        Command::Idp { .. } | Command::IssueToken { jwt: Some(_), .. } => {
+            unreachable!("answered before the tables are needed")
         }
         Command::IssueToken {
             user,
