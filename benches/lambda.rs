@@ -140,13 +140,15 @@ async fn run() {
     // LAMBDA_BENCH_SECTION=linking: only the account-linking comparison (make bench-linking).
     let only_linking = std::env::var("LAMBDA_BENCH_SECTION").is_ok_and(|s| s == "linking");
 
-    println!(
-        "\n## Whole process (release binaries, Runtime API on 127.0.0.1, 300-device account)\n"
-    );
-    println!(
-        "| function | DynamoDB | init (exec → first `next`) median / max | exec → first answer median / max | peak RSS after 1st / after {WARM_RUNS} warm | warm median / p99 | CPU per warm invocation |"
-    );
-    println!("|---|---|---|---|---|---|---|");
+    if !only_linking {
+        println!(
+            "\n## Whole process (release binaries, Runtime API on 127.0.0.1, 300-device account)\n"
+        );
+        println!(
+            "| function | DynamoDB | init (exec → first `next`) median / max | exec → first answer median / max | peak RSS after 1st / after {WARM_RUNS} warm | warm median / p99 | CPU per warm invocation |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+    }
     // LAMBDA_BENCH_DYNAMODB=stand-in skips the moto rows (minutes of waiting on moto) when
     // only the function's own cost is wanted, e.g. while trying a profile setting.
     // The side-by-side modes (LAMBDA_BENCH_BASELINE, the linking section) run on the stand-in
@@ -511,11 +513,11 @@ async fn compare(title: &str, columns: [&str; 2], dynamodb: &str, cases: &[(&str
     }
 }
 
-/// Instructions each build executes (`valgrind --tool=callgrind`, which counts instructions,
+/// Instructions each run executes (`valgrind --tool=callgrind`, which counts instructions,
 /// not time: the same binary, inputs and answers give the same count, whatever else the shared
-/// machine does): for init and the first answer, and per warm invocation (11 invocations less
-/// 1, over 10). `None` without valgrind.
-async fn instructions(runs: &[Run; 2], dynamodb: &str) -> Option<[(&'static str, [f64; 2]); 2]> {
+/// machine does): for init alone (until the first `next`), for init and the first answer, and
+/// per warm invocation (11 invocations less 1, over 10). `None` without valgrind.
+async fn instructions(runs: &[Run; 2], dynamodb: &str) -> Option<[(&'static str, [f64; 2]); 3]> {
     const WARM: usize = 10;
     let available = Command::new("valgrind")
         .arg("--version")
@@ -526,11 +528,12 @@ async fn instructions(runs: &[Run; 2], dynamodb: &str) -> Option<[(&'static str,
         eprintln!("valgrind not found: no instruction counts");
         return None;
     }
+    let mut init = [0.0; 2];
     let mut cold = [0.0; 2];
     let mut warm = [0.0; 2];
     for (k, run) in runs.iter().enumerate() {
-        let mut total = [0.0; 2];
-        for (i, invocations) in [1, 1 + WARM].into_iter().enumerate() {
+        let mut total = [0.0; 3];
+        for (i, invocations) in [0, 1, 1 + WARM].into_iter().enumerate() {
             let api = RuntimeApi::start().await.expect("runtime api");
             let out = std::env::temp_dir().join(format!(
                 "bench-callgrind-{}-{k}-{i}.out",
@@ -547,6 +550,15 @@ async fn instructions(runs: &[Run; 2], dynamodb: &str) -> Option<[(&'static str,
                 run,
                 dynamodb,
             );
+            // No invocation: the process's init, up to its first poll for one.
+            let started = Instant::now();
+            while invocations == 0 && api.first_poll().is_none() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(300),
+                    "no first poll"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             for _ in 0..invocations {
                 let answer = api
                     .invoke(run.event.clone(), Duration::from_secs(300))
@@ -565,10 +577,12 @@ async fn instructions(runs: &[Run; 2], dynamodb: &str) -> Option<[(&'static str,
                 .and_then(|n| n.trim().parse::<f64>().ok())
                 .expect("a summary line");
         }
-        cold[k] = total[0];
-        warm[k] = (total[1] - total[0]) / WARM as f64;
+        init[k] = total[0];
+        cold[k] = total[1];
+        warm[k] = (total[2] - total[1]) / WARM as f64;
     }
     Some([
+        ("instructions: init (exec → first `next`)", init),
         ("instructions: init and first answer", cold),
         ("instructions per warm invocation", warm),
     ])
