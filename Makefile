@@ -4,7 +4,7 @@ LOCAL_DYNAMODB_PORT ?= 8765
 LOCAL_ENV := DYNAMODB_ENDPOINT=http://127.0.0.1:$(LOCAL_DYNAMODB_PORT) AWS_REGION=us-east-1
 DEVICECTL := ./target/debug/devicectl
 
-.PHONY: run events schema test test-dynamodb-local soak bench bench-compare bench-linking fuzz lint lint-template docs build deploy invoke stop clean
+.PHONY: run events certify schema test test-dynamodb-local soak bench bench-compare bench-linking fuzz lint lint-template docs build deploy invoke stop clean
 
 ## Local DynamoDB-compatible server + example account; Discover (with the example account's
 ## token, then with a JWT from a stand-in identity provider); then the proactive path:
@@ -23,6 +23,15 @@ run:
 	@echo "== AcceptGrant, then the devices table's stream ==" >&2
 	$(LOCAL_ENV) $(DEVICECTL) local-events --demo
 	@echo "local DynamoDB stays up on 127.0.0.1:$(LOCAL_DYNAMODB_PORT) (make stop). Watch it live: make events" >&2
+
+## Before submitting for certification (docs/certification.md): Amazon's capability-evaluation
+## test plans and the checkable Works-with-Alexa rules against a catalogue (CATALOGUE, in the
+## devices table's format), through the skill binary, on fresh tables of the local server.
+CATALOGUE ?= fixtures/example-account.json
+certify:
+	cargo build --workspace --bins
+	scripts/local-dynamodb.sh start $(LOCAL_DYNAMODB_PORT) >/dev/null
+	$(LOCAL_ENV) $(DEVICECTL) certify --seed $(CATALOGUE)
 
 ## The proactive path live: prints what the fake gateway receives while you change devices
 ## with devicectl in another terminal.

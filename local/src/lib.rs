@@ -8,8 +8,10 @@
 //! and fuzz targets, so that what it needs (wiremock, a hyper server, clap) stays out of the
 //! two Lambdas.
 
+pub mod certify;
 pub mod fakes;
 pub mod idp;
+pub mod pump;
 pub mod runtime_api;
 pub mod shadow;
 pub mod stream;

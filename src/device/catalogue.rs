@@ -128,11 +128,23 @@ impl Property {
         }
     }
 
+    /// The state field the value is read from, whose sample time is the value's: its own
+    /// ([`Self::field`]), but a light's power for its brightness while it is off (0 %).
+    pub fn read_from(&self, device: &Device) -> &str {
+        match self {
+            Self::Brightness if is_off_light(device) => Self::PowerState.field(),
+            _ => self.field(),
+        }
+    }
+
     /// The device's value of this property, if it has reported one.
     pub fn read(&self, device: &Device) -> Option<Value> {
         let s = &device.state;
         match self {
             Self::PowerState => s.power_on.map(Value::OnOff),
+            // A light that is off gives no light: 0 %, its own brightness kept for when it comes
+            // back on (handlers::light).
+            Self::Brightness if is_off_light(device) => Some(Value::Percent(0)),
             Self::Brightness => s.brightness.map(Value::Percent),
             Self::Percentage => s.percentage.map(Value::Percent),
             Self::Color => s.color.map(Value::Color),
@@ -162,6 +174,11 @@ impl Property {
             Self::Motion => s.motion_detected.map(Value::Detected),
         }
     }
+}
+
+/// A light whose switch is off: it gives no light, whatever brightness it will come back at.
+fn is_off_light(device: &Device) -> bool {
+    device.state.power_on == Some(false) && device.has_power_switch()
 }
 
 fn temperature(device: &Device, value: f64) -> Value {

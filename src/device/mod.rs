@@ -179,6 +179,14 @@ impl Device {
         self.confirm_within.unwrap_or(DEFAULT_CONFIRM_WITHIN_SECS)
     }
 
+    /// Whether it declares an on/off switch (`Alexa.PowerController`): a light's brightness,
+    /// colour and white then follow the light rules (`handlers::light`).
+    pub fn has_power_switch(&self) -> bool {
+        self.capabilities
+            .iter()
+            .any(|c| matches!(c, DeviceCapability::Power))
+    }
+
     /// The thing whose shadow takes its commands.
     pub fn thing(&self) -> &str {
         self.thing_name.as_deref().unwrap_or(&self.endpoint_id)

@@ -75,8 +75,12 @@ pub fn values(device: &Device) -> Vec<Reading> {
 /// A reportable value with its `timeOfSample` and, measured at `now_ms`, its uncertainty (the
 /// value's age).
 pub fn property(device: &Device, reading: Reading, now_ms: i64) -> PropertyState {
-    let (sampled, uncertainty) = match device.sampled_at.get(reading.property.field()) {
-        Some(&at) => (at, (now_ms - at).max(0)),
+    let at = device
+        .sampled_at
+        .get(reading.property.read_from(device))
+        .copied();
+    let (sampled, uncertainty) = match at {
+        Some(at) => (at, (now_ms - at).max(0)),
         None => (now_ms, UNKNOWN_UNCERTAINTY_MS),
     };
     PropertyState {
@@ -131,5 +135,26 @@ mod tests {
             props[1].uncertainty_in_milliseconds,
             UNKNOWN_UNCERTAINTY_MS as u64
         );
+    }
+
+    #[test]
+    fn an_off_light_reads_zero_percent_as_old_as_its_power_state() {
+        let mut lamp = lamp();
+        lamp.state.power_on = Some(false);
+        lamp.state.brightness = Some(60);
+        lamp.sampled_at
+            .insert("brightness".into(), 1_700_000_000_000);
+        lamp.sampled_at.insert("powerOn".into(), 1_700_000_001_000);
+        let props = reportable(&lamp, 1_700_000_002_000);
+        assert_eq!(props[1].name, "brightness");
+        assert_eq!(props[1].value, json!(0));
+        assert_eq!(props[1].uncertainty_in_milliseconds, 1000);
+        lamp.state.power_on = Some(true);
+        assert_eq!(reportable(&lamp, 1_700_000_002_000)[1].value, json!(60));
+        // A dimmer without a switch reads what it holds.
+        lamp.capabilities
+            .retain(|c| !matches!(c, crate::device::DeviceCapability::Power));
+        lamp.state.power_on = Some(false);
+        assert_eq!(reportable(&lamp, 1_700_000_002_000)[0].value, json!(60));
     }
 }

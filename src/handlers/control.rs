@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tracing::{debug, info, warn};
 
+use super::light::Light;
 use super::thermostat::Thermostat;
 use super::{Services, ghost, in_time};
 use crate::alexa::BearerToken;
@@ -33,9 +34,6 @@ use crate::store::{Since, StateOutcome, StateWrite, Store, Swap};
 /// How often an adjustment is recomputed when concurrent changes keep winning the race (the
 /// directive's deadline stops it first when the table is slow).
 const MAX_ATTEMPTS: u32 = 50;
-
-/// The named white temperatures Alexa steps through ("warmer", "cooler").
-const WHITE_STEPS_KELVIN: [u32; 5] = [2200, 2700, 4000, 5500, 7000];
 
 /// The answer to a control directive.
 #[derive(Debug, Serialize)]
@@ -444,21 +442,16 @@ pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
         });
     }
     let current = &device.state;
+    let light = Light::of(device);
     let mut patch = DeviceState::default();
     let mut relative = false;
     match *command {
-        Command::TurnOn => patch.power_on = Some(true),
+        Command::TurnOn => light.turn_on(&mut patch),
         Command::TurnOff => patch.power_on = Some(false),
-        Command::SetBrightness(v) => patch.brightness = Some(percent(v)?),
+        Command::SetBrightness(v) => light.set_brightness(percent(v)?, &mut patch),
         Command::AdjustBrightness(delta) => {
-            let base = current
-                .brightness
-                .unwrap_or(if current.power_on == Some(true) {
-                    100
-                } else {
-                    0
-                });
-            patch.brightness = Some(adjust_percent(base, delta)?);
+            in_range(delta as f64, -100.0, 100.0)?;
+            light.adjust_brightness(delta, &mut patch);
             relative = true;
         }
         Command::SetPercentage(v) => patch.percentage = Some(percent(v)?),
@@ -475,38 +468,16 @@ pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
                 saturation: c.saturation,
                 brightness: c.brightness,
             });
+            light.set_color(&mut patch);
         }
         Command::SetColorTemperature(k) => {
             let (min, max) = kelvin_range(capability)?;
             in_range(k as f64, f64::from(min), f64::from(max))?;
-            patch.color_temperature_kelvin = Some(u32::try_from(k).unwrap_or(0));
+            light.set_white(u32::try_from(k).unwrap_or(0), &mut patch);
         }
         Command::IncreaseColorTemperature | Command::DecreaseColorTemperature => {
-            let (min, max) = kelvin_range(capability)?;
-            // The named white steps the bulb can show, and its own ends.
-            let mut steps: Vec<u32> = WHITE_STEPS_KELVIN
-                .iter()
-                .copied()
-                .filter(|k| (min..=max).contains(k))
-                .collect();
-            if steps.is_empty() {
-                steps = vec![min, max];
-            }
-            let now = current
-                .color_temperature_kelvin
-                .unwrap_or(steps[steps.len() / 2])
-                .clamp(min, max);
-            let next = if *command == Command::IncreaseColorTemperature {
-                steps.iter().copied().find(|&k| k > now).unwrap_or(now)
-            } else {
-                steps
-                    .iter()
-                    .rev()
-                    .copied()
-                    .find(|&k| k < now)
-                    .unwrap_or(now)
-            };
-            patch.color_temperature_kelvin = Some(next);
+            let cooler = *command == Command::IncreaseColorTemperature;
+            light.step_white(kelvin_range(capability)?, cooler, &mut patch);
             relative = true;
         }
         Command::SetTargetTemperature(ref request) => {
@@ -927,36 +898,129 @@ mod tests {
         ));
     }
 
+    /// A colour bulb with tunable white (1,000–10,000 K), in `state`.
+    fn bulb(state: serde_json::Value) -> Device {
+        device(
+            json!([{"type": "power"}, {"type": "brightness"}, {"type": "color"},
+                   {"type": "colorTemperature", "minKelvin": 1000, "maxKelvin": 10000}]),
+            state,
+        )
+    }
+
+    fn patch(d: &Device, command: Command) -> DeviceState {
+        plan(d, &command).unwrap().patch
+    }
+
     #[test]
-    fn white_steps() {
-        let d = device(
+    fn light_zero_percent_is_off_and_keeps_the_brightness_to_come_back_at() {
+        let on = bulb(json!({"powerOn": true, "brightness": 100}));
+        // SetBrightness 0 turns it off; the brightness it had stays.
+        let p = patch(&on, Command::SetBrightness(0));
+        assert_eq!((p.power_on, p.brightness), (Some(false), None));
+        // An adjustment that reaches 0 too.
+        let low = bulb(json!({"powerOn": true, "brightness": 25}));
+        let p = patch(&low, Command::AdjustBrightness(-25));
+        assert_eq!((p.power_on, p.brightness), (Some(false), None));
+        // TurnOn then leaves the brightness it had (it was never overwritten)...
+        let dimmed_off = bulb(json!({"powerOn": false, "brightness": 100}));
+        let p = patch(&dimmed_off, Command::TurnOn);
+        assert_eq!((p.power_on, p.brightness), (Some(true), None));
+        // ...and one whose own brightness is 0 comes back at full brightness.
+        let at_zero = bulb(json!({"powerOn": false, "brightness": 0}));
+        let p = patch(&at_zero, Command::TurnOn);
+        assert_eq!((p.power_on, p.brightness), (Some(true), Some(100)));
+    }
+
+    #[test]
+    fn light_brightness_on_an_off_light_counts_from_zero_and_turns_it_on() {
+        let off = bulb(json!({"powerOn": false, "brightness": 60}));
+        let p = patch(&off, Command::AdjustBrightness(25));
+        assert_eq!((p.power_on, p.brightness), (Some(true), Some(25)));
+        // "Dimmer" leaves it off, at the brightness it had.
+        let p = patch(&off, Command::AdjustBrightness(-25));
+        assert_eq!((p.power_on, p.brightness), (Some(false), None));
+        let p = patch(&off, Command::SetBrightness(40));
+        assert_eq!((p.power_on, p.brightness), (Some(true), Some(40)));
+        // On, adjustments are relative to the brightness and clamp.
+        let on = bulb(json!({"powerOn": true, "brightness": 100}));
+        let p = patch(&on, Command::AdjustBrightness(10));
+        assert_eq!((p.power_on, p.brightness), (None, Some(100)));
+        let p = patch(&on, Command::AdjustBrightness(-25));
+        assert_eq!((p.power_on, p.brightness), (None, Some(75)));
+    }
+
+    #[test]
+    fn light_colour_and_white_turn_an_off_light_on() {
+        let off = bulb(json!({"powerOn": false, "brightness": 50, "colorTemperatureKelvin": 2200}));
+        let blue = crate::alexa::control::Color {
+            hue: 240.0,
+            saturation: 1.0,
+            brightness: 1.0,
+        };
+        let p = patch(&off, Command::SetColor(blue));
+        assert_eq!(p.power_on, Some(true));
+        assert_eq!(p.brightness, None, "it comes on at the brightness it had");
+        let p = patch(&off, Command::SetColorTemperature(7000));
+        assert_eq!(
+            (p.power_on, p.color_temperature_kelvin),
+            (Some(true), Some(7000))
+        );
+        let p = patch(&off, Command::IncreaseColorTemperature);
+        assert_eq!(
+            (p.power_on, p.color_temperature_kelvin),
+            (Some(true), Some(2700))
+        );
+        let p = patch(&off, Command::DecreaseColorTemperature);
+        assert_eq!(
+            (p.power_on, p.color_temperature_kelvin),
+            (Some(true), Some(1000))
+        );
+        // On, the switch is left alone.
+        let on = bulb(json!({"powerOn": true, "brightness": 50}));
+        assert_eq!(
+            patch(&on, Command::SetColorTemperature(4000)).power_on,
+            None
+        );
+    }
+
+    #[test]
+    fn light_warmer_and_cooler_step_through_the_named_whites_then_to_the_bulbs_ends() {
+        let at = |k: u32| bulb(json!({"powerOn": true, "colorTemperatureKelvin": k}));
+        let cooler = |k| patch(&at(k), Command::IncreaseColorTemperature).color_temperature_kelvin;
+        let warmer = |k| patch(&at(k), Command::DecreaseColorTemperature).color_temperature_kelvin;
+        assert_eq!(cooler(2200), Some(2700));
+        assert_eq!(cooler(4000), Some(5500));
+        assert_eq!(cooler(7000), Some(10000));
+        assert_eq!(cooler(10000), Some(10000));
+        assert_eq!(warmer(7000), Some(5500));
+        assert_eq!(warmer(2200), Some(1000));
+        assert_eq!(warmer(1000), Some(1000));
+        // Between steps: the next one each way.
+        assert_eq!(cooler(3000), Some(4000));
+        assert_eq!(warmer(3000), Some(2700));
+        // A narrow bulb: its own ends are its steps.
+        let narrow = device(
+            json!([{"type": "colorTemperature", "minKelvin": 2500, "maxKelvin": 3000}]),
+            json!({"colorTemperatureKelvin": 2700}),
+        );
+        let p = patch(&narrow, Command::IncreaseColorTemperature);
+        assert_eq!(p.color_temperature_kelvin, Some(3000));
+        let p = patch(&narrow, Command::DecreaseColorTemperature);
+        assert_eq!(p.color_temperature_kelvin, Some(2500));
+    }
+
+    #[test]
+    fn without_a_power_switch_the_values_are_plain() {
+        let dimmer = device(json!([{"type": "brightness"}]), json!({"brightness": 25}));
+        let p = patch(&dimmer, Command::AdjustBrightness(-25));
+        assert_eq!((p.power_on, p.brightness), (None, Some(0)));
+        let p = patch(&dimmer, Command::SetBrightness(0));
+        assert_eq!((p.power_on, p.brightness), (None, Some(0)));
+        let white = device(
             json!([{"type": "colorTemperature"}]),
             json!({"colorTemperatureKelvin": 2700}),
         );
-        assert_eq!(
-            plan(&d, &Command::IncreaseColorTemperature)
-                .unwrap()
-                .patch
-                .color_temperature_kelvin,
-            Some(4000)
-        );
-        assert_eq!(
-            plan(&d, &Command::DecreaseColorTemperature)
-                .unwrap()
-                .patch
-                .color_temperature_kelvin,
-            Some(2200)
-        );
-        let warmest = device(
-            json!([{"type": "colorTemperature"}]),
-            json!({"colorTemperatureKelvin": 2200}),
-        );
-        assert_eq!(
-            plan(&warmest, &Command::DecreaseColorTemperature)
-                .unwrap()
-                .patch
-                .color_temperature_kelvin,
-            Some(2200)
-        );
+        let p = patch(&white, Command::SetColorTemperature(4000));
+        assert_eq!((p.power_on, p.color_temperature_kelvin), (None, Some(4000)));
     }
 }

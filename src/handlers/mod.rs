@@ -4,6 +4,7 @@ pub mod accept_grant;
 pub mod control;
 pub mod discovery;
 pub mod ghost;
+pub mod light;
 pub mod report_state;
 pub mod thermostat;
 

@@ -179,7 +179,15 @@ impl<'a> Thermostat<'a> {
         }
         if matches!(self.setpoints, Setpoints::Dual | Setpoints::Triple) {
             let (lower, upper) = self.default_band(current);
-            let (lower, upper) = self.band(lower + delta, upper + delta)?;
+            // A triple-setpoint thermostat's band follows its target as far as its range
+            // allows ("warmer by 6" at 24 °C with the band at 19–25 °C and 30 °C the most: the
+            // target goes to 30, the band to 24–30). A dual one's band is what is adjusted.
+            let shift = if self.setpoints == Setpoints::Triple {
+                delta.clamp(self.min - lower, self.max - upper)
+            } else {
+                delta
+            };
+            let (lower, upper) = self.band(lower + shift, upper + shift)?;
             patch.lower_setpoint = Some(lower);
             patch.upper_setpoint = Some(upper);
         }

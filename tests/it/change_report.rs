@@ -21,14 +21,15 @@ const EARLIER_MS: i64 = 1_700_000_000_000;
 const SET_BRIGHTNESS: &str =
     "events/BrightnessController/BrightnessController.SetBrightness.request.json";
 
-/// A dimmable white lamp: off, at 10 %, 2700 K, all sampled at [`EARLIER_MS`].
+/// A dimmable white lamp: on, at 10 %, 2700 K, all sampled at [`EARLIER_MS`]. On, so that a
+/// change of its brightness is one Alexa hears (an off lamp reads 0 %).
 fn lamp(user: &str, id: &str) -> Device {
     serde_json::from_value(json!({
         "userId": user, "endpointId": id, "name": format!("Lamp {id}"),
         "description": "Dimmable white bulb by Example Devices", "manufacturer": "Example Devices",
         "category": "LIGHT",
         "capabilities": [{"type": "power"}, {"type": "brightness"}, {"type": "colorTemperature"}],
-        "state": {"powerOn": false, "brightness": 10, "colorTemperatureKelvin": 2700},
+        "state": {"powerOn": true, "brightness": 10, "colorTemperatureKelvin": 2700},
         "sampledAt": {"powerOn": EARLIER_MS, "brightness": EARLIER_MS, "colorTemperatureKelvin": EARLIER_MS},
     }))
     .unwrap()
@@ -52,9 +53,9 @@ fn brightness(v: u8) -> DeviceState {
 }
 
 /// The lamps' initial power state, written again.
-fn still_off() -> DeviceState {
+fn still_on() -> DeviceState {
     DeviceState {
-        power_on: Some(false),
+        power_on: Some(true),
         ..DeviceState::default()
     }
 }
@@ -136,17 +137,17 @@ fn requests_mentioning(requests: &[Request], text: &str) -> usize {
 
 #[tokio::test]
 async fn a_device_side_change_is_one_change_report_with_changed_properties_and_context() {
-    // GIVEN a lamp that is off at 10 %, a customer with a grant, and a gateway that accepts
+    // GIVEN a lamp that is on at 10 %, a customer with a grant, and a gateway that accepts
     let u = user();
     let mut h = Harness::new(&[lamp(&u, "lamp-1")]).await;
     h.grant(&u, 3600).await;
     accept_all(&h.gateway).await;
 
-    // WHEN the device cloud records that someone switched it on at the wall, at 40 %, 5 s ago
+    // WHEN the device cloud records that someone set it to 40 % and 4000 K in its app, 5 s ago
     let at_ms = now_ms() - 5_000;
     let patch = DeviceState {
-        power_on: Some(true),
         brightness: Some(40),
+        color_temperature_kelvin: Some(4000),
         ..DeviceState::default()
     };
     write(
@@ -188,8 +189,8 @@ async fn a_device_side_change_is_one_change_report_with_changed_properties_and_c
     assert_eq!(
         nvs(changed(report)),
         json!([
-            {"namespace": "Alexa.PowerController", "name": "powerState", "value": "ON"},
             {"namespace": "Alexa.BrightnessController", "name": "brightness", "value": 40},
+            {"namespace": "Alexa.ColorTemperatureController", "name": "colorTemperatureInKelvin", "value": 4000},
         ])
     );
     for p in changed(report).as_array().unwrap() {
@@ -206,16 +207,12 @@ async fn a_device_side_change_is_one_change_report_with_changed_properties_and_c
     assert_eq!(
         nvs(context(report)),
         json!([
-            {"namespace": "Alexa.ColorTemperatureController", "name": "colorTemperatureInKelvin", "value": 2700},
+            {"namespace": "Alexa.PowerController", "name": "powerState", "value": "ON"},
             {"namespace": "Alexa.EndpointHealth", "name": "connectivity", "value": {"value": "OK"}},
         ])
     );
-    let kelvin = prop(
-        context(report),
-        "Alexa.ColorTemperatureController",
-        "colorTemperatureInKelvin",
-    );
-    assert_eq!(kelvin["timeOfSample"], time_of_sample(EARLIER_MS));
+    let power = prop(context(report), "Alexa.PowerController", "powerState");
+    assert_eq!(power["timeOfSample"], time_of_sample(EARLIER_MS));
     let connectivity = prop(context(report), "Alexa.EndpointHealth", "connectivity");
     assert_eq!(
         connectivity["uncertaintyInMilliseconds"],
@@ -314,7 +311,7 @@ async fn a_change_made_by_an_alexa_directive_is_reported_as_voice_interaction() 
     assert_eq!(
         nvs(context(report)),
         json!([
-            {"namespace": "Alexa.PowerController", "name": "powerState", "value": "OFF"},
+            {"namespace": "Alexa.PowerController", "name": "powerState", "value": "ON"},
             {"namespace": "Alexa.ColorTemperatureController", "name": "colorTemperatureInKelvin", "value": 2700},
             {"namespace": "Alexa.EndpointHealth", "name": "connectivity", "value": {"value": "OK"}},
         ])
@@ -527,7 +524,7 @@ async fn losing_and_regaining_connectivity_are_each_a_change() {
         &h,
         &u,
         "lamp-1",
-        still_off(),
+        still_on(),
         lost,
         CauseType::PeriodicPoll,
         lost_at,
@@ -551,7 +548,7 @@ async fn losing_and_regaining_connectivity_are_each_a_change() {
     assert_eq!(
         nvs(context(&events[0])),
         json!([
-            {"namespace": "Alexa.PowerController", "name": "powerState", "value": "OFF"},
+            {"namespace": "Alexa.PowerController", "name": "powerState", "value": "ON"},
             {"namespace": "Alexa.BrightnessController", "name": "brightness", "value": 10},
             {"namespace": "Alexa.ColorTemperatureController", "name": "colorTemperatureInKelvin", "value": 2700},
         ])
@@ -564,7 +561,7 @@ async fn losing_and_regaining_connectivity_are_each_a_change() {
         &h,
         &u,
         "lamp-1",
-        still_off(),
+        still_on(),
         back,
         CauseType::PeriodicPoll,
         back_at,
@@ -600,8 +597,8 @@ async fn two_endpoints_are_two_reports_and_a_customer_without_a_grant_none() {
     accept_all(&h.gateway).await;
 
     // WHEN all three lamps change in one batch
-    let on = DeviceState {
-        power_on: Some(true),
+    let off = DeviceState {
+        power_on: Some(false),
         ..DeviceState::default()
     };
     let physical = CauseType::PhysicalInteraction;
@@ -616,7 +613,16 @@ async fn two_endpoints_are_two_reports_and_a_customer_without_a_grant_none() {
         now_ms(),
     )
     .await;
-    write(&h, &a, "lamp-2", on, None, CauseType::RuleTrigger, now_ms()).await;
+    write(
+        &h,
+        &a,
+        "lamp-2",
+        off,
+        None,
+        CauseType::RuleTrigger,
+        now_ms(),
+    )
+    .await;
     let (batch, response) = h.run_batch().await;
 
     // THEN two ChangeReports, one per changed lamp of the customer with the grant

@@ -76,13 +76,14 @@ async fn every_control_directive_changes_the_stored_state_and_answers_with_it() 
             |d| d.state.brightness == Some(75),
             ("Alexa.BrightnessController", "brightness", json!(75)),
         ),
-        // seeded at 60, -25
+        // seeded off at 60, -25: an off light is at 0 %, so "dimmer" leaves it off, with the
+        // 60 % it comes back on at (handlers::light)
         (
             "BrightnessController",
             "AdjustBrightness",
             "living-room-light",
-            |d| d.state.brightness == Some(35),
-            ("Alexa.BrightnessController", "brightness", json!(35)),
+            |d| d.state.power_on == Some(false) && d.state.brightness == Some(60),
+            ("Alexa.BrightnessController", "brightness", json!(0)),
         ),
         (
             "PercentageController",

@@ -478,7 +478,7 @@ async fn colour_temperature_stays_within_the_bulbs_own_range() {
         answer["event"]["payload"]["validRange"],
         json!({"minimumValue": 2200.0, "maximumValue": 6500.0})
     );
-    // AND "cooler" steps through the named whites it can show, stopping at its own end
+    // AND "cooler" steps through the named whites it can show, then to its own end, and stays
     let cooler = directive(
         "Alexa.ColorTemperatureController",
         "IncreaseColorTemperature",
@@ -496,9 +496,9 @@ async fn colour_temperature_stays_within_the_bulbs_own_range() {
         [
             json!(4000),
             json!(5500),
-            json!(5500),
-            json!(5500),
-            json!(5500)
+            json!(6500),
+            json!(6500),
+            json!(6500)
         ]
     );
     send(&tables, &set(6500)).await;

@@ -7,6 +7,8 @@
 //! - `validation_agrees_with_the_official_schema`: 1024 generated endpoints.
 //! - `stream_batches_give_alexa_the_same_view_as_single_records`: 512 sequences of 1–40
 //!   operations on 2 users × 2 endpoints.
+//! - `a_bulb_follows_the_light_rules_from_any_state`: 2048 bulbs (any power, brightness, white
+//!   and range) and light commands.
 //!
 //! Inputs are random on each run. A failure prints the shrunk input: add it as a fixed test
 //! like `regression_state_changed_while_left_out`.
@@ -1076,4 +1078,166 @@ fn regression_state_changed_while_left_out() {
         op,
     });
     same_view(&initial, &steps, &[false]).unwrap();
+}
+
+/// A colour bulb with tunable white, in any state a device cloud may hold.
+fn bulb() -> impl Strategy<Value = Device> {
+    (
+        (1000u32..=4000, 5000u32..=10000),
+        proptest::option::of(any::<bool>()),
+        proptest::option::of(0u8..=100),
+        proptest::option::of(1000u32..=10000),
+    )
+        .prop_map(|((min, max), power, brightness, kelvin)| {
+            let mut d = base_device("u", "bulb");
+            d.capabilities = vec![
+                DeviceCapability::Power,
+                DeviceCapability::Brightness,
+                DeviceCapability::Color,
+                DeviceCapability::ColorTemperature {
+                    min_kelvin: min,
+                    max_kelvin: max,
+                },
+            ];
+            d.state = DeviceState {
+                power_on: power,
+                brightness,
+                color_temperature_kelvin: kelvin.map(|k| k.clamp(min, max)),
+                ..DeviceState::default()
+            };
+            d
+        })
+}
+
+fn light_command() -> impl Strategy<Value = alexa_smart_home::alexa::control::Command> {
+    use alexa_smart_home::alexa::control::{Color, Command};
+    prop_oneof![
+        Just(Command::TurnOn),
+        Just(Command::TurnOff),
+        (0i64..=100).prop_map(Command::SetBrightness),
+        (-100i64..=100).prop_map(Command::AdjustBrightness),
+        (0.0f64..360.0).prop_map(|hue| Command::SetColor(Color {
+            hue,
+            saturation: 1.0,
+            brightness: 1.0
+        })),
+        (1000i64..=10000).prop_map(Command::SetColorTemperature),
+        Just(Command::IncreaseColorTemperature),
+        Just(Command::DecreaseColorTemperature),
+    ]
+}
+
+/// `device` with `patch` written over its state, as the table adapter writes it.
+fn written(device: &Device, patch: &DeviceState) -> Device {
+    let mut after = device.clone();
+    let mut state = serde_json::to_value(&after.state).unwrap();
+    for (k, v) in serde_json::to_value(patch).unwrap().as_object().unwrap() {
+        state[k] = v.clone();
+    }
+    after.state = serde_json::from_value(state).unwrap();
+    after
+}
+
+fn reported_brightness(d: &Device) -> Option<Value> {
+    values(d)
+        .into_iter()
+        .find(|r| r.name() == "brightness")
+        .map(|r| r.value.to_json())
+}
+
+/// The light rules hold whatever the bulb's state and the command: 0 % is off and keeps the
+/// brightness to come back at; brightness, colour and white turn an off bulb on; an off bulb
+/// reads 0 %; warmer and cooler move toward the bulb's ends and stop only there.
+#[test]
+fn a_bulb_follows_the_light_rules_from_any_state() {
+    use alexa_smart_home::alexa::control::Command;
+    use alexa_smart_home::handlers::control::plan;
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: 2048,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&(bulb(), light_command()), |(before, command)| {
+            let Ok(change) = plan(&before, &command) else {
+                // Only a white outside the bulb's range is refused.
+                prop_assert!(matches!(command, Command::SetColorTemperature(_)));
+                return Ok(());
+            };
+            let after = written(&before, &change.patch);
+            let on = after.state.power_on == Some(true);
+            // An off bulb reads 0 %; an on one its brightness.
+            if after.state.power_on == Some(false) {
+                prop_assert_eq!(reported_brightness(&after), Some(json!(0)));
+            } else if let Some(b) = after.state.brightness {
+                prop_assert_eq!(reported_brightness(&after), Some(json!(b)));
+            }
+            let was_off = before.state.power_on == Some(false);
+            let (min, max) = match before.capabilities[3] {
+                DeviceCapability::ColorTemperature {
+                    min_kelvin,
+                    max_kelvin,
+                } => (min_kelvin, max_kelvin),
+                _ => unreachable!(),
+            };
+            match command {
+                Command::TurnOn => {
+                    prop_assert!(on);
+                    prop_assert!(after.state.brightness != Some(0), "on at 0 %");
+                }
+                Command::TurnOff => {
+                    prop_assert!(!on);
+                    prop_assert_eq!(after.state.brightness, before.state.brightness);
+                }
+                Command::SetBrightness(0) => {
+                    prop_assert!(!on, "0 % is off");
+                    prop_assert_eq!(after.state.brightness, before.state.brightness);
+                }
+                Command::SetBrightness(b) => {
+                    prop_assert!(on);
+                    prop_assert_eq!(after.state.brightness, Some(u8::try_from(b).unwrap()));
+                }
+                Command::AdjustBrightness(delta) => {
+                    let from = if was_off {
+                        0
+                    } else {
+                        i64::from(before.state.brightness.unwrap_or(
+                            if before.state.power_on == Some(true) {
+                                100
+                            } else {
+                                0
+                            },
+                        ))
+                    };
+                    let to = (from + delta).clamp(0, 100);
+                    if to == 0 {
+                        prop_assert!(!on, "an adjustment that reaches 0 turns it off");
+                        prop_assert_eq!(after.state.brightness, before.state.brightness);
+                    } else {
+                        prop_assert!(on);
+                        prop_assert_eq!(after.state.brightness, Some(u8::try_from(to).unwrap()));
+                    }
+                }
+                Command::SetColor(_) | Command::SetColorTemperature(_) => prop_assert!(on),
+                Command::IncreaseColorTemperature | Command::DecreaseColorTemperature => {
+                    prop_assert!(on);
+                    let cooler = command == Command::IncreaseColorTemperature;
+                    let now = before
+                        .state
+                        .color_temperature_kelvin
+                        .map(|k| k.clamp(min, max));
+                    let to = after.state.color_temperature_kelvin.unwrap();
+                    prop_assert!((min..=max).contains(&to));
+                    if let Some(now) = now {
+                        if cooler {
+                            prop_assert!(to > now || now == max, "{now} → {to}");
+                        } else {
+                            prop_assert!(to < now || now == min, "{now} → {to}");
+                        }
+                    }
+                }
+                _ => unreachable!(),
+            }
+            Ok(())
+        })
+        .unwrap();
 }

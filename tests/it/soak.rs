@@ -692,12 +692,117 @@ fn remote_device(rng: &mut fastrand::Rng, user: &str, slot: usize) -> Device {
         d.capabilities = vec![DeviceCapability::Lock];
         d.confirm_within = Some(LOCK_CONFIRM_SECS);
     } else {
+        // A colour bulb with tunable white: the light rules of every one of its capabilities.
         d.category = "LIGHT".into();
-        d.capabilities = vec![DeviceCapability::Power, DeviceCapability::Brightness];
+        d.capabilities = vec![
+            DeviceCapability::Power,
+            DeviceCapability::Brightness,
+            DeviceCapability::Color,
+            DeviceCapability::ColorTemperature {
+                min_kelvin: 1000,
+                max_kelvin: 10000,
+            },
+        ];
     }
     d.device_cloud = Some(Adapter::Iot);
     d.thing_name = Some(thing_of(user, slot));
     d
+}
+
+/// The soak's own model of a light, written apart from the skill's planner: what `name` with
+/// `payload` asks of a bulb in `bulb`'s state (the desired state its shadow should get). Amazon's
+/// capability evaluations expect it: 0 % is off and the brightness is kept for coming back on;
+/// brightness, colour and white turn an off bulb on (an off bulb is at 0 %); warmer and cooler
+/// step through 2200, 2700, 4000, 5500 and 7000 K, then to the bulb's ends.
+fn light_model(bulb: &Device, name: &str, payload: &Value) -> Value {
+    let state = &bulb.state;
+    let is_on = state.power_on == Some(true);
+    let is_off = state.power_on == Some(false);
+    let mut asked = serde_json::Map::new();
+    let mut turn_on = |asked: &mut serde_json::Map<String, Value>| {
+        asked.insert("powerOn".into(), json!(true));
+        if state.brightness == Some(0) && !asked.contains_key("brightness") {
+            asked.insert("brightness".into(), json!(100));
+        }
+    };
+    let brightness =
+        |asked: &mut serde_json::Map<String, Value>,
+         to: i64,
+         turn_on: &mut dyn FnMut(&mut serde_json::Map<String, Value>)| {
+            if to == 0 {
+                asked.insert("powerOn".into(), json!(false));
+            } else {
+                asked.insert("brightness".into(), json!(to));
+                if !is_on {
+                    turn_on(asked);
+                }
+            }
+        };
+    match name {
+        "TurnOn" => turn_on(&mut asked),
+        "TurnOff" => {
+            asked.insert("powerOn".into(), json!(false));
+        }
+        "SetBrightness" => {
+            let to = payload["brightness"].as_i64().unwrap();
+            brightness(&mut asked, to, &mut turn_on);
+        }
+        "AdjustBrightness" => {
+            let from = if is_off {
+                0
+            } else {
+                i64::from(state.brightness.unwrap_or(if is_on { 100 } else { 0 }))
+            };
+            let to = (from + payload["brightnessDelta"].as_i64().unwrap()).clamp(0, 100);
+            brightness(&mut asked, to, &mut turn_on);
+        }
+        "SetColor" => {
+            asked.insert("color".into(), payload["color"].clone());
+            if !is_on {
+                turn_on(&mut asked);
+            }
+        }
+        _ => {
+            let (min, max) = bulb
+                .capabilities
+                .iter()
+                .find_map(|c| match c {
+                    DeviceCapability::ColorTemperature {
+                        min_kelvin,
+                        max_kelvin,
+                    } => Some((*min_kelvin, *max_kelvin)),
+                    _ => None,
+                })
+                .unwrap();
+            let mut steps = vec![min, 2200, 2700, 4000, 5500, 7000, max];
+            steps.retain(|k| (min..=max).contains(k));
+            steps.sort_unstable();
+            steps.dedup();
+            let now = state
+                .color_temperature_kelvin
+                .unwrap_or(steps[steps.len() / 2])
+                .clamp(min, max);
+            let to = match name {
+                "SetColorTemperature" => {
+                    u32::try_from(payload["colorTemperatureInKelvin"].as_u64().unwrap()).unwrap()
+                }
+                "IncreaseColorTemperature" => {
+                    steps.iter().copied().find(|&k| k > now).unwrap_or(now)
+                }
+                _ => steps
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|&k| k < now)
+                    .unwrap_or(now),
+            };
+            asked.insert("colorTemperatureKelvin".into(), json!(to));
+            if !is_on {
+                turn_on(&mut asked);
+            }
+        }
+    }
+    Value::Object(asked)
 }
 
 /// A random state the device may report on its own.
@@ -734,6 +839,10 @@ struct IotCounts {
     /// Directives whose command reached the device other than once (twice or more; or, for
     /// one Alexa heard success of, never): each must stay empty.
     not_once: Vec<String>,
+    /// Commands to the IoT bulb whose desired state was checked against the soak's own model
+    /// of a light (those no report raced), and those where the two differ (must stay empty).
+    light_checked: u64,
+    light_rules: Vec<String>,
 }
 
 /// A report the device makes later.
@@ -924,7 +1033,35 @@ impl IotSim {
                 )
             }
         } else {
-            match rng.u32(0..5) {
+            let kinds = if slot == IOT_LIGHT { 9 } else { 5 };
+            match rng.u32(0..kinds) {
+                5 => {
+                    let hue = f64::from(rng.u32(0..360));
+                    (
+                        "Alexa.ColorController",
+                        "SetColor",
+                        json!({"color": {"hue": hue, "saturation": 1.0, "brightness": 1.0}}),
+                        Value::Null,
+                    )
+                }
+                6 => (
+                    "Alexa.ColorTemperatureController",
+                    "SetColorTemperature",
+                    json!({"colorTemperatureInKelvin": rng.u32(10..=100) * 100}),
+                    Value::Null,
+                ),
+                7 => (
+                    "Alexa.ColorTemperatureController",
+                    "IncreaseColorTemperature",
+                    json!({}),
+                    Value::Null,
+                ),
+                8 => (
+                    "Alexa.ColorTemperatureController",
+                    "DecreaseColorTemperature",
+                    json!({}),
+                    Value::Null,
+                ),
                 0 => (
                     "Alexa.PowerController",
                     "TurnOn",
@@ -957,7 +1094,10 @@ impl IotSim {
                 }
             }
         };
-        let relative = name == "AdjustBrightness";
+        let relative = matches!(
+            name,
+            "AdjustBrightness" | "IncreaseColorTemperature" | "DecreaseColorTemperature"
+        );
         let directive = json!({"directive": {
             "header": {"namespace": namespace, "name": name, "payloadVersion": "3",
                 "messageId": uuid::Uuid::new_v4().to_string(), "correlationToken": token},
@@ -970,6 +1110,14 @@ impl IotSim {
         // the command and the record.
         let race = (relative && slot == IOT_LIGHT && rng.bool())
             .then(|| (physical_report(rng, slot), rng.u64(0..4)));
+        // What the soak's own model of a light asks of the bulb, from the state the skill will
+        // read (when no report races the command, that state is the table's now).
+        let modelled = if slot == IOT_LIGHT && race.is_none() {
+            let bulb = self.store.device(user, &key.1).await.unwrap();
+            bulb.map(|b| light_model(&b, name, &payload))
+        } else {
+            None
+        };
         let raw = directive.to_string();
         let answer = match race.clone() {
             None => self.skill.handle(&raw).await,
@@ -1006,6 +1154,25 @@ impl IotSim {
                 key.1
             ));
         }
+        // What the skill asked the device for: the shadow document it sent.
+        let desired = (is_iot(slot) && sent == 1).then(|| {
+            let body = self
+                .iot_commands
+                .last_body()
+                .expect("the command's document");
+            let document: Value = serde_json::from_slice(&body).unwrap();
+            document["state"]["desired"].clone()
+        });
+        if let (Some(model), Some(desired)) = (&modelled, &desired) {
+            self.counts.light_checked += 1;
+            if model != desired {
+                self.counts.light_rules.push(format!(
+                    "{user}/{}: {name} {payload}: the bulb was asked {desired}, a light's rules \
+                     say {model}",
+                    key.1
+                ));
+            }
+        }
         if relative && sent == 1 {
             self.counts.relative += 1;
             self.counts.relative_raced += u64::from(race.is_some() || slot == HTTPS_LAMP);
@@ -1025,17 +1192,8 @@ impl IotSim {
                 if slot == HTTPS_LAMP {
                     return;
                 }
-                // What the device was asked for: an adjustment's value is the shadow's.
-                let expect = if expect.is_null() {
-                    let desired = self
-                        .shadows
-                        .desired(&thing_of(user, slot), None)
-                        .await
-                        .unwrap();
-                    json!({"brightness": desired["brightness"]})
-                } else {
-                    expect
-                };
+                // What the device was asked for: the desired state the skill sent.
+                let expect = desired.clone().unwrap_or(expect);
                 // A light answered from the accepted command: the device follows, later, or
                 // ends elsewhere (its report corrects Alexa).
                 match rng.u32(0..10) {
@@ -1665,6 +1823,7 @@ async fn no_change_is_lost_under_faults() {
         );
     }
     found.extend(sim.counts.not_once.iter().cloned());
+    found.extend(sim.counts.light_rules.iter().cloned());
     let deferred = gateway_state.deferred.len();
     let answered = gateway_state
         .deferred
@@ -1677,7 +1836,7 @@ async fn no_change_is_lost_under_faults() {
          {} answered at once, {} deferred ({answered} of {deferred} answered asynchronously), \
          errors {:?}; the devices confirmed {}, late {}, failed {}, never {}; {} device reports; \
          {} relative commands each applied once ({} with the device reporting while taking it), \
-         {} not once",
+         {} not once; {} commands to the bulb checked against a light's rules, {} differing",
         c.voice + c.not_yet_discovered,
         c.not_yet_discovered,
         c.answered,
@@ -1691,6 +1850,8 @@ async fn no_change_is_lost_under_faults() {
         c.relative,
         c.relative_raced,
         c.not_once.len(),
+        c.light_checked,
+        c.light_rules.len(),
     );
     let lwa_state = lwa_state.lock().unwrap();
     let g = &*gateway_state;
@@ -1775,4 +1936,6 @@ async fn no_change_is_lost_under_faults() {
     );
     // And so must the races of a device reporting while it takes a relative command.
     assert!(c.relative > 0 && c.relative_raced > 0, "{c:?}");
+    // And the bulb's commands must have been held to a light's rules.
+    assert!(c.light_checked > 0, "{c:?}");
 }

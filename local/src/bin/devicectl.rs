@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
+use alexa_smart_home::alexa::BearerToken;
 use alexa_smart_home::alexa::event::CauseType;
-use alexa_smart_home::alexa::{BearerToken, Secret};
 use alexa_smart_home::cloud::{Adapter, DeviceClouds};
 use alexa_smart_home::config::Config;
 use alexa_smart_home::device::properties::{now_ms, reportable};
@@ -18,9 +18,7 @@ use alexa_smart_home::device::{Connectivity, Device, DeviceCapability, DeviceSta
 use alexa_smart_home::http;
 use alexa_smart_home::linking::config::default_jwks_url;
 use alexa_smart_home::linking::{JwksSource, JwtConfig, LinkingConfig};
-use alexa_smart_home::reconcile::dead_letter::DeadLetters;
-use alexa_smart_home::reconcile::run::Reconciler;
-use alexa_smart_home::reconcile::trigger::{ReconcileFunction, Trigger};
+use alexa_smart_home::reconcile::trigger::Trigger;
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::{self, DynamoStore};
 use alexa_smart_home::store::seed::Seed;
@@ -28,8 +26,10 @@ use alexa_smart_home::store::{
     Fields, StateOutcome, StateWrite, Store, TokenRecord, tables, unix_seconds,
 };
 use alexa_smart_home::stream::StreamProcessor;
+use alexa_smart_home_local::certify;
 use alexa_smart_home_local::fakes::FakeAmazon;
 use alexa_smart_home_local::idp::{self, IdentityProvider};
+use alexa_smart_home_local::pump::{Pump, reconcile_function, use_fakes};
 use alexa_smart_home_local::shadow::LocalShadows;
 use alexa_smart_home_local::stream::{LocalStream, Start};
 use alexa_smart_home_local::telemetry;
@@ -61,6 +61,20 @@ enum Command {
         /// Print only the answer's name and, for Discover, its endpoint ids.
         #[arg(long)]
         summary: bool,
+    },
+    /// Run Amazon's capability-evaluation test plans and the checkable Works-with-Alexa rules
+    /// against a catalogue (a seed file in the devices table's format), through the skill
+    /// binary, on fresh tables of the local server; print the report, write it as JSON, and
+    /// fail if anything failed (docs/certification.md).
+    Certify {
+        #[arg(long, default_value = "fixtures/example-account.json")]
+        seed: PathBuf,
+        /// Where the JSON report goes.
+        #[arg(long, default_value = "target/certify/report.json")]
+        json: PathBuf,
+        /// The skill binary; by default the one beside devicectl.
+        #[arg(long)]
+        skill: Option<PathBuf>,
     },
     /// Run the stand-in identity provider on 127.0.0.1 until Ctrl-C: it serves its key set,
     /// userinfo, and tokens (`issue-token --jwt`), and prints the skill's settings for it.
@@ -226,7 +240,7 @@ async fn main() -> ExitCode {
     }
 }
 
-type BoxError = Box<dyn std::error::Error>;
+use alexa_smart_home_local::pump::BoxError;
 
 async fn run(command: Command) -> Result<(), BoxError> {
     // The identity provider's commands need no tables.
@@ -478,6 +492,29 @@ async fn run(command: Command) -> Result<(), BoxError> {
         Command::LocalEvents { accept_grant, demo } => {
             let shadows = shadows()?;
             local_events(config, store, clouds, shadows, &accept_grant, demo).await?
+        }
+        Command::Certify { seed, json, skill } => {
+            let skill = match skill {
+                Some(path) => path,
+                None => std::env::current_exe()?.with_file_name("skill"),
+            };
+            let options = certify::Options {
+                catalogue: Seed::from_json(&read(&seed)?)?,
+                skill,
+                config,
+                plans: certify::plans::Sources::for_repository(&std::env::current_dir()?),
+                device: certify::faithful(),
+            };
+            let report = certify::run(options).await?;
+            print!("{}", report.text());
+            if let Some(dir) = json.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&json, serde_json::to_string_pretty(&report)?)?;
+            eprintln!("the report as JSON: {}", json.display());
+            if !report.summary.passed_all {
+                return Err("the certification failed (see the report above)".into());
+            }
         }
         Command::Idp { .. } | Command::IssueToken { jwt: Some(_), .. } => {
             unreachable!("answered before the tables are needed")
@@ -849,73 +886,6 @@ async fn local_events(
 }
 
 /// Points LWA and the event gateway at the local fakes.
-fn use_fakes(config: &mut Config, fakes: &FakeAmazon) {
-    config.lwa_token_url = fakes.lwa_token_url();
-    config.event_gateway_url = Some(fakes.gateway_url());
-    config
-        .lwa_client_id
-        .get_or_insert_with(|| "local-client".into());
-    config
-        .lwa_client_secret
-        .get_or_insert_with(|| Secret::new("local-secret"));
-}
-
-async fn reconcile_function(
-    store: DynamoStore,
-    config: &Config,
-) -> Result<ReconcileFunction<DynamoStore>, BoxError> {
-    Ok(ReconcileFunction::new(
-        Reconciler::from_config(store, config, http::client()?),
-        DeadLetters::new(&dynamo::sdk_config(config).await?),
-    ))
-}
-
-/// The local stand-in for Lambda's event source mapping: stream batches through the processor.
-struct Pump {
-    stream: LocalStream,
-    processor: StreamProcessor<DynamoStore>,
-    /// The grants table's stream, and the reconcile function it triggers.
-    grants: LocalStream,
-    reconciler: ReconcileFunction<DynamoStore>,
-    fakes: FakeAmazon,
-}
-
-impl Pump {
-    /// Hands one batch to the processor; `false` when the stream had nothing new.
-    async fn once(&mut self) -> Result<bool, BoxError> {
-        // The template gives the stream function two minutes per batch.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-        let grants = self.grants.next_batch(100).await?;
-        if !grants.records.is_empty() {
-            let trigger = Trigger::parse(&serde_json::to_value(&grants)?)?;
-            self.reconciler.handle(trigger, deadline).await;
-            self.grants.done(&Default::default()).await?;
-            return Ok(true);
-        }
-        let batch = self.stream.next_batch(100).await?;
-        if batch.records.is_empty() {
-            return Ok(false);
-        }
-        let response = self.processor.process(batch, deadline).await;
-        self.stream.done(&response).await?;
-        Ok(true)
-    }
-
-    /// Pumps until the fake gateway has received an event matching `seen`.
-    async fn until(&mut self, seen: impl Fn(&serde_json::Value) -> bool) -> Result<(), BoxError> {
-        let started = std::time::Instant::now();
-        while !self.fakes.received().iter().any(&seen) {
-            if started.elapsed() > Duration::from_secs(30) {
-                return Err("the expected event did not reach the gateway within 30 s".into());
-            }
-            if !self.once().await? {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-        Ok(())
-    }
-}
-
 fn has_endpoint(event: &serde_json::Value, name: &str, endpoint_id: &str) -> bool {
     event["event"]["header"]["name"] == name
         && event["event"]["payload"]["endpoints"]

@@ -100,6 +100,8 @@ struct Shared {
     candidates: AtomicU64,
     late: Mutex<Option<Late>>,
     stats: Mutex<Stats>,
+    /// The body of the last request forwarded.
+    last_body: Mutex<Option<Bytes>>,
 }
 
 /// The next `remaining` requests of `operation` are answered after `delay`, or (`before`)
@@ -163,6 +165,11 @@ impl ThrottlingProxy {
     /// The endpoint to give the DynamoDB client (`Config::dynamodb_endpoint`).
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The body of the last request forwarded (an IoT command's shadow document, say).
+    pub fn last_body(&self) -> Option<Bytes> {
+        lock(&self.shared.last_body).clone()
     }
 
     /// Changes which requests are throttled, effective from the next request.
@@ -264,7 +271,7 @@ impl Shared {
         if let Some((delay, true)) = late {
             tokio::time::sleep(delay).await;
         }
-        match forward(http, upstream, req).await {
+        match forward(http, upstream, req, &self.last_body).await {
             Ok(response) => {
                 if let Some((delay, false)) = late {
                     tokio::time::sleep(delay).await;
@@ -357,9 +364,11 @@ async fn forward(
     http: &reqwest::Client,
     upstream: &str,
     req: Request<Incoming>,
+    last_body: &Mutex<Option<Bytes>>,
 ) -> Result<Response<Full<Bytes>>, ForwardError> {
     let (parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
+    *lock(last_body) = Some(body.clone());
     let path = parts
         .uri
         .path_and_query()
