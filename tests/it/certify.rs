@@ -83,6 +83,20 @@ async fn the_example_account_passes_every_applicable_case_of_amazons_nine_plans(
         &Outcome::Skipped("it needs 7000 K; the bulb shows 2200–6500 K".into())
     );
     assert!(s.cases_run >= 150, "{s:?}");
+    // AND the report the book shows is this one, line for line.
+    let page = support::read("docs/certification.md");
+    let example = page
+        .split("```text\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the book's example report");
+    let text = report.text();
+    for line in example.lines().filter(|l| *l != "...") {
+        assert!(
+            text.lines().any(|l| l == line),
+            "docs/certification.md shows a line the report does not have:\n{line}"
+        );
+    }
 }
 
 /// A colour bulb with tunable white behind AWS IoT Core.

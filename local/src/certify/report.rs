@@ -140,15 +140,22 @@ impl Report {
                 }
                 let _ = writeln!(out);
                 for case in &of_plan {
-                    match &case.outcome {
-                        Outcome::Failed(why) => {
-                            let _ = writeln!(out, "    FAILED {}: {why}", case.case);
-                        }
-                        Outcome::Skipped(why) => {
-                            let _ = writeln!(out, "    not applicable {}: {why}", case.case);
-                        }
-                        Outcome::Passed => {}
+                    if let Outcome::Failed(why) = &case.outcome {
+                        let _ = writeln!(out, "    FAILED {}: {why}", case.case);
                     }
+                }
+                // Cases that do not apply, by reason.
+                let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+                for case in &of_plan {
+                    if let Outcome::Skipped(why) = &case.outcome {
+                        match reasons.iter_mut().find(|(r, _)| r == why) {
+                            Some((_, cases)) => cases.push(&case.case),
+                            None => reasons.push((why, vec![&case.case])),
+                        }
+                    }
+                }
+                for (why, cases) in reasons {
+                    let _ = writeln!(out, "    not applicable ({why}): {}", cases.join(", "));
                 }
             }
             if !any {
