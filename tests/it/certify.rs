@@ -18,13 +18,15 @@ fn options(catalogue: Seed, device: DeviceBehaviour) -> Options {
     Options {
         catalogue,
         skill: env!("CARGO_BIN_EXE_skill").into(),
-        config: Config::local(support::dynamo::endpoint()),
+        // IoT shadows on moto, even when DynamoDB is DynamoDB Local.
+        config: support::iot::with_iot(&Config::local(support::dynamo::endpoint())),
         plans: Sources::for_repository(&support::repo_path("")),
         device,
     }
 }
 
 async fn certify(catalogue: Seed, device: DeviceBehaviour) -> Report {
+    let _alone = support::HEAVY.lock().await;
     let report = certify::run(options(catalogue, device))
         .await
         .unwrap_or_else(|e| panic!("the certification could not run: {e}"));

@@ -633,13 +633,10 @@ fn report(name: &str, run: &Run, stats: &Stats) {
     );
 }
 
-/// The tests share one local server that serves one request at a time: one load at a time, so
-/// that no test's requests queue behind another's.
-static ONE_LOAD_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_directives_in_flight_through_one_client_all_answer_right() {
-    let _alone = ONE_LOAD_AT_A_TIME.lock().await;
+    let _alone = support::HEAVY.lock().await;
     // GIVEN 8 customers with 4 to 25 lights each, and one skill over one DynamoDB client
     // (through the proxy, throttling nothing, to count requests)
     let tables = TestTables::new().await;
@@ -663,7 +660,7 @@ async fn two_hundred_directives_in_flight_through_one_client_all_answer_right() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_that_clears_within_the_sdk_retries_is_invisible_to_alexa() {
-    let _alone = ONE_LOAD_AT_A_TIME.lock().await;
+    let _alone = support::HEAVY.lock().await;
     // GIVEN DynamoDB throttling 30 % of requests, never a call's last announced attempt
     let (tables, workload, proxy, skill) = throttled(Throttle::Transient { per_mille: 300 }).await;
 
@@ -682,7 +679,7 @@ async fn throttling_that_clears_within_the_sdk_retries_is_invisible_to_alexa() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sustained_throttling_answers_right_or_internal_error_and_a_failed_directive_changes_nothing()
  {
-    let _alone = ONE_LOAD_AT_A_TIME.lock().await;
+    let _alone = support::HEAVY.lock().await;
     // GIVEN DynamoDB throttling 30 % of all requests, last attempts included: with 3 attempts
     // per call, about 0.3³ ≈ 3 % of calls run out of them
     let (tables, workload, proxy, skill) = throttled(Throttle::Sustained { per_mille: 300 }).await;
@@ -701,7 +698,7 @@ async fn sustained_throttling_answers_right_or_internal_error_and_a_failed_direc
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_every_request_answers_internal_error_after_bounded_attempts() {
-    let _alone = ONE_LOAD_AT_A_TIME.lock().await;
+    let _alone = support::HEAVY.lock().await;
     // GIVEN DynamoDB throttling every request
     let (tables, workload, proxy, skill) = throttled(Throttle::Sustained { per_mille: 1000 }).await;
 
@@ -745,7 +742,7 @@ async fn throttling_every_request_answers_internal_error_after_bounded_attempts(
 /// (`LAST_WRITE` in src/store/dynamo.rs).
 #[tokio::test]
 async fn an_adjustment_applied_but_answered_too_late_counts_once() {
-    let _alone = ONE_LOAD_AT_A_TIME.lock().await;
+    let _alone = support::HEAVY.lock().await;
     // GIVEN a light at 20 %, and DynamoDB answering the next UpdateItem, which it applies, only
     // after the client's attempt timeout
     let tables = TestTables::new().await;

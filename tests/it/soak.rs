@@ -1217,12 +1217,25 @@ impl IotSim {
                     }
                     _ => {
                         self.counts.failed += 1;
-                        let elsewhere = match expect.get("powerOn") {
-                            Some(on) => json!({"powerOn": !on.as_bool().unwrap_or_default()}),
-                            None => {
-                                json!({"brightness": (expect["brightness"].as_u64().unwrap_or_default() + 37) % 101})
-                            }
-                        };
+                        // Every field it was asked to change ends other than asked.
+                        let mut elsewhere = serde_json::Map::new();
+                        for (field, asked) in expect.as_object().into_iter().flatten() {
+                            let other = match field.as_str() {
+                                "powerOn" => json!(!asked.as_bool().unwrap_or_default()),
+                                "brightness" => {
+                                    json!((asked.as_u64().unwrap_or_default() + 37) % 101)
+                                }
+                                "colorTemperatureKelvin" => {
+                                    json!(if asked == 2700 { 4000 } else { 2700 })
+                                }
+                                "color" => {
+                                    json!({"hue": (asked["hue"].as_f64().unwrap_or_default() + 90.0) % 360.0, "saturation": 1.0, "brightness": 1.0})
+                                }
+                                _ => asked.clone(),
+                            };
+                            elsewhere.insert(field.clone(), other);
+                        }
+                        let elsewhere = Value::Object(elsewhere);
                         self.report(user, slot, elsewhere).await;
                     }
                 }

@@ -18,6 +18,11 @@ use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::Store;
 use serde_json::Value;
 
+/// The tests share one local server that serves one request at a time: the heavy ones (the
+/// load tests, the certification runs) take turns, so that no test's requests queue behind
+/// another's and none is answered late for it.
+pub static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
