@@ -18,8 +18,9 @@ fn options(catalogue: Seed, device: DeviceBehaviour) -> Options {
     Options {
         catalogue,
         skill: env!("CARGO_BIN_EXE_skill").into(),
-        // IoT shadows on moto, even when DynamoDB is DynamoDB Local.
-        config: support::iot::with_iot(&Config::local(support::dynamo::endpoint())),
+        // A server of its own (a run sends hundreds of requests), and IoT shadows on moto even
+        // when DynamoDB is DynamoDB Local.
+        config: support::iot::with_iot(&Config::local(support::dynamo::busy_endpoint())),
         plans: Sources::for_repository(&support::repo_path("")),
         device,
     }

@@ -22,6 +22,18 @@ pub fn endpoint() -> &'static str {
     })
 }
 
+/// A server for a test that sends hundreds of requests (a certification run): moto runs one
+/// request at a time, so on the shared one every other test would queue behind it. A moto of
+/// its own, shared by such tests; against another server (`DYNAMODB_ENDPOINT`, DynamoDB Local,
+/// which serves requests side by side), that one.
+pub fn busy_endpoint() -> &'static str {
+    static BUSY: OnceLock<String> = OnceLock::new();
+    BUSY.get_or_init(|| match std::env::var("DYNAMODB_ENDPOINT") {
+        Ok(url) if !url.is_empty() => url,
+        _ => spawn_moto(),
+    })
+}
+
 pub fn spawn_moto() -> String {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
