@@ -633,7 +633,6 @@ fn report(name: &str, run: &Run, stats: &Stats) {
     );
 }
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_directives_in_flight_through_one_client_all_answer_right() {
     let _alone = support::HEAVY.lock().await;
