@@ -1,6 +1,6 @@
 //! Which cases of a plan apply to a device, and whether a reported value is the expected one.
 
-use alexa_smart_home::device::{Device, DeviceCapability, Setpoints, TemperatureScale};
+use alexa_smart_home::device::{Device, DeviceCapability, Setpoints};
 use serde_json::Value;
 
 use super::plans::{Case, Compare, PlanDirective, State};
@@ -95,10 +95,7 @@ fn fits(device: &Device, directive: &PlanDirective) -> Result<(), String> {
                     let Some(plan_scale) = temperature.get("scale").and_then(Value::as_str) else {
                         continue;
                     };
-                    let device_scale = match scale {
-                        TemperatureScale::Celsius => "CELSIUS",
-                        TemperatureScale::Fahrenheit => "FAHRENHEIT",
-                    };
+                    let device_scale = scale.alexa_name();
                     if plan_scale != device_scale {
                         return Err(format!(
                             "the plan is in {plan_scale}; the thermostat works in {device_scale}"

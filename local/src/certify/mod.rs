@@ -228,7 +228,7 @@ impl Run {
                 "IOT_DATA_ENDPOINT",
                 config.iot_data_endpoint.as_deref().unwrap_or(""),
             )
-            .env("DEVICE_CLOUD", device_cloud_name(config.device_cloud))
+            .env("DEVICE_CLOUD", config.device_cloud.to_string())
             .env("AWS_LAMBDA_LOG_LEVEL", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
@@ -356,7 +356,7 @@ impl Run {
         let mut report = EndpointReport {
             endpoint_id: endpoint.id.clone(),
             name: endpoint.device.name.clone(),
-            device_cloud: device_cloud_name(adapter).to_owned(),
+            device_cloud: adapter.to_string(),
             not_run: None,
             cases: Vec::new(),
         };
@@ -603,12 +603,4 @@ fn values(state: &Value) -> Vec<(Value, Value, Value, Value)> {
             )
         })
         .collect()
-}
-
-fn device_cloud_name(adapter: Adapter) -> &'static str {
-    match adapter {
-        Adapter::Table => "table",
-        Adapter::Iot => "iot",
-        Adapter::Https => "https",
-    }
 }
