@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::alexa::Secret;
-use crate::cloud::Adapter;
+use crate::device::Adapter;
 use crate::gateway::GatewayRegion;
 use crate::linking::config::{self as linking, Algorithm};
 use crate::linking::{JwksSource, JwtConfig, LinkingConfig, Mode, UserinfoConfig};

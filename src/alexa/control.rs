@@ -5,8 +5,8 @@
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::directive::ParseError;
 use super::interface::Interface;
+use super::parse_error::ParseError;
 
 /// One control directive.
 #[derive(Debug, Clone, PartialEq)]
@@ -278,7 +278,7 @@ impl Command {
 }
 
 fn field<T: DeserializeOwned>(payload: &str) -> Result<T, ParseError> {
-    super::directive::from_part("payload", payload)
+    super::parse_error::from_part("payload", payload)
 }
 
 #[derive(Deserialize)]

@@ -9,12 +9,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+pub use super::MAX_DIRECTIVE_BYTES;
 use super::control::Command;
+pub use super::parse_error::ParseError;
+use super::parse_error::from_part;
 use super::{BearerToken, PAYLOAD_VERSION, Scope, Secret, validate};
-
-/// Directives larger than this are rejected unread. Alexa's largest directives are a few
-/// kilobytes; the bound keeps a hostile or broken caller from making the skill parse megabytes.
-pub const MAX_DIRECTIVE_BYTES: usize = 64 * 1024;
 
 /// Account-linking tokens longer than this are rejected before they are hashed or looked up.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -100,28 +99,6 @@ impl ReplyTo {
             authorization: header.namespace == "Alexa.Authorization",
         }
     }
-}
-
-/// Why a directive was rejected. Messages never quote values from the directive, which may
-/// carry tokens.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ParseError {
-    #[error("directive of {0} bytes is larger than the {MAX_DIRECTIVE_BYTES} bytes accepted")]
-    TooLarge(usize),
-    #[error("malformed {part}: {reason}")]
-    Malformed { part: &'static str, reason: String },
-    #[error("unsupported payloadVersion (expected \"{PAYLOAD_VERSION}\")")]
-    PayloadVersion,
-    #[error("unsupported directive {namespace}.{name}")]
-    Unsupported { namespace: String, name: String },
-    #[error("missing endpoint")]
-    MissingEndpoint,
-    #[error("invalid endpointId: {0}")]
-    EndpointId(validate::InvalidEndpoint),
-    #[error("invalid bearer token: {0}")]
-    Token(&'static str),
-    #[error("invalid grant code: {0}")]
-    GrantCode(&'static str),
 }
 
 /// A directive that could not be parsed, with what its answer can still echo.
@@ -283,44 +260,6 @@ fn check_secret(secret: &Secret, error: fn(&'static str) -> ParseError) -> Resul
     }
 }
 
-pub(crate) fn from_part<'a, T: Deserialize<'a>>(
-    part: &'static str,
-    json: &'a str,
-) -> Result<T, ParseError> {
-    serde_json::from_str(json).map_err(|e| ParseError::Malformed {
-        part,
-        reason: redact_quoted(&e.to_string()),
-    })
-}
-
-/// serde_json quotes offending values in its messages (`invalid type: string "…"`, ``unknown
-/// variant `…` ``); such a value may be a token, so it is cut out before the message is logged
-/// or answered. Field names (``missing field `token` ``) are the skill's own and are kept.
-fn redact_quoted(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    // The open quote character, and whether its content is kept.
-    let mut open: Option<(char, bool)> = None;
-    for c in message.chars() {
-        match open {
-            None if c == '"' || c == '`' => {
-                let keep = c == '`' && out.ends_with("field ");
-                out.push(c);
-                if !keep {
-                    out.push('…');
-                }
-                open = Some((c, keep));
-            }
-            Some((q, _)) if c == q => {
-                out.push(c);
-                open = None;
-            }
-            None | Some((_, true)) => out.push(c),
-            Some((_, false)) => {}
-        }
-    }
-    out
-}
-
 /// Unknown namespaces and names are echoed in logs and answers, but never at any length.
 fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
@@ -364,14 +303,6 @@ mod tests {
         let text = rejected.error.to_string();
         assert!(!text.contains("secret-token"), "{text}");
         assert!(text.contains("payload"), "{text}");
-        assert_eq!(
-            redact_quoted("unknown variant `tok`, expected `A`"),
-            "unknown variant `…`, expected `…`"
-        );
-        assert_eq!(
-            redact_quoted("missing field `token` at line 1"),
-            "missing field `token` at line 1"
-        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod directive;
 pub mod endpoint;
 pub mod event;
 pub mod interface;
+pub mod parse_error;
 pub mod validate;
 
 use std::fmt;
@@ -17,6 +18,10 @@ use serde::{Deserialize, Serialize};
 
 /// Every v3 message carries this payload version.
 pub const PAYLOAD_VERSION: &str = "3";
+
+/// Directives larger than this are rejected unread. Alexa's largest directives are a few
+/// kilobytes; the bound keeps a hostile or broken caller from making the skill parse megabytes.
+pub const MAX_DIRECTIVE_BYTES: usize = 64 * 1024;
 
 /// A secret string: a bearer token (account-linking or Login with Amazon), a grant code, a
 /// client secret. Its `Debug` output is redacted so that a secret can never reach the logs

@@ -7,6 +7,9 @@ pub mod catalogue;
 pub mod mapping;
 pub mod pending;
 pub mod properties;
+pub mod routing;
+
+pub use routing::Adapter;
 
 use std::collections::BTreeMap;
 
@@ -14,7 +17,6 @@ use serde::{Deserialize, Serialize};
 
 use self::pending::PendingCommand;
 use crate::alexa::event::CauseType;
-use crate::cloud::Adapter;
 
 /// One device of one customer. Attribute names are the item's DynamoDB attribute names.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
