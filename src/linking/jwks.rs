@@ -303,3 +303,40 @@ impl KeySet {
         fetched
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RS256: [Algorithm; 1] = [Algorithm::RS256];
+
+    #[test]
+    fn a_set_without_a_usable_signing_key_is_refused() {
+        assert_eq!(
+            Keys::parse(b"{\"keys\": []}", &RS256).unwrap_err(),
+            KeySetError::NoUsableKey
+        );
+        // An HMAC key in a published set is no key at all; nor is an encryption key.
+        let oct = br#"{"keys": [{"kty": "oct", "kid": "k", "k": "c2VjcmV0"}]}"#;
+        assert_eq!(
+            Keys::parse(oct, &RS256).unwrap_err(),
+            KeySetError::NoUsableKey
+        );
+        let rsa = r#"{"kty": "RSA", "kid": "k", "n": "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw", "e": "AQAB""#;
+        let enc = format!(r#"{{"keys": [{rsa}, "use": "enc"}}]}}"#);
+        assert_eq!(
+            Keys::parse(enc.as_bytes(), &RS256).unwrap_err(),
+            KeySetError::NoUsableKey
+        );
+        let sig =
+            format!(r#"{{"keys": [{rsa}}}, {{"kty": "oct", "kid": "h", "k": "c2VjcmV0"}}]}}"#);
+        let keys = Keys::parse(sig.as_bytes(), &RS256).unwrap();
+        assert_eq!(keys.len(), 1, "the signing key kept, the HMAC key left out");
+        assert!(keys.get("k").unwrap().verifies(Algorithm::RS256));
+        assert!(!keys.get("k").unwrap().verifies(Algorithm::HS256));
+        assert_eq!(
+            Keys::parse(b"[]", &RS256).unwrap_err(),
+            KeySetError::NotAKeySet
+        );
+    }
+}

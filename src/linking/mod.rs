@@ -13,14 +13,13 @@
 //! an identity provider that cannot be asked is `INTERNAL_ERROR`, never a credential error,
 //! so that a provider's bad minute does not unlink anybody.
 
-pub mod config;
 pub mod jwks;
 pub mod jwt;
 pub mod userinfo;
 
 use std::time::SystemTime;
 
-pub use config::{JwksSource, JwtConfig, LinkingConfig, Mode, UserinfoConfig};
+pub use crate::config::linking::{JwksSource, JwtConfig, LinkingConfig, Mode, UserinfoConfig};
 
 use crate::alexa::BearerToken;
 use crate::deadline::Deadline;

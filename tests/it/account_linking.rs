@@ -8,10 +8,9 @@ use crate::support;
 use std::time::Duration;
 
 use alexa_smart_home::alexa::Secret;
+use alexa_smart_home::config::linking::default_jwks_url;
 use alexa_smart_home::deadline::Deadline;
-use alexa_smart_home::linking::{
-    JwksSource, JwtConfig, LinkingConfig, UserinfoConfig, config::default_jwks_url,
-};
+use alexa_smart_home::linking::{JwksSource, JwtConfig, LinkingConfig, UserinfoConfig};
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::Store;
 use alexa_smart_home::store::dynamo::DynamoStore;
@@ -730,4 +729,21 @@ async fn an_out_of_time_directive_does_not_wait_for_the_identity_provider() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn a_key_set_in_the_configuration_without_a_usable_key_fails_the_cold_start() {
+    let idp = IdentityProvider::start(Algorithm::RS256).await;
+    let mut config = jwt_config(&idp);
+    // Only an HMAC key: a published set's "secret" is no key at all.
+    config.key_set =
+        JwksSource::Inline(r#"{"keys": [{"kty": "oct", "kid": "k", "k": "c2VjcmV0"}]}"#.into());
+    let tables = tables(LinkingConfig::Jwt(config)).await;
+    let refused = Skill::from_config(
+        tables.store.clone(),
+        &tables.config,
+        alexa_smart_home::http::client().unwrap(),
+    )
+    .unwrap_err();
+    assert!(refused.to_string().contains("JWKS_JSON"), "{refused}");
 }

@@ -77,9 +77,8 @@ async fn no_token_appears_in_the_logs() {
 /// what userinfo answers never reach the logs, at DEBUG.
 #[tokio::test]
 async fn no_token_key_or_userinfo_answer_appears_in_the_logs() {
-    use alexa_smart_home::linking::{
-        JwksSource, JwtConfig, LinkingConfig, UserinfoConfig, config::default_jwks_url,
-    };
+    use alexa_smart_home::config::linking::default_jwks_url;
+    use alexa_smart_home::linking::{JwksSource, JwtConfig, LinkingConfig, UserinfoConfig};
     use alexa_smart_home_local::idp::{AUDIENCE, IdentityProvider, SigningKey};
     use jsonwebtoken::Algorithm;
     use std::time::Duration;

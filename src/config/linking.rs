@@ -1,5 +1,5 @@
-//! The account-linking settings (`ACCOUNT_LINKING` and each mode's own). `crate::config` reads
-//! them from the environment; these are the values it produces.
+//! The account-linking settings (`ACCOUNT_LINKING` and each mode's own), as the configuration
+//! reads them from the environment; `crate::linking` is built from them.
 
 use std::str::FromStr;
 use std::time::Duration;

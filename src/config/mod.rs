@@ -5,8 +5,9 @@ use std::time::Duration;
 use crate::alexa::Secret;
 use crate::device::Adapter;
 use crate::gateway::GatewayRegion;
-use crate::linking::config::{self as linking, Algorithm};
-use crate::linking::{JwksSource, JwtConfig, LinkingConfig, Mode, UserinfoConfig};
+pub mod linking;
+
+use linking::{Algorithm, JwksSource, JwtConfig, LinkingConfig, Mode, UserinfoConfig};
 
 /// Everything the Lambdas read from their environment. Every variable has a default that
 /// suits a local run; `template.yaml` sets the rest in AWS.
@@ -164,8 +165,13 @@ fn linking_config(
                     ));
                 }
                 (Some(json), None) => {
-                    crate::linking::jwks::Keys::parse(json.as_bytes(), &algorithms)
-                        .map_err(|e| error("JWKS_JSON", e.to_string()))?;
+                    // Its keys are read when the verifier is built, at cold start: a set with
+                    // no usable key fails it there, naming JWKS_JSON.
+                    let set: serde_json::Value = serde_json::from_str(&json)
+                        .map_err(|_| error("JWKS_JSON", "not JSON".into()))?;
+                    if !set.get("keys").is_some_and(serde_json::Value::is_array) {
+                        return Err(error("JWKS_JSON", "not a JSON Web Key Set".into()));
+                    }
                     JwksSource::Inline(json)
                 }
                 (None, url) => JwksSource::Url(trusted(
@@ -487,13 +493,16 @@ mod tests {
         assert_eq!(err.name, "TOKEN_LEEWAY_SECONDS");
         let err = jwt(&[("IDP_TIMEOUT_MS", "5000")]).unwrap_err();
         assert_eq!(err.name, "IDP_TIMEOUT_MS");
-        let err = jwt(&[("JWKS_JSON", "{\"keys\": []}")]).unwrap_err();
+        for not_a_set in ["not json", "{}", "{\"keys\": 3}"] {
+            let err = jwt(&[("JWKS_JSON", not_a_set)]).unwrap_err();
+            assert_eq!(err.name, "JWKS_JSON", "{not_a_set}");
+        }
+        let err = jwt(&[
+            ("JWKS_JSON", "{\"keys\": []}"),
+            ("JWKS_URL", "https://x.example/k"),
+        ])
+        .unwrap_err();
         assert_eq!(err.name, "JWKS_JSON");
-        let err = jwt(&[("JWKS_JSON", "{}"), ("JWKS_URL", "https://x.example/k")]).unwrap_err();
-        assert_eq!(err.name, "JWKS_JSON");
-        // An HMAC key in the set is no key at all.
-        let oct = r#"{"keys": [{"kty": "oct", "kid": "k", "k": "c2VjcmV0"}]}"#;
-        assert_eq!(jwt(&[("JWKS_JSON", oct)]).unwrap_err().name, "JWKS_JSON");
         let c = jwt(&[("TOKEN_REQUIRED_SCOPES", "devices, openid")]).unwrap();
         let LinkingConfig::Jwt(j) = c.linking else {
             unreachable!()
