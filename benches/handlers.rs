@@ -10,8 +10,8 @@ use std::hint::black_box;
 use alexa_smart_home::alexa::BearerToken;
 use alexa_smart_home::alexa::event;
 use alexa_smart_home::config::Config;
+use alexa_smart_home::device::mapping;
 use alexa_smart_home::device::properties::now_ms;
-use alexa_smart_home::handlers::discovery;
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::TokenRecord;
 use alexa_smart_home::store::memory::MemoryStore;
@@ -73,7 +73,7 @@ fn discover_300(c: &mut Criterion) {
     let devices = account("u", 300);
     c.bench_function("discover: map + validate + serialize 300 endpoints", |b| {
         b.iter(|| {
-            let endpoints = discovery::discoverable(black_box(&devices));
+            let endpoints = mapping::discoverable(black_box(&devices));
             serde_json::to_vec(&event::discover_response(endpoints)).expect("serializes")
         })
     });

@@ -15,7 +15,8 @@
 //! - [`skill`]: the skill Lambda's core: parse the raw directive, dispatch, map errors.
 //! - [`stream`]: the stream Lambda's core: device changes → proactive events to Alexa.
 //! - [`proactive`]: building proactive events within Alexa's limits and delivering them.
-//! - [`reconcile`]: what Alexa was last told against the devices table (anti-entropy).
+//! - [`reconcile`]: what Alexa was last told against the devices table (anti-entropy); [`view`]
+//!   records what Alexa was told, for it.
 //! - [`gateway`], [`lwa`], [`grants`]: the event gateway, Login with Amazon, and keeping a
 //!   customer's grant fresh.
 //! - [`linking`]: account linking, which customer a bearer token belongs to (the tokens
@@ -50,3 +51,4 @@ pub mod runtime;
 pub mod skill;
 pub mod store;
 pub mod stream;
+pub mod view;

@@ -122,22 +122,3 @@ pub async fn read<S: Store>(
     }
     Ok(found)
 }
-
-/// The endpoints Alexa can accept for these devices, in the order given (the table's
-/// endpoint id order, so the same 300 are chosen every time when there are more).
-/// A device that breaks one of Alexa's limits is logged with the reason and left out.
-pub fn discoverable(devices: &[Device]) -> Vec<Endpoint> {
-    let mut endpoints: Vec<Endpoint> = devices
-        .iter()
-        .filter_map(mapping::checked_endpoint)
-        .collect();
-    if endpoints.len() > validate::MAX_ENDPOINTS {
-        warn!(
-            endpoints = endpoints.len(),
-            sent = validate::MAX_ENDPOINTS,
-            "account has more valid endpoints than Alexa accepts; the rest are not discovered"
-        );
-        endpoints.truncate(validate::MAX_ENDPOINTS);
-    }
-    endpoints
-}

@@ -2,7 +2,6 @@
 //! or the device was deleted before events were enabled). A directive for it is answered
 //! `NO_SUCH_ENDPOINT`, and a DeleteReport for it is sent at once, so that the ghost goes away.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tracing::{debug, info, warn};
@@ -11,9 +10,10 @@ use super::Services;
 use crate::deadline::Deadline;
 use crate::error::Chain;
 use crate::grants;
-use crate::proactive::delivery::{RetryPolicy, Sender};
+use crate::proactive::delivery::{Delivered, RetryPolicy, Sender};
 use crate::proactive::reports::{Report, ReportKind};
 use crate::store::Store;
+use crate::view::AlexaView;
 
 /// The most a ghost's DeleteReport may add to the directive's answer: Alexa waits 8 s in all.
 pub const BUDGET: Duration = Duration::from_secs(3);
@@ -49,22 +49,24 @@ pub async fn report_deleted<S: Store>(
         resends: 0,
         ..RetryPolicy::default()
     };
+    let view = AlexaView::new(&services.store);
     let sender = Sender {
         store: &services.store,
         lwa: &services.lwa,
         gateway: &services.gateway,
         policy: &policy,
         deadline,
-        // Only deletes.
-        states: &BTreeMap::new(),
+        observer: &view,
     };
     let report = Report {
         kind: ReportKind::Delete(vec![endpoint_id.to_owned()]),
-        first_record: 0,
+        tag: None,
     };
-    match sender.send_all(grant, vec![report]).await {
-        None => info!(endpoint_id, "ghost endpoint: DeleteReport sent"),
-        Some(_) => warn!(
+    match sender.deliver(grant, vec![report]).await {
+        Delivered::All | Delivered::Stopped => {
+            info!(endpoint_id, "ghost endpoint: DeleteReport sent")
+        }
+        Delivered::Undelivered(_) => warn!(
             endpoint_id,
             "ghost endpoint: DeleteReport not delivered; its next directive tries again"
         ),

@@ -1,22 +1,21 @@
 //! Sending one customer's reports to the gateway, handling each answer as the gateway's error
 //! codes say (`shared/alexa/NOTES.md`).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use tracing::{debug, error, info, warn};
 
-use super::reports::{Report, ReportKind};
+use super::Observer;
+use super::reports::{Report, ReportKind, earliest};
+use crate::chain::Chain;
 use crate::deadline::Deadline;
-use crate::device::properties::now_ms;
-use crate::error::Chain;
 use crate::gateway::{Gateway, GatewayError};
 use crate::grants::{self, Refreshed};
 use crate::http::REQUEST_TIMEOUT;
 use crate::lwa::Lwa;
 use crate::metrics;
-use crate::reconcile;
-use crate::store::{Definition, Grant, Store};
+use crate::store::{Grant, Store};
 
 /// How throttling and server errors are retried. Amazon: resend up to 3 times, at least 1 s apart.
 #[derive(Debug, Clone)]
@@ -62,45 +61,37 @@ pub enum Delivered {
     /// The gateway refuses the customer for now or for good (skill disabled, another stage):
     /// the rest was not sent, and resending the records cannot help.
     Stopped,
-    /// Not all delivered: the earliest stream record of what was not.
-    Undelivered(usize),
+    /// Not all delivered: the earliest tag of what was not.
+    Undelivered(Option<usize>),
 }
 
 /// Sends reports for one customer.
-pub struct Sender<'a, S> {
+pub struct Sender<'a, S, O> {
+    /// Where the customer's grant is kept (refreshed when LWA says it expired).
     pub store: &'a S,
     pub lwa: &'a Lwa,
     pub gateway: &'a Gateway,
     pub policy: &'a RetryPolicy,
     /// When the invocation must have answered: every request ends before it.
     pub deadline: Deadline,
-    /// Endpoint id → [`reconcile::state_digest`] of the device's state as of the reports, for
-    /// the endpoints an AddOrUpdateReport adds: recorded with the definition, as what Alexa
-    /// learns by ReportState.
-    pub states: &'a BTreeMap<String, String>,
+    /// Told what is sent and what is accepted.
+    pub observer: &'a O,
 }
 
 /// Time kept back from the deadline for answering Lambda, and for what an accepted report
 /// leads to (recording it in the Alexa view).
 const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 
-impl<S: Store> Sender<'_, S> {
-    /// Sends `reports` in order and returns the earliest stream record that was not delivered
-    /// (`None`: everything was delivered or needs no retry).
-    pub async fn send_all(&self, grant: Grant, reports: Vec<Report>) -> Option<usize> {
-        match self.deliver(grant, reports).await {
-            Delivered::All | Delivered::Stopped => None,
-            Delivered::Undelivered(record) => Some(record),
-        }
-    }
-
+impl<S: Store, O: Observer> Sender<'_, S, O> {
     /// Sends `reports` in order; what became of them.
     pub async fn deliver(&self, mut grant: Grant, reports: Vec<Report>) -> Delivered {
         let mut queue: VecDeque<Report> = reports.into();
         while let Some(report) = queue.pop_front() {
-            self.announce(&grant.user_id, &report).await;
+            if let ReportKind::AddOrUpdate(endpoints) = &report.kind {
+                self.observer.sending(&grant.user_id, endpoints).await;
+            }
             match self.send(&mut grant, report).await {
-                Outcome::Accepted(report) => self.remember(&grant.user_id, &report).await,
+                Outcome::Accepted(report) => self.observer.accepted(&grant.user_id, &report).await,
                 Outcome::Dropped => {}
                 Outcome::Split(a, b) => {
                     queue.push_front(b);
@@ -110,8 +101,8 @@ impl<S: Store> Sender<'_, S> {
                 // Later reports are not sent: Lambda redelivers from the failed record anyway,
                 // and a throttled or failing gateway is not helped by more requests.
                 Outcome::Failed(report) => {
-                    let later = queue.iter().map(|r| r.first_record);
-                    return Delivered::Undelivered(later.fold(report.first_record, usize::min));
+                    let later = queue.iter().map(|r| r.tag);
+                    return Delivered::Undelivered(later.fold(report.tag, earliest));
                 }
             }
         }
@@ -221,68 +212,6 @@ impl<S: Store> Sender<'_, S> {
                     return Outcome::Dropped;
                 }
             }
-        }
-    }
-
-    /// Before an AddOrUpdateReport is sent, records its endpoints as sent but unconfirmed: if
-    /// the gateway takes it but its 202 is lost (a timeout), Alexa has endpoints the record
-    /// would otherwise not know of, and could not delete once the account loses them.
-    /// Reconciliation resends (or deletes) an unconfirmed endpoint.
-    async fn announce(&self, user_id: &str, report: &Report) {
-        let ReportKind::AddOrUpdate(endpoints) = &report.kind else {
-            return;
-        };
-        let unconfirmed: Vec<Definition> = endpoints
-            .iter()
-            .map(|e| Definition {
-                endpoint_id: e.endpoint_id.clone(),
-                digest: reconcile::UNCONFIRMED.to_owned(),
-                state: None,
-            })
-            .collect();
-        if let Err(e) = self
-            .store
-            .record_definitions(user_id, &unconfirmed, now_ms())
-            .await
-        {
-            warn!(error = %Chain(&e), "cannot record the endpoints about to be sent");
-        }
-    }
-
-    /// Records what the gateway accepted of the customer's endpoints, which reconciliation
-    /// compares with the devices table. A failed write is only logged: the next
-    /// reconciliation sends those endpoints again, which Alexa takes as a no-op.
-    async fn remember(&self, user_id: &str, report: &Report) {
-        let result = match &report.kind {
-            ReportKind::AddOrUpdate(endpoints) => {
-                let definitions: Vec<Definition> = endpoints
-                    .iter()
-                    .map(|e| Definition {
-                        endpoint_id: e.endpoint_id.clone(),
-                        digest: reconcile::digest(e),
-                        state: self.states.get(&e.endpoint_id).cloned(),
-                    })
-                    .collect();
-                self.store
-                    .record_definitions(user_id, &definitions, now_ms())
-                    .await
-            }
-            ReportKind::Delete(ids) => self.store.forget(user_id, ids).await,
-            ReportKind::Change(c) => {
-                let digest = reconcile::state_digest(c.changed.iter().chain(&c.unchanged));
-                self.store
-                    .record_state(user_id, &c.endpoint_id, &digest)
-                    .await
-            }
-            ReportKind::Response(r) => {
-                let digest = reconcile::state_digest(&r.properties);
-                self.store
-                    .record_state(user_id, &r.endpoint_id, &digest)
-                    .await
-            }
-        };
-        if let Err(e) = result {
-            warn!(error = %Chain(&e), "cannot record what Alexa accepted; reconciliation will resend it");
         }
     }
 

@@ -16,11 +16,18 @@ pub const DELETE_CHUNK: usize = 50;
 /// LWA access tokens are at most this long; the size budget reserves room for the longest.
 const MAX_TOKEN_BYTES: usize = 2048;
 
-/// One event to send, and the earliest stream record it carries a change of.
+/// One event to send, and its caller's tag.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub kind: ReportKind,
-    pub first_record: usize,
+    /// The caller's tag, the earliest of the inputs the report was made of: for the stream,
+    /// the earliest stream record it carries a change of; nothing for other senders.
+    pub tag: Option<usize>,
+}
+
+/// The earlier of two tags (a tag is earlier than none).
+pub fn earliest(a: Option<usize>, b: Option<usize>) -> Option<usize> {
+    a.into_iter().chain(b).min()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -120,7 +127,7 @@ impl Report {
 
     /// Halves the report, for a gateway that answered 413. `None` for a single endpoint.
     pub fn split(self) -> Option<(Report, Report)> {
-        let first_record = self.first_record;
+        let tag = self.tag;
         let half = self.len() / 2;
         if half == 0 {
             return None;
@@ -139,34 +146,24 @@ impl Report {
             }
             ReportKind::Change(_) | ReportKind::Response(_) => return None,
         };
-        Some((
-            Report {
-                kind: a,
-                first_record,
-            },
-            Report {
-                kind: b,
-                first_record,
-            },
-        ))
+        Some((Report { kind: a, tag }, Report { kind: b, tag }))
     }
 }
 
-/// The reports for a customer's changes, each input paired with the earliest stream record of
-/// its change: `AddOrUpdateReport`s of at most 300 endpoints and [`MAX_REPORT_BYTES`] first
+/// The reports for a customer's changes, each input paired with its tag: `AddOrUpdateReport`s of at most 300 endpoints and [`MAX_REPORT_BYTES`] first
 /// (Alexa must know an endpoint before its state), then one `ChangeReport` per endpoint, then
 /// `DeleteReport`s of at most [`DELETE_CHUNK`].
 pub fn plan(
-    upserts: Vec<(Endpoint, usize)>,
-    changes: Vec<(StateChange, usize)>,
-    deletes: Vec<(String, usize)>,
+    upserts: Vec<(Endpoint, Option<usize>)>,
+    changes: Vec<(StateChange, Option<usize>)>,
+    deletes: Vec<(String, Option<usize>)>,
 ) -> Vec<Report> {
     let mut reports = Vec::new();
     let overhead = envelope_bytes();
     let mut chunk: Vec<Endpoint> = Vec::new();
     let mut chunk_bytes = overhead;
-    let mut first = usize::MAX;
-    for (endpoint, record) in upserts {
+    let mut first = None;
+    for (endpoint, tag) in upserts {
         // The endpoint's bytes plus the comma that separates it from the previous one.
         let bytes = serde_json::to_vec(&endpoint).map_or(usize::MAX, |v| v.len()) + 1;
         if overhead.saturating_add(bytes) > MAX_REPORT_BYTES {
@@ -176,31 +173,31 @@ pub fn plan(
         if chunk.len() == MAX_ENDPOINTS || chunk_bytes + bytes > MAX_REPORT_BYTES {
             reports.push(Report {
                 kind: ReportKind::AddOrUpdate(std::mem::take(&mut chunk)),
-                first_record: first,
+                tag: first,
             });
             chunk_bytes = overhead;
-            first = usize::MAX;
+            first = None;
         }
         chunk_bytes += bytes;
-        first = first.min(record);
+        first = earliest(first, tag);
         chunk.push(endpoint);
     }
     if !chunk.is_empty() {
         reports.push(Report {
             kind: ReportKind::AddOrUpdate(chunk),
-            first_record: first,
+            tag: first,
         });
     }
-    for (change, record) in changes {
+    for (change, tag) in changes {
         reports.push(Report {
             kind: ReportKind::Change(Box::new(change)),
-            first_record: record,
+            tag,
         });
     }
     for part in deletes.chunks(DELETE_CHUNK) {
         reports.push(Report {
             kind: ReportKind::Delete(part.iter().map(|(id, _)| id.clone()).collect()),
-            first_record: part.iter().map(|(_, r)| *r).min().unwrap_or(usize::MAX),
+            tag: part.iter().map(|(_, t)| *t).fold(None, earliest),
         });
     }
     reports
@@ -240,17 +237,17 @@ mod tests {
 
     #[test]
     fn at_most_300_endpoints_per_report() {
-        let upserts = (0..650).map(|i| (endpoint(i, 10), i)).collect();
+        let upserts = (0..650).map(|i| (endpoint(i, 10), Some(i))).collect();
         let reports = plan(upserts, vec![], vec![]);
         let sizes: Vec<usize> = reports.iter().map(Report::len).collect();
         assert_eq!(sizes, [300, 300, 50]);
-        assert_eq!(reports[1].first_record, 300);
+        assert_eq!(reports[1].tag, Some(300));
     }
 
     #[test]
     fn reports_stay_under_the_byte_limit() {
         let token = BearerToken::new("t".repeat(2048));
-        let upserts: Vec<_> = (0..200).map(|i| (endpoint(i, 120), i)).collect();
+        let upserts: Vec<_> = (0..200).map(|i| (endpoint(i, 120), Some(i))).collect();
         let reports = plan(upserts, vec![], vec![]);
         assert!(
             reports.len() > 1,
@@ -265,20 +262,22 @@ mod tests {
 
     #[test]
     fn deletes_are_chunked() {
-        let deletes = (0..120).map(|i| (format!("d-{i}"), 1000 + i)).collect();
+        let deletes = (0..120)
+            .map(|i| (format!("d-{i}"), Some(1000 + i)))
+            .collect();
         let reports = plan(vec![], vec![], deletes);
         let sizes: Vec<usize> = reports.iter().map(Report::len).collect();
         assert_eq!(sizes, [50, 50, 20]);
-        assert_eq!(reports[2].first_record, 1100);
+        assert_eq!(reports[2].tag, Some(1100));
     }
 
     #[test]
     fn split_halves_and_stops_at_one() {
         let r = plan(
             vec![
-                (endpoint(1, 10), 4),
-                (endpoint(2, 10), 5),
-                (endpoint(3, 10), 6),
+                (endpoint(1, 10), Some(4)),
+                (endpoint(2, 10), Some(5)),
+                (endpoint(3, 10), Some(6)),
             ],
             vec![],
             vec![],
@@ -286,7 +285,18 @@ mod tests {
         .remove(0);
         let (a, b) = r.split().unwrap();
         assert_eq!((a.len(), b.len()), (1, 2));
-        assert_eq!(a.first_record, 4);
+        assert_eq!(a.tag, Some(4));
         assert!(a.split().is_none());
+    }
+
+    #[test]
+    fn a_report_is_tagged_with_the_earliest_tag_of_its_inputs_or_none() {
+        let r = plan(
+            vec![(endpoint(1, 10), None), (endpoint(2, 10), Some(7))],
+            vec![],
+            vec![("d".into(), None)],
+        );
+        assert_eq!(r[0].tag, Some(7));
+        assert_eq!(r[1].tag, None);
     }
 }

@@ -26,49 +26,17 @@ pub mod dead_letter;
 pub mod run;
 pub mod trigger;
 
+use crate::view::{digest, state_digest};
+
 use std::collections::BTreeMap;
 
-use sha2::{Digest as _, Sha256};
-
 use crate::alexa::endpoint::Endpoint;
-use crate::alexa::event::{CauseType, PropertyState};
+use crate::alexa::event::CauseType;
 use crate::device::Device;
+use crate::device::mapping::discoverable;
 use crate::device::properties::reportable;
-use crate::handlers::discovery::discoverable;
 use crate::proactive::reports::StateChange;
-use crate::store::Told;
-
-/// The digest recorded for an endpoint sent but not (yet) accepted: it matches no definition.
-pub const UNCONFIRMED: &str = "unconfirmed";
-
-/// A digest of an endpoint's definition as sent to Alexa: 128 bits of SHA-256 over its JSON,
-/// hex. Any change Alexa would see (a name, a capability, a cookie) changes it; a new build
-/// whose mapping declares more changes it too, and the next reconciliation then sends the new
-/// definitions, which is what Alexa needs.
-pub fn digest(endpoint: &Endpoint) -> String {
-    // Plain structs with string keys always serialize.
-    let json = serde_json::to_vec(endpoint).unwrap_or_default();
-    hex::encode(&Sha256::digest(&json)[..16])
-}
-
-/// A digest of a state as told to Alexa: every property's interface, instance, name and value
-/// (not when it was sampled), in a fixed order.
-pub fn state_digest<'a>(properties: impl IntoIterator<Item = &'a PropertyState>) -> String {
-    let mut values: Vec<(&str, Option<&str>, &str, String)> = properties
-        .into_iter()
-        .map(|p| {
-            (
-                p.namespace,
-                p.instance.as_deref(),
-                p.name,
-                p.value.to_string(),
-            )
-        })
-        .collect();
-    values.sort();
-    let json = serde_json::to_vec(&values).unwrap_or_default();
-    hex::encode(&Sha256::digest(&json)[..16])
-}
+use crate::store::{Known, Told};
 
 /// What Alexa must be told for its view to match the devices table.
 #[derive(Debug, Default, PartialEq)]
@@ -102,7 +70,7 @@ pub fn difference(
     let endpoints = discoverable(devices);
     let is_upsert = |e: &Endpoint| {
         told.get(&e.endpoint_id).is_none_or(|t| {
-            t.told_at < granted_at || t.digest.as_deref() != Some(digest(e).as_str())
+            t.told_at < granted_at || t.definition != Some(Known::Accepted(digest(e)))
         })
     };
     let mut states: Vec<StateChange> = devices
@@ -166,7 +134,7 @@ mod tests {
             .iter()
             .map(|d| {
                 let told = Told {
-                    digest: Some(digest(&mapping::endpoint(d))),
+                    definition: Some(Known::Accepted(digest(&mapping::endpoint(d)))),
                     told_at: AT,
                     state_digest: Some(state_digest(&reportable(d, 0))),
                 };

@@ -22,6 +22,7 @@ use crate::metrics;
 use crate::proactive::delivery::{Delivered, RetryPolicy, Sender};
 use crate::proactive::reports;
 use crate::store::{Fields, Store, StoreError};
+use crate::view::AlexaView;
 
 /// Deletes sent for one customer in one run: an account that lost thousands of endpoints is
 /// cleared over several runs rather than holding one invocation (its request stays until done).
@@ -206,17 +207,18 @@ impl<S: Store> Reconciler<S> {
             .collect();
         if !diff.is_empty() {
             let reports = reports::plan(
-                diff.upserts.into_iter().map(|e| (e, 0)).collect(),
-                diff.states.into_iter().map(|c| (c, 0)).collect(),
-                diff.deletes.into_iter().map(|id| (id, 0)).collect(),
+                diff.upserts.into_iter().map(|e| (e, None)).collect(),
+                diff.states.into_iter().map(|c| (c, None)).collect(),
+                diff.deletes.into_iter().map(|id| (id, None)).collect(),
             );
+            let view = AlexaView::new(&self.store).with_states(added_states);
             let sender = Sender {
                 store: &self.store,
                 lwa: &self.lwa,
                 gateway: &self.gateway,
                 policy: &self.policy,
                 deadline: Deadline::at(deadline),
-                states: &added_states,
+                observer: &view,
             };
             match sender.deliver(grant, reports).await {
                 Delivered::All => {}

@@ -13,8 +13,8 @@ use futures_util::StreamExt;
 use tracing::{debug, warn};
 
 use super::{
-    COUNT_PAGES, Counted, Definition, DevicePage, Fields, Grant, NewGrant, Since, StateOutcome,
-    StateWrite, Store, StoreError, Swap, TokenHash, TokenRecord, Told,
+    COUNT_PAGES, Counted, Definition, DevicePage, Fields, Grant, Known, NewGrant, Since,
+    StateOutcome, StateWrite, Store, StoreError, Swap, TokenHash, TokenRecord, Told,
 };
 use crate::alexa::BearerToken;
 use crate::config::Config;
@@ -573,7 +573,7 @@ impl Store for DynamoStore {
                 match serde_dynamo::from_item::<_, Row>(item) {
                     Ok(row) => {
                         let row_told = Told {
-                            digest: row.digest,
+                            definition: row.digest.map(Known::from_attribute),
                             told_at: row.told_at,
                             state_digest: row.state_digest,
                         };
@@ -606,7 +606,10 @@ impl Store for DynamoStore {
                     .view_item(user_id, &d.endpoint_id)
                     .expression_attribute_names("#d", "digest")
                     .expression_attribute_names("#t", "toldAt")
-                    .expression_attribute_values(":d", AttributeValue::S(d.digest.clone()))
+                    .expression_attribute_values(
+                        ":d",
+                        AttributeValue::S(d.known.attribute().to_owned()),
+                    )
                     .expression_attribute_values(":t", AttributeValue::N(at_ms.to_string()));
                 update = match &d.state {
                     Some(state) => update

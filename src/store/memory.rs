@@ -326,7 +326,7 @@ impl Store for MemoryStore {
             let row = told
                 .entry((user_id.to_owned(), d.endpoint_id.clone()))
                 .or_default();
-            row.digest = Some(d.digest.clone());
+            row.definition = Some(d.known.clone());
             row.told_at = at_ms;
             if row.state_digest.is_none() {
                 row.state_digest = d.state.clone();

@@ -229,31 +229,58 @@ pub struct Counted {
     pub more: bool,
 }
 
+/// What Alexa was told of an endpoint's definition, as the Alexa view records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Known {
+    /// Sent in an AddOrUpdateReport whose 202 has not come (or was lost): Alexa may have it or
+    /// not, and reconciliation sends it again.
+    Unconfirmed,
+    /// Accepted by the gateway: the definition's digest (`reconcile::view::digest`).
+    Accepted(String),
+}
+
+impl Known {
+    /// The view table's `digest` attribute: the digest, or `unconfirmed`, which no digest is.
+    pub fn attribute(&self) -> &str {
+        match self {
+            Self::Unconfirmed => "unconfirmed",
+            Self::Accepted(digest) => digest,
+        }
+    }
+
+    pub fn from_attribute(value: String) -> Self {
+        if value == Self::Unconfirmed.attribute() {
+            Self::Unconfirmed
+        } else {
+            Self::Accepted(value)
+        }
+    }
+
+    pub fn is_accepted(&self) -> bool {
+        matches!(self, Self::Accepted(_))
+    }
+}
+
 /// An endpoint's definition as sent to Alexa, for the Alexa view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Definition {
     pub endpoint_id: String,
-    /// [`crate::reconcile::digest`] of the definition.
-    pub digest: String,
-    /// [`crate::reconcile::state_digest`] of the device's state when it was sent: what Alexa
+    pub known: Known,
+    /// `reconcile::view::state_digest` of the device's state when it was sent: what Alexa
     /// learns by asking ReportState about a new endpoint.
     pub state: Option<String>,
 }
 
 /// What the gateway accepted of one endpoint.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Told {
-    /// [`crate::reconcile::digest`] of the definition accepted last (`None`: only a state
-    /// was, e.g. a ChangeReport that crossed a DeleteReport).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub digest: Option<String>,
-    /// Unix milliseconds when that definition was accepted.
-    #[serde(default)]
+    /// The definition told last (`None`: only a state was, e.g. a ChangeReport that crossed a
+    /// DeleteReport).
+    pub definition: Option<Known>,
+    /// Unix milliseconds when that definition was recorded.
     pub told_at: i64,
-    /// [`crate::reconcile::state_digest`] of the state accepted last (`None`: Alexa was never
+    /// `reconcile::view::state_digest` of the state accepted last (`None`: Alexa was never
     /// told a state by an event, and asks with ReportState).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_digest: Option<String>,
 }
 

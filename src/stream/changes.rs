@@ -225,9 +225,9 @@ impl EndpointChange {
         }
     }
 
-    /// The earliest record of this change.
-    pub fn first_record(&self) -> usize {
-        self.records.first().copied().unwrap_or(usize::MAX)
+    /// The earliest record of this change (every change has one).
+    pub fn first_record(&self) -> Option<usize> {
+        self.records.first().copied()
     }
 }
 

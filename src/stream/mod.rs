@@ -24,9 +24,10 @@ use crate::error::Chain;
 use crate::gateway::Gateway;
 use crate::grants;
 use crate::lwa::Lwa;
-use crate::proactive::delivery::{RetryPolicy, Sender};
+use crate::proactive::delivery::{Delivered, RetryPolicy, Sender};
 use crate::proactive::reports::{self, Report, ReportKind};
-use crate::store::Store;
+use crate::store::{Known, Store};
+use crate::view::{AlexaView, state_digest};
 
 /// The stream Lambda, holding what is built once at cold start.
 #[derive(Debug)]
@@ -123,7 +124,11 @@ impl<S: Store> StreamProcessor<S> {
             return None;
         }
         // The earliest record that must be retried if nothing can be sent.
-        let earliest = user.endpoints.iter().map(|c| c.first_record()).min()?;
+        let earliest = user
+            .endpoints
+            .iter()
+            .filter_map(|c| c.first_record())
+            .min()?;
         let grant = match grants::usable(&self.store, &self.lwa, &user.user_id, &deadline).await {
             Ok(Some(grant)) => grant,
             Ok(None) => {
@@ -145,8 +150,8 @@ impl<S: Store> StreamProcessor<S> {
                 Ok(told) => {
                     reports = reports_for(&user, now, |id| {
                         told.get(id)
-                            .and_then(|t| t.digest.as_deref())
-                            .is_some_and(|d| d != crate::reconcile::UNCONFIRMED)
+                            .and_then(|t| t.definition.as_ref())
+                            .is_some_and(Known::is_accepted)
                     });
                 }
                 Err(e) => {
@@ -165,18 +170,23 @@ impl<S: Store> StreamProcessor<S> {
         let mut all = settlements.responses;
         all.extend(reports);
         info!(reports = all.len(), "sending changes");
+        let view = AlexaView::new(&self.store).with_states(added_states(&user, now));
         let sender = Sender {
             store: &self.store,
             lwa: &self.lwa,
             gateway: &self.gateway,
             policy: &self.policy,
             deadline,
-            states: &added_states(&user, now),
+            observer: &view,
         };
         let failed = if all.is_empty() {
             None
         } else {
-            sender.send_all(grant, all).await
+            match sender.deliver(grant, all).await {
+                Delivered::All | Delivered::Stopped => None,
+                // Every report of the stream's is tagged with its earliest record.
+                Delivered::Undelivered(record) => Some(record.unwrap_or(earliest)),
+            }
         };
         if failed.is_none()
             && let Err(e) = pending::remove(&self.store, &user.user_id, &settlements.settled).await
@@ -197,7 +207,7 @@ fn added_states(user: &UserChanges, now_ms: i64) -> BTreeMap<String, String> {
         .filter_map(|change| match change.action() {
             Action::AddOrUpdate(device) => Some((
                 change.endpoint_id.clone(),
-                crate::reconcile::state_digest(&reportable(device, now_ms)),
+                state_digest(&reportable(device, now_ms)),
             )),
             _ => None,
         })

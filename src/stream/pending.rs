@@ -64,7 +64,7 @@ pub async fn settlements<S: Store>(
                             correlation_token: pending.correlation_token.clone(),
                             properties: reportable(&found.device, now_ms),
                         })),
-                        first_record: change.first_record(),
+                        tag: change.first_record(),
                     });
                 }
                 Settlement::Expired => info!(

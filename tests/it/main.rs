@@ -16,6 +16,7 @@ mod docs;
 mod events;
 mod generic_controllers;
 mod lambda_binaries;
+mod layout;
 mod load;
 mod malformed_directives;
 mod metrics;

@@ -254,7 +254,21 @@ fn reports_respect_the_limits_and_keep_every_endpoint() {
                     .chain(changes.iter().map(|(c, r)| (c.endpoint_id.clone(), *r)))
                     .collect();
 
-                let reports = reports::plan(upserts.clone(), changes.clone(), deletes.clone());
+                let tagged = |r: &usize| Some(*r);
+                let reports = reports::plan(
+                    upserts
+                        .iter()
+                        .map(|(e, r)| (e.clone(), tagged(r)))
+                        .collect(),
+                    changes
+                        .iter()
+                        .map(|(c, r)| (c.clone(), tagged(r)))
+                        .collect(),
+                    deletes
+                        .iter()
+                        .map(|(d, r)| (d.clone(), tagged(r)))
+                        .collect(),
+                );
 
                 // Order (documented on `plan`): AddOrUpdateReports, then ChangeReports, then
                 // DeleteReports; within each kind, the input order.
@@ -283,7 +297,7 @@ fn reports_respect_the_limits_and_keep_every_endpoint() {
                         ReportKind::Change(_) | ReportKind::Response(_) => {}
                     }
                     let first = r.endpoint_ids().iter().map(|id| record_of[*id]).min();
-                    prop_assert_eq!(Some(r.first_record), first);
+                    prop_assert_eq!(r.tag, first);
                 }
 
                 // Every endpoint that can be sent is sent once, in input order; only one too large

@@ -10,10 +10,10 @@ use alexa_smart_home::device::mapping;
 use alexa_smart_home::device::properties::{now_ms, reportable};
 use alexa_smart_home::gateway::GatewayRegion;
 use alexa_smart_home::http;
-use alexa_smart_home::reconcile;
 use alexa_smart_home::store::dynamo::DynamoStore;
-use alexa_smart_home::store::{Definition, Grant, NewGrant, Store, unix_seconds};
+use alexa_smart_home::store::{Definition, Grant, Known, NewGrant, Store, unix_seconds};
 use alexa_smart_home::stream::StreamProcessor;
+use alexa_smart_home::view;
 use alexa_smart_home_local::stream::{LocalStream, Start};
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
@@ -141,8 +141,8 @@ pub async fn told(store: &DynamoStore, devices: &[Device]) {
         };
         let definition = Definition {
             endpoint_id: d.endpoint_id.clone(),
-            digest: reconcile::digest(&endpoint),
-            state: Some(reconcile::state_digest(&reportable(d, 0))),
+            known: Known::Accepted(view::digest(&endpoint)),
+            state: Some(view::state_digest(&reportable(d, 0))),
         };
         store
             .record_definitions(&d.user_id, &[definition], now_ms())
