@@ -73,7 +73,8 @@ fn discover_300(c: &mut Criterion) {
     let devices = account("u", 300);
     c.bench_function("discover: map + validate + serialize 300 endpoints", |b| {
         b.iter(|| {
-            let endpoints = mapping::discoverable(black_box(&devices));
+            let endpoints =
+                mapping::discoverable(black_box(&devices).iter().map(|d| &d.definition));
             serde_json::to_vec(&event::discover_response(endpoints)).expect("serializes")
         })
     });

@@ -26,8 +26,8 @@ pub fn account(user: &str, count: usize) -> Vec<Device> {
     (0..count)
         .map(|i| {
             let mut d = seed.devices[i % seed.devices.len()].clone();
-            d.user_id = user.to_owned();
-            d.endpoint_id = format!("{}-{i:04}", d.endpoint_id);
+            d.definition.user_id = user.to_owned();
+            d.definition.endpoint_id = format!("{}-{i:04}", d.definition.endpoint_id);
             d
         })
         .collect()
@@ -47,7 +47,7 @@ pub fn stream_batch() -> Value {
             records.push(record(seq, None, Some(d)));
             let mut changed = d.clone();
             if i % 2 == 0 {
-                changed.name = format!("{} renamed", d.name);
+                changed.definition.name = format!("{} renamed", d.definition.name);
             } else {
                 changed.state.power_on = Some(true);
             }

@@ -64,7 +64,8 @@ static HARNESS: LazyLock<Harness> = LazyLock::new(|| {
     let mut config = Config::local("http://127.0.0.1:9");
     config.lwa_token_url = "http://127.0.0.1:9/auth/o2/token".into();
     config.event_gateway_url = Some("http://127.0.0.1:9/v3/events".into());
-    let skill = Skill::from_config(store, &config, alexa_smart_home::http::client().unwrap()).unwrap();
+    let skill =
+        Skill::from_config(store, &config, alexa_smart_home::http::client().unwrap()).unwrap();
     Harness { runtime, skill }
 });
 

@@ -32,7 +32,7 @@ static HARNESS: LazyLock<Harness> = LazyLock::new(|| {
     let seed = Seed::from_json(include_str!("../../fixtures/example-account.json")).expect("seed");
     let store = MemoryStore::new();
     for mut d in seed.devices {
-        if d.endpoint_id == "front-door-lock" {
+        if d.definition.endpoint_id == "front-door-lock" {
             d.device_cloud = Some(Adapter::Iot);
             d.thing_name = Some("front-door-lock".into());
             d.pending = vec![PendingCommand {

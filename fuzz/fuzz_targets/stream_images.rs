@@ -19,8 +19,9 @@ use alexa_smart_home::alexa::BearerToken;
 use alexa_smart_home::alexa::event::CauseType;
 use alexa_smart_home::alexa::validate::{self, MAX_ENDPOINTS};
 use alexa_smart_home::device::{
-    ClusterMember, Connectivity, Device, DeviceCapability, DeviceRelationships, DeviceState, Hsb,
-    LockState, ModeValue, Name, Preset, RangeSemantics, Setpoints, SettingValue, TemperatureScale,
+    ClusterMember, Connectivity, Device, DeviceCapability, DeviceDefinition, DeviceRelationships,
+    DeviceState, Hsb, LockState, ModeValue, Name, Preset, RangeSemantics, Setpoints, SettingValue,
+    TemperatureScale,
 };
 use alexa_smart_home::proactive::reports::{DELETE_CHUNK, MAX_REPORT_BYTES, ReportKind};
 use alexa_smart_home::stream::changes::{self, StreamEvent};
@@ -338,34 +339,36 @@ impl DeviceSpec {
         };
         let ids = ["lamp-1", "tv", "amzn1.alexa.endpoint.x", "bad id"];
         Device {
-            user_id: user,
-            endpoint_id,
-            name: self.name.make(&NAMES),
-            description: self.description.make(&["Smart bulb", "", " "]),
-            manufacturer: self.manufacturer.make(&["Acme", ""]),
-            model: self.model.as_ref().map(|m| m.make(&["A19"])),
-            serial_number: None,
-            firmware_version: None,
-            software_version: None,
-            category: self.category.make(&CATEGORIES),
-            capabilities: self.capabilities.iter().map(Cap::make).collect(),
-            relationships: DeviceRelationships {
-                cluster_of: self
-                    .cluster_of
+            definition: DeviceDefinition {
+                user_id: user,
+                endpoint_id,
+                name: self.name.make(&NAMES),
+                description: self.description.make(&["Smart bulb", "", " "]),
+                manufacturer: self.manufacturer.make(&["Acme", ""]),
+                model: self.model.as_ref().map(|m| m.make(&["A19"])),
+                serial_number: None,
+                firmware_version: None,
+                software_version: None,
+                category: self.category.make(&CATEGORIES),
+                capabilities: self.capabilities.iter().map(Cap::make).collect(),
+                relationships: DeviceRelationships {
+                    cluster_of: self
+                        .cluster_of
+                        .iter()
+                        .map(|(id, avs)| ClusterMember {
+                            endpoint_id: id.make(&ids),
+                            endpoint_type_id: None,
+                            source: avs.then(|| "AVS".to_owned()),
+                        })
+                        .collect(),
+                    controlled_by: self.controlled_by.iter().map(|id| id.make(&ids)).collect(),
+                },
+                cookie: self
+                    .cookie
                     .iter()
-                    .map(|(id, avs)| ClusterMember {
-                        endpoint_id: id.make(&ids),
-                        endpoint_type_id: None,
-                        source: avs.then(|| "AVS".to_owned()),
-                    })
-                    .collect(),
-                controlled_by: self.controlled_by.iter().map(|id| id.make(&ids)).collect(),
+                    .map(|(k, v)| (k.clone(), v.make(&["hub-7"])))
+                    .collect::<BTreeMap<_, _>>(),
             },
-            cookie: self
-                .cookie
-                .iter()
-                .map(|(k, v)| (k.clone(), v.make(&["hub-7"])))
-                .collect::<BTreeMap<_, _>>(),
             connectivity: if self.unreachable {
                 Connectivity::Unreachable
             } else {

@@ -578,7 +578,7 @@ pub fn record(
         (Some(_), None) => "REMOVE",
     };
     let mut change = json!({
-        "Keys": {"userId": {"S": keys_of.user_id}, "endpointId": {"S": keys_of.endpoint_id}},
+        "Keys": {"userId": {"S": keys_of.definition.user_id}, "endpointId": {"S": keys_of.definition.endpoint_id}},
         "SequenceNumber": sequence_number.to_string(),
         "SizeBytes": 100,
         "StreamViewType": "NEW_AND_OLD_IMAGES",

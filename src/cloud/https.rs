@@ -124,15 +124,15 @@ impl HttpsApi {
         let device = command.device;
         let body = serde_json::to_vec(&CommandBody {
             command_id: command.command_id,
-            user_id: &device.user_id,
-            endpoint_id: &device.endpoint_id,
+            user_id: &device.definition.user_id,
+            endpoint_id: &device.definition.endpoint_id,
             directive: DirectiveName {
                 namespace: command.namespace,
                 name: command.name,
                 instance: command.instance,
             },
             desired: command.desired,
-            cookie: (!device.cookie.is_empty()).then_some(&device.cookie),
+            cookie: (!device.definition.cookie.is_empty()).then_some(&device.definition.cookie),
         })
         .map_err(|e| CloudError::Failed(Box::new(e)))?;
         let timestamp = unix_seconds(SystemTime::now());
@@ -150,7 +150,7 @@ impl HttpsApi {
             .map_err(|e| network(e, timeout))?;
         let status = answer.status();
         tracing::debug!(
-            endpoint_id = %device.endpoint_id,
+            endpoint_id = %device.definition.endpoint_id,
             status = status.as_u16(),
             "the device cloud answered"
         );

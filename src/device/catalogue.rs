@@ -323,7 +323,7 @@ mod tests {
             "manufacturer": "m", "category": "OTHER",
         }))
         .unwrap();
-        device.capabilities = every_capability();
+        device.definition.capabilities = every_capability();
         device.state = DeviceState {
             power_on: Some(true),
             brightness: Some(1),
@@ -364,7 +364,7 @@ mod tests {
     #[test]
     fn every_declared_property_reads_from_a_full_device() {
         let device = fully_populated();
-        for capability in &device.capabilities {
+        for capability in &device.definition.capabilities {
             for p in capability.properties() {
                 assert!(p.read(&device).is_some(), "{p:?} of {capability:?} unread");
             }
@@ -378,7 +378,7 @@ mod tests {
     fn fields_are_the_serialized_state_names() {
         let device = fully_populated();
         let state = serde_json::to_value(&device.state).unwrap();
-        for capability in &device.capabilities {
+        for capability in &device.definition.capabilities {
             for p in capability.properties() {
                 assert!(
                     state.get(p.field()).is_some(),

@@ -5,7 +5,7 @@ use tracing::warn;
 use super::catalogue::{Interface, Property};
 use serde_json::json;
 
-use super::{Device, DeviceCapability, Name, RangeSemantics};
+use super::{DeviceCapability, DeviceDefinition, Name, RangeSemantics};
 use crate::alexa::endpoint::{
     AdditionalAttributes, Capability, ClusterMember, Endpoint, EndpointRef, Relationships,
 };
@@ -13,7 +13,7 @@ use crate::alexa::validate;
 
 /// The endpoint Alexa discovers for a device: the `Alexa` interface, the interfaces of the
 /// device's capabilities, and `Alexa.EndpointHealth` for its connectivity.
-pub fn endpoint(device: &Device) -> Endpoint {
+pub fn endpoint(device: &DeviceDefinition) -> Endpoint {
     let mut capabilities = Vec::with_capacity(device.capabilities.len() + 2);
     capabilities.push(Capability::interface("Alexa", "3", &[]));
     for capability in &device.capabilities {
@@ -85,7 +85,7 @@ pub fn endpoint(device: &Device) -> Endpoint {
 
 /// The endpoint for a device, if Alexa would accept it; a device that breaks one of Alexa's
 /// limits is logged with the reason and left out.
-pub fn checked_endpoint(device: &Device) -> Option<Endpoint> {
+pub fn checked_endpoint(device: &DeviceDefinition) -> Option<Endpoint> {
     let endpoint = endpoint(device);
     match validate::endpoint(&endpoint) {
         Ok(()) => Some(endpoint),
@@ -252,8 +252,8 @@ fn action(action: &str, directive: &str, payload: serde_json::Value) -> serde_js
 /// The endpoints Alexa can accept for these devices, in the order given (the table's
 /// endpoint id order, so the same 300 are chosen every time when there are more).
 /// A device that breaks one of Alexa's limits is logged with the reason and left out.
-pub fn discoverable(devices: &[Device]) -> Vec<Endpoint> {
-    let mut endpoints: Vec<Endpoint> = devices.iter().filter_map(checked_endpoint).collect();
+pub fn discoverable<'a>(devices: impl IntoIterator<Item = &'a DeviceDefinition>) -> Vec<Endpoint> {
+    let mut endpoints: Vec<Endpoint> = devices.into_iter().filter_map(checked_endpoint).collect();
     if endpoints.len() > validate::MAX_ENDPOINTS {
         warn!(
             endpoints = endpoints.len(),
@@ -269,28 +269,30 @@ pub fn discoverable(devices: &[Device]) -> Vec<Endpoint> {
 mod tests {
     use super::*;
     use crate::device::{
-        Connectivity, DeviceRelationships, DeviceState, Setpoints, TemperatureScale,
+        Connectivity, Device, DeviceRelationships, DeviceState, Setpoints, TemperatureScale,
     };
 
     fn light() -> Device {
         Device {
-            user_id: "u".into(),
-            endpoint_id: "light-1".into(),
-            name: "Lamp".into(),
-            description: "Acme bulb".into(),
-            manufacturer: "Acme".into(),
-            model: Some("A19".into()),
-            serial_number: None,
-            firmware_version: None,
-            software_version: None,
-            category: "LIGHT".into(),
-            capabilities: vec![
-                DeviceCapability::Power,
-                DeviceCapability::Brightness,
-                DeviceCapability::Power,
-            ],
-            relationships: DeviceRelationships::default(),
-            cookie: Default::default(),
+            definition: DeviceDefinition {
+                user_id: "u".into(),
+                endpoint_id: "light-1".into(),
+                name: "Lamp".into(),
+                description: "Acme bulb".into(),
+                manufacturer: "Acme".into(),
+                model: Some("A19".into()),
+                serial_number: None,
+                firmware_version: None,
+                software_version: None,
+                category: "LIGHT".into(),
+                capabilities: vec![
+                    DeviceCapability::Power,
+                    DeviceCapability::Brightness,
+                    DeviceCapability::Power,
+                ],
+                relationships: DeviceRelationships::default(),
+                cookie: Default::default(),
+            },
             connectivity: Connectivity::Ok,
             state: DeviceState::default(),
             sampled_at: Default::default(),
@@ -301,7 +303,7 @@ mod tests {
 
     #[test]
     fn always_declares_alexa_and_endpoint_health() {
-        let e = endpoint(&light());
+        let e = endpoint(&light().definition);
         let names: Vec<_> = e.capabilities.iter().map(|c| c.interface).collect();
         assert_eq!(
             names,
@@ -318,7 +320,7 @@ mod tests {
     #[test]
     fn thermostat_with_sensor_declares_sensor_once() {
         let mut d = light();
-        d.capabilities = vec![
+        d.definition.capabilities = vec![
             DeviceCapability::Thermostat {
                 modes: vec!["HEAT".into()],
                 min_setpoint: 7.0,
@@ -329,7 +331,7 @@ mod tests {
             },
             DeviceCapability::TemperatureSensor,
         ];
-        let e = endpoint(&d);
+        let e = endpoint(&d.definition);
         let sensors = e
             .capabilities
             .iter()
@@ -342,7 +344,7 @@ mod tests {
     #[test]
     fn unknown_capabilities_are_left_out() {
         let mut d = light();
-        d.capabilities = vec![DeviceCapability::Unknown];
-        assert_eq!(endpoint(&d).capabilities.len(), 2);
+        d.definition.capabilities = vec![DeviceCapability::Unknown];
+        assert_eq!(endpoint(&d.definition).capabilities.len(), 2);
     }
 }

@@ -18,10 +18,12 @@ use serde::{Deserialize, Serialize};
 use self::pending::PendingCommand;
 use crate::alexa::event::CauseType;
 
-/// One device of one customer. Attribute names are the item's DynamoDB attribute names.
+/// What an Alexa endpoint is made of: every attribute of a device item discovery reads (not
+/// its state, sample times, connectivity, cause, routing or pending commands). Attribute names
+/// are the item's DynamoDB attribute names.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Device {
+pub struct DeviceDefinition {
     /// Partition key: the device cloud's customer id.
     pub user_id: String,
     /// Sort key: stable id of the device, never derived from its name or address (a changing
@@ -48,6 +50,41 @@ pub struct Device {
     /// Opaque strings Alexa hands back in every directive for this device.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub cookie: BTreeMap<String, String>,
+}
+
+impl DeviceDefinition {
+    /// Its attributes' names, as the item holds them: what a read of definitions projects.
+    pub fn attributes() -> &'static [&'static str] {
+        serde_aux::serde_introspection::serde_introspect::<Self>()
+    }
+
+    /// The scale the device's temperatures are kept in: its thermostat's, else Celsius.
+    pub fn temperature_scale(&self) -> TemperatureScale {
+        self.capabilities
+            .iter()
+            .find_map(|c| match c {
+                DeviceCapability::Thermostat { scale, .. } => Some(*scale),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    /// Whether it declares an on/off switch (`Alexa.PowerController`): a light's brightness,
+    /// colour and white then follow the light rules (`handlers::light`).
+    pub fn has_power_switch(&self) -> bool {
+        self.capabilities
+            .iter()
+            .any(|c| matches!(c, DeviceCapability::Power))
+    }
+}
+
+/// One device of one customer: its definition, and what the device cloud and the skill keep
+/// of it beside. Attribute names are the item's DynamoDB attribute names.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    #[serde(flatten)]
+    pub definition: DeviceDefinition,
     #[serde(default)]
     pub connectivity: Connectivity,
     #[serde(default, skip_serializing_if = "DeviceState::is_empty")]
@@ -96,80 +133,24 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// The attributes an Alexa endpoint is made of (everything but state, sample times,
-/// connectivity, cause and how commands are routed): what discovery reads.
-pub const DEFINITION_ATTRIBUTES: &[&str] = &[
-    "userId",
-    "endpointId",
-    "name",
-    "description",
-    "manufacturer",
-    "model",
-    "serialNumber",
-    "firmwareVersion",
-    "softwareVersion",
-    "category",
-    "capabilities",
-    "relationships",
-    "cookie",
-];
-
 impl Device {
     /// The scale the device's temperatures are kept in: its thermostat's, else Celsius.
     pub fn temperature_scale(&self) -> TemperatureScale {
-        self.capabilities
-            .iter()
-            .find_map(|c| match c {
-                DeviceCapability::Thermostat { scale, .. } => Some(*scale),
-                _ => None,
-            })
-            .unwrap_or_default()
+        self.definition.temperature_scale()
     }
 
-    /// Whether the two have the same [`DEFINITION_ATTRIBUTES`], without building endpoints.
-    pub fn same_definition(&self, other: &Device) -> bool {
-        self.user_id == other.user_id
-            && self.endpoint_id == other.endpoint_id
-            && self.name == other.name
-            && self.description == other.description
-            && self.manufacturer == other.manufacturer
-            && self.model == other.model
-            && self.serial_number == other.serial_number
-            && self.firmware_version == other.firmware_version
-            && self.software_version == other.software_version
-            && self.category == other.category
-            && self.capabilities == other.capabilities
-            && self.relationships == other.relationships
-            && self.cookie == other.cookie
-    }
-
-    /// The device as a read of [`DEFINITION_ATTRIBUTES`] returns it.
-    pub fn definition(&self) -> Device {
-        Device {
-            user_id: self.user_id.clone(),
-            endpoint_id: self.endpoint_id.clone(),
-            name: self.name.clone(),
-            description: self.description.clone(),
-            manufacturer: self.manufacturer.clone(),
-            model: self.model.clone(),
-            serial_number: self.serial_number.clone(),
-            firmware_version: self.firmware_version.clone(),
-            software_version: self.software_version.clone(),
-            category: self.category.clone(),
-            capabilities: self.capabilities.clone(),
-            relationships: self.relationships.clone(),
-            cookie: self.cookie.clone(),
-            // State, routing and pending commands are not part of the endpoint.
-            ..Device::default()
-        }
+    /// Whether it declares an on/off switch: see [`DeviceDefinition::has_power_switch`].
+    pub fn has_power_switch(&self) -> bool {
+        self.definition.has_power_switch()
     }
 
     /// Whether Alexa hears success only once the device confirms: as configured, else for
     /// what a customer must be able to trust, locks and garage doors.
     pub fn must_confirm(&self) -> bool {
         self.confirm.unwrap_or_else(|| {
-            self.category == "GARAGE_DOOR"
+            self.definition.category == "GARAGE_DOOR"
                 || self
+                    .definition
                     .capabilities
                     .iter()
                     .any(|c| matches!(c, DeviceCapability::Lock))
@@ -181,17 +162,11 @@ impl Device {
         self.confirm_within.unwrap_or(DEFAULT_CONFIRM_WITHIN_SECS)
     }
 
-    /// Whether it declares an on/off switch (`Alexa.PowerController`): a light's brightness,
-    /// colour and white then follow the light rules (`handlers::light`).
-    pub fn has_power_switch(&self) -> bool {
-        self.capabilities
-            .iter()
-            .any(|c| matches!(c, DeviceCapability::Power))
-    }
-
     /// The thing whose shadow takes its commands.
     pub fn thing(&self) -> &str {
-        self.thing_name.as_deref().unwrap_or(&self.endpoint_id)
+        self.thing_name
+            .as_deref()
+            .unwrap_or(&self.definition.endpoint_id)
     }
 }
 
@@ -585,7 +560,8 @@ mod tests {
             };
             for key in item.keys() {
                 assert!(
-                    DEFINITION_ATTRIBUTES.contains(&key.as_str()) || STATE.contains(&key.as_str()),
+                    DeviceDefinition::attributes().contains(&key.as_str())
+                        || STATE.contains(&key.as_str()),
                     "{key} is neither definition nor state"
                 );
             }
@@ -599,11 +575,10 @@ mod tests {
             else {
                 panic!("a device is a map");
             };
-            item.retain(|key, _| DEFINITION_ATTRIBUTES.contains(&key.as_str()));
-            let projected: Device =
+            item.retain(|key, _| DeviceDefinition::attributes().contains(&key.as_str()));
+            let projected: DeviceDefinition =
                 serde_json::from_value(serde_json::Value::Object(item)).expect("projected");
-            assert_eq!(projected, device.definition());
-            assert_eq!(mapping::endpoint(&projected), mapping::endpoint(&device));
+            assert_eq!(projected, device.definition);
         }
     }
 }

@@ -53,8 +53,8 @@ impl Reading {
 
 /// The reportable values alone, without sample times: what is compared to tell a change.
 pub fn values(device: &Device) -> Vec<Reading> {
-    let mut out: Vec<Reading> = Vec::with_capacity(device.capabilities.len() + 1);
-    for capability in &device.capabilities {
+    let mut out: Vec<Reading> = Vec::with_capacity(device.definition.capabilities.len() + 1);
+    for capability in &device.definition.capabilities {
         for property in capability.properties() {
             // A capability listed twice, or two declaring one property, report it once.
             if out.iter().any(|r| r.property == property) {
@@ -152,7 +152,8 @@ mod tests {
         lamp.state.power_on = Some(true);
         assert_eq!(reportable(&lamp, 1_700_000_002_000)[1].value, json!(60));
         // A dimmer without a switch reads what it holds.
-        lamp.capabilities
+        lamp.definition
+            .capabilities
             .retain(|c| !matches!(c, crate::device::DeviceCapability::Power));
         lamp.state.power_on = Some(false);
         assert_eq!(reportable(&lamp, 1_700_000_002_000)[0].value, json!(60));

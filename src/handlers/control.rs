@@ -109,11 +109,11 @@ struct Call<'a, S> {
 
 impl<S: Store> Call<'_, S> {
     fn user_id(&self) -> &str {
-        &self.device.user_id
+        &self.device.definition.user_id
     }
 
     fn endpoint_id(&self) -> &str {
-        &self.device.endpoint_id
+        &self.device.definition.endpoint_id
     }
 
     /// The `table` adapter: writes the planned state into the devices table (the maker's
@@ -415,6 +415,7 @@ pub struct Change {
 pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
     let (interface, instance) = command.target();
     let Some(capability) = device
+        .definition
         .capabilities
         .iter()
         .find(|c| c.declares(interface, instance))

@@ -7,10 +7,10 @@ use crate::alexa::endpoint::Endpoint;
 use crate::alexa::event::{self, DiscoverPayload, Message};
 use crate::alexa::{Scope, validate};
 use crate::deadline::Deadline;
-use crate::device::{Device, mapping};
+use crate::device::{DeviceDefinition, mapping};
 use crate::error::SkillError;
 use crate::metrics;
-use crate::store::{Fields, Store, StoreError};
+use crate::store::{DeviceRead, Store, StoreError};
 
 pub async fn discover<S: Store>(
     services: &Services<S>,
@@ -19,7 +19,7 @@ pub async fn discover<S: Store>(
 ) -> Result<Message<DiscoverPayload>, SkillError> {
     let user_id = services.customer(&scope.token, deadline).await?;
     let store = &services.store;
-    let mut found = in_time(deadline, read(store, &user_id, Fields::Definition)).await?;
+    let mut found = in_time(deadline, read::<_, DeviceDefinition>(store, &user_id)).await?;
     if let Some(after) = &found.more_after {
         // Only for the log line and the metric: best effort, never the answer's undoing.
         match deadline.bound(store.count_devices(&user_id, after)).await {
@@ -50,10 +50,10 @@ pub async fn discover<S: Store>(
 }
 
 /// What discovery answers for one customer, and the devices it is made of.
-#[derive(Debug, Default)]
-pub struct Discovered {
+#[derive(Debug)]
+pub struct Discovered<T> {
     /// The devices of `endpoints`, in the same order.
-    pub devices: Vec<Device>,
+    pub devices: Vec<T>,
     /// The first [`validate::MAX_ENDPOINTS`] endpoints Alexa accepts, in endpoint id order.
     pub endpoints: Vec<Endpoint>,
     /// Devices not discovered: invalid ones (each logged), and those past the limit.
@@ -68,19 +68,24 @@ pub struct Discovered {
 /// once [`validate::MAX_ENDPOINTS`] valid endpoints are found (a device that breaks one of
 /// Alexa's limits is logged and left out). The devices past them are not read: an account of
 /// 100,000 items costs 300 devices of memory (Discover counts the rest, for its log line).
-pub async fn read<S: Store>(
+pub async fn read<S: Store, T: DeviceRead>(
     store: &S,
     user_id: &str,
-    fields: Fields,
-) -> Result<Discovered, StoreError> {
-    let mut found = Discovered::default();
+) -> Result<Discovered<T>, StoreError> {
+    let mut found = Discovered {
+        devices: Vec::new(),
+        endpoints: Vec::new(),
+        left_out: 0,
+        unreadable: Vec::new(),
+        more_after: None,
+    };
     let mut after: Option<String> = None;
     loop {
         // One more than still wanted: an account of exactly what is wanted then ends on this
         // page, with nothing left to count.
         let want = validate::MAX_ENDPOINTS - found.endpoints.len() + 1;
         let page = store
-            .devices_page(user_id, fields, after.as_deref(), want)
+            .devices_page::<T>(user_id, after.as_deref(), want)
             .await?;
         found.left_out += page.unreadable.len();
         found.unreadable.extend(page.unreadable);
@@ -94,7 +99,7 @@ pub async fn read<S: Store>(
                 found.left_out += 1;
                 return false;
             }
-            match mapping::checked_endpoint(device) {
+            match mapping::checked_endpoint(device.definition()) {
                 Some(endpoint) => {
                     found.endpoints.push(endpoint);
                     true

@@ -39,6 +39,7 @@ impl<'a> Light<'a> {
             state: &device.state,
             has_power: device.has_power_switch(),
             has_brightness: device
+                .definition
                 .capabilities
                 .iter()
                 .any(|c| matches!(c, DeviceCapability::Brightness)),

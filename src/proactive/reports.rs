@@ -225,7 +225,7 @@ mod tests {
             "capabilities": [{"type": "power"}],
         }))
         .unwrap();
-        let mut e = mapping::endpoint(&device);
+        let mut e = mapping::endpoint(&device.definition);
         // Big but valid endpoints: cookies count towards the size.
         if description_len > 100 {
             for k in 0..4 {

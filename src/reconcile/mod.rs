@@ -67,7 +67,7 @@ pub fn difference(
     granted_at: i64,
     now_ms: i64,
 ) -> Difference {
-    let endpoints = discoverable(devices);
+    let endpoints = discoverable(devices.iter().map(|d| &d.definition));
     let is_upsert = |e: &Endpoint| {
         told.get(&e.endpoint_id).is_none_or(|t| {
             t.told_at < granted_at || t.definition != Some(Known::Accepted(digest(e)))
@@ -76,11 +76,13 @@ pub fn difference(
     let mut states: Vec<StateChange> = devices
         .iter()
         .filter_map(|d| {
-            let endpoint = endpoints.iter().find(|e| e.endpoint_id == d.endpoint_id)?;
+            let endpoint = endpoints
+                .iter()
+                .find(|e| e.endpoint_id == d.definition.endpoint_id)?;
             let properties = reportable(d, now_ms);
             let current = state_digest(&properties);
             let stale = match told
-                .get(&d.endpoint_id)
+                .get(&d.definition.endpoint_id)
                 .and_then(|t| t.state_digest.as_ref())
             {
                 Some(recorded) => *recorded != current,
@@ -90,7 +92,7 @@ pub fn difference(
                 None => !is_upsert(endpoint),
             };
             stale.then(|| StateChange {
-                endpoint_id: d.endpoint_id.clone(),
+                endpoint_id: d.definition.endpoint_id.clone(),
                 cause: CauseType::PeriodicPoll,
                 changed: properties,
                 unchanged: Vec::new(),
@@ -134,11 +136,11 @@ mod tests {
             .iter()
             .map(|d| {
                 let told = Told {
-                    definition: Some(Known::Accepted(digest(&mapping::endpoint(d)))),
+                    definition: Some(Known::Accepted(digest(&mapping::endpoint(&d.definition)))),
                     told_at: AT,
                     state_digest: Some(state_digest(&reportable(d, 0))),
                 };
-                (d.endpoint_id.clone(), told)
+                (d.definition.endpoint_id.clone(), told)
             })
             .collect()
     }
@@ -217,7 +219,7 @@ mod tests {
     fn a_device_alexa_would_now_reject_is_deleted() {
         let before = [device("a", "Lamp")];
         let mut now = before.clone();
-        now[0].name = "x".repeat(300);
+        now[0].definition.name = "x".repeat(300);
         let diff = difference(&now, &told(&before), 0, 0);
         assert!(diff.upserts.is_empty());
         assert_eq!(diff.deletes, ["a"]);
@@ -226,12 +228,12 @@ mod tests {
     #[test]
     fn digests_are_stable_and_short() {
         let d = device("a", "Lamp");
-        let e = mapping::endpoint(&d);
+        let e = mapping::endpoint(&d.definition);
         assert_eq!(digest(&e), digest(&e.clone()));
         assert_eq!(digest(&e).len(), 32);
         assert_ne!(
             digest(&e),
-            digest(&mapping::endpoint(&device("a", "Lamp 2")))
+            digest(&mapping::endpoint(&device("a", "Lamp 2").definition))
         );
     }
 }

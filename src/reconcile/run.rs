@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use super::{difference, state_digest};
 use crate::config::Config;
 use crate::deadline::Deadline;
+use crate::device::Device;
 use crate::device::properties::{now_ms, reportable};
 use crate::error::Chain;
 use crate::gateway::Gateway;
@@ -21,7 +22,7 @@ use crate::lwa::Lwa;
 use crate::metrics;
 use crate::proactive::delivery::{Delivered, RetryPolicy, Sender};
 use crate::proactive::reports;
-use crate::store::{Fields, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::view::AlexaView;
 
 /// Deletes sent for one customer in one run: an account that lost thousands of endpoints is
@@ -181,7 +182,7 @@ impl<S: Store> Reconciler<S> {
         };
         let requested = grant.reconcile_after;
         // Whole items: their state is compared too.
-        let found = discovery::read(&self.store, user_id, Fields::All).await?;
+        let found = discovery::read::<_, Device>(&self.store, user_id).await?;
         let devices = found.devices;
         let told = self.store.told(user_id).await?;
         let mut diff = difference(&devices, &told, grant.granted_at, now_ms());
@@ -202,8 +203,17 @@ impl<S: Store> Reconciler<S> {
         let now = now_ms();
         let added_states: BTreeMap<String, String> = devices
             .iter()
-            .filter(|d| diff.upserts.iter().any(|e| e.endpoint_id == d.endpoint_id))
-            .map(|d| (d.endpoint_id.clone(), state_digest(&reportable(d, now))))
+            .filter(|d| {
+                diff.upserts
+                    .iter()
+                    .any(|e| e.endpoint_id == d.definition.endpoint_id)
+            })
+            .map(|d| {
+                (
+                    d.definition.endpoint_id.clone(),
+                    state_digest(&reportable(d, now)),
+                )
+            })
             .collect();
         if !diff.is_empty() {
             let reports = reports::plan(

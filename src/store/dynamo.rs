@@ -13,14 +13,14 @@ use futures_util::StreamExt;
 use tracing::{debug, warn};
 
 use super::{
-    COUNT_PAGES, Counted, Definition, DevicePage, Fields, Grant, Known, NewGrant, Since,
+    COUNT_PAGES, Counted, Definition, DevicePage, DeviceRead, Grant, Known, NewGrant, Since,
     StateOutcome, StateWrite, Store, StoreError, Swap, TokenHash, TokenRecord, Told,
 };
 use crate::alexa::BearerToken;
 use crate::config::Config;
+use crate::device::Device;
 use crate::device::pending::PendingCommand;
 use crate::device::properties::now_ms;
-use crate::device::{DEFINITION_ATTRIBUTES, Device};
 use crate::http::ClientError;
 
 /// Attribute names of the keys, shared with `tables` and `template.yaml`.
@@ -197,23 +197,22 @@ impl Store for DynamoStore {
             .transpose()
     }
 
-    async fn devices_page(
+    async fn devices_page<T: DeviceRead>(
         &self,
         user_id: &str,
-        fields: Fields,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<DevicePage, StoreError> {
+    ) -> Result<DevicePage<T>, StoreError> {
         let limit = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
         let limit = self.page_size.map_or(limit, |page| page.min(limit));
         let mut query = self
             .query_customer(&self.devices_table, user_id)
             .limit(limit)
             .set_exclusive_start_key(after.map(|after| device_key(user_id, after)));
-        if fields == Fields::Definition {
+        if let Some(attributes) = T::projection() {
             // Names, not the attributes themselves, since `name` is a reserved word.
             let mut projection = String::new();
-            for (i, attribute) in DEFINITION_ATTRIBUTES.iter().enumerate() {
+            for (i, attribute) in attributes.iter().enumerate() {
                 let placeholder = format!("#p{i}");
                 if i > 0 {
                     projection.push(',');
@@ -233,7 +232,7 @@ impl Store for DynamoStore {
                 Some(AttributeValue::S(id)) => id.clone(),
                 _ => String::from("<none>"),
             };
-            match serde_dynamo::from_item::<_, Device>(item) {
+            match serde_dynamo::from_item::<_, T>(item) {
                 Ok(device) => devices.push(device),
                 Err(error) => {
                     warn!(

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
 use super::{
-    Counted, Definition, DevicePage, Fields, Grant, NewGrant, Since, StateOutcome, StateWrite,
+    Counted, Definition, DevicePage, DeviceRead, Grant, NewGrant, Since, StateOutcome, StateWrite,
     Store, StoreError, Swap, TokenHash, TokenRecord, Told,
 };
 use crate::alexa::BearerToken;
@@ -35,7 +35,10 @@ impl MemoryStore {
     }
 
     pub fn put_device(&self, device: Device) {
-        let key = (device.user_id.clone(), device.endpoint_id.clone());
+        let key = (
+            device.definition.user_id.clone(),
+            device.definition.endpoint_id.clone(),
+        );
         write(&self.devices).insert(key, device);
     }
 
@@ -79,28 +82,24 @@ impl Store for MemoryStore {
         Ok(read(&self.tokens).get(hash).cloned())
     }
 
-    async fn devices_page(
+    async fn devices_page<T: DeviceRead>(
         &self,
         user_id: &str,
-        fields: Fields,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<DevicePage, StoreError> {
+    ) -> Result<DevicePage<T>, StoreError> {
         self.check()?;
         let devices = read(&self.devices);
-        let mut page: Vec<Device> = devices
+        let mut page: Vec<T> = devices
             .iter()
             .filter(|((user, id), _)| user == user_id && after.is_none_or(|a| id.as_str() > a))
             .take(limit.max(1).saturating_add(1))
-            .map(|(_, d)| match fields {
-                Fields::All => d.clone(),
-                Fields::Definition => d.definition(),
-            })
+            .map(|(_, d)| T::of(d))
             .collect();
         let more = page.len() > limit.max(1);
         page.truncate(limit.max(1));
         let next = more
-            .then(|| page.last().map(|d| d.endpoint_id.clone()))
+            .then(|| page.last().map(|d| d.definition().endpoint_id.clone()))
             .flatten();
         Ok(DevicePage {
             devices: page,
@@ -210,7 +209,12 @@ impl Store for MemoryStore {
         Ok(read(&self.devices)
             .values()
             .find(|d| d.thing_name.as_deref() == Some(thing_name))
-            .map(|d| (d.user_id.clone(), d.endpoint_id.clone())))
+            .map(|d| {
+                (
+                    d.definition.user_id.clone(),
+                    d.definition.endpoint_id.clone(),
+                )
+            }))
     }
 
     async fn grant(&self, user_id: &str) -> Result<Option<Grant>, StoreError> {

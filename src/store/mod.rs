@@ -14,24 +14,53 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::alexa::event::CauseType;
 use crate::alexa::{BearerToken, Secret};
 use crate::device::pending::PendingCommand;
-use crate::device::{Connectivity, Device, DeviceState};
+use crate::device::{Connectivity, Device, DeviceDefinition, DeviceState};
 use crate::gateway::GatewayRegion;
 
-/// How much of each device a read of many devices returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fields {
-    /// What its Alexa endpoint is made of ([`crate::device::DEFINITION_ATTRIBUTES`]): state,
-    /// sample times and connectivity are left at their defaults. Discovery reads only this,
-    /// which makes a 300-device Query answer smaller to send and cheaper to parse.
-    Definition,
-    /// The whole item.
-    All,
+/// What a read of many devices returns of each item: the whole [`Device`], or only its
+/// [`DeviceDefinition`] (discovery: a 300-device Query answer smaller to send and cheaper to
+/// parse).
+pub trait DeviceRead: DeserializeOwned + Send + Sync + Sized + 'static {
+    /// The attributes read: `None` for the whole item.
+    fn projection() -> Option<&'static [&'static str]>;
+    /// What it is of a whole device (an in-memory store holds whole devices).
+    fn of(device: &Device) -> Self;
+    fn definition(&self) -> &DeviceDefinition;
+}
+
+impl DeviceRead for Device {
+    fn projection() -> Option<&'static [&'static str]> {
+        None
+    }
+
+    fn of(device: &Device) -> Self {
+        device.clone()
+    }
+
+    fn definition(&self) -> &DeviceDefinition {
+        &self.definition
+    }
+}
+
+impl DeviceRead for DeviceDefinition {
+    fn projection() -> Option<&'static [&'static str]> {
+        Some(DeviceDefinition::attributes())
+    }
+
+    fn of(device: &Device) -> Self {
+        device.definition.clone()
+    }
+
+    fn definition(&self) -> &DeviceDefinition {
+        self
+    }
 }
 
 /// What the skill reads from storage.
@@ -46,13 +75,12 @@ pub trait Store: Send + Sync {
     /// at most `limit` items are read (fewer when the store's pages are smaller). Items that
     /// cannot be decoded are logged and left out: one broken item must not hide a whole
     /// account.
-    fn devices_page(
+    fn devices_page<T: DeviceRead>(
         &self,
         user_id: &str,
-        fields: Fields,
         after: Option<&str>,
         limit: usize,
-    ) -> impl Future<Output = Result<DevicePage, StoreError>> + Send;
+    ) -> impl Future<Output = Result<DevicePage<T>, StoreError>> + Send;
 
     /// How many device items the customer has after the endpoint id `after`, without reading
     /// them: at most [`COUNT_PAGES`] pages of them are counted.
@@ -64,17 +92,16 @@ pub trait Store: Send + Sync {
 
     /// Every readable device of the customer, page by page: for tools. The Lambdas read only
     /// what they can use ([`crate::handlers::discovery::read`]).
-    fn devices(
+    fn devices<T: DeviceRead>(
         &self,
         user_id: &str,
-        fields: Fields,
-    ) -> impl Future<Output = Result<Vec<Device>, StoreError>> + Send {
+    ) -> impl Future<Output = Result<Vec<T>, StoreError>> + Send {
         async move {
             let mut devices = Vec::new();
             let mut after: Option<String> = None;
             loop {
                 let page = self
-                    .devices_page(user_id, fields, after.as_deref(), usize::MAX)
+                    .devices_page::<T>(user_id, after.as_deref(), usize::MAX)
                     .await?;
                 devices.extend(page.devices);
                 match page.next {
@@ -208,8 +235,8 @@ pub trait Store: Send + Sync {
 
 /// One page of a customer's devices.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct DevicePage {
-    pub devices: Vec<Device>,
+pub struct DevicePage<T> {
+    pub devices: Vec<T>,
     /// The endpoint ids of items that are there but cannot be decoded (each logged): the
     /// account still has them, so nothing may tell Alexa they are gone.
     pub unreadable: Vec<String>,

@@ -105,7 +105,7 @@ impl Touched {
         let (Image::Device(before), Image::Device(after)) = (before, after) else {
             return None;
         };
-        self.definition |= !before.same_definition(after);
+        self.definition |= before.definition != after.definition;
         let (old, new) = (values(before), values(after));
         // A property the device no longer reports changed too, though nothing is sent for it.
         let mut changed = old.len() != new.len();
@@ -150,7 +150,8 @@ impl EndpointChange {
             (_, Image::Unreadable) => Action::Nothing,
             (Image::Device(before), Image::Device(after))
                 if !self.touched.definition
-                    && mapping::endpoint(before) == mapping::endpoint(after) =>
+                    && mapping::endpoint(&before.definition)
+                        == mapping::endpoint(&after.definition) =>
             {
                 Action::Nothing
             }
@@ -233,7 +234,7 @@ impl EndpointChange {
 
 /// Whether Alexa accepts the device's endpoint (checked quietly: see `after_is_discoverable`).
 fn discoverable(device: &Device) -> bool {
-    crate::alexa::validate::endpoint(&mapping::endpoint(device)).is_ok()
+    crate::alexa::validate::endpoint(&mapping::endpoint(&device.definition)).is_ok()
 }
 
 #[derive(Debug, Deserialize)]
@@ -369,7 +370,8 @@ fn decode_record(record: EventRecord, sequence_number: &str) -> Option<(Keys, Im
         }
         match serde_dynamo::from_item::<_, Device>(item) {
             Ok(device)
-                if device.user_id == keys.user_id && device.endpoint_id == keys.endpoint_id =>
+                if device.definition.user_id == keys.user_id
+                    && device.definition.endpoint_id == keys.endpoint_id =>
             {
                 Image::Device(Box::new(device))
             }
@@ -458,7 +460,7 @@ mod tests {
     fn the_lambdas_event_decodes_as_aws_lambda_events_records_do() {
         let (a, b) = (device("u1", "e1", "A"), device("u2", "e2", "B"));
         let mut renamed = a.clone();
-        renamed.name = "A2".into();
+        renamed.definition.name = "A2".into();
         let records = json!({ "Records": [
             record(1, "INSERT", "u1", "e1", None, Some(&a)),
             record(2, "MODIFY", "u1", "e1", Some(&a), Some(&renamed)),
@@ -555,7 +557,7 @@ mod tests {
         let mut hidden = device("a", "1", "");
         hidden.connectivity = crate::device::Connectivity::Unreachable;
         let mut back = hidden.clone();
-        back.name = "Lamp".into();
+        back.definition.name = "Lamp".into();
         let b = batch(vec![record(
             3,
             "MODIFY",
@@ -571,7 +573,7 @@ mod tests {
         assert_eq!(changed, ["connectivity"]);
         // A valid device whose values did not change reports nothing.
         let mut renamed = back.clone();
-        renamed.name = "Lamp 2".into();
+        renamed.definition.name = "Lamp 2".into();
         let b = batch(vec![record(
             4,
             "MODIFY",

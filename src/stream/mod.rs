@@ -225,7 +225,7 @@ pub fn reports_for(user: &UserChanges, now_ms: i64, known: impl Fn(&str) -> bool
         let first = change.first_record();
         match change.action() {
             Action::AddOrUpdate(device) => {
-                if let Some(endpoint) = mapping::checked_endpoint(device) {
+                if let Some(endpoint) = mapping::checked_endpoint(&device.definition) {
                     upserts.push((endpoint, first));
                     state_changes.extend(change.state_change(now_ms).map(|c| (c, first)));
                 }
@@ -236,7 +236,9 @@ pub fn reports_for(user: &UserChanges, now_ms: i64, known: impl Fn(&str) -> bool
                     && change.after_is_discoverable()
                 {
                     if !known(&change.endpoint_id)
-                        && let Some(endpoint) = change.after().and_then(mapping::checked_endpoint)
+                        && let Some(endpoint) = change
+                            .after()
+                            .and_then(|d| mapping::checked_endpoint(&d.definition))
                     {
                         upserts.push((endpoint, first));
                     }

@@ -67,7 +67,11 @@ async fn discovers_every_seeded_device_of_the_example_account() {
 
     // THEN every seeded device is discovered, in endpoint id order, and the answer is valid
     schema::assert_valid(&answer);
-    let mut expected: Vec<String> = seed.devices.iter().map(|d| d.endpoint_id.clone()).collect();
+    let mut expected: Vec<String> = seed
+        .devices
+        .iter()
+        .map(|d| d.definition.endpoint_id.clone())
+        .collect();
     expected.sort();
     assert_eq!(endpoint_ids(&answer), expected);
 
@@ -183,17 +187,23 @@ async fn devices_with_invalid_fields_are_left_out_and_the_rest_discovered() {
     type Breaker = fn(&mut Device);
     let broken: Vec<(&str, Breaker)> = vec![
         ("bad id with spaces", |_| {}),
-        ("bad-name-empty", |d| d.name = String::new()),
-        ("bad-name-long", |d| d.name = "n".repeat(129)),
-        ("bad-description-long", |d| d.description = "d".repeat(129)),
-        ("bad-manufacturer-empty", |d| d.manufacturer = " ".into()),
-        ("bad-category", |d| d.category = "TOASTER".into()),
-        ("bad-cookie", |d| {
-            d.cookie.insert("blob".into(), "x".repeat(5001));
+        ("bad-name-empty", |d| d.definition.name = String::new()),
+        ("bad-name-long", |d| d.definition.name = "n".repeat(129)),
+        ("bad-description-long", |d| {
+            d.definition.description = "d".repeat(129)
         }),
-        ("bad-model-long", |d| d.model = Some("m".repeat(257))),
+        ("bad-manufacturer-empty", |d| {
+            d.definition.manufacturer = " ".into()
+        }),
+        ("bad-category", |d| d.definition.category = "TOASTER".into()),
+        ("bad-cookie", |d| {
+            d.definition.cookie.insert("blob".into(), "x".repeat(5001));
+        }),
+        ("bad-model-long", |d| {
+            d.definition.model = Some("m".repeat(257))
+        }),
         ("bad-controller", |d| {
-            d.relationships.controlled_by = vec!["not valid".into()]
+            d.definition.relationships.controlled_by = vec!["not valid".into()]
         }),
     ];
     for (id, breaker) in &broken {

@@ -559,9 +559,12 @@ async fn a_sensor_reports_its_state_and_an_opened_door_is_a_physical_change_repo
     let sensors: Vec<Device> = seed
         .devices
         .into_iter()
-        .filter(|d| d.endpoint_id == "front-door-contact" || d.endpoint_id == "hallway-motion")
+        .filter(|d| {
+            d.definition.endpoint_id == "front-door-contact"
+                || d.definition.endpoint_id == "hallway-motion"
+        })
         .collect();
-    let user = sensors[0].user_id.clone();
+    let user = sensors[0].definition.user_id.clone();
     let mut h = Harness::new(&sensors).await;
     h.grant(&user, 3600).await;
     accept_all(&h.gateway).await;
@@ -600,7 +603,8 @@ async fn a_sensor_reports_its_state_and_an_opened_door_is_a_physical_change_repo
             .device(&user, "front-door-contact")
             .await
             .unwrap()
-            .unwrap(),
+            .unwrap()
+            .definition,
     ))
     .unwrap();
     schema::assert_instances_declared(report, &endpoint);
@@ -650,9 +654,9 @@ async fn a_settings_change_on_the_device_is_a_change_report_with_its_instance() 
     let fan: Vec<Device> = seed
         .devices
         .into_iter()
-        .filter(|d| d.endpoint_id == "bedroom-fan")
+        .filter(|d| d.definition.endpoint_id == "bedroom-fan")
         .collect();
-    let user = fan[0].user_id.clone();
+    let user = fan[0].definition.user_id.clone();
     let mut h = Harness::new(&fan).await;
     h.grant(&user, 3600).await;
     accept_all(&h.gateway).await;
@@ -687,8 +691,10 @@ async fn a_settings_change_on_the_device_is_a_change_report_with_its_instance() 
     no_failures(&response);
     let events = h.events().await;
     assert_eq!(names(&events), ["ChangeReport"]);
-    let endpoint =
-        serde_json::to_value(alexa_smart_home::device::mapping::endpoint(&fan[0])).unwrap();
+    let endpoint = serde_json::to_value(alexa_smart_home::device::mapping::endpoint(
+        &fan[0].definition,
+    ))
+    .unwrap();
     schema::assert_instances_declared(&events[0], &endpoint);
     let changed: Vec<(Value, Value)> = events[0]["event"]["payload"]["change"]["properties"]
         .as_array()

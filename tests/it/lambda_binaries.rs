@@ -118,7 +118,7 @@ async fn the_bridge_binary_writes_a_reported_state_through_the_runtime_api() {
     let mut lock = seed
         .devices
         .into_iter()
-        .find(|d| d.endpoint_id == "front-door-lock")
+        .find(|d| d.definition.endpoint_id == "front-door-lock")
         .unwrap();
     lock.device_cloud = Some(alexa_smart_home::cloud::Adapter::Iot);
     lock.thing_name = Some("front-door-lock".into());
@@ -145,7 +145,7 @@ async fn the_bridge_binary_writes_a_reported_state_through_the_runtime_api() {
     use alexa_smart_home::store::Store;
     let stored = tables
         .store
-        .device(&lock.user_id, "front-door-lock")
+        .device(&lock.definition.user_id, "front-door-lock")
         .await
         .unwrap()
         .unwrap();

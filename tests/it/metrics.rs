@@ -150,7 +150,7 @@ async fn the_lambdas_write_embedded_metrics_without_secrets_or_customer_ids() {
     let tables = TestTables::new().await;
     let seed = Seed::from_json(&support::read("fixtures/example-account.json")).unwrap();
     seed.apply(&tables.store).await.unwrap();
-    let user = seed.devices[0].user_id.clone();
+    let user = seed.devices[0].definition.user_id.clone();
     // A grant about to expire: the reconciliation refreshes it first.
     tables
         .store
@@ -277,7 +277,11 @@ async fn the_lambdas_write_embedded_metrics_without_secrets_or_customer_ids() {
         REFRESH.to_owned(),
         FRESH.to_owned(),
     ];
-    forbidden.extend(seed.devices.iter().map(|d| d.endpoint_id.clone()));
+    forbidden.extend(
+        seed.devices
+            .iter()
+            .map(|d| d.definition.endpoint_id.clone()),
+    );
     for log in [&skill_log, &reconcile_log] {
         for line in log.lines().filter(|l| l.contains("\"_aws\"")) {
             for secret in &forbidden {

@@ -60,10 +60,11 @@ async fn rename_and_capability_change_are_sent_and_a_state_change_is_not() {
 
     // GIVEN a rename, a new capability, and a state-only change, in one batch
     let mut renamed = device(&u, "lamp-1");
-    renamed.name = "Reading Lamp".into();
+    renamed.definition.name = "Reading Lamp".into();
     h.store().put_device(&renamed).await.unwrap();
     let mut dimmable = device(&u, "lamp-2");
     dimmable
+        .definition
         .capabilities
         .push(serde_json::from_value(json!({"type": "brightness"})).unwrap());
     h.store().put_device(&dimmable).await.unwrap();
@@ -150,7 +151,7 @@ async fn add_then_delete_in_one_batch_ends_as_a_delete() {
         .await
         .unwrap();
     let mut renamed = device(&u, "short-lived");
-    renamed.name = "Renamed".into();
+    renamed.definition.name = "Renamed".into();
     h.store().put_device(&renamed).await.unwrap();
     h.store().delete_device(&u, "short-lived").await.unwrap();
     let (batch, response) = h.run_batch().await;
@@ -206,9 +207,9 @@ async fn relationships_are_carried() {
     let theater: Vec<Device> = seed
         .devices
         .into_iter()
-        .filter(|d| d.endpoint_id.starts_with("home-theater"))
+        .filter(|d| d.definition.endpoint_id.starts_with("home-theater"))
         .collect();
-    let u = theater[0].user_id.clone();
+    let u = theater[0].definition.user_id.clone();
     let mut h = Harness::new(&[]).await;
     h.grant(&u, 3600).await;
     accept_all(&h.gateway).await;

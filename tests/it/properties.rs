@@ -24,8 +24,8 @@ use alexa_smart_home::alexa::validate::{self, InvalidEndpoint};
 use alexa_smart_home::alexa::{BearerToken, Scope};
 use alexa_smart_home::device::properties::values;
 use alexa_smart_home::device::{
-    ClusterMember, Connectivity, Device, DeviceCapability, DeviceRelationships, DeviceState, Hsb,
-    LockState, Name, Preset, Setpoints, SettingValue, TemperatureScale, mapping,
+    ClusterMember, Connectivity, Device, DeviceCapability, DeviceDefinition, DeviceRelationships,
+    DeviceState, Hsb, LockState, Name, Preset, Setpoints, SettingValue, TemperatureScale, mapping,
 };
 use alexa_smart_home::proactive::reports::{
     self, DELETE_CHUNK, MAX_REPORT_BYTES, Report, ReportKind, StateChange,
@@ -41,19 +41,21 @@ use support::{devices, schema};
 /// A device with the given ids and plain valid fields, for the generators to change.
 fn base_device(user: &str, endpoint_id: &str) -> Device {
     Device {
-        user_id: user.into(),
-        endpoint_id: endpoint_id.into(),
-        name: "Lamp".into(),
-        description: "Smart bulb".into(),
-        manufacturer: "Acme".into(),
-        model: None,
-        serial_number: None,
-        firmware_version: None,
-        software_version: None,
-        category: "LIGHT".into(),
-        capabilities: vec![DeviceCapability::Power],
-        relationships: DeviceRelationships::default(),
-        cookie: BTreeMap::new(),
+        definition: DeviceDefinition {
+            user_id: user.into(),
+            endpoint_id: endpoint_id.into(),
+            name: "Lamp".into(),
+            description: "Smart bulb".into(),
+            manufacturer: "Acme".into(),
+            model: None,
+            serial_number: None,
+            firmware_version: None,
+            software_version: None,
+            category: "LIGHT".into(),
+            capabilities: vec![DeviceCapability::Power],
+            relationships: DeviceRelationships::default(),
+            cookie: BTreeMap::new(),
+        },
         connectivity: Connectivity::Ok,
         state: DeviceState::default(),
         sampled_at: BTreeMap::new(),
@@ -174,16 +176,20 @@ fn upsert_endpoints(
         .enumerate()
         .map(|(i, (name, c, len, capabilities, record))| {
             let mut d = base_device("u", &format!("e-{i}"));
-            d.name = name;
-            d.capabilities = capabilities;
+            d.definition.name = name;
+            d.definition.capabilities = capabilities;
             if cookies && len > 0 {
-                d.cookie.insert("k".into(), c.to_string().repeat(len));
+                d.definition
+                    .cookie
+                    .insert("k".into(), c.to_string().repeat(len));
             }
             // A few endpoints too large to be sent at all, even alone.
             if huge.contains(&i) {
-                d.cookie.insert("huge".into(), "h".repeat(MAX_REPORT_BYTES));
+                d.definition
+                    .cookie
+                    .insert("huge".into(), "h".repeat(MAX_REPORT_BYTES));
             }
-            (mapping::endpoint(&d), record)
+            (mapping::endpoint(&d.definition), record)
         })
         .collect()
 }
@@ -487,21 +493,21 @@ fn nasty_endpoint() -> impl Strategy<Value = Endpoint> {
                 relationships,
             )| {
                 let mut d = base_device("u", &id);
-                d.name = name;
-                d.description = description;
-                d.manufacturer = manufacturer;
-                d.category = category;
-                d.model = model;
-                d.serial_number = serial;
-                d.firmware_version = firmware;
-                d.software_version = software;
-                d.capabilities = capabilities;
-                d.cookie = cookie;
-                d.relationships = relationships;
-                let mut e = mapping::endpoint(&d);
+                d.definition.name = name;
+                d.definition.description = description;
+                d.definition.manufacturer = manufacturer;
+                d.definition.category = category;
+                d.definition.model = model;
+                d.definition.serial_number = serial;
+                d.definition.firmware_version = firmware;
+                d.definition.software_version = software;
+                d.definition.capabilities = capabilities;
+                d.definition.cookie = cookie;
+                d.definition.relationships = relationships;
+                let mut e = mapping::endpoint(&d.definition);
                 e.display_categories.extend(extra);
                 if duplicate {
-                    e.display_categories.push(d.category.clone());
+                    e.display_categories.push(d.definition.category.clone());
                 }
                 e
             },
@@ -744,7 +750,7 @@ fn step() -> impl Strategy<Value = Step> {
 type Key = (String, String);
 
 fn valid(d: &Device) -> bool {
-    validate::endpoint(&mapping::endpoint(d)).is_ok()
+    validate::endpoint(&mapping::endpoint(&d.definition)).is_ok()
 }
 
 fn key(user: usize, slot: usize) -> Key {
@@ -753,9 +759,9 @@ fn key(user: usize, slot: usize) -> Key {
 
 fn add(key: &Key, spec: &Spec) -> Device {
     let mut d = base_device(&key.0, &key.1);
-    d.name = spec.name.into();
-    d.category = spec.category.into();
-    d.capabilities = spec.capabilities.clone();
+    d.definition.name = spec.name.into();
+    d.definition.category = spec.category.into();
+    d.definition.capabilities = spec.capabilities.clone();
     d
 }
 
@@ -830,9 +836,9 @@ fn run(cloud: &mut BTreeMap<Key, Device>, steps: &[Step]) -> Vec<Value> {
             (op, Some(d)) => {
                 let mut d = d.clone();
                 match op {
-                    Op::Rename(name) => d.name = (*name).into(),
-                    Op::Recategorize(c) => d.category = (*c).into(),
-                    Op::Capabilities(c) => d.capabilities = c.clone(),
+                    Op::Rename(name) => d.definition.name = (*name).into(),
+                    Op::Recategorize(c) => d.definition.category = (*c).into(),
+                    Op::Capabilities(c) => d.definition.capabilities = c.clone(),
                     Op::State(s, cause) => {
                         apply_state(&mut d, s, *cause, NOW_MS - 60_000 + i as i64)
                     }
@@ -894,7 +900,7 @@ impl AlexaView {
                         )
                     })
                     .collect();
-                let definition = mapping::endpoint(d);
+                let definition = mapping::endpoint(&d.definition);
                 (key.clone(), Known { definition, told })
             })
             .collect();
@@ -1104,7 +1110,7 @@ fn bulb() -> impl Strategy<Value = Device> {
     )
         .prop_map(|((min, max), power, brightness, kelvin)| {
             let mut d = base_device("u", "bulb");
-            d.capabilities = vec![
+            d.definition.capabilities = vec![
                 DeviceCapability::Power,
                 DeviceCapability::Brightness,
                 DeviceCapability::Color,
@@ -1186,7 +1192,7 @@ fn a_bulb_follows_the_light_rules_from_any_state() {
                 prop_assert_eq!(reported_brightness(&after), Some(json!(b)));
             }
             let was_off = before.state.power_on == Some(false);
-            let (min, max) = match before.capabilities[3] {
+            let (min, max) = match before.definition.capabilities[3] {
                 DeviceCapability::ColorTemperature {
                     min_kelvin,
                     max_kelvin,

@@ -169,7 +169,7 @@ async fn changes_made_without_a_grant_reach_alexa_on_accept_grant() {
 
     // GIVEN changes made while the customer has no grant: the stream can send nothing
     let mut renamed = device(&u, "b");
-    renamed.name = "Hall Lamp".into();
+    renamed.definition.name = "Hall Lamp".into();
     h.store().put_device(&renamed).await.unwrap();
     h.store().put_device(&device(&u, "c")).await.unwrap();
     let (_, response) = h.run_batch().await;
@@ -241,7 +241,7 @@ async fn a_dead_lettered_batch_reaches_alexa_through_the_dead_letter_consumer() 
         .mount(&h.gateway)
         .await;
     let mut renamed = device(&u, "b");
-    renamed.name = "Hall Lamp".into();
+    renamed.definition.name = "Hall Lamp".into();
     h.store().put_device(&renamed).await.unwrap();
     h.store().put_device(&device(&u, "c")).await.unwrap();
     let processor = impatient_processor(&h);

@@ -42,8 +42,8 @@ use alexa_smart_home::alexa::event::CauseType;
 use alexa_smart_home::cloud::{Adapter, DeviceClouds};
 use alexa_smart_home::device::properties::{now_ms, values};
 use alexa_smart_home::device::{
-    Connectivity, Device, DeviceCapability, DeviceRelationships, DeviceState, Hsb, LockState,
-    Setpoints, SettingValue, TemperatureScale, mapping,
+    Connectivity, Device, DeviceCapability, DeviceDefinition, DeviceRelationships, DeviceState,
+    Hsb, LockState, Setpoints, SettingValue, TemperatureScale, mapping,
 };
 use alexa_smart_home::gateway::{Gateway, GatewayRegion};
 use alexa_smart_home::lwa::Lwa;
@@ -51,7 +51,7 @@ use alexa_smart_home::proactive::delivery::RetryPolicy;
 use alexa_smart_home::reconcile::run::Reconciler;
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::DynamoStore;
-use alexa_smart_home::store::{Fields, NewGrant, StateWrite, Store, TokenRecord, unix_seconds};
+use alexa_smart_home::store::{NewGrant, StateWrite, Store, TokenRecord, unix_seconds};
 use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home_local::shadow::LocalShadows;
 use alexa_smart_home_local::stream::{LocalStream, Start};
@@ -500,26 +500,28 @@ fn capabilities(rng: &mut fastrand::Rng) -> Vec<DeviceCapability> {
 fn new_device(rng: &mut fastrand::Rng, user: &str, slot: usize) -> Device {
     loop {
         let d = Device {
-            user_id: user.into(),
-            endpoint_id: format!("ep-{slot}"),
-            name: NAMES[rng.usize(..NAMES.len())].into(),
-            description: "Soak test device".into(),
-            manufacturer: "Example Devices".into(),
-            model: None,
-            serial_number: None,
-            firmware_version: None,
-            software_version: None,
-            category: CATEGORIES[rng.usize(..CATEGORIES.len())].into(),
-            capabilities: capabilities(rng),
-            relationships: DeviceRelationships::default(),
-            cookie: BTreeMap::new(),
+            definition: DeviceDefinition {
+                user_id: user.into(),
+                endpoint_id: format!("ep-{slot}"),
+                name: NAMES[rng.usize(..NAMES.len())].into(),
+                description: "Soak test device".into(),
+                manufacturer: "Example Devices".into(),
+                model: None,
+                serial_number: None,
+                firmware_version: None,
+                software_version: None,
+                category: CATEGORIES[rng.usize(..CATEGORIES.len())].into(),
+                capabilities: capabilities(rng),
+                relationships: DeviceRelationships::default(),
+                cookie: BTreeMap::new(),
+            },
             connectivity: Connectivity::Ok,
             state: DeviceState::default(),
             sampled_at: BTreeMap::new(),
             changed_by: None,
             ..Device::default()
         };
-        if mapping::checked_endpoint(&d).is_some() {
+        if mapping::checked_endpoint(&d.definition).is_some() {
             return d;
         }
     }
@@ -528,7 +530,11 @@ fn new_device(rng: &mut fastrand::Rng, user: &str, slot: usize) -> Device {
 /// Sets one reported value, as a device does when it changes.
 fn change_state(rng: &mut fastrand::Rng, d: &mut Device) {
     let s = &mut d.state;
-    let field = match d.capabilities.get(rng.usize(..=d.capabilities.len())) {
+    let field = match d
+        .definition
+        .capabilities
+        .get(rng.usize(..=d.definition.capabilities.len()))
+    {
         None => {
             d.connectivity = if rng.bool() {
                 Connectivity::Ok
@@ -677,8 +683,8 @@ fn skill_token(user: &str) -> String {
 fn remote_device(rng: &mut fastrand::Rng, user: &str, slot: usize) -> Device {
     let mut d = new_device(rng, user, slot);
     if slot == HTTPS_LAMP {
-        d.category = "LIGHT".into();
-        d.capabilities = vec![DeviceCapability::Power, DeviceCapability::Brightness];
+        d.definition.category = "LIGHT".into();
+        d.definition.capabilities = vec![DeviceCapability::Power, DeviceCapability::Brightness];
         d.device_cloud = Some(Adapter::Https);
         d.state = DeviceState {
             power_on: Some(true),
@@ -688,13 +694,13 @@ fn remote_device(rng: &mut fastrand::Rng, user: &str, slot: usize) -> Device {
         return d;
     }
     if slot == IOT_LOCK {
-        d.category = "SMARTLOCK".into();
-        d.capabilities = vec![DeviceCapability::Lock];
+        d.definition.category = "SMARTLOCK".into();
+        d.definition.capabilities = vec![DeviceCapability::Lock];
         d.confirm_within = Some(LOCK_CONFIRM_SECS);
     } else {
         // A colour bulb with tunable white: the light rules of every one of its capabilities.
-        d.category = "LIGHT".into();
-        d.capabilities = vec![
+        d.definition.category = "LIGHT".into();
+        d.definition.capabilities = vec![
             DeviceCapability::Power,
             DeviceCapability::Brightness,
             DeviceCapability::Color,
@@ -764,6 +770,7 @@ fn light_model(bulb: &Device, name: &str, payload: &Value) -> Value {
         }
         _ => {
             let (min, max) = bulb
+                .definition
                 .capabilities
                 .iter()
                 .find_map(|c| match c {
@@ -1340,7 +1347,7 @@ async fn device_cloud(
                     sim.maker
                         .lock()
                         .unwrap()
-                        .apply(user, &d.endpoint_id, &state);
+                        .apply(user, &d.definition.endpoint_id, &state);
                     format!("add (HTTPS), state {state}")
                 } else {
                     // The device reports its state as it comes online.
@@ -1355,10 +1362,10 @@ async fn device_cloud(
                         let Some(mut d) = store.device(user, &log_key.1).await.unwrap() else {
                             continue;
                         };
-                        d.name = NAMES[rng.usize(..NAMES.len())].into();
+                        d.definition.name = NAMES[rng.usize(..NAMES.len())].into();
                         store.put_device(&d).await.unwrap();
                         counts.rename += 1;
-                        format!("rename {:?}", d.name)
+                        format!("rename {:?}", d.definition.name)
                     }
                     1 => {
                         store.delete_device(user, &log_key.1).await.unwrap();
@@ -1395,7 +1402,10 @@ async fn device_cloud(
         let Some(mut d) = cloud.get(&key).cloned() else {
             let d = new_device(&mut rng, &users[key.0], key.1);
             store.put_device(&d).await.unwrap();
-            let line = format!("add {:?} {:?}", d.name, d.capabilities);
+            let line = format!(
+                "add {:?} {:?}",
+                d.definition.name, d.definition.capabilities
+            );
             log.entry(log_key).or_default().push(line);
             cloud.insert(key, d);
             counts.add += 1;
@@ -1403,20 +1413,20 @@ async fn device_cloud(
         };
         let line = match rng.u32(0..10) {
             0..=1 => {
-                d.name = NAMES[rng.usize(..NAMES.len())].into();
+                d.definition.name = NAMES[rng.usize(..NAMES.len())].into();
                 counts.rename += 1;
-                format!("rename {:?}", d.name)
+                format!("rename {:?}", d.definition.name)
             }
             2 => loop {
-                d.capabilities = capabilities(&mut rng);
-                if mapping::checked_endpoint(&d).is_some() {
+                d.definition.capabilities = capabilities(&mut rng);
+                if mapping::checked_endpoint(&d.definition).is_some() {
                     counts.capabilities += 1;
-                    break format!("capabilities {:?}", d.capabilities);
+                    break format!("capabilities {:?}", d.definition.capabilities);
                 }
             },
             3 => {
                 store
-                    .delete_device(&d.user_id, &d.endpoint_id)
+                    .delete_device(&d.definition.user_id, &d.definition.endpoint_id)
                     .await
                     .unwrap();
                 log.entry(log_key).or_default().push("delete".into());
@@ -1460,8 +1470,8 @@ fn mismatches(
     let mut out = Vec::new();
     let expected: BTreeMap<&str, &Device> = devices
         .iter()
-        .filter(|d| mapping::checked_endpoint(d).is_some())
-        .map(|d| (d.endpoint_id.as_str(), d))
+        .filter(|d| mapping::checked_endpoint(&d.definition).is_some())
+        .map(|d| (d.definition.endpoint_id.as_str(), d))
         .collect();
     let told: BTreeMap<&str, &Known> = alexa
         .iter()
@@ -1480,7 +1490,7 @@ fn mismatches(
             out.push(format!("{user}/{id}: never told to Alexa"));
             continue;
         };
-        let definition = serde_json::to_value(mapping::endpoint(d)).unwrap();
+        let definition = serde_json::to_value(mapping::endpoint(&d.definition)).unwrap();
         if known.definition != definition {
             out.push(format!(
                 "{user}/{id}: Alexa has the definition {} but DynamoDB {}",
@@ -1745,7 +1755,7 @@ async fn no_change_is_lost_under_faults() {
     // Every customer's devices, read back from DynamoDB, against what Alexa was told.
     let mut accounts = Vec::new();
     for user in &users {
-        accounts.push((user, store.devices(user, Fields::All).await.unwrap()));
+        accounts.push((user, store.devices::<Device>(user).await.unwrap()));
     }
     // What each device behind IoT last reported to its shadow.
     let mut shadow_reported = BTreeMap::new();
@@ -1790,7 +1800,7 @@ async fn no_change_is_lost_under_faults() {
                 if reported.get(&field) != Some(&value) {
                     found.push(format!(
                         "{user}/{}: the table holds {field} = {value}, the device reported {}",
-                        d.endpoint_id, reported[&field]
+                        d.definition.endpoint_id, reported[&field]
                     ));
                 }
             }
@@ -1805,7 +1815,10 @@ async fn no_change_is_lost_under_faults() {
                 .iter()
                 .filter(|d| d.device_cloud == Some(Adapter::Https))
             {
-                let Some(lamp) = maker.lamps.get(&((*user).clone(), d.endpoint_id.clone())) else {
+                let Some(lamp) = maker
+                    .lamps
+                    .get(&((*user).clone(), d.definition.endpoint_id.clone()))
+                else {
                     continue;
                 };
                 let Value::Object(state) = serde_json::to_value(&d.state).unwrap() else {
@@ -1815,7 +1828,7 @@ async fn no_change_is_lost_under_faults() {
                     if state.get(field) != Some(value) {
                         found.push(format!(
                             "{user}/{}: the table holds {field} = {:?}, the lamp has {value}",
-                            d.endpoint_id,
+                            d.definition.endpoint_id,
                             state.get(field)
                         ));
                     }

@@ -22,9 +22,7 @@ use alexa_smart_home::reconcile::trigger::Trigger;
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::{self, DynamoStore};
 use alexa_smart_home::store::seed::Seed;
-use alexa_smart_home::store::{
-    Fields, StateOutcome, StateWrite, Store, TokenRecord, tables, unix_seconds,
-};
+use alexa_smart_home::store::{StateOutcome, StateWrite, Store, TokenRecord, tables, unix_seconds};
 use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home_local::certify;
 use alexa_smart_home_local::fakes::FakeAmazon;
@@ -352,7 +350,7 @@ async fn run(command: Command) -> Result<(), BoxError> {
             }
         }
         Command::List { user } => {
-            let devices = store.devices(&user, Fields::All).await?;
+            let devices = store.devices::<Device>(&user).await?;
             print_pretty(&serde_json::to_string(&devices)?)?;
         }
         Command::PutDevice { file } => {
@@ -392,7 +390,7 @@ async fn run(command: Command) -> Result<(), BoxError> {
                 .device(&user, &endpoint_id)
                 .await?
                 .ok_or_else(|| format!("no device {endpoint_id} for {user}"))?;
-            device.name = name;
+            device.definition.name = name;
             store.put_device(&device).await?;
         }
         Command::DeleteDevice { user, endpoint_id } => {
@@ -632,8 +630,8 @@ async fn device_reports(
     } else {
         write_state(
             store,
-            &device.user_id,
-            &device.endpoint_id,
+            &device.definition.user_id,
+            &device.definition.endpoint_id,
             state,
             None,
             "PHYSICAL_INTERACTION",

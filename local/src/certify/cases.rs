@@ -10,6 +10,7 @@ use super::plans::{Case, Compare, PlanDirective, State};
 /// in, or a value outside its range is not one Amazon would run against it either.
 pub fn applies(device: &Device, case: &Case) -> Result<(), String> {
     let declared: Vec<&'static str> = device
+        .definition
         .capabilities
         .iter()
         .flat_map(|c| c.interfaces())
@@ -31,7 +32,7 @@ pub fn applies(device: &Device, case: &Case) -> Result<(), String> {
 
 /// An expected white the bulb cannot show: cooler than its coolest, warmer than its warmest.
 fn reachable(device: &Device, wanted: &State) -> Result<(), String> {
-    for capability in &device.capabilities {
+    for capability in &device.definition.capabilities {
         if let DeviceCapability::ColorTemperature {
             min_kelvin,
             max_kelvin,
@@ -57,7 +58,7 @@ fn reachable(device: &Device, wanted: &State) -> Result<(), String> {
 /// A directive's values against the device's declaration.
 fn fits(device: &Device, directive: &PlanDirective) -> Result<(), String> {
     let payload = directive.payload.as_ref().unwrap_or(&Value::Null);
-    for capability in &device.capabilities {
+    for capability in &device.definition.capabilities {
         match capability {
             DeviceCapability::ColorTemperature {
                 min_kelvin,

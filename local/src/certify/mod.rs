@@ -166,19 +166,22 @@ impl Run {
             if clouds.adapter_for(device) == Adapter::Iot {
                 shadows.create_thing(device.thing()).await?;
             }
-            if !tokens.contains_key(&device.user_id) {
+            if !tokens.contains_key(&device.definition.user_id) {
                 let token = format!("certify-{}", uuid::Uuid::new_v4().simple());
                 let record = TokenRecord {
-                    user_id: device.user_id.clone(),
+                    user_id: device.definition.user_id.clone(),
                     expires_at: None,
                 };
                 store
                     .put_token(&alexa_smart_home::alexa::BearerToken::new(&token), &record)
                     .await?;
-                tokens.insert(device.user_id.clone(), token);
+                tokens.insert(device.definition.user_id.clone(), token);
             }
             devices.insert(
-                (device.user_id.clone(), device.endpoint_id.clone()),
+                (
+                    device.definition.user_id.clone(),
+                    device.definition.endpoint_id.clone(),
+                ),
                 device.clone(),
             );
         }
@@ -303,9 +306,12 @@ impl Run {
             .unwrap_or_default();
         let devices = &self.devices;
         let item = |id: &str| {
-            devices
-                .get(&(user.to_owned(), id.to_owned()))
-                .map(|d| (!d.manufacturer.is_empty(), d.model.is_some()))
+            devices.get(&(user.to_owned(), id.to_owned())).map(|d| {
+                (
+                    !d.definition.manufacturer.is_empty(),
+                    d.definition.model.is_some(),
+                )
+            })
         };
         rules::merge(&mut self.findings, rules::endpoints(&discovered, &item));
         let mut endpoints = Vec::new();
@@ -355,7 +361,7 @@ impl Run {
         let adapter = self.clouds.adapter_for(&endpoint.device);
         let mut report = EndpointReport {
             endpoint_id: endpoint.id.clone(),
-            name: endpoint.device.name.clone(),
+            name: endpoint.device.definition.name.clone(),
             device_cloud: adapter.to_string(),
             not_run: None,
             cases: Vec::new(),

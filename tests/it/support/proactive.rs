@@ -136,16 +136,16 @@ impl Harness {
 /// ChangeReport, as it must for an endpoint Alexa was never told of).
 pub async fn told(store: &DynamoStore, devices: &[Device]) {
     for d in devices {
-        let Some(endpoint) = mapping::checked_endpoint(d) else {
+        let Some(endpoint) = mapping::checked_endpoint(&d.definition) else {
             continue;
         };
         let definition = Definition {
-            endpoint_id: d.endpoint_id.clone(),
+            endpoint_id: d.definition.endpoint_id.clone(),
             known: Known::Accepted(view::digest(&endpoint)),
             state: Some(view::state_digest(&reportable(d, 0))),
         };
         store
-            .record_definitions(&d.user_id, &[definition], now_ms())
+            .record_definitions(&d.definition.user_id, &[definition], now_ms())
             .await
             .unwrap();
     }
