@@ -15,8 +15,8 @@ use serde_json::{Map, Value};
 use tracing::{debug, info, warn};
 
 use crate::alexa::event::CauseType;
-use crate::device::DeviceState;
 use crate::device::properties::now_ms;
+use crate::device::{DeviceState, Field};
 use crate::store::{StateOutcome, StateWrite, Store, StoreError};
 
 /// A shadow's `update/documents` message, with the topic the rule adds (`topic() AS topic`).
@@ -104,8 +104,8 @@ impl<S: Store> Bridge<S> {
             warn!(topic = %documents.topic, "not a shadow's update/documents topic");
             return Ok(Outcome::NotShadowDocuments);
         };
-        let mut reported = touched(documents);
-        if reported.is_empty() && !reasserted(documents) {
+        let touched = touched(documents);
+        if touched.is_empty() && !reasserted(documents) {
             debug!(thing, "no reported field changed");
             return Ok(Outcome::NothingReported);
         }
@@ -130,14 +130,14 @@ impl<S: Store> Bridge<S> {
         // The table must hold what the device reports: a value the skill wrote ahead of the
         // device (a command answered as accepted) that the device's shadow contradicts is
         // written over, even if this update did not touch it.
-        let table = serde_json::to_value(&device.state).unwrap_or_default();
-        for (field, value) in documents.current.state.reported.iter().flatten() {
-            if !value.is_null() && table.get(field) != Some(value) {
-                reported.insert(field.clone(), value.clone());
+        let everything = state_of(documents.current.state.reported.iter().flatten());
+        let mut patch = state_of(touched.iter().map(|(k, v)| (*k, *v)));
+        for field in everything.fields() {
+            if !everything.same(&device.state, &field) {
+                patch.take(&everything, &field);
             }
         }
-        let patch = state_of(reported);
-        let fields = crate::device::pending::field_names(&patch).len();
+        let fields = patch.fields().len();
         // Even with no field of the model, the new version is written: the device answered,
         // which a pending command whose values already held is waiting for.
         // What a voice command asked for, reported back, is the end of that voice interaction.
@@ -196,9 +196,9 @@ pub fn thing_of(topic: &str) -> Option<(&str, Option<&str>)> {
 /// changed, so that a device repeating a value ("still locked") counts, and fields it did not
 /// send do not overwrite what the table holds. Shadow timestamps are whole seconds: a value
 /// changed twice within one second keeps its timestamp, so the value itself is compared too.
-fn touched(documents: &ShadowDocuments) -> Map<String, Value> {
+fn touched(documents: &ShadowDocuments) -> Vec<(&String, &Value)> {
     let Some(reported) = &documents.current.state.reported else {
-        return Map::new();
+        return Vec::new();
     };
     let now = documents.current.metadata.reported.as_ref();
     let before = documents
@@ -216,7 +216,6 @@ fn touched(documents: &ShadowDocuments) -> Map<String, Value> {
             before_values.and_then(|b| b.get(*k)) != Some(*v)
                 || now.is_some_and(|now| now.get(*k) != before.and_then(|b| b.get(*k)))
         })
-        .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
 
@@ -236,23 +235,26 @@ fn reasserted(documents: &ShadowDocuments) -> bool {
 
 /// The fields of the device model among `reported`, each decoded on its own: one field of the
 /// wrong type is logged and left out, not fatal to the others.
-fn state_of(reported: Map<String, Value>) -> DeviceState {
-    let mut known = Map::new();
-    for (field, value) in reported {
-        let single = Value::Object(Map::from_iter([(field.clone(), value.clone())]));
-        match serde_json::from_value::<DeviceState>(single) {
-            // Only instance names (with a dot) are settings; another unknown field is the
-            // device's own business.
-            Ok(state) if state.settings.contains_key(&field) && !field.contains('.') => {
-                debug!(field, "not a field of the device model; ignored");
-            }
-            Ok(_) => {
-                known.insert(field, value);
-            }
-            Err(e) => warn!(field, error = %e, "a reported field of the wrong type; ignored"),
+fn state_of<'a>(reported: impl IntoIterator<Item = (&'a String, &'a Value)>) -> DeviceState {
+    let mut state = DeviceState::default();
+    for (name, value) in reported {
+        let field = Field::parse(name);
+        // Only instance names (with a dot) are settings; another unknown field is the
+        // device's own business.
+        if matches!(&field, Field::Setting(instance) if !instance.contains('.'))
+            || field == Field::Connectivity
+        {
+            debug!(field = %name, "not a field of the device model; ignored");
+            continue;
+        }
+        if value.is_null() {
+            continue;
+        }
+        if !state.set_json(&field, value.clone()) {
+            warn!(field = %name, "a reported field of the wrong type; ignored");
         }
     }
-    serde_json::from_value(Value::Object(known)).unwrap_or_default()
+    state
 }
 
 #[cfg(test)]
@@ -297,7 +299,10 @@ mod tests {
                    "version": 4}),
         );
         let t = touched(&d);
-        assert_eq!(t.keys().collect::<Vec<_>>(), ["lockState"]);
+        assert_eq!(
+            t.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            ["lockState"]
+        );
         // The same value reported again is the device's word: it counts.
         let again = documents(
             json!({"state": {"reported": {"lockState": "LOCKED"}}, "metadata": {"reported": {"lockState": {"timestamp": 2}}}, "version": 4}),
@@ -338,12 +343,12 @@ mod tests {
         let Value::Object(map) = reported else {
             unreachable!()
         };
-        let state = state_of(map);
+        let state = state_of(&map);
         assert_eq!(state.power_on, Some(true));
         assert_eq!(state.brightness, None);
         assert_eq!(
-            crate::device::pending::field_names(&state),
-            ["Fan.Speed", "powerOn"]
+            state.fields(),
+            [Field::PowerOn, Field::Setting("Fan.Speed".into())]
         );
     }
 }

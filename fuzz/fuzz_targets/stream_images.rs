@@ -20,8 +20,8 @@ use alexa_smart_home::alexa::event::CauseType;
 use alexa_smart_home::alexa::validate::{self, MAX_ENDPOINTS};
 use alexa_smart_home::device::{
     ClusterMember, Connectivity, Device, DeviceCapability, DeviceDefinition, DeviceRelationships,
-    DeviceState, Hsb, LockState, ModeValue, Name, Preset, RangeSemantics, Setpoints, SettingValue,
-    TemperatureScale,
+    DeviceState, Field, Hsb, LockState, ModeValue, Name, Preset, RangeSemantics, Setpoints,
+    SettingValue, TemperatureScale,
 };
 use alexa_smart_home::proactive::reports::{DELETE_CHUNK, MAX_REPORT_BYTES, ReportKind};
 use alexa_smart_home::stream::changes::{self, StreamEvent};
@@ -311,6 +311,7 @@ const INSTANCES: [&str; 5] = [
     "Speed",
     "brightness",
 ];
+/// Field names as a device cloud spells them: a setting's instance and a stray name too.
 const FIELDS: [&str; 9] = [
     "powerOn",
     "brightness",
@@ -414,7 +415,7 @@ impl DeviceSpec {
             sampled_at: self
                 .sampled_at
                 .iter()
-                .map(|(f, at)| (FIELDS[usize::from(*f) % FIELDS.len()].to_owned(), *at))
+                .map(|(f, at)| (Field::parse(FIELDS[usize::from(*f) % FIELDS.len()]), *at))
                 .collect(),
             changed_by: self
                 .changed_by

@@ -12,7 +12,7 @@ use serde_json::json;
 pub use crate::alexa::interface::Interface;
 
 use super::{
-    Connectivity, Device, DeviceCapability, Hsb, LockState, Setpoints, SettingValue,
+    Connectivity, Device, DeviceCapability, Field, Hsb, LockState, Setpoints, SettingValue,
     TemperatureScale,
 };
 
@@ -45,9 +45,6 @@ pub enum Property {
     /// `Alexa.MotionSensor.detectionState`.
     Motion,
 }
-
-/// The key of connectivity in `sampledAt` (it is no field of `state`).
-pub const CONNECTIVITY_FIELD: &str = "connectivity";
 
 impl Property {
     pub const fn interface(&self) -> Interface {
@@ -106,33 +103,35 @@ impl Property {
     }
 
     /// The device-state field the value is kept in: also its key in `sampledAt`.
-    pub fn field(&self) -> &str {
+    pub fn field(&self) -> Field {
         match self {
-            Self::PowerState => "powerOn",
-            Self::Brightness => "brightness",
-            Self::Percentage => "percentage",
-            Self::Color => "color",
-            Self::ColorTemperature => "colorTemperatureKelvin",
-            Self::TargetSetpoint => "targetSetpoint",
-            Self::LowerSetpoint => "lowerSetpoint",
-            Self::UpperSetpoint => "upperSetpoint",
-            Self::ThermostatMode => "thermostatMode",
-            Self::Temperature => "temperature",
-            Self::LockState => "lockState",
-            Self::Volume => "volume",
-            Self::Muted => "muted",
-            Self::Connectivity => CONNECTIVITY_FIELD,
-            Self::Range(instance) | Self::Mode(instance) | Self::Toggle(instance) => instance,
-            Self::Contact => "contactOpen",
-            Self::Motion => "motionDetected",
+            Self::PowerState => Field::PowerOn,
+            Self::Brightness => Field::Brightness,
+            Self::Percentage => Field::Percentage,
+            Self::Color => Field::Color,
+            Self::ColorTemperature => Field::ColorTemperatureKelvin,
+            Self::TargetSetpoint => Field::TargetSetpoint,
+            Self::LowerSetpoint => Field::LowerSetpoint,
+            Self::UpperSetpoint => Field::UpperSetpoint,
+            Self::ThermostatMode => Field::ThermostatMode,
+            Self::Temperature => Field::Temperature,
+            Self::LockState => Field::LockState,
+            Self::Volume => Field::Volume,
+            Self::Muted => Field::Muted,
+            Self::Connectivity => Field::Connectivity,
+            Self::Range(instance) | Self::Mode(instance) | Self::Toggle(instance) => {
+                Field::Setting(instance.clone())
+            }
+            Self::Contact => Field::ContactOpen,
+            Self::Motion => Field::MotionDetected,
         }
     }
 
     /// The state field the value is read from, whose sample time is the value's: its own
     /// ([`Self::field`]), but a light's power for its brightness while it is off (0 %).
-    pub fn read_from(&self, device: &Device) -> &str {
+    pub fn read_from(&self, device: &Device) -> Field {
         match self {
-            Self::Brightness if is_off_light(device) => Self::PowerState.field(),
+            Self::Brightness if is_off_light(device) => Field::PowerOn,
             _ => self.field(),
         }
     }
@@ -213,9 +212,8 @@ impl Value {
         match self {
             Self::OnOff(on) => json!(if *on { "ON" } else { "OFF" }),
             Self::Percent(v) => json!(v),
-            Self::Color(c) => {
-                json!({"hue": c.hue, "saturation": c.saturation, "brightness": c.brightness})
-            }
+            // The table keeps a colour in Alexa's own shape.
+            Self::Color(c) => json!(c),
             Self::Kelvin(k) => json!(k),
             Self::Temperature(v, scale) => json!({ "value": v, "scale": scale.alexa_name() }),
             Self::Mode(m) => json!(m),
@@ -381,7 +379,7 @@ mod tests {
         for capability in &device.definition.capabilities {
             for p in capability.properties() {
                 assert!(
-                    state.get(p.field()).is_some(),
+                    state.get(p.field().name()).is_some(),
                     "{p:?}: no field {}",
                     p.field()
                 );

@@ -8,8 +8,10 @@ pub mod mapping;
 pub mod pending;
 pub mod properties;
 pub mod routing;
+pub mod state;
 
 pub use routing::Adapter;
+pub use state::{DeviceState, Field, SettingValue};
 
 use std::collections::BTreeMap;
 
@@ -89,10 +91,10 @@ pub struct Device {
     pub connectivity: Connectivity,
     #[serde(default, skip_serializing_if = "DeviceState::is_empty")]
     pub state: DeviceState,
-    /// When each state property (and `connectivity`) was last sampled, Unix milliseconds by
-    /// field name: the `timeOfSample` Alexa is told.
+    /// When each state field (and connectivity) was last sampled, Unix milliseconds: the
+    /// `timeOfSample` Alexa is told.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub sampled_at: BTreeMap<String, i64>,
+    pub sampled_at: BTreeMap<Field, i64>,
     /// What made the last state change: the `cause` of its ChangeReport.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<CauseType>,
@@ -426,86 +428,6 @@ pub enum Connectivity {
     #[default]
     Ok,
     Unreachable,
-}
-
-/// The last known state of the device; a field is absent until the device has reported it.
-/// Field names are the keys of `sampledAt` too.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeviceState {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub power_on: Option<bool>,
-    /// 0–100 %.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub brightness: Option<u8>,
-    /// 0–100 %.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub percentage: Option<u8>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub color: Option<Hsb>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub color_temperature_kelvin: Option<u32>,
-    /// In the thermostat's scale (Celsius for a device without one).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_setpoint: Option<f64>,
-    /// A dual or triple setpoint thermostat's heating setpoint, in its scale.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lower_setpoint: Option<f64>,
-    /// A dual or triple setpoint thermostat's cooling setpoint, in its scale.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upper_setpoint: Option<f64>,
-    /// One of the thermostat's `modes`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thermostat_mode: Option<String>,
-    /// In the thermostat's scale (Celsius for a device without one).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lock_state: Option<LockState>,
-    /// 0–100.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub volume: Option<u8>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub muted: Option<bool>,
-    /// A scene's last command: `true` activated, `false` deactivated (not reported to Alexa;
-    /// the device cloud acts on it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scene_active: Option<bool>,
-    /// A contact sensor: whether the door or window is open.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_open: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub motion_detected: Option<bool>,
-    /// Battery charge, 0–100 %, of a battery-powered device.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub battery_level: Option<u8>,
-    /// The device cloud's word that the battery is too low for the device to act: commands are
-    /// answered `ENDPOINT_LOW_POWER`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub low_battery: Option<bool>,
-    /// The values of range, mode and toggle settings, by instance name. Instance names contain
-    /// a dot, which no field above does, so both live in the one `state` map (and `sampledAt`)
-    /// and a write of one setting is one attribute, like any other field.
-    #[serde(flatten)]
-    pub settings: BTreeMap<String, SettingValue>,
-}
-
-/// The value of a range (a number), mode (its id) or toggle (on or off) setting.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum SettingValue {
-    On(bool),
-    Number(f64),
-    Mode(String),
-    /// Anything else a device cloud keeps in `state` (ignored, but kept on decode rather than
-    /// failing the whole device).
-    Other(serde_json::Value),
-}
-
-impl DeviceState {
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Device, DeviceState, LockState};
+use super::{Device, DeviceState, Field, LockState};
 
 /// A command sent to a device that must confirm it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -36,7 +36,7 @@ pub struct PendingCommand {
     /// anew, whatever its cloud's clock says. `None` in a command written by an older build,
     /// whose answer is a sample at or after `issued_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sampled_before: Option<BTreeMap<String, i64>>,
+    pub sampled_before: Option<BTreeMap<Field, i64>>,
     /// Fields this build does not know (written by a newer one during a rolling deploy): kept
     /// as they are when this build rewrites the list.
     #[serde(flatten)]
@@ -89,8 +89,8 @@ impl PendingCommand {
     /// image's time is not a bound on a sample: stream records are timed in whole seconds
     /// (DynamoDB Local: whole minutes), rounded down.
     fn answered_at(&self, device: &Device, image_at: Option<i64>) -> Option<i64> {
-        let fields = field_names(&self.expect);
-        let sampled = |f: &String| device.sampled_at.get(f).copied();
+        let fields = self.expect.fields();
+        let sampled = |f: &Field| device.sampled_at.get(f).copied();
         let answered = match (self.shadow_version, &self.sampled_before) {
             (Some(sent), _) => device.shadow_version.is_some_and(|v| v > sent),
             (None, Some(before)) => {
@@ -111,7 +111,7 @@ impl PendingCommand {
         }
         // The fields' samples made since the command (a report that left a field alone keeps
         // its old sample, which is not when the device answered).
-        let fresh = |f: &String, at: i64| match &self.sampled_before {
+        let fresh = |f: &Field, at: i64| match &self.sampled_before {
             Some(before) => before.get(f) != Some(&at),
             None => at >= self.issued_at,
         };
@@ -124,21 +124,7 @@ impl PendingCommand {
 
     /// Whether every expected value is what the state holds.
     pub fn matches(&self, state: &DeviceState) -> bool {
-        let (Ok(serde_json::Value::Object(expect)), Ok(serde_json::Value::Object(now))) = (
-            serde_json::to_value(&self.expect),
-            serde_json::to_value(state),
-        ) else {
-            return false;
-        };
-        !expect.is_empty() && expect.iter().all(|(k, v)| now.get(k) == Some(v))
-    }
-}
-
-/// The `state` field names a partial state sets.
-pub fn field_names(state: &DeviceState) -> Vec<String> {
-    match serde_json::to_value(state) {
-        Ok(serde_json::Value::Object(map)) => map.into_iter().map(|(k, _)| k).collect(),
-        _ => Vec::new(),
+        state.holds(&self.expect)
     }
 }
 
@@ -240,7 +226,7 @@ mod tests {
         let p = PendingCommand {
             issued_at: 10_000,
             deadline: 40_000,
-            sampled_before: Some(BTreeMap::from([("lockState".to_owned(), 9_000)])),
+            sampled_before: Some(BTreeMap::from([(Field::LockState, 9_000)])),
             ..pending(None)
         };
         // The maker's cloud, 2 s behind us, records the lock's report at "8.5 s": a new sample

@@ -2,12 +2,9 @@
 //! carry, with when each value was sampled.
 
 use super::Device;
-use super::catalogue::{CONNECTIVITY_FIELD, Property, Value};
+use super::catalogue::{Property, Value};
 use crate::alexa::event::PropertyState;
 use chrono::{DateTime, Utc};
-
-/// The device-model key of connectivity in `sampledAt`.
-pub const CONNECTIVITY: &str = CONNECTIVITY_FIELD;
 
 /// The uncertainty reported for a value whose sample time is not recorded (seeded or written by
 /// an older device cloud): an hour, so that Alexa does not take it for fresh.
@@ -77,7 +74,7 @@ pub fn values(device: &Device) -> Vec<Reading> {
 pub fn property(device: &Device, reading: Reading, now_ms: i64) -> PropertyState {
     let at = device
         .sampled_at
-        .get(reading.property.read_from(device))
+        .get(&reading.property.read_from(device))
         .copied();
     let (sampled, uncertainty) = match at {
         Some(at) => (at, (now_ms - at).max(0)),
@@ -98,6 +95,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::device::Field;
 
     fn lamp() -> Device {
         serde_json::from_value(json!({
@@ -142,9 +140,8 @@ mod tests {
         let mut lamp = lamp();
         lamp.state.power_on = Some(false);
         lamp.state.brightness = Some(60);
-        lamp.sampled_at
-            .insert("brightness".into(), 1_700_000_000_000);
-        lamp.sampled_at.insert("powerOn".into(), 1_700_000_001_000);
+        lamp.sampled_at.insert(Field::Brightness, 1_700_000_000_000);
+        lamp.sampled_at.insert(Field::PowerOn, 1_700_000_001_000);
         let props = reportable(&lamp, 1_700_000_002_000);
         assert_eq!(props[1].name, "brightness");
         assert_eq!(props[1].value, json!(0));

@@ -22,7 +22,7 @@ use crate::alexa::interface::Interface;
 use crate::cloud::{Adapter, CloudCommand, CloudError, Delivery};
 use crate::deadline::Deadline;
 use crate::device::mapping::range_default_delta;
-use crate::device::pending::{PendingCommand, Settlement, field_names};
+use crate::device::pending::{PendingCommand, Settlement};
 use crate::device::properties::{now_ms, reportable, time_of_sample};
 use crate::device::{
     Connectivity, Device, DeviceCapability, DeviceState, Hsb, LockState, SettingValue,
@@ -259,7 +259,8 @@ impl<S: Store> Call<'_, S> {
         // What tells the device's answer from a report made before the command, without
         // comparing its cloud's clock with ours: a higher shadow version, else a new sample of
         // each field the command sets.
-        let sampled_before = field_names(&expect)
+        let sampled_before = expect
+            .fields()
             .into_iter()
             .filter_map(|f| self.device.sampled_at.get(&f).map(|at| (f, *at)))
             .collect();

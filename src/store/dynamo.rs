@@ -18,9 +18,9 @@ use super::{
 };
 use crate::alexa::BearerToken;
 use crate::config::Config;
-use crate::device::Device;
 use crate::device::pending::PendingCommand;
 use crate::device::properties::now_ms;
+use crate::device::{Device, Field};
 use crate::http::ClientError;
 
 /// Attribute names of the keys, shared with `tables` and `template.yaml`.
@@ -800,7 +800,7 @@ impl DynamoStore {
             set.push(format!("#state.#f{i} = :v{i}"));
             set.push(format!("#sampled.#f{i} = :at"));
             if let Some(read_sampled) = read_sampled {
-                match read_sampled.get(field.as_str()) {
+                match read_sampled.get(&Field::parse(field)) {
                     Some(at) => {
                         request = request.expression_attribute_values(
                             format!(":s{i}"),
@@ -839,7 +839,7 @@ impl DynamoStore {
             let value = serde_dynamo::to_attribute_value(connectivity)
                 .map_err(|e| UpdateError::Store(StoreError::Encode(e)))?;
             request = request
-                .expression_attribute_names("#conn", "connectivity")
+                .expression_attribute_names("#conn", Field::Connectivity.name())
                 .expression_attribute_values(":conn", value);
             set.push("#conn = :conn".into());
             set.push("#sampled.#conn = :at".into());

@@ -9,9 +9,9 @@ use super::{
     Store, StoreError, Swap, TokenHash, TokenRecord, Told,
 };
 use crate::alexa::BearerToken;
-use crate::device::Device;
 use crate::device::pending::PendingCommand;
 use crate::device::properties::now_ms;
+use crate::device::{Device, Field};
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -58,18 +58,6 @@ impl MemoryStore {
 // A poisoned lock only means another test thread panicked; the data is still usable.
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The fields a state holds, by name.
-fn state_fields(
-    state: &crate::device::DeviceState,
-) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
-    match serde_json::to_value(state) {
-        Ok(serde_json::Value::Object(map)) => Ok(map),
-        _ => Err(StoreError::Unavailable(
-            "memory store: state is not a map".into(),
-        )),
-    }
 }
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
@@ -135,27 +123,23 @@ impl Store for MemoryStore {
         let Some(device) = devices.get_mut(&(user_id.to_owned(), endpoint_id.to_owned())) else {
             return Ok(StateOutcome::Missing);
         };
-        let patch = state_fields(&change.patch)?;
+        let patch = &change.patch;
+        let fields = patch.fields();
         if let Some(version) = change.shadow_version
             && device.shadow_version.is_some_and(|v| v >= version)
         {
             return Ok(StateOutcome::Conflict);
         }
-        if let Some(expected) = &change.expected {
-            let expected = state_fields(expected)?;
-            let current = state_fields(&device.state)?;
-            if patch.keys().any(|k| expected.get(k) != current.get(k)) {
-                return Ok(StateOutcome::Conflict);
-            }
+        if let Some(expected) = &change.expected
+            && fields.iter().any(|f| !expected.same(&device.state, f))
+        {
+            return Ok(StateOutcome::Conflict);
         }
         let reported = match &change.unless_reported {
             None => false,
-            Some(Since::Read { state, sampled_at }) => {
-                let (read, current) = (state_fields(state)?, state_fields(&device.state)?);
-                patch.keys().any(|k| {
-                    read.get(k) != current.get(k) || sampled_at.get(k) != device.sampled_at.get(k)
-                })
-            }
+            Some(Since::Read { state, sampled_at }) => fields.iter().any(|f| {
+                !state.same(&device.state, f) || sampled_at.get(f) != device.sampled_at.get(f)
+            }),
             Some(Since::ShadowVersion(sent)) => device.shadow_version.is_some_and(|v| v > *sent),
         };
         if reported {
@@ -164,18 +148,13 @@ impl Store for MemoryStore {
         if let Some(version) = change.shadow_version {
             device.shadow_version = Some(version);
         }
-        let mut merged = state_fields(&device.state)?;
-        for (k, v) in patch {
-            device.sampled_at.insert(k.clone(), change.at_ms);
-            merged.insert(k, v);
+        for field in fields {
+            device.state.take(patch, &field);
+            device.sampled_at.insert(field, change.at_ms);
         }
-        device.state = serde_json::from_value(serde_json::Value::Object(merged))
-            .map_err(|e| StoreError::Unavailable(format!("memory store: {e}")))?;
         if let Some(connectivity) = change.connectivity {
             device.connectivity = connectivity;
-            device
-                .sampled_at
-                .insert(crate::device::properties::CONNECTIVITY.into(), change.at_ms);
+            device.sampled_at.insert(Field::Connectivity, change.at_ms);
         }
         device.changed_by = Some(change.cause);
         Ok(StateOutcome::Written(Box::new(device.clone())))

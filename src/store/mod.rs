@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::alexa::event::CauseType;
 use crate::alexa::{BearerToken, Secret};
 use crate::device::pending::PendingCommand;
-use crate::device::{Connectivity, Device, DeviceDefinition, DeviceState};
+use crate::device::{Connectivity, Device, DeviceDefinition, DeviceState, Field};
 use crate::gateway::GatewayRegion;
 
 /// What a read of many devices returns of each item: the whole [`Device`], or only its
@@ -382,7 +382,7 @@ pub enum Since {
     /// the field since, the device's report above all, changes one or the other).
     Read {
         state: DeviceState,
-        sampled_at: BTreeMap<String, i64>,
+        sampled_at: BTreeMap<Field, i64>,
     },
     /// IoT: a shadow version above this one (the version the command's desired state made).
     ShadowVersion(u64),

@@ -8,7 +8,7 @@ use crate::support;
 use alexa_smart_home::alexa::BearerToken;
 use alexa_smart_home::alexa::event::CauseType;
 use alexa_smart_home::device::properties::{UNKNOWN_UNCERTAINTY_MS, now_ms, time_of_sample};
-use alexa_smart_home::device::{Connectivity, Device, DeviceState};
+use alexa_smart_home::device::{Connectivity, Device, DeviceState, Field};
 use alexa_smart_home::store::{StateOutcome, StateWrite, Store, TokenRecord};
 use serde_json::{Value, json};
 use support::proactive::*;
@@ -365,7 +365,7 @@ async fn writing_the_same_values_again_sends_nothing() {
         first + 1_000,
     )
     .await;
-    assert_eq!(polled.sampled_at["brightness"], first + 1_000);
+    assert_eq!(polled.sampled_at[&Field::Brightness], first + 1_000);
     let (batch, response) = h.run_batch().await;
 
     // THEN the batch holds that write, and no event is sent for it

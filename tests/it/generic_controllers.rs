@@ -8,7 +8,7 @@ use crate::support;
 
 use alexa_smart_home::alexa::event::CauseType;
 use alexa_smart_home::device::properties::now_ms;
-use alexa_smart_home::device::{Device, DeviceState, SettingValue};
+use alexa_smart_home::device::{Device, DeviceState, Field, SettingValue};
 use alexa_smart_home::store::{StateOutcome, StateWrite, Store};
 use serde_json::{Value, json};
 use support::dynamo::TestTables;
@@ -317,7 +317,12 @@ async fn every_new_directive_changes_the_stored_state_and_answers_it_with_its_in
         };
         assert_eq!(stored_value, value, "{what}");
         assert_eq!(device.changed_by, Some(CauseType::VoiceInteraction));
-        assert!(device.sampled_at.contains_key(instance.unwrap()), "{what}");
+        assert!(
+            device
+                .sampled_at
+                .contains_key(&Field::Setting(instance.unwrap().into())),
+            "{what}"
+        );
         // The other settings of the device are untouched.
         if endpoint == "bedroom-fan" && instance != Some("Fan.Speed") {
             assert_eq!(

@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use alexa_smart_home::device::Field;
+
 use crate::support::repo_path;
 
 /// Module path ("store::dynamo", "" for the crate root) → the file's text, tests left out.
@@ -229,3 +231,46 @@ fn a_circle_is_seen() {
     );
     assert_eq!(edges["y"], BTreeSet::from(["x".to_owned()]));
 }
+
+/// Every file of the product (binaries too), tests and comments left out.
+fn product_files() -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut pending = vec![repo_path("src")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = code(&std::fs::read_to_string(&path).unwrap());
+                out.insert(path.display().to_string(), text);
+            }
+        }
+    }
+    out
+}
+
+/// Each state field's attribute name is written once, where the field is declared; the same
+/// word may also be Alexa's name of a property (`Property::name`, in the catalogue), which is
+/// another vocabulary that happens to agree.
+#[test]
+fn each_state_field_name_is_spelled_once() {
+    let files = product_files();
+    assert!(files.len() > 40, "the sources were not read");
+    for field in Field::NAMED.iter().chain([&Field::Connectivity]) {
+        let literal = format!("\"{}\"", field.name());
+        let mut spelled = Vec::new();
+        for (path, text) in &files {
+            for line in text.lines().filter(|l| l.contains(&literal)) {
+                let alexa_name = path.ends_with("catalogue.rs")
+                    && line.trim_start().starts_with("Self::")
+                    && line.trim_end().ends_with(&format!("=> {literal},"));
+                if !alexa_name {
+                    spelled.push(format!("{path}: {}", line.trim()));
+                }
+            }
+        }
+        assert_eq!(spelled.len(), 1, "{field} is spelled {spelled:#?}");
+    }
+}
+

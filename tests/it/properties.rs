@@ -25,7 +25,8 @@ use alexa_smart_home::alexa::{BearerToken, Scope};
 use alexa_smart_home::device::properties::values;
 use alexa_smart_home::device::{
     ClusterMember, Connectivity, Device, DeviceCapability, DeviceDefinition, DeviceRelationships,
-    DeviceState, Hsb, LockState, Name, Preset, Setpoints, SettingValue, TemperatureScale, mapping,
+    DeviceState, Field, Hsb, LockState, Name, Preset, Setpoints, SettingValue, TemperatureScale,
+    mapping,
 };
 use alexa_smart_home::proactive::reports::{
     self, DELETE_CHUNK, MAX_REPORT_BYTES, Report, ReportKind, StateChange,
@@ -782,7 +783,7 @@ fn apply_state(d: &mut Device, op: &StateOp, cause: Option<CauseType>, at: i64) 
         StateOp::Setpoint(v) => (s.target_setpoint = Some(v), "targetSetpoint").1,
         StateOp::Band(lower, upper) => {
             s.lower_setpoint = Some(lower);
-            d.sampled_at.insert("lowerSetpoint".into(), at);
+            d.sampled_at.insert(Field::LowerSetpoint, at);
             (s.upper_setpoint = Some(upper), "upperSetpoint").1
         }
         StateOp::Mode(v) => (s.thermostat_mode = Some(v.into()), "thermostatMode").1,
@@ -817,7 +818,7 @@ fn apply_state(d: &mut Device, op: &StateOp, cause: Option<CauseType>, at: i64) 
         StateOp::Contact(v) => (s.contact_open = Some(v), "contactOpen").1,
         StateOp::Motion(v) => (s.motion_detected = Some(v), "motionDetected").1,
     };
-    d.sampled_at.insert(field.into(), at);
+    d.sampled_at.insert(Field::parse(field), at);
     d.changed_by = cause;
 }
 

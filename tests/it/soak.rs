@@ -43,7 +43,7 @@ use alexa_smart_home::cloud::{Adapter, DeviceClouds};
 use alexa_smart_home::device::properties::{now_ms, values};
 use alexa_smart_home::device::{
     Connectivity, Device, DeviceCapability, DeviceDefinition, DeviceRelationships, DeviceState,
-    Hsb, LockState, Setpoints, SettingValue, TemperatureScale, mapping,
+    Field, Hsb, LockState, Setpoints, SettingValue, TemperatureScale, mapping,
 };
 use alexa_smart_home::gateway::{Gateway, GatewayRegion};
 use alexa_smart_home::lwa::Lwa;
@@ -638,8 +638,7 @@ fn change_state(rng: &mut fastrand::Rng, d: &mut Device) {
         }
         Some(_) => return,
     };
-    let field = field.to_owned();
-    d.sampled_at.insert(field, now_ms());
+    d.sampled_at.insert(Field::parse(field), now_ms());
     d.changed_by = [
         None,
         Some(CauseType::PhysicalInteraction),
