@@ -5,6 +5,7 @@ pub use crate::chain::Chain;
 use serde_json::json;
 
 use crate::alexa::event::{self, Addressing, ErrorPayload, ErrorType, Message, ValidRange};
+use crate::alexa::interface::Interface;
 use crate::cloud::CloudError;
 use crate::device::TemperatureScale;
 use crate::linking::LinkingError;
@@ -151,9 +152,9 @@ impl SkillError {
             _ => None,
         };
         let namespace = match self {
-            _ if reply_to.authorization => "Alexa.Authorization",
-            Self::Thermostat(_) => "Alexa.ThermostatController",
-            _ => "Alexa",
+            _ if reply_to.authorization => Interface::Authorization,
+            Self::Thermostat(_) => Interface::Thermostat,
+            _ => Interface::Alexa,
         };
         let mut response = event::error_response(&to, namespace, kind, message, valid_range);
         match *self {

@@ -138,7 +138,7 @@ impl Command {
     /// `instance`, parsing its payload; `None` when the pair is no control directive this skill
     /// knows.
     pub fn parse(
-        namespace: &str,
+        interface: Interface,
         name: &str,
         instance: Option<&str>,
         payload: &str,
@@ -149,68 +149,68 @@ impl Command {
                 .map(str::to_owned)
                 .ok_or_else(|| ParseError::Malformed {
                     part: "header",
-                    reason: format!("{namespace} directives name an instance"),
+                    reason: format!("{interface} directives name an instance"),
                 })
         };
-        Some(match (namespace, name) {
-            ("Alexa.RangeController", "SetRangeValue") => instance().and_then(|instance| {
+        Some(match (interface, name) {
+            (Interface::Range, "SetRangeValue") => instance().and_then(|instance| {
                 field::<RangeValue>(payload).map(|p| Self::SetRangeValue {
                     instance,
                     value: p.range_value,
                 })
             }),
-            ("Alexa.RangeController", "AdjustRangeValue") => instance().and_then(|instance| {
+            (Interface::Range, "AdjustRangeValue") => instance().and_then(|instance| {
                 field::<RangeValueDelta>(payload).map(|p| Self::AdjustRangeValue {
                     instance,
                     delta: p.range_value_delta,
                     default: p.range_value_delta_default,
                 })
             }),
-            ("Alexa.ModeController", "SetMode") => instance().and_then(|instance| {
+            (Interface::Mode, "SetMode") => instance().and_then(|instance| {
                 field::<Mode>(payload).map(|p| Self::SetMode {
                     instance,
                     mode: p.mode,
                 })
             }),
-            ("Alexa.ModeController", "AdjustMode") => instance().and_then(|instance| {
+            (Interface::Mode, "AdjustMode") => instance().and_then(|instance| {
                 field::<ModeDelta>(payload).map(|p| Self::AdjustMode {
                     instance,
                     delta: p.mode_delta,
                 })
             }),
-            ("Alexa.ToggleController", "TurnOn" | "TurnOff") => {
+            (Interface::Toggle, "TurnOn" | "TurnOff") => {
                 instance().map(|instance| Self::SetToggle {
                     instance,
                     on: name == "TurnOn",
                 })
             }
-            ("Alexa.PowerController", "TurnOn") => Ok(Self::TurnOn),
-            ("Alexa.PowerController", "TurnOff") => Ok(Self::TurnOff),
-            ("Alexa.BrightnessController", "SetBrightness") => {
+            (Interface::Power, "TurnOn") => Ok(Self::TurnOn),
+            (Interface::Power, "TurnOff") => Ok(Self::TurnOff),
+            (Interface::Brightness, "SetBrightness") => {
                 field::<Brightness>(payload).map(|p| Self::SetBrightness(p.brightness))
             }
-            ("Alexa.BrightnessController", "AdjustBrightness") => field::<BrightnessDelta>(payload)
+            (Interface::Brightness, "AdjustBrightness") => field::<BrightnessDelta>(payload)
                 .map(|p| Self::AdjustBrightness(p.brightness_delta)),
-            ("Alexa.PercentageController", "SetPercentage") => {
+            (Interface::Percentage, "SetPercentage") => {
                 field::<Percentage>(payload).map(|p| Self::SetPercentage(p.percentage))
             }
-            ("Alexa.PercentageController", "AdjustPercentage") => field::<PercentageDelta>(payload)
+            (Interface::Percentage, "AdjustPercentage") => field::<PercentageDelta>(payload)
                 .map(|p| Self::AdjustPercentage(p.percentage_delta)),
-            ("Alexa.ColorController", "SetColor") => {
+            (Interface::Color, "SetColor") => {
                 field::<SetColor>(payload).map(|p| Self::SetColor(p.color))
             }
-            ("Alexa.ColorTemperatureController", "SetColorTemperature") => {
+            (Interface::ColorTemperature, "SetColorTemperature") => {
                 field::<ColorTemperature>(payload)
                     .map(|p| Self::SetColorTemperature(p.color_temperature_in_kelvin))
             }
-            ("Alexa.ColorTemperatureController", "IncreaseColorTemperature") => {
+            (Interface::ColorTemperature, "IncreaseColorTemperature") => {
                 Ok(Self::IncreaseColorTemperature)
             }
-            ("Alexa.ColorTemperatureController", "DecreaseColorTemperature") => {
+            (Interface::ColorTemperature, "DecreaseColorTemperature") => {
                 Ok(Self::DecreaseColorTemperature)
             }
-            ("Alexa.ThermostatController", "SetTargetTemperature") => {
-                field::<SetpointRequest>(payload).and_then(|p| {
+            (Interface::Thermostat, "SetTargetTemperature") => field::<SetpointRequest>(payload)
+                .and_then(|p| {
                     if p.target_setpoint.is_none()
                         && p.lower_setpoint.is_none()
                         && p.upper_setpoint.is_none()
@@ -222,28 +222,29 @@ impl Command {
                     } else {
                         Ok(Self::SetTargetTemperature(p))
                     }
-                })
-            }
-            ("Alexa.ThermostatController", "AdjustTargetTemperature") => {
+                }),
+            (Interface::Thermostat, "AdjustTargetTemperature") => {
                 field::<TargetSetpointDelta>(payload)
                     .map(|p| Self::AdjustTargetTemperature(p.target_setpoint_delta))
             }
-            ("Alexa.ThermostatController", "SetThermostatMode") => field::<ThermostatMode>(payload)
+            (Interface::Thermostat, "SetThermostatMode") => field::<ThermostatMode>(payload)
                 .map(|p| Self::SetThermostatMode(p.thermostat_mode.value)),
-            ("Alexa.LockController", "Lock") => Ok(Self::Lock),
-            ("Alexa.LockController", "Unlock") => Ok(Self::Unlock),
-            ("Alexa.SceneController", "Activate") => Ok(Self::Activate),
-            ("Alexa.SceneController", "Deactivate") => Ok(Self::Deactivate),
-            ("Alexa.Speaker", "SetVolume") => {
+            (Interface::Lock, "Lock") => Ok(Self::Lock),
+            (Interface::Lock, "Unlock") => Ok(Self::Unlock),
+            (Interface::Scene, "Activate") => Ok(Self::Activate),
+            (Interface::Scene, "Deactivate") => Ok(Self::Deactivate),
+            (Interface::Speaker, "SetVolume") => {
                 field::<Volume>(payload).map(|p| Self::SetVolume(p.volume))
             }
-            ("Alexa.Speaker", "AdjustVolume") => {
+            (Interface::Speaker, "AdjustVolume") => {
                 field::<VolumeDelta>(payload).map(|p| Self::AdjustVolume {
                     delta: p.volume,
                     default: p.volume_default,
                 })
             }
-            ("Alexa.Speaker", "SetMute") => field::<Mute>(payload).map(|p| Self::SetMute(p.mute)),
+            (Interface::Speaker, "SetMute") => {
+                field::<Mute>(payload).map(|p| Self::SetMute(p.mute))
+            }
             _ => return None,
         })
     }
@@ -382,7 +383,7 @@ mod tests {
     fn parses_payloads() {
         assert_eq!(
             Command::parse(
-                "Alexa.BrightnessController",
+                Interface::Brightness,
                 "AdjustBrightness",
                 None,
                 r#"{"brightnessDelta": -25}"#
@@ -391,7 +392,7 @@ mod tests {
         );
         assert_eq!(
             Command::parse(
-                "Alexa.ThermostatController",
+                Interface::Thermostat,
                 "SetThermostatMode",
                 None,
                 r#"{"thermostatMode": {"value": "COOL"}}"#
@@ -400,7 +401,7 @@ mod tests {
         );
         assert!(
             Command::parse(
-                "Alexa.BrightnessController",
+                Interface::Brightness,
                 "SetBrightness",
                 None,
                 r#"{"brightness": "high"}"#
@@ -410,7 +411,7 @@ mod tests {
         );
         assert!(
             Command::parse(
-                "Alexa.ThermostatController",
+                Interface::Thermostat,
                 "SetTargetTemperature",
                 None,
                 r#"{"lowerSetpoint": {"value": 20, "scale": "CELSIUS"}}"#
@@ -419,17 +420,12 @@ mod tests {
             .is_ok()
         );
         assert!(
-            Command::parse(
-                "Alexa.ThermostatController",
-                "SetTargetTemperature",
-                None,
-                r#"{}"#
-            )
-            .unwrap()
-            .is_err()
+            Command::parse(Interface::Thermostat, "SetTargetTemperature", None, r#"{}"#)
+                .unwrap()
+                .is_err()
         );
         assert_eq!(
-            Command::parse("Alexa.PowerController", "Explode", None, "{}"),
+            Command::parse(Interface::Power, "Explode", None, "{}"),
             None
         );
     }

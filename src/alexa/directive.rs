@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 
 pub use super::MAX_DIRECTIVE_BYTES;
 use super::control::Command;
+use super::interface::Interface;
 pub use super::parse_error::ParseError;
 use super::parse_error::from_part;
 use super::{BearerToken, PAYLOAD_VERSION, Scope, Secret, validate};
@@ -96,7 +97,7 @@ impl ReplyTo {
             endpoint_id: endpoint
                 .map(|e| e.endpoint_id.clone())
                 .filter(|id| validate::endpoint_id(id).is_ok()),
-            authorization: header.namespace == "Alexa.Authorization",
+            authorization: header.namespace == Interface::Authorization.namespace(),
         }
     }
 }
@@ -195,13 +196,14 @@ fn parse_request(
     endpoint: Option<&DirectiveEndpoint>,
     payload: &str,
 ) -> Result<Request, ParseError> {
-    match (header.namespace.as_str(), header.name.as_str()) {
-        ("Alexa.Discovery", "Discover") => {
+    let interface = Interface::parse(&header.namespace);
+    match (interface, header.name.as_str()) {
+        (Some(Interface::Discovery), "Discover") => {
             let p: DiscoverPayload = from_part("payload", payload)?;
             check_token(&p.scope.token)?;
             Ok(Request::Discover { scope: p.scope })
         }
-        ("Alexa.Authorization", "AcceptGrant") => {
+        (Some(Interface::Authorization), "AcceptGrant") => {
             let p: AcceptGrantPayload = from_part("payload", payload)?;
             check_token(&p.grantee.token)?;
             let GrantType::AuthorizationCode = p.grant.kind;
@@ -211,12 +213,14 @@ fn parse_request(
                 grantee: p.grantee,
             })
         }
-        ("Alexa", "ReportState") => {
+        (Some(Interface::Alexa), "ReportState") => {
             let (endpoint_id, token) = endpoint_and_token(endpoint)?;
             Ok(Request::ReportState { endpoint_id, token })
         }
-        (namespace, name) => {
-            match Command::parse(namespace, name, header.instance.as_deref(), payload) {
+        (interface, name) => {
+            let command = interface
+                .and_then(|i| Command::parse(i, name, header.instance.as_deref(), payload));
+            match command {
                 Some(command) => {
                     let command = command?;
                     let (endpoint_id, token) = endpoint_and_token(endpoint)?;
@@ -227,7 +231,7 @@ fn parse_request(
                     })
                 }
                 None => Err(ParseError::Unsupported {
-                    namespace: truncate(namespace, 64),
+                    namespace: truncate(&header.namespace, 64),
                     name: truncate(name, 64),
                 }),
             }

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::interface::Interface;
+
 /// One device (or scene, or group) as Alexa sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -66,7 +68,7 @@ impl AdditionalAttributes {
 pub struct Capability {
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub interface: &'static str,
+    pub interface: Interface,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
     pub version: &'static str,
@@ -77,25 +79,21 @@ pub struct Capability {
     pub supports_deactivation: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proactively_reported: Option<bool>,
-    /// The names customers use for a generic controller's setting (`friendlyNames`).
+    /// The names customers use for a generic controller's setting.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub capability_resources: Option<serde_json::Value>,
-    /// Interface-specific configuration (thermostat modes, …), shaped as its interface documents.
+    pub capability_resources: Option<Resources>,
+    /// Interface-specific configuration (thermostat modes, a range, …).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub configuration: Option<serde_json::Value>,
+    pub configuration: Option<Configuration>,
     /// What Alexa's words ("open", "raise", "is it closed?") map to.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub semantics: Option<serde_json::Value>,
+    pub semantics: Option<Semantics>,
 }
 
 impl Capability {
     /// An interface with the given reportable properties. Every property the skill declares is
     /// both retrievable (answered by ReportState) and proactively reported (sent as ChangeReport).
-    pub fn interface(
-        interface: &'static str,
-        version: &'static str,
-        props: &[&'static str],
-    ) -> Self {
+    pub fn interface(interface: Interface, version: &'static str, props: &[&'static str]) -> Self {
         Self {
             kind: "AlexaInterface",
             interface,
@@ -130,6 +128,190 @@ pub struct CapabilityProperties {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SupportedProperty {
     pub name: &'static str,
+}
+
+/// `capabilityResources`, `presetResources` and `modeResources`: what customers call a thing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resources {
+    pub friendly_names: Vec<FriendlyName>,
+}
+
+/// One name: a text in a locale, or one of Alexa's catalogue of names (`Alexa.Setting.FanSpeed`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "@type", content = "value", rename_all = "lowercase")]
+pub enum FriendlyName {
+    Asset {
+        #[serde(rename = "assetId")]
+        asset_id: String,
+    },
+    Text {
+        locale: String,
+        text: String,
+    },
+}
+
+/// A capability's `configuration`, shaped as its interface documents it.
+///
+/// Here and below, an object's fields are in alphabetical order: the JSON, and so the Alexa
+/// view's digest of a definition, is byte for byte what builds that wrote it as a `json!` map
+/// sent, so that an upgrade does not look like a change of every device with a configuration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Configuration {
+    Thermostat(ThermostatConfiguration),
+    Range(RangeConfiguration),
+    Mode(ModeConfiguration),
+}
+
+impl Configuration {
+    /// The interface whose configuration it is.
+    pub const fn interface(&self) -> Interface {
+        match self {
+            Self::Thermostat(_) => Interface::Thermostat,
+            Self::Range(_) => Interface::Range,
+            Self::Mode(_) => Interface::Mode,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThermostatConfiguration {
+    /// As the device cloud lists them; [`super::validate`] checks them against the schema's.
+    pub supported_modes: Vec<String>,
+    pub supports_scheduling: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RangeConfiguration {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub presets: Vec<RangePreset>,
+    pub supported_range: SupportedRange,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_of_measure: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SupportedRange {
+    pub maximum_value: f64,
+    pub minimum_value: f64,
+    pub precision: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RangePreset {
+    pub preset_resources: Resources,
+    pub range_value: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModeConfiguration {
+    pub ordered: bool,
+    pub supported_modes: Vec<SupportedMode>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SupportedMode {
+    pub mode_resources: Resources,
+    pub value: String,
+}
+
+/// A generic controller's semantics: the utterances ("open", "raise") that become its
+/// directives, and the states ("is it closed?") its values mean.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Semantics {
+    pub action_mappings: Vec<ActionMapping>,
+    pub state_mappings: Vec<StateMapping>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "@type")]
+pub enum ActionMapping {
+    ActionsToDirective {
+        actions: Vec<Action>,
+        directive: SemanticDirective,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Action {
+    #[serde(rename = "Alexa.Actions.Close")]
+    Close,
+    #[serde(rename = "Alexa.Actions.Open")]
+    Open,
+    #[serde(rename = "Alexa.Actions.Lower")]
+    Lower,
+    #[serde(rename = "Alexa.Actions.Raise")]
+    Raise,
+}
+
+/// The directive an action becomes, with its payload.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "name", content = "payload", rename_all_fields = "camelCase")]
+pub enum SemanticDirective {
+    SetRangeValue {
+        range_value: f64,
+    },
+    AdjustRangeValue {
+        range_value_delta: f64,
+        range_value_delta_default: bool,
+    },
+    SetMode {
+        mode: String,
+    },
+}
+
+impl SemanticDirective {
+    /// The interface whose directive it is.
+    pub const fn interface(&self) -> Interface {
+        match self {
+            Self::SetRangeValue { .. } | Self::AdjustRangeValue { .. } => Interface::Range,
+            Self::SetMode { .. } => Interface::Mode,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "@type")]
+pub enum StateMapping {
+    StatesToValue {
+        states: Vec<State>,
+        value: SemanticValue,
+    },
+    StatesToRange {
+        range: ValueRange,
+        states: Vec<State>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum State {
+    #[serde(rename = "Alexa.States.Closed")]
+    Closed,
+    #[serde(rename = "Alexa.States.Open")]
+    Open,
+}
+
+/// A range's number or a mode's value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum SemanticValue {
+    Number(f64),
+    Mode(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValueRange {
+    pub maximum_value: f64,
+    pub minimum_value: f64,
 }
 
 /// How the device connects, for devices Alexa can reach directly (Zigbee, Z-Wave, …).

@@ -7,6 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::endpoint::{Endpoint, EndpointRef};
+use super::interface::Interface;
 use super::{PAYLOAD_VERSION, Scope};
 
 /// `{ "event": …, "context": … }`.
@@ -28,7 +29,7 @@ pub struct Event<P> {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventHeader {
-    pub namespace: &'static str,
+    pub namespace: Interface,
     pub name: &'static str,
     pub payload_version: &'static str,
     pub message_id: String,
@@ -39,7 +40,7 @@ pub struct EventHeader {
 impl EventHeader {
     /// A header with a fresh UUID v4 message id, as Alexa requires for every message.
     pub fn new(
-        namespace: &'static str,
+        namespace: Interface,
         name: &'static str,
         correlation_token: Option<String>,
     ) -> Self {
@@ -212,7 +213,7 @@ impl Addressing {
 pub fn discover_response(endpoints: Vec<Endpoint>) -> Message<DiscoverPayload> {
     Message {
         event: Event {
-            header: EventHeader::new("Alexa.Discovery", "Discover.Response", None),
+            header: EventHeader::new(Interface::Discovery, "Discover.Response", None),
             endpoint: None,
             payload: DiscoverPayload { endpoints },
         },
@@ -223,7 +224,7 @@ pub fn discover_response(endpoints: Vec<Endpoint>) -> Message<DiscoverPayload> {
 /// `Alexa` / `ErrorResponse`, or `Alexa.Authorization` / `ErrorResponse` for AcceptGrant.
 pub fn error_response(
     to: &Addressing,
-    namespace: &'static str,
+    namespace: Interface,
     kind: ErrorType,
     message: String,
     valid_range: Option<ValidRange>,
@@ -257,7 +258,7 @@ pub fn state_response(
     };
     Message {
         event: Event {
-            header: EventHeader::new("Alexa", name, to.correlation_token.clone()),
+            header: EventHeader::new(Interface::Alexa, name, to.correlation_token.clone()),
             endpoint: to.endpoint(),
             payload: Empty {},
         },
@@ -277,7 +278,11 @@ pub struct DeferredPayload {
 pub fn deferred_response(to: &Addressing, seconds: u32) -> Message<DeferredPayload> {
     Message {
         event: Event {
-            header: EventHeader::new("Alexa", "DeferredResponse", to.correlation_token.clone()),
+            header: EventHeader::new(
+                Interface::Alexa,
+                "DeferredResponse",
+                to.correlation_token.clone(),
+            ),
             endpoint: None,
             payload: DeferredPayload {
                 estimated_deferral_in_seconds: seconds,
@@ -297,7 +302,7 @@ pub fn async_response(
 ) -> Message<Empty> {
     Message {
         event: Event {
-            header: EventHeader::new("Alexa", "Response", Some(correlation_token)),
+            header: EventHeader::new(Interface::Alexa, "Response", Some(correlation_token)),
             endpoint: Some(EventEndpoint {
                 scope: Some(scope),
                 endpoint_id,
@@ -331,7 +336,7 @@ pub fn scene_started(
     };
     Message {
         event: Event {
-            header: EventHeader::new("Alexa.SceneController", name, to.correlation_token.clone()),
+            header: EventHeader::new(Interface::Scene, name, to.correlation_token.clone()),
             endpoint: to.endpoint(),
             payload: ScenePayload {
                 cause: Cause {
@@ -348,7 +353,7 @@ pub fn scene_started(
 pub fn accept_grant_response() -> Message<Empty> {
     Message {
         event: Event {
-            header: EventHeader::new("Alexa.Authorization", "AcceptGrant.Response", None),
+            header: EventHeader::new(Interface::Authorization, "AcceptGrant.Response", None),
             endpoint: None,
             payload: Empty {},
         },
@@ -360,7 +365,7 @@ pub fn accept_grant_response() -> Message<Empty> {
 pub fn add_or_update_report(endpoints: Vec<Endpoint>, scope: Scope) -> Message<AddOrUpdatePayload> {
     Message {
         event: Event {
-            header: EventHeader::new("Alexa.Discovery", "AddOrUpdateReport", None),
+            header: EventHeader::new(Interface::Discovery, "AddOrUpdateReport", None),
             endpoint: None,
             payload: AddOrUpdatePayload { endpoints, scope },
         },
@@ -376,7 +381,7 @@ pub fn delete_report(endpoint_ids: Vec<String>, scope: Scope) -> Message<DeleteP
         .collect();
     Message {
         event: Event {
-            header: EventHeader::new("Alexa.Discovery", "DeleteReport", None),
+            header: EventHeader::new(Interface::Discovery, "DeleteReport", None),
             endpoint: None,
             payload: DeletePayload { endpoints, scope },
         },
@@ -394,7 +399,7 @@ pub fn change_report(
 ) -> Message<ChangePayload> {
     Message {
         event: Event {
-            header: EventHeader::new("Alexa", "ChangeReport", None),
+            header: EventHeader::new(Interface::Alexa, "ChangeReport", None),
             endpoint: Some(EventEndpoint {
                 scope: Some(scope),
                 endpoint_id,
@@ -434,7 +439,7 @@ mod tests {
         };
         let v = serde_json::to_value(error_response(
             &to,
-            "Alexa",
+            Interface::Alexa,
             ErrorType::NoSuchEndpoint,
             "gone".into(),
             None,

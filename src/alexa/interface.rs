@@ -1,48 +1,65 @@
-//! The Alexa interfaces the skill declares, by their namespaces.
+//! The Alexa interfaces the skill speaks, by their namespaces: each namespace is written here
+//! once, and directives, events and discovery name interfaces by this type.
 
-/// An Alexa interface the skill declares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Interface {
-    Power,
-    Brightness,
-    Percentage,
-    Color,
-    ColorTemperature,
-    Thermostat,
-    TemperatureSensor,
-    Lock,
-    Scene,
-    Speaker,
-    EndpointHealth,
-    Range,
-    Mode,
-    Toggle,
-    ContactSensor,
-    MotionSensor,
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// Declares the interfaces: `Variant = "namespace"`, each with its doc.
+macro_rules! interfaces {
+    ($( $(#[$doc:meta])* $variant:ident = $namespace:literal ),* $(,)?) => {
+        /// An Alexa interface (a namespace of directives and events).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Interface {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Interface {
+            /// Every interface, in declaration order.
+            pub const ALL: &[Interface] = &[$( Self::$variant, )*];
+
+            /// The interface's namespace, as discovery declares it and messages name it.
+            pub const fn namespace(self) -> &'static str {
+                match self {
+                    $( Self::$variant => $namespace, )*
+                }
+            }
+
+            /// The interface a message's namespace names, if the skill knows it.
+            pub fn parse(namespace: &str) -> Option<Self> {
+                match namespace {
+                    $( $namespace => Some(Self::$variant), )*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
-impl Interface {
-    /// The interface's namespace, as discovery declares it and messages name it.
-    pub const fn namespace(self) -> &'static str {
-        match self {
-            Self::Power => "Alexa.PowerController",
-            Self::Brightness => "Alexa.BrightnessController",
-            Self::Percentage => "Alexa.PercentageController",
-            Self::Color => "Alexa.ColorController",
-            Self::ColorTemperature => "Alexa.ColorTemperatureController",
-            Self::Thermostat => "Alexa.ThermostatController",
-            Self::TemperatureSensor => "Alexa.TemperatureSensor",
-            Self::Lock => "Alexa.LockController",
-            Self::Scene => "Alexa.SceneController",
-            Self::Speaker => "Alexa.Speaker",
-            Self::EndpointHealth => "Alexa.EndpointHealth",
-            Self::Range => "Alexa.RangeController",
-            Self::Mode => "Alexa.ModeController",
-            Self::Toggle => "Alexa.ToggleController",
-            Self::ContactSensor => "Alexa.ContactSensor",
-            Self::MotionSensor => "Alexa.MotionSensor",
-        }
-    }
+interfaces! {
+    /// The base interface every endpoint declares: `ReportState`, `Response`, `ChangeReport`,
+    /// `DeferredResponse` and `ErrorResponse`.
+    Alexa = "Alexa",
+    /// `Discover` and its response, `AddOrUpdateReport`, `DeleteReport`.
+    Discovery = "Alexa.Discovery",
+    /// `AcceptGrant`.
+    Authorization = "Alexa.Authorization",
+    Power = "Alexa.PowerController",
+    Brightness = "Alexa.BrightnessController",
+    Percentage = "Alexa.PercentageController",
+    Color = "Alexa.ColorController",
+    ColorTemperature = "Alexa.ColorTemperatureController",
+    Thermostat = "Alexa.ThermostatController",
+    TemperatureSensor = "Alexa.TemperatureSensor",
+    Lock = "Alexa.LockController",
+    Scene = "Alexa.SceneController",
+    Speaker = "Alexa.Speaker",
+    EndpointHealth = "Alexa.EndpointHealth",
+    Range = "Alexa.RangeController",
+    Mode = "Alexa.ModeController",
+    Toggle = "Alexa.ToggleController",
+    ContactSensor = "Alexa.ContactSensor",
+    MotionSensor = "Alexa.MotionSensor",
 }
 
 impl Interface {
@@ -50,5 +67,31 @@ impl Interface {
     /// directive, context property and ChangeReport of it names.
     pub const fn has_instances(self) -> bool {
         matches!(self, Self::Range | Self::Mode | Self::Toggle)
+    }
+}
+
+impl fmt::Display for Interface {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.namespace())
+    }
+}
+
+/// An interface is written as its namespace.
+impl Serialize for Interface {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.namespace())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_namespace_parses_back_to_its_interface() {
+        for interface in Interface::ALL {
+            assert_eq!(Interface::parse(interface.namespace()), Some(*interface));
+        }
+        assert_eq!(Interface::parse("Alexa.PowerControler"), None);
     }
 }

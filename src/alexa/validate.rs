@@ -3,7 +3,10 @@
 //!
 //! Sources: the official JSON schema and the limits in Amazon's docs (`shared/alexa/NOTES.md`).
 
-use super::endpoint::{Capability, Endpoint};
+use super::endpoint::{
+    ActionMapping, Capability, Configuration, Endpoint, Resources, SupportedRange,
+};
+use super::interface::Interface;
 
 /// Alexa accepts at most this many endpoints per customer, per `Discover.Response` and per
 /// `AddOrUpdateReport`.
@@ -98,7 +101,7 @@ pub enum InvalidEndpoint {
     #[error("the Alexa interface is missing")]
     MissingAlexaInterface,
     #[error("interface {0} is declared twice")]
-    DuplicateCapability(String),
+    DuplicateCapability(Interface),
     #[error("cookie is {0} bytes serialized, more than {MAX_COOKIE_BYTES}")]
     CookieTooLarge(usize),
     #[error("unknown connection type {0:?}")]
@@ -107,7 +110,7 @@ pub enum InvalidEndpoint {
     UnknownThermostatMode(String),
     #[error("{interface} instance {instance:?}: {reason}")]
     BadInstance {
-        interface: &'static str,
+        interface: Interface,
         instance: String,
         reason: &'static str,
     },
@@ -237,7 +240,11 @@ fn capabilities(e: &Endpoint) -> Result<(), InvalidEndpoint> {
     if count > MAX_CAPABILITIES {
         return Err(InvalidEndpoint::TooManyCapabilities(count));
     }
-    if !e.capabilities.iter().any(|c| c.interface == "Alexa") {
+    if !e
+        .capabilities
+        .iter()
+        .any(|c| c.interface == Interface::Alexa)
+    {
         return Err(InvalidEndpoint::MissingAlexaInterface);
     }
     // Typically 3 to 8 capabilities: a quadratic scan is cheaper than hashing them.
@@ -247,7 +254,13 @@ fn capabilities(e: &Endpoint) -> Result<(), InvalidEndpoint> {
             .iter()
             .any(|o| o.interface == c.interface && o.instance == c.instance)
         {
-            return Err(InvalidEndpoint::DuplicateCapability(c.interface.to_owned()));
+            return Err(InvalidEndpoint::DuplicateCapability(c.interface));
+        }
+        if c.configuration
+            .as_ref()
+            .is_some_and(|config| config.interface() != c.interface)
+        {
+            return Err(bad(c, "configuration of another interface"));
         }
         if let Some(instance) = &c.instance {
             if earlier
@@ -257,31 +270,19 @@ fn capabilities(e: &Endpoint) -> Result<(), InvalidEndpoint> {
                 return Err(bad(c, "used by two capabilities"));
             }
             generic(c, instance)?;
-        } else if GENERIC_INTERFACES.contains(&c.interface) {
+        } else if c.interface.has_instances() {
             return Err(bad(c, "a generic controller needs an instance"));
         }
-        if c.interface == "Alexa.ThermostatController" {
-            let modes = c
-                .configuration
-                .as_ref()
-                .and_then(|config| config.get("supportedModes"))
-                .and_then(serde_json::Value::as_array);
-            for mode in modes.into_iter().flatten() {
-                if !mode.as_str().is_some_and(|m| THERMOSTAT_MODES.contains(&m)) {
-                    return Err(InvalidEndpoint::UnknownThermostatMode(mode.to_string()));
+        if let Some(Configuration::Thermostat(config)) = &c.configuration {
+            for mode in &config.supported_modes {
+                if !THERMOSTAT_MODES.contains(&mode.as_str()) {
+                    return Err(InvalidEndpoint::UnknownThermostatMode(format!("{mode:?}")));
                 }
             }
         }
     }
     Ok(())
 }
-
-/// The interfaces declared once per instance.
-const GENERIC_INTERFACES: &[&str] = &[
-    "Alexa.RangeController",
-    "Alexa.ModeController",
-    "Alexa.ToggleController",
-];
 
 /// Longest instance name accepted (the docs give none; this keeps state keys short).
 pub const MAX_INSTANCE_CHARS: usize = 64;
@@ -298,14 +299,13 @@ fn bad(c: &Capability, reason: &'static str) -> InvalidEndpoint {
 /// setting, mode and preset, presets within the range, and semantics that use only directives
 /// the interface has.
 fn generic(c: &Capability, instance: &str) -> Result<(), InvalidEndpoint> {
-    use serde_json::Value;
     // `Namespace.Name`: the dot keeps instance names apart from the device model's state fields.
     let part = |p: &str| {
         !p.is_empty()
             && p.chars()
                 .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
     };
-    if !GENERIC_INTERFACES.contains(&c.interface) {
+    if !c.interface.has_instances() {
         return Err(bad(c, "this interface has no instances"));
     }
     if instance.chars().count() > MAX_INSTANCE_CHARS
@@ -314,77 +314,53 @@ fn generic(c: &Capability, instance: &str) -> Result<(), InvalidEndpoint> {
     {
         return Err(bad(c, "not of the form Name.Setting ([A-Za-z0-9_-] parts)"));
     }
-    let named = |resources: Option<&Value>| {
-        resources
-            .and_then(|r| r.get("friendlyNames"))
-            .and_then(Value::as_array)
-            .is_some_and(|names| !names.is_empty())
-    };
-    if !named(c.capability_resources.as_ref()) {
+    let named = |resources: &Resources| !resources.friendly_names.is_empty();
+    if !c.capability_resources.as_ref().is_some_and(named) {
         return Err(bad(c, "no friendly names"));
     }
-    let config = c.configuration.as_ref();
-    let number = |v: Option<&Value>| v.and_then(Value::as_f64);
-    let directives: &[&str] = match c.interface {
-        "Alexa.RangeController" => {
-            let range = config.and_then(|c| c.get("supportedRange"));
-            let (Some(min), Some(max), Some(precision)) = (
-                number(range.and_then(|r| r.get("minimumValue"))),
-                number(range.and_then(|r| r.get("maximumValue"))),
-                number(range.and_then(|r| r.get("precision"))),
-            ) else {
-                return Err(bad(c, "no supportedRange"));
-            };
+    match (c.interface, &c.configuration) {
+        (Interface::Range, Some(Configuration::Range(config))) => {
+            let SupportedRange {
+                minimum_value: min,
+                maximum_value: max,
+                precision,
+            } = config.supported_range;
             if !(min < max && precision > 0.0 && precision <= max - min) {
                 return Err(bad(
                     c,
                     "supportedRange needs min < max and 0 < precision <= max - min",
                 ));
             }
-            let presets = config
-                .and_then(|c| c.get("presets"))
-                .and_then(Value::as_array);
-            for preset in presets.into_iter().flatten() {
-                match number(preset.get("rangeValue")) {
-                    Some(v) if (min..=max).contains(&v) => {}
-                    _ => return Err(bad(c, "a preset lies outside the range")),
+            for preset in &config.presets {
+                if !(min..=max).contains(&preset.range_value) {
+                    return Err(bad(c, "a preset lies outside the range"));
                 }
-                if !named(preset.get("presetResources")) {
+                if !named(&preset.preset_resources) {
                     return Err(bad(c, "a preset has no names"));
                 }
             }
-            &["SetRangeValue", "AdjustRangeValue"]
         }
-        "Alexa.ModeController" => {
-            let modes = config
-                .and_then(|c| c.get("supportedModes"))
-                .and_then(Value::as_array)
-                .filter(|m| !m.is_empty())
-                .ok_or_else(|| bad(c, "no supportedModes"))?;
+        (Interface::Range, _) => return Err(bad(c, "no supportedRange")),
+        (Interface::Mode, Some(Configuration::Mode(config))) => {
+            let modes = &config.supported_modes;
+            if modes.is_empty() {
+                return Err(bad(c, "no supportedModes"));
+            }
             for (i, mode) in modes.iter().enumerate() {
-                let value = mode.get("value").and_then(Value::as_str).unwrap_or("");
-                if value.is_empty() || !named(mode.get("modeResources")) {
+                if mode.value.is_empty() || !named(&mode.mode_resources) {
                     return Err(bad(c, "a mode has no value or no names"));
                 }
-                if modes[..i]
-                    .iter()
-                    .any(|m| m.get("value") == mode.get("value"))
-                {
+                if modes[..i].iter().any(|m| m.value == mode.value) {
                     return Err(bad(c, "a mode is listed twice"));
                 }
             }
-            &["SetMode", "AdjustMode"]
         }
-        _ => &["TurnOn", "TurnOff"],
-    };
-    let mappings = c
-        .semantics
-        .as_ref()
-        .and_then(|s| s.get("actionMappings"))
-        .and_then(Value::as_array);
-    for mapping in mappings.into_iter().flatten() {
-        let name = mapping.pointer("/directive/name").and_then(Value::as_str);
-        if !name.is_some_and(|n| directives.contains(&n)) {
+        (Interface::Mode, _) => return Err(bad(c, "no supportedModes")),
+        _ => {}
+    }
+    for mapping in c.semantics.iter().flat_map(|s| &s.action_mappings) {
+        let ActionMapping::ActionsToDirective { directive, .. } = mapping;
+        if directive.interface() != c.interface {
             return Err(bad(
                 c,
                 "semantics name a directive the interface does not have",
@@ -407,7 +383,7 @@ mod tests {
             friendly_name: "Lamp".into(),
             display_categories: vec!["LIGHT".into()],
             additional_attributes: AdditionalAttributes::default(),
-            capabilities: vec![Capability::interface("Alexa", "3", &[])],
+            capabilities: vec![Capability::interface(Interface::Alexa, "3", &[])],
             connections: vec![],
             relationships: Relationships::default(),
             cookie: Default::default(),
@@ -463,9 +439,11 @@ mod tests {
             // and the schema rejected the whole Discover.Response.
             (
                 |e| {
-                    let mut t = Capability::interface("Alexa.ThermostatController", "3", &[]);
-                    t.configuration =
-                        Some(serde_json::json!({"supportedModes": ["HEAT", "CUSTOM"]}));
+                    let mut t = Capability::interface(Interface::Thermostat, "3", &[]);
+                    t.configuration = Some(Configuration::Thermostat(ThermostatConfiguration {
+                        supported_modes: vec!["HEAT".into(), "CUSTOM".into()],
+                        supports_scheduling: false,
+                    }));
                     e.capabilities.push(t)
                 },
                 "thermostat mode \"CUSTOM\"",
@@ -473,15 +451,14 @@ mod tests {
             (
                 |e| {
                     e.capabilities
-                        .push(Capability::interface("Alexa", "3", &[]))
+                        .push(Capability::interface(Interface::Alexa, "3", &[]))
                 },
                 "twice",
             ),
             (
                 |e| {
-                    e.capabilities.extend(
-                        (0..100).map(|_| Capability::interface("Alexa.PowerController", "3", &[])),
-                    )
+                    e.capabilities
+                        .extend((0..100).map(|_| Capability::interface(Interface::Power, "3", &[])))
                 },
                 "capabilities",
             ),

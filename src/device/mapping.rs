@@ -3,11 +3,12 @@
 use tracing::warn;
 
 use super::catalogue::{Interface, Property};
-use serde_json::json;
-
 use super::{DeviceCapability, DeviceDefinition, Name, RangeSemantics};
 use crate::alexa::endpoint::{
-    AdditionalAttributes, Capability, ClusterMember, Endpoint, EndpointRef, Relationships,
+    Action, ActionMapping, AdditionalAttributes, Capability, ClusterMember, Configuration,
+    Endpoint, EndpointRef, FriendlyName, ModeConfiguration, RangeConfiguration, RangePreset,
+    Relationships, Resources, SemanticDirective, SemanticValue, Semantics, State, StateMapping,
+    SupportedMode, SupportedRange, ThermostatConfiguration, ValueRange,
 };
 use crate::alexa::validate;
 
@@ -15,7 +16,7 @@ use crate::alexa::validate;
 /// device's capabilities, and `Alexa.EndpointHealth` for its connectivity.
 pub fn endpoint(device: &DeviceDefinition) -> Endpoint {
     let mut capabilities = Vec::with_capacity(device.capabilities.len() + 2);
-    capabilities.push(Capability::interface("Alexa", "3", &[]));
+    capabilities.push(Capability::interface(Interface::Alexa, "3", &[]));
     for capability in &device.capabilities {
         match interfaces(capability) {
             Some(list) => {
@@ -38,7 +39,7 @@ pub fn endpoint(device: &DeviceDefinition) -> Endpoint {
     }
     // Connectivity only, which is what version 3 of EndpointHealth reports.
     capabilities.push(Capability::interface(
-        Interface::EndpointHealth.namespace(),
+        Interface::EndpointHealth,
         "3",
         &[Property::Connectivity.name()],
     ));
@@ -123,13 +124,13 @@ fn declare(
         .filter(|p| p.interface() == interface)
         .map(|p| p.name())
         .collect();
-    let mut declared = Capability::interface(interface.namespace(), "3", &names);
+    let mut declared = Capability::interface(interface, "3", &names);
     declared.instance = instance.map(str::to_owned);
     match capability {
         DeviceCapability::Thermostat { modes, .. } if interface == Interface::Thermostat => {
-            declared.configuration = Some(json!({
-                "supportedModes": modes,
-                "supportsScheduling": false,
+            declared.configuration = Some(Configuration::Thermostat(ThermostatConfiguration {
+                supported_modes: modes.clone(),
+                supports_scheduling: false,
             }));
         }
         DeviceCapability::Scene {
@@ -150,36 +151,54 @@ fn declare(
             ..
         } => {
             declared.capability_resources = Some(resources(names));
-            let mut configuration = json!({
-                "supportedRange": {"minimumValue": min, "maximumValue": max, "precision": precision},
-            });
-            if let Some(unit) = unit {
-                configuration["unitOfMeasure"] = json!(unit);
-            }
-            if !presets.is_empty() {
-                configuration["presets"] = presets
+            declared.configuration = Some(Configuration::Range(RangeConfiguration {
+                supported_range: SupportedRange {
+                    minimum_value: *min,
+                    maximum_value: *max,
+                    precision: *precision,
+                },
+                unit_of_measure: unit.clone(),
+                presets: presets
                     .iter()
-                    .map(|p| json!({"rangeValue": p.value, "presetResources": resources(&p.names)}))
-                    .collect();
-            }
-            declared.configuration = Some(configuration);
+                    .map(|p| RangePreset {
+                        range_value: p.value,
+                        preset_resources: resources(&p.names),
+                    })
+                    .collect(),
+            }));
             declared.semantics = semantics.map(|RangeSemantics::Position| {
                 let step = range_default_delta(*min, *max, *precision, *default_delta);
-                json!({
-                    "actionMappings": [
-                        action("Alexa.Actions.Close", "SetRangeValue", json!({"rangeValue": min})),
-                        action("Alexa.Actions.Open", "SetRangeValue", json!({"rangeValue": max})),
-                        action("Alexa.Actions.Lower", "AdjustRangeValue",
-                            json!({"rangeValueDelta": -step, "rangeValueDeltaDefault": false})),
-                        action("Alexa.Actions.Raise", "AdjustRangeValue",
-                            json!({"rangeValueDelta": step, "rangeValueDeltaDefault": false})),
+                let adjust = |delta| SemanticDirective::AdjustRangeValue {
+                    range_value_delta: delta,
+                    range_value_delta_default: false,
+                };
+                Semantics {
+                    action_mappings: vec![
+                        to_directive(
+                            Action::Close,
+                            SemanticDirective::SetRangeValue { range_value: *min },
+                        ),
+                        to_directive(
+                            Action::Open,
+                            SemanticDirective::SetRangeValue { range_value: *max },
+                        ),
+                        to_directive(Action::Lower, adjust(-step)),
+                        to_directive(Action::Raise, adjust(step)),
                     ],
-                    "stateMappings": [
-                        {"@type": "StatesToValue", "states": ["Alexa.States.Closed"], "value": min},
-                        {"@type": "StatesToRange", "states": ["Alexa.States.Open"],
-                            "range": {"minimumValue": min + precision, "maximumValue": max}},
+                    state_mappings: vec![
+                        StateMapping::StatesToValue {
+                            states: vec![State::Closed],
+                            value: SemanticValue::Number(*min),
+                        },
+                        StateMapping::StatesToRange {
+                            states: vec![State::Open],
+                            range: ValueRange {
+                                minimum_value: min + precision,
+                                maximum_value: *max,
+                            },
+                        },
                     ],
-                })
+                }
             });
         }
         DeviceCapability::Mode {
@@ -190,24 +209,29 @@ fn declare(
             ..
         } => {
             declared.capability_resources = Some(resources(names));
-            declared.configuration = Some(json!({
-                "ordered": ordered,
-                "supportedModes": modes
+            declared.configuration = Some(Configuration::Mode(ModeConfiguration {
+                ordered: *ordered,
+                supported_modes: modes
                     .iter()
-                    .map(|m| json!({"value": m.value, "modeResources": resources(&m.names)}))
-                    .collect::<Vec<_>>(),
+                    .map(|m| SupportedMode {
+                        value: m.value.clone(),
+                        mode_resources: resources(&m.names),
+                    })
+                    .collect(),
             }));
             declared.semantics = semantics.as_ref().map(|s| {
-                json!({
-                    "actionMappings": [
-                        action("Alexa.Actions.Close", "SetMode", json!({"mode": s.close})),
-                        action("Alexa.Actions.Open", "SetMode", json!({"mode": s.open})),
+                let set = |mode: &String| SemanticDirective::SetMode { mode: mode.clone() };
+                let is = |state, mode: &String| StateMapping::StatesToValue {
+                    states: vec![state],
+                    value: SemanticValue::Mode(mode.clone()),
+                };
+                Semantics {
+                    action_mappings: vec![
+                        to_directive(Action::Close, set(&s.close)),
+                        to_directive(Action::Open, set(&s.open)),
                     ],
-                    "stateMappings": [
-                        {"@type": "StatesToValue", "states": ["Alexa.States.Closed"], "value": s.close},
-                        {"@type": "StatesToValue", "states": ["Alexa.States.Open"], "value": s.open},
-                    ],
-                })
+                    state_mappings: vec![is(State::Closed, &s.close), is(State::Open, &s.open)],
+                }
             });
         }
         DeviceCapability::Toggle { names, .. } => {
@@ -228,25 +252,28 @@ pub fn range_default_delta(min: f64, max: f64, precision: f64, default_delta: Op
 }
 
 /// `capabilityResources` (or `presetResources`, `modeResources`): the names, as Alexa spells them.
-fn resources(names: &[Name]) -> serde_json::Value {
-    let friendly_names: Vec<_> = names
-        .iter()
-        .map(|name| match name {
-            Name::Asset { asset } => json!({"@type": "asset", "value": {"assetId": asset}}),
-            Name::Text { text, locale } => {
-                json!({"@type": "text", "value": {"text": text, "locale": locale}})
-            }
-        })
-        .collect();
-    json!({ "friendlyNames": friendly_names })
+fn resources(names: &[Name]) -> Resources {
+    Resources {
+        friendly_names: names
+            .iter()
+            .map(|name| match name {
+                Name::Asset { asset } => FriendlyName::Asset {
+                    asset_id: asset.clone(),
+                },
+                Name::Text { text, locale } => FriendlyName::Text {
+                    text: text.clone(),
+                    locale: locale.clone(),
+                },
+            })
+            .collect(),
+    }
 }
 
-fn action(action: &str, directive: &str, payload: serde_json::Value) -> serde_json::Value {
-    json!({
-        "@type": "ActionsToDirective",
-        "actions": [action],
-        "directive": {"name": directive, "payload": payload},
-    })
+fn to_directive(action: Action, directive: SemanticDirective) -> ActionMapping {
+    ActionMapping::ActionsToDirective {
+        actions: vec![action],
+        directive,
+    }
 }
 
 /// The endpoints Alexa can accept for these devices, in the order given (the table's
@@ -269,7 +296,8 @@ pub fn discoverable<'a>(devices: impl IntoIterator<Item = &'a DeviceDefinition>)
 mod tests {
     use super::*;
     use crate::device::{
-        Connectivity, Device, DeviceRelationships, DeviceState, Setpoints, TemperatureScale,
+        Connectivity, Device, DeviceRelationships, DeviceState, ModeSemantics, ModeValue, Preset,
+        Setpoints, TemperatureScale,
     };
 
     fn light() -> Device {
@@ -308,10 +336,10 @@ mod tests {
         assert_eq!(
             names,
             [
-                "Alexa",
-                "Alexa.PowerController",
-                "Alexa.BrightnessController",
-                "Alexa.EndpointHealth"
+                Interface::Alexa,
+                Interface::Power,
+                Interface::Brightness,
+                Interface::EndpointHealth
             ]
         );
         assert_eq!(validate::endpoint(&e), Ok(()));
@@ -335,7 +363,7 @@ mod tests {
         let sensors = e
             .capabilities
             .iter()
-            .filter(|c| c.interface == "Alexa.TemperatureSensor")
+            .filter(|c| c.interface == Interface::TemperatureSensor)
             .count();
         assert_eq!(sensors, 1);
         assert_eq!(validate::endpoint(&e), Ok(()));
@@ -346,5 +374,87 @@ mod tests {
         let mut d = light();
         d.definition.capabilities = vec![DeviceCapability::Unknown];
         assert_eq!(endpoint(&d.definition).capabilities.len(), 2);
+    }
+
+    /// The configuration, semantics and names serialize with their keys in alphabetical order,
+    /// as the `json!` maps of earlier builds did: the view's digests of definitions stay the same.
+    #[test]
+    fn configuration_keys_are_in_the_order_earlier_builds_wrote() {
+        let names = || {
+            vec![
+                Name::Asset {
+                    asset: "Alexa.Setting.Opening".into(),
+                },
+                Name::Text {
+                    text: "blind".into(),
+                    locale: "en-US".into(),
+                },
+            ]
+        };
+        let mut d = light();
+        d.definition.capabilities = vec![
+            DeviceCapability::Range {
+                instance: "Blind.Lift".into(),
+                names: names(),
+                min: 0.0,
+                max: 100.0,
+                precision: 1.0,
+                unit: Some("Alexa.Unit.Percent".into()),
+                presets: vec![Preset {
+                    value: 100.0,
+                    names: names(),
+                }],
+                default_delta: None,
+                semantics: Some(RangeSemantics::Position),
+            },
+            DeviceCapability::Mode {
+                instance: "Door.Position".into(),
+                names: names(),
+                ordered: false,
+                modes: vec![ModeValue {
+                    value: "Position.Up".into(),
+                    names: names(),
+                }],
+                semantics: Some(ModeSemantics {
+                    open: "Position.Up".into(),
+                    close: "Position.Up".into(),
+                }),
+            },
+            DeviceCapability::Thermostat {
+                modes: vec!["HEAT".into()],
+                min_setpoint: 7.0,
+                max_setpoint: 30.0,
+                scale: TemperatureScale::Celsius,
+                setpoints: Setpoints::Single,
+                minimum_delta: None,
+            },
+        ];
+        let e = endpoint(&d.definition);
+        let sorted = |json: String| {
+            let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+            assert_eq!(json, value.to_string());
+        };
+        let mut seen = 0;
+        for c in &e.capabilities {
+            for part in [
+                c.configuration
+                    .as_ref()
+                    .map(|v| serde_json::to_string(v).unwrap()),
+                c.semantics
+                    .as_ref()
+                    .map(|v| serde_json::to_string(v).unwrap()),
+                c.capability_resources
+                    .as_ref()
+                    .map(|v| serde_json::to_string(v).unwrap()),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                sorted(part);
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 7, "{e:?}");
+        assert_eq!(validate::endpoint(&e), Ok(()));
     }
 }

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use alexa_smart_home::alexa::interface::Interface;
 use alexa_smart_home::device::Field;
 
 use crate::support::repo_path;
@@ -274,3 +275,36 @@ fn each_state_field_name_is_spelled_once() {
     }
 }
 
+/// Each Alexa namespace is written once, on `Interface`; everything else names the interface.
+#[test]
+fn each_alexa_namespace_is_spelled_once() {
+    let files = product_files();
+    for interface in Interface::ALL {
+        let literal = format!("\"{}\"", interface.namespace());
+        let spelled: Vec<String> = files
+            .iter()
+            .flat_map(|(path, text)| {
+                text.lines()
+                    .filter(|l| l.contains(&literal))
+                    .map(move |l| format!("{path}: {}", l.trim()))
+            })
+            .collect();
+        assert_eq!(spelled.len(), 1, "{interface} is spelled {spelled:#?}");
+    }
+    // A namespace the enum lacks, written as a string somewhere, is not an interface yet.
+    let namespaces: BTreeSet<&str> = files
+        .values()
+        .flat_map(|text| text.split('"').skip(1).step_by(2))
+        .filter(|s| {
+            s.strip_prefix("Alexa.").is_some_and(|rest| {
+                !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric())
+            })
+        })
+        .collect();
+    let declared: BTreeSet<&str> = Interface::ALL.iter().map(|i| i.namespace()).collect();
+    let undeclared: Vec<_> = namespaces.difference(&declared).collect();
+    assert!(
+        undeclared.is_empty(),
+        "namespaces outside Interface: {undeclared:?}"
+    );
+}
