@@ -880,7 +880,7 @@ async fn stream_throughput() -> (usize, Duration, usize) {
     for u in 0..100 {
         store
             .put_grant(NewGrant {
-                user_id: format!("stream-user-{u:03}"),
+                user_id: format!("stream-user-{u:03}").into(),
                 access_token: Secret::new("Atza|bench"),
                 refresh_token: Secret::new("Atzr|bench"),
                 expires_at: i64::MAX,

@@ -7,6 +7,7 @@ use tracing::{debug, info};
 
 use crate::deadline::Deadline;
 use crate::device::properties::now_ms;
+use crate::ids::UserId;
 use crate::lwa::{Lwa, LwaError};
 use crate::metrics;
 use crate::store::{Grant, Store, StoreError, unix_seconds};
@@ -40,7 +41,7 @@ pub enum GrantError {
 pub async fn usable<S: Store>(
     store: &S,
     lwa: &Lwa,
-    user_id: &str,
+    user_id: &UserId,
     deadline: &Deadline,
 ) -> Result<Option<Grant>, GrantError> {
     // A read: safe to abandon at the deadline (a refresh's write below never is).
@@ -55,7 +56,7 @@ pub async fn usable<S: Store>(
     if grant.expires_at > soon {
         return Ok(Some(grant));
     }
-    debug!(user_id, "access token expires soon; refreshing");
+    debug!(%user_id, "access token expires soon; refreshing");
     match refresh(store, lwa, grant, deadline).await? {
         Refreshed::Fresh(grant) => Ok(Some(grant)),
         Refreshed::Revoked => Ok(None),

@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`alexa`]: the Smart Home API v3 message model: directives in, events out, the
 //!   endpoint object and the limits Alexa enforces on it.
+//! - [`ids`]: [`ids::UserId`] and [`ids::EndpointId`], the ids everything is keyed by.
 //! - [`device`]: the device cloud's own model of a device (what the devices table holds)
 //!   and its one mapping to an Alexa endpoint.
 //! - [`cloud`]: the device-cloud port: how a command reaches the device (the devices table,
@@ -42,6 +43,7 @@ pub mod gateway;
 pub mod grants;
 pub mod handlers;
 pub mod http;
+pub mod ids;
 pub mod linking;
 pub mod lwa;
 pub mod metrics;

@@ -12,6 +12,7 @@ use crate::alexa::endpoint::Endpoint;
 use crate::alexa::event::PropertyState;
 use crate::chain::Chain;
 use crate::device::properties::now_ms;
+use crate::ids::{EndpointId, UserId};
 use crate::proactive::Observer;
 use crate::proactive::reports::{Report, ReportKind};
 use crate::store::{Definition, Known, Store};
@@ -52,7 +53,7 @@ pub struct AlexaView<'a, S> {
     /// Endpoint id → [`state_digest`] of the device's state as of the reports, for the
     /// endpoints an AddOrUpdateReport adds: recorded with the definition, as what Alexa learns
     /// by ReportState.
-    states: BTreeMap<String, String>,
+    states: BTreeMap<EndpointId, String>,
 }
 
 impl<'a, S> AlexaView<'a, S> {
@@ -64,14 +65,14 @@ impl<'a, S> AlexaView<'a, S> {
     }
 
     /// The same view, told the states of the endpoints the reports add.
-    pub fn with_states(mut self, states: BTreeMap<String, String>) -> Self {
+    pub fn with_states(mut self, states: BTreeMap<EndpointId, String>) -> Self {
         self.states = states;
         self
     }
 }
 
 impl<S: Store> Observer for AlexaView<'_, S> {
-    async fn sending(&self, user_id: &str, endpoints: &[Endpoint]) {
+    async fn sending(&self, user_id: &UserId, endpoints: &[Endpoint]) {
         let unconfirmed: Vec<Definition> = endpoints
             .iter()
             .map(|e| Definition {
@@ -91,7 +92,7 @@ impl<S: Store> Observer for AlexaView<'_, S> {
 
     /// A failed write is only logged: the next reconciliation sends those endpoints again,
     /// which Alexa takes as a no-op.
-    async fn accepted(&self, user_id: &str, report: &Report) {
+    async fn accepted(&self, user_id: &UserId, report: &Report) {
         let result = match &report.kind {
             ReportKind::AddOrUpdate(endpoints) => {
                 let definitions: Vec<Definition> = endpoints

@@ -26,8 +26,8 @@ pub fn account(user: &str, count: usize) -> Vec<Device> {
     (0..count)
         .map(|i| {
             let mut d = seed.devices[i % seed.devices.len()].clone();
-            d.definition.user_id = user.to_owned();
-            d.definition.endpoint_id = format!("{}-{i:04}", d.definition.endpoint_id);
+            d.definition.user_id = user.into();
+            d.definition.endpoint_id = format!("{}-{i:04}", d.definition.endpoint_id).into();
             d
         })
         .collect()

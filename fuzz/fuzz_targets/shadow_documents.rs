@@ -71,7 +71,7 @@ fuzz_target!(|data: &[u8]| {
             harness
                 .bridge
                 .store()
-                .device("example-user", "front-door-lock"),
+                .device(&"example-user".into(), &"front-door-lock".into()),
         )
         .expect("store")
         .expect("the lock is there");

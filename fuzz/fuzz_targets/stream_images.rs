@@ -341,8 +341,8 @@ impl DeviceSpec {
         let ids = ["lamp-1", "tv", "amzn1.alexa.endpoint.x", "bad id"];
         Device {
             definition: DeviceDefinition {
-                user_id: user,
-                endpoint_id,
+                user_id: user.into(),
+                endpoint_id: endpoint_id.into(),
                 name: self.name.make(&NAMES),
                 description: self.description.make(&["Smart bulb", "", " "]),
                 manufacturer: self.manufacturer.make(&["Acme", ""]),
@@ -362,7 +362,11 @@ impl DeviceSpec {
                             source: avs.then(|| "AVS".to_owned()),
                         })
                         .collect(),
-                    controlled_by: self.controlled_by.iter().map(|id| id.make(&ids)).collect(),
+                    controlled_by: self
+                        .controlled_by
+                        .iter()
+                        .map(|id| id.make(&ids).into())
+                        .collect(),
                 },
                 cookie: self
                     .cookie

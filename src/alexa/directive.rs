@@ -15,6 +15,7 @@ use super::interface::Interface;
 pub use super::parse_error::ParseError;
 use super::parse_error::from_part;
 use super::{BearerToken, PAYLOAD_VERSION, Scope, Secret, validate};
+use crate::ids::EndpointId;
 
 /// Account-linking tokens longer than this are rejected before they are hashed or looked up.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -38,7 +39,7 @@ pub struct Header {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DirectiveEndpoint {
-    pub endpoint_id: String,
+    pub endpoint_id: EndpointId,
     #[serde(default)]
     pub scope: Option<Scope>,
     #[serde(default)]
@@ -55,12 +56,12 @@ pub enum Request {
     AcceptGrant { code: Secret, grantee: Scope },
     /// `Alexa` / `ReportState`: every reportable property of one endpoint.
     ReportState {
-        endpoint_id: String,
+        endpoint_id: EndpointId,
         token: BearerToken,
     },
     /// A control directive (`Alexa.PowerController` / `TurnOn`, …) for one endpoint.
     Control {
-        endpoint_id: String,
+        endpoint_id: EndpointId,
         token: BearerToken,
         command: Command,
     },
@@ -80,7 +81,7 @@ pub struct ReplyTo {
     pub correlation_token: Option<String>,
     /// Only set when the directive's endpoint id is itself valid, so that echoing it cannot
     /// make the answer invalid.
-    pub endpoint_id: Option<String>,
+    pub endpoint_id: Option<EndpointId>,
     /// `Alexa.Authorization` directives are answered with that namespace's own ErrorResponse.
     pub authorization: bool,
 }
@@ -242,7 +243,7 @@ fn parse_request(
 /// The endpoint a directive is about and the customer's token from its scope.
 fn endpoint_and_token(
     endpoint: Option<&DirectiveEndpoint>,
-) -> Result<(String, BearerToken), ParseError> {
+) -> Result<(EndpointId, BearerToken), ParseError> {
     let endpoint = endpoint.ok_or(ParseError::MissingEndpoint)?;
     let scope = endpoint
         .scope

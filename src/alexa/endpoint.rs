@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::interface::Interface;
+use crate::ids::EndpointId;
 
 /// One device (or scene, or group) as Alexa sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
-    pub endpoint_id: String,
+    pub endpoint_id: EndpointId,
     pub manufacturer_name: String,
     pub description: String,
     pub friendly_name: String,
@@ -362,5 +363,5 @@ pub struct ClusterMember {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointRef {
-    pub endpoint_id: String,
+    pub endpoint_id: EndpointId,
 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::endpoint::{Endpoint, EndpointRef};
 use super::interface::Interface;
 use super::{PAYLOAD_VERSION, Scope};
+use crate::ids::EndpointId;
 
 /// `{ "event": …, "context": … }`.
 #[derive(Debug, Clone, Serialize)]
@@ -59,7 +60,7 @@ impl EventHeader {
 pub struct EventEndpoint {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<Scope>,
-    pub endpoint_id: String,
+    pub endpoint_id: EndpointId,
 }
 
 /// `context.properties`: the reportable state of the endpoint.
@@ -197,7 +198,7 @@ impl ErrorType {
 #[derive(Debug, Clone, Default)]
 pub struct Addressing {
     pub correlation_token: Option<String>,
-    pub endpoint_id: Option<String>,
+    pub endpoint_id: Option<EndpointId>,
 }
 
 impl Addressing {
@@ -295,7 +296,7 @@ pub fn deferred_response(to: &Addressing, seconds: u32) -> Message<DeferredPaylo
 /// The asynchronous `Alexa` / `Response` to a deferred directive, sent to the event gateway:
 /// the directive's correlation token, and the customer's token in the endpoint's scope.
 pub fn async_response(
-    endpoint_id: String,
+    endpoint_id: EndpointId,
     correlation_token: String,
     scope: Scope,
     properties: Vec<PropertyState>,
@@ -374,7 +375,7 @@ pub fn add_or_update_report(endpoints: Vec<Endpoint>, scope: Scope) -> Message<A
 }
 
 /// `Alexa.Discovery` / `DeleteReport`.
-pub fn delete_report(endpoint_ids: Vec<String>, scope: Scope) -> Message<DeletePayload> {
+pub fn delete_report(endpoint_ids: Vec<EndpointId>, scope: Scope) -> Message<DeletePayload> {
     let endpoints = endpoint_ids
         .into_iter()
         .map(|endpoint_id| EndpointRef { endpoint_id })
@@ -391,7 +392,7 @@ pub fn delete_report(endpoint_ids: Vec<String>, scope: Scope) -> Message<DeleteP
 
 /// `Alexa` / `ChangeReport`: the changed properties in the payload, the rest in `context`.
 pub fn change_report(
-    endpoint_id: String,
+    endpoint_id: EndpointId,
     scope: Scope,
     cause: CauseType,
     changed: Vec<PropertyState>,

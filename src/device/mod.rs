@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use self::pending::PendingCommand;
 use crate::alexa::event::CauseType;
+pub use crate::ids::{EndpointId, UserId};
 
 /// What an Alexa endpoint is made of: every attribute of a device item discovery reads (not
 /// its state, sample times, connectivity, cause, routing or pending commands). Attribute names
@@ -27,10 +28,10 @@ use crate::alexa::event::CauseType;
 #[serde(rename_all = "camelCase")]
 pub struct DeviceDefinition {
     /// Partition key: the device cloud's customer id.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Sort key: stable id of the device, never derived from its name or address (a changing
     /// id makes Alexa show the device twice).
-    pub endpoint_id: String,
+    pub endpoint_id: EndpointId,
     /// What the customer calls it (Alexa's `friendlyName`).
     pub name: String,
     pub description: String,
@@ -401,7 +402,7 @@ pub struct DeviceRelationships {
     pub cluster_of: Vec<ClusterMember>,
     /// The endpoint ids that control this one (e.g. the TV a soundbar follows).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub controlled_by: Vec<String>,
+    pub controlled_by: Vec<EndpointId>,
 }
 
 impl DeviceRelationships {

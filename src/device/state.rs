@@ -1,10 +1,11 @@
 //! A device's state, and its fields as a typed key.
 //!
-//! The fields are declared once, in [`state_fields!`]: the macro makes the [`DeviceState`]
-//! struct (each field's attribute name in the devices table is written there, and nowhere
-//! else) and the [`Field`] enum that names them. A patch, a pending command's expectation and
-//! a device's report are `DeviceState`s holding only some fields; sample times (`sampledAt`),
-//! the pending commands, the shadow bridge and the ChangeReport's diff all key on [`Field`].
+//! The fields are declared once, in the `state_fields!` macro below, which makes the
+//! [`DeviceState`] struct (each field's attribute name in the devices table is written there,
+//! and nowhere else) and the [`Field`] enum that names them. A patch, a pending command's
+//! expectation and a device's report are `DeviceState`s holding only some fields; sample
+//! times (`sampledAt`), the pending commands, the shadow bridge and the ChangeReport's diff
+//! all key on [`Field`].
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -29,6 +29,7 @@ use crate::device::{
 };
 use crate::error::Chain;
 use crate::error::SkillError;
+use crate::ids::{EndpointId, UserId};
 use crate::store::{Since, StateOutcome, StateWrite, Store, Swap};
 
 /// How often an adjustment is recomputed when concurrent changes keep winning the race (the
@@ -55,7 +56,7 @@ pub async fn control<S: Store>(
     services: &Services<S>,
     to: &Addressing,
     header: &Header,
-    endpoint_id: &str,
+    endpoint_id: &EndpointId,
     token: &BearerToken,
     command: &Command,
     deadline: &Deadline,
@@ -108,11 +109,11 @@ struct Call<'a, S> {
 }
 
 impl<S: Store> Call<'_, S> {
-    fn user_id(&self) -> &str {
+    fn user_id(&self) -> &UserId {
         &self.device.definition.user_id
     }
 
-    fn endpoint_id(&self) -> &str {
+    fn endpoint_id(&self) -> &EndpointId {
         &self.device.definition.endpoint_id
     }
 

@@ -9,6 +9,8 @@ use crate::alexa::{Scope, validate};
 use crate::deadline::Deadline;
 use crate::device::{DeviceDefinition, mapping};
 use crate::error::SkillError;
+use crate::ids::EndpointId;
+use crate::ids::UserId;
 use crate::metrics;
 use crate::store::{DeviceRead, Store, StoreError};
 
@@ -59,9 +61,9 @@ pub struct Discovered<T> {
     /// Devices not discovered: invalid ones (each logged), and those past the limit.
     pub left_out: usize,
     /// The endpoint ids of items that cannot be decoded: not discovered, but not gone either.
-    pub unreadable: Vec<String>,
+    pub unreadable: Vec<EndpointId>,
     /// Where the items past the endpoints sent start, if there may be any (not read).
-    pub more_after: Option<String>,
+    pub more_after: Option<EndpointId>,
 }
 
 /// Reads what discovery answers for `user_id`: page by page, in endpoint id order, stopping
@@ -70,7 +72,7 @@ pub struct Discovered<T> {
 /// 100,000 items costs 300 devices of memory (Discover counts the rest, for its log line).
 pub async fn read<S: Store, T: DeviceRead>(
     store: &S,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Discovered<T>, StoreError> {
     let mut found = Discovered {
         devices: Vec::new(),
@@ -79,13 +81,13 @@ pub async fn read<S: Store, T: DeviceRead>(
         unreadable: Vec::new(),
         more_after: None,
     };
-    let mut after: Option<String> = None;
+    let mut after: Option<EndpointId> = None;
     loop {
         // One more than still wanted: an account of exactly what is wanted then ends on this
         // page, with nothing left to count.
         let want = validate::MAX_ENDPOINTS - found.endpoints.len() + 1;
         let page = store
-            .devices_page::<T>(user_id, after.as_deref(), want)
+            .devices_page::<T>(user_id, after.as_ref(), want)
             .await?;
         found.left_out += page.unreadable.len();
         found.unreadable.extend(page.unreadable);

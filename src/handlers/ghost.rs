@@ -10,6 +10,7 @@ use super::Services;
 use crate::deadline::Deadline;
 use crate::error::Chain;
 use crate::grants;
+use crate::ids::{EndpointId, UserId};
 use crate::proactive::delivery::{Delivered, RetryPolicy, Sender};
 use crate::proactive::reports::{Report, ReportKind};
 use crate::store::Store;
@@ -25,8 +26,8 @@ pub const BUDGET: Duration = Duration::from_secs(3);
 /// whatever the time (its refresh token may have rotated).
 pub async fn report_deleted<S: Store>(
     services: &Services<S>,
-    user_id: &str,
-    endpoint_id: &str,
+    user_id: &UserId,
+    endpoint_id: &EndpointId,
     deadline: &Deadline,
 ) {
     let deadline = Deadline::after(BUDGET).min(*deadline);
@@ -34,13 +35,13 @@ pub async fn report_deleted<S: Store>(
         Ok(Some(grant)) => grant,
         Ok(None) => {
             debug!(
-                endpoint_id,
+                %endpoint_id,
                 "ghost endpoint, but the customer has no grant: no DeleteReport possible"
             );
             return;
         }
         Err(e) => {
-            warn!(endpoint_id, error = %Chain(&e), "ghost endpoint: cannot get the grant for its DeleteReport");
+            warn!(%endpoint_id, error = %Chain(&e), "ghost endpoint: cannot get the grant for its DeleteReport");
             return;
         }
     };
@@ -64,10 +65,10 @@ pub async fn report_deleted<S: Store>(
     };
     match sender.deliver(grant, vec![report]).await {
         Delivered::All | Delivered::Stopped => {
-            info!(endpoint_id, "ghost endpoint: DeleteReport sent")
+            info!(%endpoint_id, "ghost endpoint: DeleteReport sent")
         }
         Delivered::Undelivered(_) => warn!(
-            endpoint_id,
+            %endpoint_id,
             "ghost endpoint: DeleteReport not delivered; its next directive tries again"
         ),
     }

@@ -15,6 +15,7 @@ use crate::cloud::DeviceClouds;
 use crate::deadline::Deadline;
 use crate::error::SkillError;
 use crate::gateway::{Gateway, GatewayRegion};
+use crate::ids::UserId;
 use crate::linking::AccountLinking;
 use crate::lwa::Lwa;
 
@@ -42,7 +43,7 @@ impl<S: crate::store::Store> Services<S> {
         &self,
         token: &crate::alexa::BearerToken,
         deadline: &Deadline,
-    ) -> Result<String, SkillError> {
+    ) -> Result<UserId, SkillError> {
         Ok(self.linking.customer(&self.store, token, deadline).await?)
     }
 }

@@ -6,6 +6,7 @@ use crate::alexa::event::{self, Addressing, Empty, Message};
 use crate::deadline::Deadline;
 use crate::device::properties::{now_ms, reportable};
 use crate::error::SkillError;
+use crate::ids::EndpointId;
 use crate::store::Store;
 
 /// An unreachable device is still reported: its last known state, with connectivity
@@ -13,7 +14,7 @@ use crate::store::Store;
 pub async fn report_state<S: Store>(
     services: &Services<S>,
     to: &Addressing,
-    endpoint_id: &str,
+    endpoint_id: &EndpointId,
     token: &BearerToken,
     deadline: &Deadline,
 ) -> Result<Message<Empty>, SkillError> {

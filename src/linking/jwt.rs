@@ -19,6 +19,7 @@ use super::{JwksSource, JwtConfig, LinkingError, Rejection};
 use crate::alexa::BearerToken;
 use crate::deadline::Deadline;
 use crate::http::Http;
+use crate::ids::UserId;
 
 /// The verifier, built once at cold start.
 #[derive(Debug)]
@@ -60,7 +61,7 @@ impl JwtVerifier {
         &self,
         token: &BearerToken,
         deadline: &Deadline,
-    ) -> Result<String, LinkingError> {
+    ) -> Result<UserId, LinkingError> {
         let invalid = LinkingError::Invalid;
         let token = token.expose();
         let header =
@@ -87,7 +88,7 @@ impl JwtVerifier {
     }
 
     /// The claims' rules, once the signature and issuer are known good.
-    fn check(&self, claims: &Map<String, Value>, now: SystemTime) -> Result<String, LinkingError> {
+    fn check(&self, claims: &Map<String, Value>, now: SystemTime) -> Result<UserId, LinkingError> {
         let invalid = LinkingError::Invalid;
         let text = |name: &str| claims.get(name).and_then(Value::as_str);
         let token_use = text("token_use");

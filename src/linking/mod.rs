@@ -24,6 +24,7 @@ pub use crate::config::linking::{JwksSource, JwtConfig, LinkingConfig, Mode, Use
 use crate::alexa::BearerToken;
 use crate::deadline::Deadline;
 use crate::http::{BodyError, Http};
+use crate::ids::UserId;
 use crate::metrics;
 use crate::store::{Store, StoreError, TokenHash};
 
@@ -66,7 +67,7 @@ impl AccountLinking {
         store: &S,
         token: &BearerToken,
         deadline: &Deadline,
-    ) -> Result<String, LinkingError> {
+    ) -> Result<UserId, LinkingError> {
         let resolved = match self {
             Self::Table => from_table(store, token, deadline).await,
             Self::Jwt(verifier) => verifier.customer(token, deadline).await,
@@ -85,7 +86,7 @@ async fn from_table<S: Store>(
     store: &S,
     token: &BearerToken,
     deadline: &Deadline,
-) -> Result<String, LinkingError> {
+) -> Result<UserId, LinkingError> {
     let record = deadline
         .bound(store.token(&TokenHash::of(token)))
         .await
@@ -191,11 +192,11 @@ impl ProviderError {
 
 /// A customer id as a claim or userinfo field holds it: a non-empty string of at most
 /// [`MAX_USER_ID_BYTES`].
-fn user_id(value: Option<&serde_json::Value>) -> Option<String> {
+fn user_id(value: Option<&serde_json::Value>) -> Option<UserId> {
     value
         .and_then(serde_json::Value::as_str)
         .filter(|s| !s.is_empty() && s.len() <= MAX_USER_ID_BYTES)
-        .map(str::to_owned)
+        .map(UserId::from)
 }
 
 /// A GET to an identity provider with the bearer `token` (or none), taking at most `timeout`

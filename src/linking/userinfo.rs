@@ -18,6 +18,7 @@ use super::{Answer, LinkingError, ProviderError, Rejection, UserinfoConfig};
 use crate::alexa::BearerToken;
 use crate::deadline::Deadline;
 use crate::http::Http;
+use crate::ids::UserId;
 
 /// The most of an answer that is read: a profile is well under 2 KB.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -38,7 +39,7 @@ pub struct Userinfo {
 
 #[derive(Debug)]
 struct Cached {
-    user_id: String,
+    user_id: UserId,
     until: Instant,
 }
 
@@ -62,7 +63,7 @@ impl Userinfo {
         &self,
         token: &BearerToken,
         deadline: &Deadline,
-    ) -> Result<String, LinkingError> {
+    ) -> Result<UserId, LinkingError> {
         let key: [u8; 32] = Sha256::digest(token.expose().as_bytes()).into();
         if let Some(user) = self.cached(&key) {
             return Ok(user);
@@ -90,7 +91,7 @@ impl Userinfo {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn cached(&self, key: &[u8; 32]) -> Option<String> {
+    fn cached(&self, key: &[u8; 32]) -> Option<UserId> {
         let mut cache = self.lock();
         match cache.get(key) {
             Some(entry) if entry.until > Instant::now() => Some(entry.user_id.clone()),
@@ -102,7 +103,7 @@ impl Userinfo {
         }
     }
 
-    async fn ask(&self, token: &BearerToken, deadline: &Deadline) -> Result<String, LinkingError> {
+    async fn ask(&self, token: &BearerToken, deadline: &Deadline) -> Result<UserId, LinkingError> {
         let answer = super::get(
             &self.http,
             &self.url,

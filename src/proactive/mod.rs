@@ -13,6 +13,7 @@ pub mod reports;
 use std::future::Future;
 
 use crate::alexa::endpoint::Endpoint;
+use crate::ids::UserId;
 use reports::Report;
 
 /// Told what is about to be sent and what the gateway accepted.
@@ -20,8 +21,8 @@ pub trait Observer: Sync {
     /// An AddOrUpdateReport of `endpoints` is about to be sent for `user_id`: known before the
     /// send, so that a 202 lost to a timeout cannot leave Alexa holding endpoints nobody knows
     /// it has.
-    fn sending(&self, user_id: &str, endpoints: &[Endpoint]) -> impl Future<Output = ()> + Send;
+    fn sending(&self, user_id: &UserId, endpoints: &[Endpoint]) -> impl Future<Output = ()> + Send;
 
     /// The gateway accepted `report` for `user_id`.
-    fn accepted(&self, user_id: &str, report: &Report) -> impl Future<Output = ()> + Send;
+    fn accepted(&self, user_id: &UserId, report: &Report) -> impl Future<Output = ()> + Send;
 }

@@ -6,6 +6,7 @@ use crate::alexa::endpoint::Endpoint;
 use crate::alexa::event::{self, CauseType, PropertyState};
 use crate::alexa::validate::MAX_ENDPOINTS;
 use crate::alexa::{BearerToken, Scope};
+use crate::ids::EndpointId;
 
 /// `AddOrUpdateReport` bodies stay under this many bytes (Alexa's limit is 256 KB).
 pub const MAX_REPORT_BYTES: usize = 256_000;
@@ -33,7 +34,7 @@ pub fn earliest(a: Option<usize>, b: Option<usize>) -> Option<usize> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReportKind {
     AddOrUpdate(Vec<Endpoint>),
-    Delete(Vec<String>),
+    Delete(Vec<EndpointId>),
     /// A `ChangeReport`: one endpoint per event.
     Change(Box<StateChange>),
     /// The asynchronous `Alexa.Response` to a deferred directive.
@@ -44,7 +45,7 @@ pub enum ReportKind {
 /// Alexa was told to wait on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AsyncResponse {
-    pub endpoint_id: String,
+    pub endpoint_id: EndpointId,
     pub correlation_token: String,
     /// Every reportable property, as the device reported them.
     pub properties: Vec<PropertyState>,
@@ -54,7 +55,7 @@ pub struct AsyncResponse {
 /// ones (connectivity included) as context.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateChange {
-    pub endpoint_id: String,
+    pub endpoint_id: EndpointId,
     pub cause: CauseType,
     pub changed: Vec<PropertyState>,
     pub unchanged: Vec<PropertyState>,
@@ -102,14 +103,14 @@ impl Report {
         json.unwrap_or_default()
     }
 
-    pub fn endpoint_ids(&self) -> Vec<&str> {
+    pub fn endpoint_ids(&self) -> Vec<&EndpointId> {
         match &self.kind {
             ReportKind::AddOrUpdate(endpoints) => {
-                endpoints.iter().map(|e| e.endpoint_id.as_str()).collect()
+                endpoints.iter().map(|e| &e.endpoint_id).collect()
             }
-            ReportKind::Delete(ids) => ids.iter().map(String::as_str).collect(),
-            ReportKind::Change(c) => vec![c.endpoint_id.as_str()],
-            ReportKind::Response(r) => vec![r.endpoint_id.as_str()],
+            ReportKind::Delete(ids) => ids.iter().collect(),
+            ReportKind::Change(c) => vec![&c.endpoint_id],
+            ReportKind::Response(r) => vec![&r.endpoint_id],
         }
     }
 
@@ -156,7 +157,7 @@ impl Report {
 pub fn plan(
     upserts: Vec<(Endpoint, Option<usize>)>,
     changes: Vec<(StateChange, Option<usize>)>,
-    deletes: Vec<(String, Option<usize>)>,
+    deletes: Vec<(EndpointId, Option<usize>)>,
 ) -> Vec<Report> {
     let mut reports = Vec::new();
     let overhead = envelope_bytes();
@@ -217,6 +218,7 @@ fn envelope_bytes() -> usize {
 mod tests {
     use super::*;
     use crate::device::{Device, mapping};
+    use crate::ids::EndpointId;
 
     fn endpoint(id: usize, description_len: usize) -> Endpoint {
         let device: Device = serde_json::from_value(serde_json::json!({
@@ -263,7 +265,7 @@ mod tests {
     #[test]
     fn deletes_are_chunked() {
         let deletes = (0..120)
-            .map(|i| (format!("d-{i}"), Some(1000 + i)))
+            .map(|i| (EndpointId::from(format!("d-{i}")), Some(1000 + i)))
             .collect();
         let reports = plan(vec![], vec![], deletes);
         let sizes: Vec<usize> = reports.iter().map(Report::len).collect();

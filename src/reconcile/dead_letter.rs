@@ -11,6 +11,7 @@ use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
 use serde::Deserialize;
 use tracing::{debug, warn};
 
+use crate::ids::UserId;
 use crate::store::dynamo::USER_ID;
 
 /// What Lambda writes to an on-failure destination for a stream batch (only what is used).
@@ -64,7 +65,7 @@ impl DeadLetters {
     }
 
     /// The customers whose changes the batch carried.
-    pub async fn customers(&self, batch: &BatchInfo) -> Result<BTreeSet<String>, DeadLetterError> {
+    pub async fn customers(&self, batch: &BatchInfo) -> Result<BTreeSet<UserId>, DeadLetterError> {
         let iterator = self
             .client
             .get_shard_iterator()
@@ -99,7 +100,7 @@ impl DeadLetters {
                     return Ok(users);
                 }
                 if let Some(AttributeValue::S(user)) = change.keys().and_then(|k| k.get(USER_ID)) {
-                    users.insert(user.clone());
+                    users.insert(UserId::from(user.as_str()));
                 }
             }
             match page.next_shard_iterator() {

@@ -35,6 +35,7 @@ use crate::alexa::event::CauseType;
 use crate::device::Device;
 use crate::device::mapping::discoverable;
 use crate::device::properties::reportable;
+use crate::ids::EndpointId;
 use crate::proactive::reports::StateChange;
 use crate::store::{Known, Told};
 
@@ -47,7 +48,7 @@ pub struct Difference {
     pub states: Vec<StateChange>,
     /// Endpoint ids Alexa has that the customer's account no longer does (or that Alexa would
     /// now reject), in id order.
-    pub deletes: Vec<String>,
+    pub deletes: Vec<EndpointId>,
 }
 
 impl Difference {
@@ -63,7 +64,7 @@ impl Difference {
 /// items (their state is compared); `now_ms` dates the properties sent.
 pub fn difference(
     devices: &[Device],
-    told: &BTreeMap<String, Told>,
+    told: &BTreeMap<EndpointId, Told>,
     granted_at: i64,
     now_ms: i64,
 ) -> Difference {
@@ -100,7 +101,7 @@ pub fn difference(
         })
         .collect();
     states.sort_by(|a, b| a.endpoint_id.cmp(&b.endpoint_id));
-    let mut deletes: Vec<String> = told
+    let mut deletes: Vec<EndpointId> = told
         .keys()
         .filter(|id| !endpoints.iter().any(|e| &e.endpoint_id == *id))
         .cloned()
@@ -131,7 +132,7 @@ mod tests {
 
     const AT: i64 = 1_000;
 
-    fn told(devices: &[Device]) -> BTreeMap<String, Told> {
+    fn told(devices: &[Device]) -> BTreeMap<EndpointId, Told> {
         devices
             .iter()
             .map(|d| {

@@ -18,6 +18,7 @@ use crate::error::Chain;
 use crate::gateway::Gateway;
 use crate::grants::{self, GrantError};
 use crate::handlers::discovery;
+use crate::ids::{EndpointId, UserId};
 use crate::lwa::Lwa;
 use crate::metrics;
 use crate::proactive::delivery::{Delivered, RetryPolicy, Sender};
@@ -71,13 +72,13 @@ pub struct Summary {
     pub states: usize,
     pub deletes: usize,
     /// Customers whose reconciliation failed (their request stays for the next trigger).
-    pub failed: Vec<String>,
+    pub failed: Vec<UserId>,
     /// Customers not reached before the deadline.
-    pub not_reached: Vec<String>,
+    pub not_reached: Vec<UserId>,
 }
 
 impl Summary {
-    fn add(&mut self, user_id: String, result: Result<Reconciled, ReconcileError>) {
+    fn add(&mut self, user_id: UserId, result: Result<Reconciled, ReconcileError>) {
         self.customers += 1;
         match result {
             Ok(Reconciled::NoGrant) => self.without_grant += 1,
@@ -138,7 +139,7 @@ impl<S: Store> Reconciler<S> {
     /// reconciliation on their grant, which the next trigger or scheduled run serves.
     pub async fn customer(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         deadline: Instant,
     ) -> Result<Reconciled, ReconcileError> {
         let result = self.try_customer(user_id, deadline).await;
@@ -172,7 +173,7 @@ impl<S: Store> Reconciler<S> {
 
     async fn try_customer(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         deadline: Instant,
     ) -> Result<Reconciled, ReconcileError> {
         let Some(grant) =
@@ -201,7 +202,7 @@ impl<S: Store> Reconciler<S> {
         let (upserts, states, deletes) =
             (diff.upserts.len(), diff.states.len(), diff.deletes.len());
         let now = now_ms();
-        let added_states: BTreeMap<String, String> = devices
+        let added_states: BTreeMap<EndpointId, String> = devices
             .iter()
             .filter(|d| {
                 diff.upserts
@@ -261,12 +262,12 @@ impl<S: Store> Reconciler<S> {
     }
 
     /// Reconciles these customers, several at a time, each at most once, while there is time.
-    pub async fn customers(&self, users: Vec<String>, deadline: Instant) -> Summary {
+    pub async fn customers(&self, users: Vec<UserId>, deadline: Instant) -> Summary {
         let mut users = users;
         users.sort();
         users.dedup();
         let mut summary = Summary::default();
-        let results: Vec<(String, Option<Result<Reconciled, ReconcileError>>)> =
+        let results: Vec<(UserId, Option<Result<Reconciled, ReconcileError>>)> =
             futures_util::stream::iter(users)
                 .map(|user_id| async move {
                     if Instant::now() + TIME_PER_CUSTOMER > deadline {

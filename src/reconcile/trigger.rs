@@ -16,6 +16,7 @@ use tracing::{error, info, warn};
 use super::dead_letter::{DeadLetterError, DeadLetters, FailureRecord};
 use super::run::{Reconciler, Summary};
 use crate::error::Chain;
+use crate::ids::UserId;
 use crate::metrics;
 use crate::store::Store;
 
@@ -23,11 +24,11 @@ use crate::store::Store;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Trigger {
     /// Customers whose grant was written (grants table stream records, keys only).
-    Grants(Vec<String>),
+    Grants(Vec<UserId>),
     /// Failure records from the dead-letter queue: (SQS message id, body).
     DeadLetters(Vec<(String, String)>),
     Schedule,
-    Customers(Vec<String>),
+    Customers(Vec<UserId>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +58,7 @@ impl Trigger {
                         // A removed grant (the customer disabled the skill) asks for nothing.
                         .filter(|r| r["eventName"] != "REMOVE")
                         .filter_map(|r| r["dynamodb"]["Keys"]["userId"]["S"].as_str())
-                        .map(str::to_owned)
+                        .map(UserId::from)
                         .collect(),
                 )),
                 _ => Err(UnknownTrigger("records of an unknown source")),
@@ -71,7 +72,7 @@ impl Trigger {
                 users
                     .iter()
                     .filter_map(Value::as_str)
-                    .map(str::to_owned)
+                    .map(UserId::from)
                     .collect(),
             ));
         }
@@ -149,7 +150,7 @@ impl<S: Store> ReconcileFunction<S> {
 
     /// The customers among `users` whose grant asks for a reconciliation (most grant writes
     /// are refreshes, which ask for nothing).
-    async fn requested(&self, users: Vec<String>) -> Vec<String> {
+    async fn requested(&self, users: Vec<UserId>) -> Vec<UserId> {
         let mut requested = Vec::new();
         for user in users {
             match self.reconciler.store().grant(&user).await {

@@ -22,6 +22,7 @@ use crate::device::pending::PendingCommand;
 use crate::device::properties::now_ms;
 use crate::device::{Device, Field};
 use crate::http::ClientError;
+use crate::ids::{EndpointId, UserId};
 
 /// Attribute names of the keys, shared with `tables` and `template.yaml`.
 pub const USER_ID: &str = "userId";
@@ -136,12 +137,16 @@ impl DynamoStore {
     }
 
     /// Deletes a device item; deleting a device that does not exist is not an error.
-    pub async fn delete_device(&self, user_id: &str, endpoint_id: &str) -> Result<(), StoreError> {
+    pub async fn delete_device(
+        &self,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
+    ) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.devices_table)
-            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
-            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
+            .key(USER_ID, AttributeValue::S(user_id.to_string()))
+            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_string()))
             .send()
             .await
             .map_err(|e| dynamo("DeleteItem", &self.devices_table, e))?;
@@ -199,8 +204,8 @@ impl Store for DynamoStore {
 
     async fn devices_page<T: DeviceRead>(
         &self,
-        user_id: &str,
-        after: Option<&str>,
+        user_id: &UserId,
+        after: Option<&EndpointId>,
         limit: usize,
     ) -> Result<DevicePage<T>, StoreError> {
         let limit = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
@@ -229,8 +234,8 @@ impl Store for DynamoStore {
         let (mut devices, mut unreadable) = (Vec::new(), Vec::new());
         for item in out.items.unwrap_or_default() {
             let endpoint_id = match item.get(ENDPOINT_ID) {
-                Some(AttributeValue::S(id)) => id.clone(),
-                _ => String::from("<none>"),
+                Some(AttributeValue::S(id)) => EndpointId::from(id.as_str()),
+                _ => EndpointId::from("<none>"),
             };
             match serde_dynamo::from_item::<_, T>(item) {
                 Ok(device) => devices.push(device),
@@ -249,7 +254,7 @@ impl Store for DynamoStore {
             .as_ref()
             .and_then(|k| k.get(ENDPOINT_ID))
         {
-            Some(AttributeValue::S(id)) => Some(id.clone()),
+            Some(AttributeValue::S(id)) => Some(EndpointId::from(id.as_str())),
             _ => None,
         };
         debug!(
@@ -264,7 +269,11 @@ impl Store for DynamoStore {
         })
     }
 
-    async fn count_devices(&self, user_id: &str, after: &str) -> Result<Counted, StoreError> {
+    async fn count_devices(
+        &self,
+        user_id: &UserId,
+        after: &EndpointId,
+    ) -> Result<Counted, StoreError> {
         let mut items = 0usize;
         let mut start = Some(device_key(user_id, after));
         for _ in 0..COUNT_PAGES {
@@ -287,7 +296,11 @@ impl Store for DynamoStore {
         })
     }
 
-    async fn device(&self, user_id: &str, endpoint_id: &str) -> Result<Option<Device>, StoreError> {
+    async fn device(
+        &self,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
+    ) -> Result<Option<Device>, StoreError> {
         self.device_item(user_id, endpoint_id)
             .await?
             .map(|item| self.decode_device(item))
@@ -296,8 +309,8 @@ impl Store for DynamoStore {
 
     async fn update_state(
         &self,
-        user_id: &str,
-        endpoint_id: &str,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
         write: &StateWrite,
     ) -> Result<StateOutcome, StoreError> {
         let write_id = uuid::Uuid::new_v4().simple().to_string();
@@ -337,8 +350,8 @@ impl Store for DynamoStore {
 
     async fn replace_pending(
         &self,
-        user_id: &str,
-        endpoint_id: &str,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
         version: u64,
         new: &[PendingCommand],
     ) -> Result<Swap, StoreError> {
@@ -380,7 +393,7 @@ impl Store for DynamoStore {
     async fn device_for_thing(
         &self,
         thing_name: &str,
-    ) -> Result<Option<(String, String)>, StoreError> {
+    ) -> Result<Option<(UserId, EndpointId)>, StoreError> {
         let out = self
             .client
             .query()
@@ -403,19 +416,19 @@ impl Store for DynamoStore {
         Ok(items.into_iter().next().and_then(|item| {
             match (item.get(USER_ID), item.get(ENDPOINT_ID)) {
                 (Some(AttributeValue::S(u)), Some(AttributeValue::S(e))) => {
-                    Some((u.clone(), e.clone()))
+                    Some((UserId::from(u.as_str()), EndpointId::from(e.as_str())))
                 }
                 _ => None,
             }
         }))
     }
 
-    async fn grant(&self, user_id: &str) -> Result<Option<Grant>, StoreError> {
+    async fn grant(&self, user_id: &UserId) -> Result<Option<Grant>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.grants_table)
-            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+            .key(USER_ID, AttributeValue::S(user_id.to_string()))
             // A refresh written a moment ago by a concurrent invocation must be seen.
             .consistent_read(true)
             .send()
@@ -472,12 +485,12 @@ impl Store for DynamoStore {
         conditional(result, "UpdateItem", &self.grants_table)
     }
 
-    async fn delete_grant(&self, user_id: &str, version: u64) -> Result<bool, StoreError> {
+    async fn delete_grant(&self, user_id: &UserId, version: u64) -> Result<bool, StoreError> {
         let result = self
             .client
             .delete_item()
             .table_name(&self.grants_table)
-            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+            .key(USER_ID, AttributeValue::S(user_id.to_string()))
             .condition_expression("#v = :v")
             .expression_attribute_names("#v", VERSION)
             .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
@@ -486,7 +499,11 @@ impl Store for DynamoStore {
         conditional(result, "DeleteItem", &self.grants_table)
     }
 
-    async fn request_reconciliation(&self, user_id: &str, at_ms: i64) -> Result<bool, StoreError> {
+    async fn request_reconciliation(
+        &self,
+        user_id: &UserId,
+        at_ms: i64,
+    ) -> Result<bool, StoreError> {
         let result = self
             .grant_item(user_id)
             .update_expression("SET #r = :t")
@@ -499,7 +516,7 @@ impl Store for DynamoStore {
         conditional(result, "UpdateItem", &self.grants_table)
     }
 
-    async fn clear_reconciliation(&self, user_id: &str, at_ms: i64) -> Result<(), StoreError> {
+    async fn clear_reconciliation(&self, user_id: &UserId, at_ms: i64) -> Result<(), StoreError> {
         let result = self
             .grant_item(user_id)
             .update_expression("REMOVE #r")
@@ -516,7 +533,7 @@ impl Store for DynamoStore {
         &self,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<(Vec<String>, Option<String>), StoreError> {
+    ) -> Result<(Vec<UserId>, Option<String>), StoreError> {
         let out =
             self.client
                 .scan()
@@ -535,7 +552,7 @@ impl Store for DynamoStore {
             .unwrap_or_default()
             .into_iter()
             .filter_map(|item| match item.get(USER_ID) {
-                Some(AttributeValue::S(u)) => Some(u.clone()),
+                Some(AttributeValue::S(u)) => Some(UserId::from(u.as_str())),
                 _ => None,
             })
             .collect();
@@ -548,11 +565,11 @@ impl Store for DynamoStore {
         Ok((users, cursor))
     }
 
-    async fn told(&self, user_id: &str) -> Result<BTreeMap<String, Told>, StoreError> {
+    async fn told(&self, user_id: &UserId) -> Result<BTreeMap<EndpointId, Told>, StoreError> {
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Row {
-            endpoint_id: String,
+            endpoint_id: EndpointId,
             digest: Option<String>,
             #[serde(default)]
             told_at: i64,
@@ -592,7 +609,7 @@ impl Store for DynamoStore {
 
     async fn record_definitions(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         definitions: &[Definition],
         at_ms: i64,
     ) -> Result<(), StoreError> {
@@ -630,8 +647,8 @@ impl Store for DynamoStore {
 
     async fn record_state(
         &self,
-        user_id: &str,
-        endpoint_id: &str,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
         digest: &str,
     ) -> Result<(), StoreError> {
         self.view_item(user_id, endpoint_id)
@@ -644,14 +661,18 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn forget(&self, user_id: &str, endpoint_ids: &[String]) -> Result<(), StoreError> {
+    async fn forget(
+        &self,
+        user_id: &UserId,
+        endpoint_ids: &[EndpointId],
+    ) -> Result<(), StoreError> {
         let mut requests = Vec::with_capacity(endpoint_ids.len());
         for endpoint_id in endpoint_ids {
             let key = HashMap::from([
-                (USER_ID.to_owned(), AttributeValue::S(user_id.to_owned())),
+                (USER_ID.to_owned(), AttributeValue::S(user_id.to_string())),
                 (
                     ENDPOINT_ID.to_owned(),
-                    AttributeValue::S(endpoint_id.clone()),
+                    AttributeValue::S(endpoint_id.to_string()),
                 ),
             ]);
             let delete = DeleteRequest::builder()
@@ -729,15 +750,15 @@ impl DynamoStore {
     /// check right after a write) must see it.
     async fn device_item(
         &self,
-        user_id: &str,
-        endpoint_id: &str,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
     ) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.devices_table)
-            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
-            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
+            .key(USER_ID, AttributeValue::S(user_id.to_string()))
+            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_string()))
             .consistent_read(true)
             .send()
             .await
@@ -749,8 +770,8 @@ impl DynamoStore {
     /// only if the device exists (and, for a compare-and-set, each field still has its old value).
     async fn try_update_state(
         &self,
-        user_id: &str,
-        endpoint_id: &str,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
         write: &StateWrite,
         write_id: &str,
     ) -> Result<Device, UpdateError> {
@@ -867,8 +888,8 @@ impl DynamoStore {
     /// `false`: the device does not exist.
     async fn create_state_maps(
         &self,
-        user_id: &str,
-        endpoint_id: &str,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
     ) -> Result<bool, StoreError> {
         let empty = AttributeValue::M(HashMap::new());
         let result = self
@@ -892,51 +913,51 @@ impl DynamoStore {
     fn query_customer(
         &self,
         table: &str,
-        user_id: &str,
+        user_id: &UserId,
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         self.client
             .query()
             .table_name(table)
             .key_condition_expression("#u = :u")
             .expression_attribute_names("#u", USER_ID)
-            .expression_attribute_values(":u", AttributeValue::S(user_id.to_owned()))
+            .expression_attribute_values(":u", AttributeValue::S(user_id.to_string()))
     }
 
     /// An UpdateItem of one device item (the caller adds the expressions).
     fn update_device(
         &self,
-        user_id: &str,
-        endpoint_id: &str,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
     ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
         self.client
             .update_item()
             .table_name(&self.devices_table)
-            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
-            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
+            .key(USER_ID, AttributeValue::S(user_id.to_string()))
+            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_string()))
     }
 
     /// An UpdateItem of the customer's grant.
     fn grant_item(
         &self,
-        user_id: &str,
+        user_id: &UserId,
     ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
         self.client
             .update_item()
             .table_name(&self.grants_table)
-            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
+            .key(USER_ID, AttributeValue::S(user_id.to_string()))
     }
 
     /// An UpdateItem of the customer's row of an endpoint in the Alexa view table.
     fn view_item(
         &self,
-        user_id: &str,
-        endpoint_id: &str,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
     ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
         self.client
             .update_item()
             .table_name(&self.view_table)
-            .key(USER_ID, AttributeValue::S(user_id.to_owned()))
-            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_owned()))
+            .key(USER_ID, AttributeValue::S(user_id.to_string()))
+            .key(ENDPOINT_ID, AttributeValue::S(endpoint_id.to_string()))
     }
 
     /// One BatchWriteItem, resending what DynamoDB left unprocessed (it does under
@@ -986,12 +1007,12 @@ impl DynamoStore {
 
 /// DynamoDB's answer to `SET a.b = …` on an item without a map `a`.
 /// A device item's key.
-fn device_key(user_id: &str, endpoint_id: &str) -> Item {
+fn device_key(user_id: &UserId, endpoint_id: &EndpointId) -> Item {
     HashMap::from([
-        (USER_ID.to_owned(), AttributeValue::S(user_id.to_owned())),
+        (USER_ID.to_owned(), AttributeValue::S(user_id.to_string())),
         (
             ENDPOINT_ID.to_owned(),
-            AttributeValue::S(endpoint_id.to_owned()),
+            AttributeValue::S(endpoint_id.to_string()),
         ),
     ])
 }

@@ -12,14 +12,15 @@ use crate::alexa::BearerToken;
 use crate::device::pending::PendingCommand;
 use crate::device::properties::now_ms;
 use crate::device::{Device, Field};
+use crate::ids::{EndpointId, UserId};
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     tokens: RwLock<HashMap<TokenHash, TokenRecord>>,
     /// Keyed like the table: (user id, endpoint id), so iteration order is the Query order.
-    devices: RwLock<BTreeMap<(String, String), Device>>,
-    grants: RwLock<HashMap<String, Grant>>,
-    told: RwLock<BTreeMap<(String, String), Told>>,
+    devices: RwLock<BTreeMap<(UserId, EndpointId), Device>>,
+    grants: RwLock<HashMap<UserId, Grant>>,
+    told: RwLock<BTreeMap<(UserId, EndpointId), Told>>,
     markers: RwLock<HashMap<String, String>>,
     /// When set, every call fails, as an unreachable DynamoDB would.
     failing: RwLock<bool>,
@@ -72,15 +73,15 @@ impl Store for MemoryStore {
 
     async fn devices_page<T: DeviceRead>(
         &self,
-        user_id: &str,
-        after: Option<&str>,
+        user_id: &UserId,
+        after: Option<&EndpointId>,
         limit: usize,
     ) -> Result<DevicePage<T>, StoreError> {
         self.check()?;
         let devices = read(&self.devices);
         let mut page: Vec<T> = devices
             .iter()
-            .filter(|((user, id), _)| user == user_id && after.is_none_or(|a| id.as_str() > a))
+            .filter(|((user, id), _)| user == user_id && after.is_none_or(|a| id > a))
             .take(limit.max(1).saturating_add(1))
             .map(|(_, d)| T::of(d))
             .collect();
@@ -96,16 +97,24 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn count_devices(&self, user_id: &str, after: &str) -> Result<Counted, StoreError> {
+    async fn count_devices(
+        &self,
+        user_id: &UserId,
+        after: &EndpointId,
+    ) -> Result<Counted, StoreError> {
         self.check()?;
         let items = read(&self.devices)
             .keys()
-            .filter(|(user, id)| user == user_id && id.as_str() > after)
+            .filter(|(user, id)| user == user_id && id > after)
             .count();
         Ok(Counted { items, more: false })
     }
 
-    async fn device(&self, user_id: &str, endpoint_id: &str) -> Result<Option<Device>, StoreError> {
+    async fn device(
+        &self,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
+    ) -> Result<Option<Device>, StoreError> {
         self.check()?;
         Ok(read(&self.devices)
             .get(&(user_id.to_owned(), endpoint_id.to_owned()))
@@ -114,8 +123,8 @@ impl Store for MemoryStore {
 
     async fn update_state(
         &self,
-        user_id: &str,
-        endpoint_id: &str,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
         change: &StateWrite,
     ) -> Result<StateOutcome, StoreError> {
         self.check()?;
@@ -162,8 +171,8 @@ impl Store for MemoryStore {
 
     async fn replace_pending(
         &self,
-        user_id: &str,
-        endpoint_id: &str,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
         version: u64,
         new: &[PendingCommand],
     ) -> Result<Swap, StoreError> {
@@ -183,7 +192,7 @@ impl Store for MemoryStore {
     async fn device_for_thing(
         &self,
         thing_name: &str,
-    ) -> Result<Option<(String, String)>, StoreError> {
+    ) -> Result<Option<(UserId, EndpointId)>, StoreError> {
         self.check()?;
         Ok(read(&self.devices)
             .values()
@@ -196,7 +205,7 @@ impl Store for MemoryStore {
             }))
     }
 
-    async fn grant(&self, user_id: &str) -> Result<Option<Grant>, StoreError> {
+    async fn grant(&self, user_id: &UserId) -> Result<Option<Grant>, StoreError> {
         self.check()?;
         Ok(read(&self.grants).get(user_id).cloned())
     }
@@ -237,7 +246,7 @@ impl Store for MemoryStore {
         }
     }
 
-    async fn delete_grant(&self, user_id: &str, version: u64) -> Result<bool, StoreError> {
+    async fn delete_grant(&self, user_id: &UserId, version: u64) -> Result<bool, StoreError> {
         self.check()?;
         let mut grants = write(&self.grants);
         if grants.get(user_id).is_some_and(|g| g.version == version) {
@@ -248,7 +257,11 @@ impl Store for MemoryStore {
         }
     }
 
-    async fn request_reconciliation(&self, user_id: &str, at_ms: i64) -> Result<bool, StoreError> {
+    async fn request_reconciliation(
+        &self,
+        user_id: &UserId,
+        at_ms: i64,
+    ) -> Result<bool, StoreError> {
         self.check()?;
         Ok(match write(&self.grants).get_mut(user_id) {
             Some(grant) if grant.reconcile_after.is_none() => {
@@ -259,7 +272,7 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn clear_reconciliation(&self, user_id: &str, at_ms: i64) -> Result<(), StoreError> {
+    async fn clear_reconciliation(&self, user_id: &UserId, at_ms: i64) -> Result<(), StoreError> {
         self.check()?;
         if let Some(grant) = write(&self.grants).get_mut(user_id)
             && grant.reconcile_after == Some(at_ms)
@@ -273,22 +286,22 @@ impl Store for MemoryStore {
         &self,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<(Vec<String>, Option<String>), StoreError> {
+    ) -> Result<(Vec<UserId>, Option<String>), StoreError> {
         self.check()?;
-        let mut users: Vec<String> = read(&self.grants).keys().cloned().collect();
+        let mut users: Vec<UserId> = read(&self.grants).keys().cloned().collect();
         users.sort();
-        let page: Vec<String> = users
+        let page: Vec<UserId> = users
             .into_iter()
             .filter(|u| after.is_none_or(|a| u.as_str() > a))
             .take(limit.max(1) + 1)
             .collect();
         let more = page.len() > limit.max(1);
-        let page: Vec<String> = page.into_iter().take(limit.max(1)).collect();
-        let cursor = more.then(|| page.last().cloned()).flatten();
+        let page: Vec<UserId> = page.into_iter().take(limit.max(1)).collect();
+        let cursor = more.then(|| page.last().map(|u| u.to_string())).flatten();
         Ok((page, cursor))
     }
 
-    async fn told(&self, user_id: &str) -> Result<BTreeMap<String, Told>, StoreError> {
+    async fn told(&self, user_id: &UserId) -> Result<BTreeMap<EndpointId, Told>, StoreError> {
         self.check()?;
         Ok(read(&self.told)
             .iter()
@@ -299,7 +312,7 @@ impl Store for MemoryStore {
 
     async fn record_definitions(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         definitions: &[Definition],
         at_ms: i64,
     ) -> Result<(), StoreError> {
@@ -320,8 +333,8 @@ impl Store for MemoryStore {
 
     async fn record_state(
         &self,
-        user_id: &str,
-        endpoint_id: &str,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
         digest: &str,
     ) -> Result<(), StoreError> {
         self.check()?;
@@ -332,7 +345,11 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn forget(&self, user_id: &str, endpoint_ids: &[String]) -> Result<(), StoreError> {
+    async fn forget(
+        &self,
+        user_id: &UserId,
+        endpoint_ids: &[EndpointId],
+    ) -> Result<(), StoreError> {
         self.check()?;
         let mut told = write(&self.told);
         for id in endpoint_ids {

@@ -23,6 +23,7 @@ use crate::alexa::{BearerToken, Secret};
 use crate::device::pending::PendingCommand;
 use crate::device::{Connectivity, Device, DeviceDefinition, DeviceState, Field};
 use crate::gateway::GatewayRegion;
+use crate::ids::{EndpointId, UserId};
 
 /// What a read of many devices returns of each item: the whole [`Device`], or only its
 /// [`DeviceDefinition`] (discovery: a 300-device Query answer smaller to send and cheaper to
@@ -77,8 +78,8 @@ pub trait Store: Send + Sync {
     /// account.
     fn devices_page<T: DeviceRead>(
         &self,
-        user_id: &str,
-        after: Option<&str>,
+        user_id: &UserId,
+        after: Option<&EndpointId>,
         limit: usize,
     ) -> impl Future<Output = Result<DevicePage<T>, StoreError>> + Send;
 
@@ -86,22 +87,22 @@ pub trait Store: Send + Sync {
     /// them: at most [`COUNT_PAGES`] pages of them are counted.
     fn count_devices(
         &self,
-        user_id: &str,
-        after: &str,
+        user_id: &UserId,
+        after: &EndpointId,
     ) -> impl Future<Output = Result<Counted, StoreError>> + Send;
 
     /// Every readable device of the customer, page by page: for tools. The Lambdas read only
     /// what they can use ([`crate::handlers::discovery::read`]).
     fn devices<T: DeviceRead>(
         &self,
-        user_id: &str,
+        user_id: &UserId,
     ) -> impl Future<Output = Result<Vec<T>, StoreError>> + Send {
         async move {
             let mut devices = Vec::new();
-            let mut after: Option<String> = None;
+            let mut after: Option<EndpointId> = None;
             loop {
                 let page = self
-                    .devices_page::<T>(user_id, after.as_deref(), usize::MAX)
+                    .devices_page::<T>(user_id, after.as_ref(), usize::MAX)
                     .await?;
                 devices.extend(page.devices);
                 match page.next {
@@ -115,15 +116,15 @@ pub trait Store: Send + Sync {
     /// One device of the customer (`None`: no such device in their account).
     fn device(
         &self,
-        user_id: &str,
-        endpoint_id: &str,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
     ) -> impl Future<Output = Result<Option<Device>, StoreError>> + Send;
 
     /// Writes a change of a device's state with one conditional update.
     fn update_state(
         &self,
-        user_id: &str,
-        endpoint_id: &str,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
         write: &StateWrite,
     ) -> impl Future<Output = Result<StateOutcome, StoreError>> + Send;
 
@@ -131,8 +132,8 @@ pub trait Store: Send + Sync {
     /// `version` (the [`Device::pending_version`] read), and counts the version up.
     fn replace_pending(
         &self,
-        user_id: &str,
-        endpoint_id: &str,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
         version: u64,
         new: &[PendingCommand],
     ) -> impl Future<Output = Result<Swap, StoreError>> + Send;
@@ -142,12 +143,12 @@ pub trait Store: Send + Sync {
     fn device_for_thing(
         &self,
         thing_name: &str,
-    ) -> impl Future<Output = Result<Option<(String, String)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<(UserId, EndpointId)>, StoreError>> + Send;
 
     /// The customer's Login with Amazon grant, if they enabled the skill with events.
     fn grant(
         &self,
-        user_id: &str,
+        user_id: &UserId,
     ) -> impl Future<Output = Result<Option<Grant>, StoreError>> + Send;
 
     /// Stores the grant of an AcceptGrant, replacing any earlier one, with the next version.
@@ -161,7 +162,7 @@ pub trait Store: Send + Sync {
     /// Deletes the grant only if it is still at `version`. `Ok(false)`: it changed or is gone.
     fn delete_grant(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         version: u64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
@@ -170,7 +171,7 @@ pub trait Store: Send + Sync {
     /// write, and trigger itself, again). `Ok(false)`: no grant, or already asked.
     fn request_reconciliation(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         at_ms: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
@@ -178,7 +179,7 @@ pub trait Store: Send + Sync {
     /// `at_ms` (a newer request stays).
     fn clear_reconciliation(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         at_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -188,19 +189,19 @@ pub trait Store: Send + Sync {
         &self,
         after: Option<&str>,
         limit: usize,
-    ) -> impl Future<Output = Result<(Vec<String>, Option<String>), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(Vec<UserId>, Option<String>), StoreError>> + Send;
 
     /// What Alexa accepted last of the customer's endpoints: endpoint id → [`Told`].
     fn told(
         &self,
-        user_id: &str,
-    ) -> impl Future<Output = Result<BTreeMap<String, Told>, StoreError>> + Send;
+        user_id: &UserId,
+    ) -> impl Future<Output = Result<BTreeMap<EndpointId, Told>, StoreError>> + Send;
 
     /// Records definitions the gateway has just accepted, at `at_ms`. A state recorded for an
     /// endpoint stays; one without gets the definition's `state`, if given.
     fn record_definitions(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         definitions: &[Definition],
         at_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -209,16 +210,16 @@ pub trait Store: Send + Sync {
     /// property it was told).
     fn record_state(
         &self,
-        user_id: &str,
-        endpoint_id: &str,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
         digest: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Forgets endpoints the gateway has just accepted a DeleteReport for.
     fn forget(
         &self,
-        user_id: &str,
-        endpoint_ids: &[String],
+        user_id: &UserId,
+        endpoint_ids: &[EndpointId],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A value kept by name for the reconciler (the scheduled run's cursor).
@@ -239,9 +240,9 @@ pub struct DevicePage<T> {
     pub devices: Vec<T>,
     /// The endpoint ids of items that are there but cannot be decoded (each logged): the
     /// account still has them, so nothing may tell Alexa they are gone.
-    pub unreadable: Vec<String>,
+    pub unreadable: Vec<EndpointId>,
     /// The endpoint id the next page starts after; `None` after the last page.
-    pub next: Option<String>,
+    pub next: Option<EndpointId>,
 }
 
 /// The most pages (each up to 1 MB of items) [`Store::count_devices`] reads: the count is for
@@ -291,7 +292,7 @@ impl Known {
 /// An endpoint's definition as sent to Alexa, for the Alexa view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Definition {
-    pub endpoint_id: String,
+    pub endpoint_id: EndpointId,
     pub known: Known,
     /// `reconcile::view::state_digest` of the device's state when it was sent: what Alexa
     /// learns by asking ReportState about a new endpoint.
@@ -315,7 +316,7 @@ pub struct Told {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Grant {
-    pub user_id: String,
+    pub user_id: UserId,
     pub access_token: Secret,
     pub refresh_token: Secret,
     /// Unix seconds when the access token expires.
@@ -427,7 +428,7 @@ pub enum Swap {
 /// The tokens of a fresh AcceptGrant, before they are stored.
 #[derive(Debug, Clone)]
 pub struct NewGrant {
-    pub user_id: String,
+    pub user_id: UserId,
     pub access_token: Secret,
     pub refresh_token: Secret,
     pub expires_at: i64,
@@ -453,7 +454,7 @@ impl TokenHash {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenRecord {
-    pub user_id: String,
+    pub user_id: UserId,
     /// Unix seconds after which the token is refused; absent means it does not expire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,

@@ -7,6 +7,7 @@ use super::TokenRecord;
 use super::dynamo::DynamoStore;
 use crate::alexa::BearerToken;
 use crate::device::Device;
+use crate::ids::UserId;
 
 /// A seed file: account-linking tokens to issue and devices to write.
 #[derive(Debug, Clone, Deserialize)]
@@ -21,7 +22,7 @@ pub struct Seed {
 #[serde(rename_all = "camelCase")]
 pub struct SeedToken {
     pub token: BearerToken,
-    pub user_id: String,
+    pub user_id: UserId,
     #[serde(default)]
     pub expires_at: Option<i64>,
 }

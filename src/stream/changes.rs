@@ -13,6 +13,7 @@ use crate::device::catalogue::Property;
 use crate::device::pending::{PendingCommand, Settlement};
 use crate::device::properties::{property, values};
 use crate::device::{Device, mapping};
+use crate::ids::{EndpointId, UserId};
 use crate::proactive::reports::StateChange;
 
 /// One batch, decoded and grouped.
@@ -27,7 +28,7 @@ pub struct Batch {
 /// The changes of one customer.
 #[derive(Debug)]
 pub struct UserChanges {
-    pub user_id: String,
+    pub user_id: UserId,
     /// Endpoints in the order of their first record.
     pub endpoints: Vec<EndpointChange>,
 }
@@ -35,7 +36,7 @@ pub struct UserChanges {
 /// Everything a batch did to one endpoint.
 #[derive(Debug)]
 pub struct EndpointChange {
-    pub endpoint_id: String,
+    pub endpoint_id: EndpointId,
     /// The device as it was before the batch's first record of it.
     pub before: Image,
     /// The device after the batch's last record of it.
@@ -240,8 +241,8 @@ fn discoverable(device: &Device) -> bool {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Keys {
-    user_id: String,
-    endpoint_id: String,
+    user_id: UserId,
+    endpoint_id: EndpointId,
 }
 
 /// The stream Lambda's event, each record decoded as it is read from the event's JSON: its
@@ -308,8 +309,8 @@ pub fn decode(event: impl Into<StreamEvent>) -> Batch {
 pub fn group(records: Vec<Record>) -> Batch {
     let mut batch = Batch::default();
     // Where each customer, and each of their endpoints, already is in `batch`.
-    let mut user_index: HashMap<String, usize> = HashMap::new();
-    let mut endpoint_index: HashMap<(usize, String), usize> = HashMap::new();
+    let mut user_index: HashMap<UserId, usize> = HashMap::new();
+    let mut endpoint_index: HashMap<(usize, EndpointId), usize> = HashMap::new();
     batch.sequence_numbers.reserve(records.len());
     for (index, record) in records.into_iter().enumerate() {
         batch.sequence_numbers.push(record.sequence_number);

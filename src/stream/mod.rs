@@ -23,6 +23,7 @@ use crate::device::properties::{now_ms, reportable};
 use crate::error::Chain;
 use crate::gateway::Gateway;
 use crate::grants;
+use crate::ids::EndpointId;
 use crate::lwa::Lwa;
 use crate::proactive::delivery::{Delivered, RetryPolicy, Sender};
 use crate::proactive::reports::{self, Report, ReportKind};
@@ -201,7 +202,7 @@ impl<S: Store> StreamProcessor<S> {
 
 /// The state of each device the changes add or update (what Alexa learns of a new endpoint
 /// by ReportState), by endpoint id.
-fn added_states(user: &UserChanges, now_ms: i64) -> BTreeMap<String, String> {
+fn added_states(user: &UserChanges, now_ms: i64) -> BTreeMap<EndpointId, String> {
     user.endpoints
         .iter()
         .filter_map(|change| match change.action() {

@@ -11,6 +11,7 @@ use tracing::{info, warn};
 use super::changes::UserChanges;
 use crate::device::pending::Settlement;
 use crate::device::properties::reportable;
+use crate::ids::{EndpointId, UserId};
 use crate::proactive::reports::{AsyncResponse, Report, ReportKind};
 use crate::store::{Store, StoreError, Swap};
 
@@ -20,7 +21,7 @@ pub struct Settlements {
     /// Asynchronous responses, to be sent before any other report of the customer.
     pub responses: Vec<Report>,
     /// The commands to remove from each device item once the responses are delivered.
-    pub settled: Vec<(String, Vec<String>)>,
+    pub settled: Vec<(EndpointId, Vec<String>)>,
 }
 
 /// Whether the customer's changes settle any pending command.
@@ -89,8 +90,8 @@ pub async fn settlements<S: Store>(
 /// its answer to).
 pub async fn remove<S: Store>(
     store: &S,
-    user_id: &str,
-    settled: &[(String, Vec<String>)],
+    user_id: &UserId,
+    settled: &[(EndpointId, Vec<String>)],
 ) -> Result<(), StoreError> {
     for (endpoint_id, ids) in settled {
         let mut written = false;

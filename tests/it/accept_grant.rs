@@ -158,7 +158,7 @@ async fn a_grant_is_exchanged_at_lwa_and_stored_with_a_new_version_each_time() {
     // AND the tokens LWA issued are stored for the customer, in the configured region
     let grant = tables
         .store
-        .grant(&user)
+        .grant(&user.as_str().into())
         .await
         .unwrap()
         .expect("a stored grant");
@@ -204,7 +204,7 @@ async fn a_grant_is_exchanged_at_lwa_and_stored_with_a_new_version_each_time() {
     assert_accepted(&answer);
     let grant = tables
         .store
-        .grant(&user)
+        .grant(&user.as_str().into())
         .await
         .unwrap()
         .expect("a stored grant");
@@ -240,7 +240,14 @@ async fn a_code_lwa_refuses_is_accept_grant_failed_and_nothing_is_stored() {
 
     // THEN Alexa hears ACCEPT_GRANT_FAILED, and no grant is stored
     assert_accept_grant_failed(&answer);
-    assert!(tables.store.grant("refused-user").await.unwrap().is_none());
+    assert!(
+        tables
+            .store
+            .grant(&"refused-user".into())
+            .await
+            .unwrap()
+            .is_none()
+    );
     server.verify().await;
 }
 
@@ -259,7 +266,14 @@ async fn an_unreachable_lwa_is_accept_grant_failed() {
 
     // THEN Alexa hears ACCEPT_GRANT_FAILED, and no grant is stored
     assert_accept_grant_failed(&answer);
-    assert!(tables.store.grant("offline-user").await.unwrap().is_none());
+    assert!(
+        tables
+            .store
+            .grant(&"offline-user".into())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -288,7 +302,14 @@ async fn an_lwa_that_never_answers_is_given_up_before_alexa_gives_up() {
     // late answer would have been a success) and answers ACCEPT_GRANT_FAILED
     assert!(alexa_smart_home::http::REQUEST_TIMEOUT < Duration::from_secs(8));
     assert_accept_grant_failed(&answer);
-    assert!(tables.store.grant("slow-user").await.unwrap().is_none());
+    assert!(
+        tables
+            .store
+            .grant(&"slow-user".into())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -326,7 +347,14 @@ async fn an_unknown_or_expired_grantee_is_accept_grant_failed_without_asking_lwa
     }
     // AND the code was never sent to LWA, and nothing is stored
     assert!(server.received_requests().await.unwrap().is_empty());
-    assert!(tables.store.grant("expired-user").await.unwrap().is_none());
+    assert!(
+        tables
+            .store
+            .grant(&"expired-user".into())
+            .await
+            .unwrap()
+            .is_none()
+    );
     server.verify().await;
 }
 
@@ -359,7 +387,7 @@ async fn tokens_without_a_refresh_token_are_accept_grant_failed() {
     assert!(
         tables
             .store
-            .grant("no-refresh-user")
+            .grant(&"no-refresh-user".into())
             .await
             .unwrap()
             .is_none()
@@ -480,6 +508,11 @@ async fn an_absurd_token_lifetime_from_lwa_is_capped_not_a_panic() {
 
     // THEN the grant is stored with at most a day's lifetime, so it is refreshed in time
     assert_accepted(&answer);
-    let grant = tables.store.grant("forever-user").await.unwrap().unwrap();
+    let grant = tables
+        .store
+        .grant(&"forever-user".into())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(grant.expires_at <= unix_seconds(SystemTime::now()) + 24 * 3600);
 }

@@ -138,7 +138,7 @@ async fn valid_rs256_and_es256_tokens_reach_their_customer_for_every_kind_of_dir
         assert_eq!(name(&on), "Response", "{alg:?}: {on:#}");
         let light = tables
             .store
-            .device(USER, "living-room-light")
+            .device(&USER.into(), &"living-room-light".into())
             .await
             .unwrap()
             .unwrap();
@@ -153,7 +153,12 @@ async fn valid_rs256_and_es256_tokens_reach_their_customer_for_every_kind_of_dir
             "AcceptGrant.Response",
             "{alg:?}: {granted:#}"
         );
-        let grant = tables.store.grant(USER).await.unwrap().expect("a grant");
+        let grant = tables
+            .store
+            .grant(&USER.into())
+            .await
+            .unwrap()
+            .expect("a grant");
         assert_eq!(grant.access_token.expose(), "Atza|linked");
 
         // AND another customer's token sees none of it
@@ -316,12 +321,12 @@ async fn each_rejection_gets_its_error_type_and_changes_nothing() {
     // THEN nothing changed: the light is as seeded, no grant, LWA never asked (`lwa(0)`)
     let light = tables
         .store
-        .device(USER, "living-room-light")
+        .device(&USER.into(), &"living-room-light".into())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(light.state.power_on, Some(false));
-    assert!(tables.store.grant(USER).await.unwrap().is_none());
+    assert!(tables.store.grant(&USER.into()).await.unwrap().is_none());
     // AND the key set was fetched once, and once more for the first unknown kid
     assert_eq!(idp.key_set_fetches(), 2);
 }
@@ -460,12 +465,15 @@ async fn a_key_set_outage_is_an_internal_error_never_a_credential_error_and_writ
         // AND nothing was written
         let light = tables
             .store
-            .device(USER, "living-room-light")
+            .device(&USER.into(), &"living-room-light".into())
             .await
             .unwrap()
             .unwrap();
         assert_eq!(light.state.power_on, Some(false), "{case}");
-        assert!(tables.store.grant(USER).await.unwrap().is_none(), "{case}");
+        assert!(
+            tables.store.grant(&USER.into()).await.unwrap().is_none(),
+            "{case}"
+        );
 
         // AND once the provider is back, the same token works
         idp.fail(Failure::None);
@@ -566,7 +574,7 @@ async fn an_opaque_token_reaches_its_customer_through_userinfo_for_every_kind_of
     assert_eq!(name(&state), "StateReport");
     let grant = send(&skill, &accept_grant(&token)).await;
     assert_eq!(name(&grant), "AcceptGrant.Response");
-    assert!(tables.store.grant(USER).await.unwrap().is_some());
+    assert!(tables.store.grant(&USER.into()).await.unwrap().is_some());
     // One call served all four.
     assert_eq!(idp.userinfo_calls(), 1);
 
@@ -648,12 +656,15 @@ async fn a_userinfo_outage_is_an_internal_error_never_a_credential_error() {
         assert_eq!(error_type(&grant), "ACCEPT_GRANT_FAILED", "{case}");
         let light = tables
             .store
-            .device(USER, "living-room-light")
+            .device(&USER.into(), &"living-room-light".into())
             .await
             .unwrap()
             .unwrap();
         assert_eq!(light.state.power_on, Some(false), "{case}");
-        assert!(tables.store.grant(USER).await.unwrap().is_none(), "{case}");
+        assert!(
+            tables.store.grant(&USER.into()).await.unwrap().is_none(),
+            "{case}"
+        );
     }
 }
 

@@ -73,8 +73,8 @@ async fn write(
     let outcome = h
         .store()
         .update_state(
-            user,
-            id,
+            &user.into(),
+            &id.into(),
             &StateWrite {
                 patch,
                 connectivity,

@@ -21,7 +21,7 @@ const TOKEN: &str = "access-token-from-skill";
 async fn stored(tables: &TestTables, endpoint: &str) -> Device {
     tables
         .store
-        .device(USER, endpoint)
+        .device(&USER.into(), &endpoint.into())
         .await
         .unwrap()
         .expect("device exists")
@@ -396,7 +396,7 @@ async fn control_errors() {
     assert_eq!(answer["event"]["endpoint"]["endpointId"], "their-light");
     let theirs = tables
         .store
-        .device("someone-else", "their-light")
+        .device(&"someone-else".into(), &"their-light".into())
         .await
         .unwrap()
         .unwrap();
@@ -608,7 +608,7 @@ async fn a_directive_for_a_deleted_endpoint_is_no_such_endpoint_and_sends_its_de
         .unwrap();
     tables
         .store
-        .delete_device(USER, "kitchen-plug")
+        .delete_device(&USER.into(), &"kitchen-plug".into())
         .await
         .unwrap();
 

@@ -8,7 +8,7 @@ use crate::support;
 use std::time::Duration;
 
 use alexa_smart_home::bridge::Outcome;
-use alexa_smart_home::device::{Device, LockState};
+use alexa_smart_home::device::{Device, LockState, UserId};
 use alexa_smart_home::store::Store;
 use serde_json::{Value, json};
 use support::proactive::{ACCESS, Harness, accept_all, names, no_failures};
@@ -76,7 +76,7 @@ async fn answer(h: &Harness, directive: &Value) -> Value {
 /// A customer with an event grant and a lock behind IoT that may take `confirm_within`
 /// seconds, told to lock by voice: the skill has answered `DeferredResponse`. Returns the
 /// harness, the customer, the thing, and the answer.
-async fn lock_deferred(confirm_within: u32, correlation: &str) -> (Harness, String, String, Value) {
+async fn lock_deferred(confirm_within: u32, correlation: &str) -> (Harness, UserId, String, Value) {
     let user = support::proactive::user();
     let thing = thing();
     let h = harness(&user, &[lock(&user, "front-door", &thing, confirm_within)]).await;
@@ -124,7 +124,12 @@ async fn turn_on_through_iot_sets_the_shadows_desired_state() {
         shadows.desired(&thing, None).await.unwrap(),
         json!({"powerOn": true})
     );
-    let stored = h.store().device(&user, "porch").await.unwrap().unwrap();
+    let stored = h
+        .store()
+        .device(&user, &"porch".into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.state.power_on, Some(true));
 }
 
@@ -141,7 +146,12 @@ async fn a_reported_update_through_the_bridge_lands_in_the_table_and_is_a_change
         .await
         .unwrap();
     assert_eq!(outcome, Outcome::Written { fields: 1 });
-    let stored = h.store().device(&user, "porch").await.unwrap().unwrap();
+    let stored = h
+        .store()
+        .device(&user, &"porch".into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.state.power_on, Some(true));
     assert!(stored.shadow_version.is_some());
     no_failures(&h.run_batch().await.1);
@@ -192,7 +202,7 @@ async fn a_lock_is_deferred_until_the_device_reports_it_locked() {
     );
     let stored = h
         .store()
-        .device(&user, "front-door")
+        .device(&user, &"front-door".into())
         .await
         .unwrap()
         .unwrap();
@@ -226,7 +236,7 @@ async fn a_lock_is_deferred_until_the_device_reports_it_locked() {
     );
     let stored = h
         .store()
-        .device(&user, "front-door")
+        .device(&user, &"front-door".into())
         .await
         .unwrap()
         .unwrap();
@@ -264,7 +274,7 @@ async fn without_confirmation_nothing_is_claimed() {
     assert!(h.events().await.is_empty(), "nothing claimed");
     let stored = h
         .store()
-        .device(&user, "front-door")
+        .device(&user, &"front-door".into())
         .await
         .unwrap()
         .unwrap();
@@ -284,7 +294,7 @@ async fn without_confirmation_nothing_is_claimed() {
     assert_eq!(property(&events[0], "lockState"), "LOCKED");
     let stored = h
         .store()
-        .device(&user, "front-door")
+        .device(&user, &"front-door".into())
         .await
         .unwrap()
         .unwrap();
@@ -440,13 +450,23 @@ async fn the_makers_api_answers_are_mapped_as_documented() {
             .expect(1)
             .mount(&maker)
             .await;
-        let before = h.store().device(&user, "plug").await.unwrap().unwrap();
+        let before = h
+            .store()
+            .device(&user, &"plug".into())
+            .await
+            .unwrap()
+            .unwrap();
         let answer = answer(
             &h,
             &directive("Alexa.PowerController", "TurnOn", "plug", case),
         )
         .await;
-        let after = h.store().device(&user, "plug").await.unwrap().unwrap();
+        let after = h
+            .store()
+            .device(&user, &"plug".into())
+            .await
+            .unwrap()
+            .unwrap();
         if expected == "Response" {
             assert_eq!(
                 answer["event"]["header"]["name"], "Response",
@@ -504,7 +524,7 @@ async fn a_lock_behind_the_makers_api_is_confirmed_when_the_makers_cloud_writes_
     h.store()
         .update_state(
             &user,
-            "gate",
+            &"gate".into(),
             &StateWrite {
                 patch: DeviceState {
                     lock_state: Some(LockState::Locked),

@@ -70,7 +70,7 @@ async fn discovers_every_seeded_device_of_the_example_account() {
     let mut expected: Vec<String> = seed
         .devices
         .iter()
-        .map(|d| d.definition.endpoint_id.clone())
+        .map(|d| d.definition.endpoint_id.to_string())
         .collect();
     expected.sort();
     assert_eq!(endpoint_ids(&answer), expected);

@@ -77,7 +77,12 @@ fn error_type(answer: &Value) -> &str {
 }
 
 async fn stored(tables: &TestTables, endpoint: &str) -> Device {
-    tables.store.device(USER, endpoint).await.unwrap().unwrap()
+    tables
+        .store
+        .device(&USER.into(), &endpoint.into())
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 fn setting(device: &Device, instance: &str) -> Option<SettingValue> {
@@ -579,7 +584,7 @@ async fn a_sensor_reports_its_state_and_an_opened_door_is_a_physical_change_repo
         .store()
         .update_state(
             &user,
-            "front-door-contact",
+            &"front-door-contact".into(),
             &StateWrite {
                 patch: DeviceState {
                     contact_open: Some(true),
@@ -605,7 +610,7 @@ async fn a_sensor_reports_its_state_and_an_opened_door_is_a_physical_change_repo
     let report = &events[0];
     let endpoint = serde_json::to_value(alexa_smart_home::device::mapping::endpoint(
         &h.store()
-            .device(&user, "front-door-contact")
+            .device(&user, &"front-door-contact".into())
             .await
             .unwrap()
             .unwrap()
@@ -677,7 +682,7 @@ async fn a_settings_change_on_the_device_is_a_change_report_with_its_instance() 
     h.store()
         .update_state(
             &user,
-            "bedroom-fan",
+            &"bedroom-fan".into(),
             &StateWrite {
                 patch,
                 connectivity: None,

@@ -145,7 +145,7 @@ async fn the_bridge_binary_writes_a_reported_state_through_the_runtime_api() {
     use alexa_smart_home::store::Store;
     let stored = tables
         .store
-        .device(&lock.definition.user_id, "front-door-lock")
+        .device(&lock.definition.user_id, &"front-door-lock".into())
         .await
         .unwrap()
         .unwrap();

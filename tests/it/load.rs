@@ -154,7 +154,7 @@ impl Workload {
             let user = format!("load-user-{i}");
             let token = format!("load-token-{i}-{}", uuid::Uuid::new_v4().simple());
             let record = TokenRecord {
-                user_id: user.clone(),
+                user_id: user.as_str().into(),
                 expires_at: None,
             };
             store
@@ -580,7 +580,7 @@ async fn check_run(workload: &Workload, run: &Run, may_fail: bool, store: &Dynam
     }
     for (endpoint, (user, brightness, on)) in &expected {
         let stored = store
-            .device(user, endpoint)
+            .device(&user.as_str().into(), &endpoint.as_str().into())
             .await
             .unwrap()
             .expect("the light exists");
@@ -777,7 +777,12 @@ async fn an_adjustment_applied_but_answered_too_late_counts_once() {
     assert_eq!(stats.answered_late, 1, "the late answer was not injected");
     schema::assert_valid(&answer);
     let (user, ..) = &workload.seeded[endpoint];
-    let stored = tables.store.device(user, endpoint).await.unwrap().unwrap();
+    let stored = tables
+        .store
+        .device(&user.as_str().into(), &endpoint.as_str().into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.state.brightness.map(i64::from), Some(HOT_START + 1));
     assert_eq!(
         property(&answer, "Alexa.BrightnessController", "brightness"),

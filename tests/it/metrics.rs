@@ -269,7 +269,7 @@ async fn the_lambdas_write_embedded_metrics_without_secrets_or_customer_ids() {
 
     // AND no metric line holds a token, a secret, a customer or an endpoint
     let mut forbidden = vec![
-        user.clone(),
+        user.to_string(),
         "access-token-from-skill".to_owned(),
         "Unknown-Token-Secret-123".to_owned(),
         LWA_SECRET.to_owned(),
@@ -280,7 +280,7 @@ async fn the_lambdas_write_embedded_metrics_without_secrets_or_customer_ids() {
     forbidden.extend(
         seed.devices
             .iter()
-            .map(|d| d.definition.endpoint_id.clone()),
+            .map(|d| d.definition.endpoint_id.to_string()),
     );
     for log in [&skill_log, &reconcile_log] {
         for line in log.lines().filter(|l| l.contains("\"_aws\"")) {

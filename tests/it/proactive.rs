@@ -125,7 +125,7 @@ async fn a_deleted_device_is_sent_as_delete_report() {
     let mut h = Harness::new(&[device(&u, "lamp-1"), device(&u, "lamp-2")]).await;
     h.grant(&u, 3600).await;
     accept_all(&h.gateway).await;
-    h.store().delete_device(&u, "lamp-2").await.unwrap();
+    h.store().delete_device(&u, &"lamp-2".into()).await.unwrap();
     let (_, response) = h.run_batch().await;
     no_failures(&response);
     let events = h.events().await;
@@ -153,7 +153,10 @@ async fn add_then_delete_in_one_batch_ends_as_a_delete() {
     let mut renamed = device(&u, "short-lived");
     renamed.definition.name = "Renamed".into();
     h.store().put_device(&renamed).await.unwrap();
-    h.store().delete_device(&u, "short-lived").await.unwrap();
+    h.store()
+        .delete_device(&u, &"short-lived".into())
+        .await
+        .unwrap();
     let (batch, response) = h.run_batch().await;
     assert_eq!(batch.records.len(), 3);
     no_failures(&response);
@@ -401,7 +404,7 @@ async fn skill_disabled_with_invalid_grant_deletes_the_grant() {
         .await;
     h.store().put_device(&device(&u, "lamp-1")).await.unwrap();
     h.store().put_device(&device(&u, "lamp-2")).await.unwrap();
-    h.store().delete_device(&u, "lamp-2").await.unwrap();
+    h.store().delete_device(&u, &"lamp-2".into()).await.unwrap();
     let (_, response) = h.run_batch().await;
     // The customer disabled the skill: nothing to retry, and no more requests for them.
     no_failures(&response);

@@ -28,6 +28,7 @@ use alexa_smart_home::device::{
     DeviceState, Field, Hsb, LockState, Name, Preset, Setpoints, SettingValue, TemperatureScale,
     mapping,
 };
+use alexa_smart_home::ids::EndpointId;
 use alexa_smart_home::proactive::reports::{
     self, DELETE_CHUNK, MAX_REPORT_BYTES, Report, ReportKind, StateChange,
 };
@@ -205,7 +206,7 @@ fn state_change(i: usize) -> StateChange {
         uncertainty_in_milliseconds: 0,
     };
     StateChange {
-        endpoint_id: format!("c-{i}"),
+        endpoint_id: format!("c-{i}").into(),
         cause: CauseType::PhysicalInteraction,
         changed: vec![property("powerState", json!("ON"))],
         unchanged: vec![],
@@ -249,12 +250,12 @@ fn reports_respect_the_limits_and_keep_every_endpoint() {
                     .enumerate()
                     .map(|(i, &r)| (state_change(i), r))
                     .collect();
-                let deletes: Vec<(String, usize)> = delete_specs
+                let deletes: Vec<(EndpointId, usize)> = delete_specs
                     .iter()
                     .enumerate()
-                    .map(|(i, &(pad, r))| (format!("gone-{i}-{}", "x".repeat(pad)), r))
+                    .map(|(i, &(pad, r))| (format!("gone-{i}-{}", "x".repeat(pad)).into(), r))
                     .collect();
-                let record_of: HashMap<String, usize> = upserts
+                let record_of: HashMap<EndpointId, usize> = upserts
                     .iter()
                     .map(|(e, r)| (e.endpoint_id.clone(), *r))
                     .chain(deletes.iter().cloned())
@@ -313,6 +314,7 @@ fn reports_respect_the_limits_and_keep_every_endpoint() {
                     .iter()
                     .filter(|r| phase(r) == 0)
                     .flat_map(Report::endpoint_ids)
+                    .map(EndpointId::as_str)
                     .collect();
                 let sendable: Vec<&str> = upserts
                     .iter()
@@ -348,6 +350,7 @@ fn reports_respect_the_limits_and_keep_every_endpoint() {
                     .iter()
                     .filter(|r| phase(r) == 1)
                     .flat_map(Report::endpoint_ids)
+                    .map(EndpointId::as_str)
                     .collect();
                 let expected: Vec<&str> = changes
                     .iter()
@@ -359,6 +362,7 @@ fn reports_respect_the_limits_and_keep_every_endpoint() {
                     .iter()
                     .filter(|r| phase(r) == 2)
                     .flat_map(Report::endpoint_ids)
+                    .map(EndpointId::as_str)
                     .collect();
                 let expected: Vec<&str> = deletes.iter().map(|(id, _)| id.as_str()).collect();
                 prop_assert_eq!(deleted, expected);
@@ -463,7 +467,7 @@ fn relationships() -> BoxedStrategy<DeviceRelationships> {
                     source: source.map(str::to_owned),
                 })
                 .collect(),
-            controlled_by,
+            controlled_by: controlled_by.into_iter().map(EndpointId::from).collect(),
         })
         .boxed()
 }
@@ -916,7 +920,7 @@ impl AlexaView {
             ReportKind::AddOrUpdate(endpoints) => {
                 for e in endpoints {
                     validate::endpoint(e).map_err(|r| format!("invalid endpoint sent: {r}"))?;
-                    let key = (user.to_owned(), e.endpoint_id.clone());
+                    let key = (user.to_owned(), e.endpoint_id.to_string());
                     match self.endpoints.get_mut(&key) {
                         Some(known) => known.definition = e.clone(),
                         None => {
@@ -929,11 +933,11 @@ impl AlexaView {
             }
             ReportKind::Delete(ids) => {
                 for id in ids {
-                    self.endpoints.remove(&(user.to_owned(), id.clone()));
+                    self.endpoints.remove(&(user.to_owned(), id.to_string()));
                 }
             }
             ReportKind::Change(c) => {
-                let key = (user.to_owned(), c.endpoint_id.clone());
+                let key = (user.to_owned(), c.endpoint_id.to_string());
                 let known = self.endpoints.get_mut(&key).ok_or_else(|| {
                     format!("ChangeReport for {key:?}, an endpoint Alexa does not know")
                 })?;
@@ -943,7 +947,7 @@ impl AlexaView {
                 }
             }
             ReportKind::Response(r) => {
-                let key = (user.to_owned(), r.endpoint_id.clone());
+                let key = (user.to_owned(), r.endpoint_id.to_string());
                 let known = self.endpoints.get_mut(&key).ok_or_else(|| {
                     format!("Response for {key:?}, an endpoint Alexa does not know")
                 })?;

@@ -96,7 +96,7 @@ async fn pump_grants(f: &ReconcileFunction<DynamoStore>, stream: &mut LocalStrea
 
 async fn operator(f: &ReconcileFunction<DynamoStore>, users: &[&str]) -> Value {
     f.handle(
-        Trigger::Customers(users.iter().map(|u| u.to_string()).collect()),
+        Trigger::Customers(users.iter().map(|&u| u.into()).collect()),
         deadline(),
     )
     .await
@@ -310,7 +310,7 @@ async fn a_device_deleted_while_the_stream_was_down_is_deleted_by_the_schedule()
     let before = h.events().await.len();
 
     // WHEN a device is deleted while the stream is down (its record is never processed)
-    h.store().delete_device(&u, "a").await.unwrap();
+    h.store().delete_device(&u, &"a".into()).await.unwrap();
     // AND the schedule runs
     let answer = run(&f, &schedule).await;
 

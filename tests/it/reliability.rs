@@ -14,7 +14,7 @@ use alexa_smart_home::alexa::event::CauseType;
 use alexa_smart_home::cloud::Adapter;
 use alexa_smart_home::cloud::https::verify_request;
 use alexa_smart_home::device::properties::now_ms;
-use alexa_smart_home::device::{Device, DeviceState, LockState};
+use alexa_smart_home::device::{Device, DeviceState, LockState, UserId};
 use alexa_smart_home::store::dynamo::DynamoStore;
 use alexa_smart_home::store::{StateWrite, Store, TokenRecord, unix_seconds};
 use alexa_smart_home_local::runtime_api::RuntimeApi;
@@ -142,7 +142,7 @@ async fn an_adjustment_reaches_the_device_once_when_it_reports_while_taking_it()
                 command["endpointId"].as_str().unwrap(),
             );
             store
-                .update_state(user, endpoint, &report(desired, now_ms()))
+                .update_state(&user.into(), &endpoint.into(), &report(desired, now_ms()))
                 .await
                 .unwrap();
             Action::answer(202, json!({}))
@@ -174,7 +174,12 @@ async fn an_adjustment_reaches_the_device_once_when_it_reports_while_taking_it()
     assert_eq!(commands[0]["desired"], json!({"brightness": 60}));
     assert_eq!(answer["event"]["header"]["name"], "Response", "{answer:#}");
     assert_eq!(property(&answer, "brightness"), 60);
-    let stored = tables.store.device(&user, "lamp").await.unwrap().unwrap();
+    let stored = tables
+        .store
+        .device(&user, &"lamp".into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.state.brightness, Some(60));
 }
 
@@ -268,7 +273,7 @@ async fn a_makers_api_slower_than_the_deadline_is_answered_within_it_and_not_sen
 /// A customer with an event grant and a lock behind the maker's API (which answers 202) that
 /// must confirm within `confirm_within` s, told to lock: the skill has answered
 /// `DeferredResponse`. The harness, the customer and the maker's API.
-async fn lock_deferred(confirm_within: u32) -> (Harness, String, FaultServer) {
+async fn lock_deferred(confirm_within: u32) -> (Harness, UserId, FaultServer) {
     let user = support::proactive::user();
     let mut h = Harness::new(&[lock(&user, "door", confirm_within)]).await;
     link(h.store(), &user).await;
@@ -304,7 +309,7 @@ async fn a_confirmation_in_time_is_answered_though_its_batch_is_processed_late()
     // WHEN the lock reports LOCKED at once, but the stream batch holding that report is
     // processed 3 s later (throttled, retried), after the command's deadline
     h.store()
-        .update_state(&user, "door", &report(locked(), now_ms()))
+        .update_state(&user, &"door".into(), &report(locked(), now_ms()))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -338,7 +343,7 @@ async fn a_pending_command_with_a_field_this_build_does_not_know_blocks_nothing(
         .table_name(&h.tables.config.devices_table)
         .key(
             "userId",
-            aws_sdk_dynamodb::types::AttributeValue::S(user.clone()),
+            aws_sdk_dynamodb::types::AttributeValue::S(user.to_string()),
         )
         .key(
             "endpointId",
@@ -373,7 +378,7 @@ async fn a_pending_command_with_a_field_this_build_does_not_know_blocks_nothing(
         .table_name(&h.tables.config.devices_table)
         .key(
             "userId",
-            aws_sdk_dynamodb::types::AttributeValue::S(user.clone()),
+            aws_sdk_dynamodb::types::AttributeValue::S(user.to_string()),
         )
         .key(
             "endpointId",
@@ -420,7 +425,12 @@ async fn a_makers_api_that_sends_50_mb_is_read_no_further_than_the_limit() {
 
     // THEN the answer is an error, nothing changed, and far less than 50 MB was read
     assert_eq!(answer["event"]["header"]["name"], "ErrorResponse");
-    let stored = tables.store.device(&user, "lamp").await.unwrap().unwrap();
+    let stored = tables
+        .store
+        .device(&user, &"lamp".into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.state.power_on, Some(true));
     let sent = maker.body_bytes_sent();
     assert!(
@@ -654,7 +664,7 @@ async fn reconciliation_never_deletes_an_endpoint_whose_item_this_build_cannot_r
         .table_name(&h.tables.config.devices_table)
         .key(
             "userId",
-            aws_sdk_dynamodb::types::AttributeValue::S(user.clone()),
+            aws_sdk_dynamodb::types::AttributeValue::S(user.to_string()),
         )
         .key(
             "endpointId",
@@ -703,7 +713,7 @@ async fn a_confirmation_from_a_device_cloud_whose_clock_is_behind_still_counts()
 
     // WHEN the maker's cloud, whose clock is 5 s behind ours, records the lock's report
     h.store()
-        .update_state(&user, "door", &report(locked(), now_ms() - 5_000))
+        .update_state(&user, &"door".into(), &report(locked(), now_ms() - 5_000))
         .await
         .unwrap();
     no_failures(&h.run_batch().await.1);

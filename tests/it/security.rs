@@ -94,7 +94,8 @@ async fn a_revoked_account_linking_token_is_refused_from_the_next_directive_on()
     let skill = support::skill(tables.store.clone(), &tables.config);
     let answer = support::json(&skill.handle(&support::read(DISCOVER)).await);
     assert_eq!(answer["event"]["header"]["name"], "Discover.Response");
-    let light = || tables.store.device("example-user", "living-room-light");
+    let (user, light_id) = ("example-user".into(), "living-room-light".into());
+    let light = || tables.store.device(&user, &light_id);
     let before = light().await.unwrap().unwrap();
 
     // WHEN the device maker's OAuth server revokes it: it deletes the item of the token's hash
@@ -226,7 +227,7 @@ async fn the_skill_binary_logs_no_secret_at_any_level_and_refuses_oversized_dire
 
     // THEN every secret went where it belongs (the grant is stored) and none into the log,
     // which has DEBUG lines: TRACE, where the runtime and the SDK log bodies, is compiled out
-    let grant = tables.store.grant("u-logs").await.unwrap().unwrap();
+    let grant = tables.store.grant(&"u-logs".into()).await.unwrap().unwrap();
     assert_eq!(grant.access_token.expose(), access);
     drop(function);
     let text = std::fs::read_to_string(&log_path).unwrap();

@@ -502,7 +502,7 @@ fn new_device(rng: &mut fastrand::Rng, user: &str, slot: usize) -> Device {
         let d = Device {
             definition: DeviceDefinition {
                 user_id: user.into(),
-                endpoint_id: format!("ep-{slot}"),
+                endpoint_id: format!("ep-{slot}").into(),
                 name: NAMES[rng.usize(..NAMES.len())].into(),
                 description: "Soak test device".into(),
                 manufacturer: "Example Devices".into(),
@@ -940,8 +940,8 @@ async fn makers_api(
         let patch: DeviceState = serde_json::from_value(report).unwrap();
         store
             .update_state(
-                &user,
-                &endpoint,
+                &user.as_str().into(),
+                &endpoint.as_str().into(),
                 &StateWrite::report(patch, CauseType::PhysicalInteraction, now_ms()),
             )
             .await
@@ -984,8 +984,8 @@ impl IotSim {
             let patch: DeviceState = serde_json::from_value(state).unwrap();
             self.store
                 .update_state(
-                    user,
-                    &endpoint,
+                    &user.into(),
+                    &endpoint.as_str().into(),
                     &StateWrite::report(patch, CauseType::PhysicalInteraction, now_ms()),
                 )
                 .await
@@ -1119,7 +1119,11 @@ impl IotSim {
         // What the soak's own model of a light asks of the bulb, from the state the skill will
         // read (when no report races the command, that state is the table's now).
         let modelled = if slot == IOT_LIGHT && race.is_none() {
-            let bulb = self.store.device(user, &key.1).await.unwrap();
+            let bulb = self
+                .store
+                .device(&user.into(), &key.1.as_str().into())
+                .await
+                .unwrap();
             bulb.map(|b| light_model(&b, name, &payload))
         } else {
             None
@@ -1358,7 +1362,11 @@ async fn device_cloud(
                 match rng.u32(0..10) {
                     0 => {
                         // Read fresh: the skill, the bridge and the stream write this item too.
-                        let Some(mut d) = store.device(user, &log_key.1).await.unwrap() else {
+                        let Some(mut d) = store
+                            .device(&user.into(), &log_key.1.as_str().into())
+                            .await
+                            .unwrap()
+                        else {
                             continue;
                         };
                         d.definition.name = NAMES[rng.usize(..NAMES.len())].into();
@@ -1367,7 +1375,10 @@ async fn device_cloud(
                         format!("rename {:?}", d.definition.name)
                     }
                     1 => {
-                        store.delete_device(user, &log_key.1).await.unwrap();
+                        store
+                            .delete_device(&user.into(), &log_key.1.as_str().into())
+                            .await
+                            .unwrap();
                         cloud.remove(&key);
                         sim.maker
                             .lock()
@@ -1572,7 +1583,7 @@ async fn no_change_is_lost_under_faults() {
         let expires_in = rng.i64(-600..900);
         store
             .put_grant(NewGrant {
-                user_id: user.clone(),
+                user_id: user.as_str().into(),
                 access_token: Secret::new(format!("Atza|{user}|initial")),
                 refresh_token: Secret::new(format!("Atzr|{user}")),
                 expires_at: unix_seconds(SystemTime::now()) + expires_in,
@@ -1588,7 +1599,7 @@ async fn no_change_is_lost_under_faults() {
             .put_token(
                 &Secret::new(skill_token(user)),
                 &TokenRecord {
-                    user_id: user.clone(),
+                    user_id: user.as_str().into(),
                     expires_at: None,
                 },
             )
@@ -1745,7 +1756,7 @@ async fn no_change_is_lost_under_faults() {
     );
     let reconciled = reconciler
         .customers(
-            users.clone(),
+            users.iter().map(|u| u.as_str().into()).collect(),
             tokio::time::Instant::now() + Duration::from_secs(300),
         )
         .await;
@@ -1754,7 +1765,13 @@ async fn no_change_is_lost_under_faults() {
     // Every customer's devices, read back from DynamoDB, against what Alexa was told.
     let mut accounts = Vec::new();
     for user in &users {
-        accounts.push((user, store.devices::<Device>(user).await.unwrap()));
+        accounts.push((
+            user,
+            store
+                .devices::<Device>(&user.as_str().into())
+                .await
+                .unwrap(),
+        ));
     }
     // What each device behind IoT last reported to its shadow.
     let mut shadow_reported = BTreeMap::new();
@@ -1816,7 +1833,7 @@ async fn no_change_is_lost_under_faults() {
             {
                 let Some(lamp) = maker
                     .lamps
-                    .get(&((*user).clone(), d.definition.endpoint_id.clone()))
+                    .get(&((*user).clone(), d.definition.endpoint_id.to_string()))
                 else {
                     continue;
                 };

@@ -26,7 +26,7 @@ fn sample(file: &str, endpoint: &str, payload: Option<Value>) -> Value {
 async fn stored(tables: &TestTables, endpoint: &str) -> Device {
     tables
         .store
-        .device("example-user", endpoint)
+        .device(&"example-user".into(), &endpoint.into())
         .await
         .unwrap()
         .unwrap()

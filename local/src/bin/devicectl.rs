@@ -17,6 +17,7 @@ use alexa_smart_home::config::linking::default_jwks_url;
 use alexa_smart_home::device::properties::{now_ms, reportable};
 use alexa_smart_home::device::{Connectivity, Device, DeviceCapability, DeviceState, LockState};
 use alexa_smart_home::http;
+use alexa_smart_home::ids::{EndpointId, UserId};
 use alexa_smart_home::linking::{JwksSource, JwtConfig, LinkingConfig};
 use alexa_smart_home::reconcile::trigger::Trigger;
 use alexa_smart_home::skill::Skill;
@@ -83,16 +84,16 @@ enum Command {
     /// Print a customer's devices as the table holds them.
     List {
         #[arg(long)]
-        user: String,
+        user: UserId,
     },
     /// Create or replace a device from a JSON file in the device table's format.
     PutDevice { file: PathBuf },
     /// Add (or replace) a device from flags.
     AddDevice {
         #[arg(long)]
-        user: String,
+        user: UserId,
         #[arg(long)]
-        endpoint_id: String,
+        endpoint_id: EndpointId,
         #[arg(long)]
         name: String,
         /// An Alexa display category.
@@ -112,26 +113,26 @@ enum Command {
     /// Rename a device (what Alexa calls its friendly name).
     RenameDevice {
         #[arg(long)]
-        user: String,
+        user: UserId,
         #[arg(long)]
-        endpoint_id: String,
+        endpoint_id: EndpointId,
         #[arg(long)]
         name: String,
     },
     /// Delete a device.
     DeleteDevice {
         #[arg(long)]
-        user: String,
+        user: UserId,
         #[arg(long)]
-        endpoint_id: String,
+        endpoint_id: EndpointId,
     },
     /// Change a device's state as the device itself (or its app) would: each `--set` is a
     /// state field and a JSON value (`powerOn=true`, `brightness=40`, `thermostatMode=HEAT`).
     SetState {
         #[arg(long)]
-        user: String,
+        user: UserId,
         #[arg(long)]
-        endpoint_id: String,
+        endpoint_id: EndpointId,
         #[arg(long = "set", required = true)]
         values: Vec<String>,
         /// What caused the change (the ChangeReport's cause).
@@ -142,35 +143,35 @@ enum Command {
     /// routed through IoT (the bridge then writes it into the table), else into the table.
     Report {
         #[arg(long)]
-        user: String,
+        user: UserId,
         #[arg(long)]
-        endpoint_id: String,
+        endpoint_id: EndpointId,
         #[arg(long = "set", required = true)]
         values: Vec<String>,
     },
     /// Play the device: confirm its pending commands (it reports what each asked for).
     Confirm {
         #[arg(long)]
-        user: String,
+        user: UserId,
         #[arg(long)]
-        endpoint_id: String,
+        endpoint_id: EndpointId,
     },
     /// Play the device: fail its pending commands. A lock reports `JAMMED`; another device
     /// reports where it ended up (`--set`). Alexa hears it, never what was asked for.
     Fail {
         #[arg(long)]
-        user: String,
+        user: UserId,
         #[arg(long)]
-        endpoint_id: String,
+        endpoint_id: EndpointId,
         #[arg(long = "set")]
         values: Vec<String>,
     },
     /// Mark a device reachable (`OK`) or not (`UNREACHABLE`), as the device cloud would.
     SetConnectivity {
         #[arg(long)]
-        user: String,
+        user: UserId,
         #[arg(long)]
-        endpoint_id: String,
+        endpoint_id: EndpointId,
         status: String,
         #[arg(long, default_value = "PERIODIC_POLL")]
         cause: String,
@@ -178,15 +179,15 @@ enum Command {
     /// Print a device's state, and the properties Alexa is told.
     ShowState {
         #[arg(long)]
-        user: String,
+        user: UserId,
         #[arg(long)]
-        endpoint_id: String,
+        endpoint_id: EndpointId,
     },
     /// Issue an account-linking token for a customer and print it: into the tokens table, or
     /// with `--jwt`, a JWT from a running `devicectl idp`.
     IssueToken {
         #[arg(long)]
-        user: String,
+        user: UserId,
         /// Ask the stand-in identity provider at this address (`devicectl idp`) for a JWT.
         #[arg(long, value_name = "IDP_URL", num_args = 0..=1, default_missing_value = "http://127.0.0.1:8766")]
         jwt: Option<String>,
@@ -202,7 +203,7 @@ enum Command {
     Reconcile {
         /// A customer to reconcile (repeatable).
         #[arg(long, required_unless_present = "all")]
-        user: Vec<String>,
+        user: Vec<UserId>,
         /// Every customer with a grant, as the scheduled run does.
         #[arg(long, conflicts_with = "user")]
         all: bool,
@@ -601,7 +602,11 @@ fn parse_state(values: &[String]) -> Result<DeviceState, BoxError> {
     Ok(state)
 }
 
-async fn find(store: &DynamoStore, user: &str, endpoint_id: &str) -> Result<Device, BoxError> {
+async fn find(
+    store: &DynamoStore,
+    user: &UserId,
+    endpoint_id: &EndpointId,
+) -> Result<Device, BoxError> {
     Ok(store
         .device(user, endpoint_id)
         .await?
@@ -643,8 +648,8 @@ async fn device_reports(
 /// Writes a device-side state change, as the device cloud does when a device reports.
 async fn write_state(
     store: &DynamoStore,
-    user: &str,
-    endpoint_id: &str,
+    user: &UserId,
+    endpoint_id: &EndpointId,
     patch: DeviceState,
     connectivity: Option<Connectivity>,
     cause: &str,
@@ -716,7 +721,9 @@ async fn local_events(
     const USER: &str = "example-user";
     if demo {
         // A device left over from an earlier demo would make the add a no-op update.
-        store.delete_device(USER, "porch-light").await?;
+        store
+            .delete_device(&USER.into(), &"porch-light".into())
+            .await?;
     }
     let stream = LocalStream::open(
         &endpoint,
@@ -760,7 +767,9 @@ async fn local_events(
         "category": "LIGHT", "capabilities": [{"type": "power"}, {"type": "brightness"}],
     }))?;
     store.put_device(&porch).await?;
-    store.delete_device(USER, "kitchen-plug").await?;
+    store
+        .delete_device(&USER.into(), &"kitchen-plug".into())
+        .await?;
     pump.until(|e| has_endpoint(e, "AddOrUpdateReport", "porch-light"))
         .await?;
     pump.until(|e| has_endpoint(e, "DeleteReport", "kitchen-plug"))
@@ -780,8 +789,8 @@ async fn local_events(
     };
     write_state(
         &store,
-        USER,
-        "living-room-light",
+        &USER.into(),
+        &"living-room-light".into(),
         dimmed,
         None,
         "PHYSICAL_INTERACTION",
@@ -797,8 +806,8 @@ async fn local_events(
     };
     write_state(
         &store,
-        USER,
-        "front-door-contact",
+        &USER.into(),
+        &"front-door-contact".into(),
         opened,
         None,
         "PHYSICAL_INTERACTION",
@@ -819,7 +828,7 @@ async fn local_events(
          someone unlocks it by hand =="
     );
     let mut lock = store
-        .device(USER, "front-door-lock")
+        .device(&USER.into(), &"front-door-lock".into())
         .await?
         .ok_or("the example account has no front-door-lock")?;
     lock.device_cloud = Some(Adapter::Iot);

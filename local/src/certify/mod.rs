@@ -166,7 +166,7 @@ impl Run {
             if clouds.adapter_for(device) == Adapter::Iot {
                 shadows.create_thing(device.thing()).await?;
             }
-            if !tokens.contains_key(&device.definition.user_id) {
+            if !tokens.contains_key(device.definition.user_id.as_str()) {
                 let token = format!("certify-{}", uuid::Uuid::new_v4().simple());
                 let record = TokenRecord {
                     user_id: device.definition.user_id.clone(),
@@ -175,12 +175,12 @@ impl Run {
                 store
                     .put_token(&alexa_smart_home::alexa::BearerToken::new(&token), &record)
                     .await?;
-                tokens.insert(device.definition.user_id.clone(), token);
+                tokens.insert(device.definition.user_id.to_string(), token);
             }
             devices.insert(
                 (
-                    device.definition.user_id.clone(),
-                    device.definition.endpoint_id.clone(),
+                    device.definition.user_id.to_string(),
+                    device.definition.endpoint_id.to_string(),
                 ),
                 device.clone(),
             );

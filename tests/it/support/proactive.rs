@@ -23,6 +23,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use super::dynamo::TestTables;
 use super::schema;
+use alexa_smart_home::ids::UserId;
 
 pub const ACCESS: &str = "Atza|initial-access-token";
 pub const REFRESH: &str = "Atzr|initial-refresh-token";
@@ -151,8 +152,8 @@ pub async fn told(store: &DynamoStore, devices: &[Device]) {
     }
 }
 
-pub fn user() -> String {
-    format!("user-{}", uuid::Uuid::new_v4().simple())
+pub fn user() -> UserId {
+    format!("user-{}", uuid::Uuid::new_v4().simple()).into()
 }
 
 pub fn device(user: &str, id: &str) -> Device {
