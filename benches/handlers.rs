@@ -9,9 +9,9 @@ use std::hint::black_box;
 
 use alexa_smart_home::alexa::BearerToken;
 use alexa_smart_home::alexa::event;
+use alexa_smart_home::clock::Clock;
 use alexa_smart_home::config::Config;
 use alexa_smart_home::device::mapping;
-use alexa_smart_home::device::properties::now_ms;
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::TokenRecord;
 use alexa_smart_home::store::memory::MemoryStore;
@@ -91,7 +91,7 @@ fn stream_batch(c: &mut Criterion) {
                 || event.clone(),
                 |event| {
                     let batch = changes::decode(black_box(event));
-                    let now = now_ms();
+                    let now = Clock::system().now_ms();
                     batch
                         .users
                         .iter()

@@ -24,7 +24,7 @@ use alexa_smart_home::gateway::{Gateway, GatewayRegion};
 use alexa_smart_home::lwa::Lwa;
 use alexa_smart_home::proactive::delivery::RetryPolicy;
 use alexa_smart_home::store::memory::MemoryStore;
-use alexa_smart_home::store::{NewGrant, Store, TokenRecord, dynamo, tables};
+use alexa_smart_home::store::{GrantStore, NewGrant, TokenRecord, dynamo, tables};
 use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home_local::idp::{self, IdentityProvider};
 use alexa_smart_home_local::runtime_api::RuntimeApi;
@@ -885,6 +885,7 @@ async fn stream_throughput() -> (usize, Duration, usize) {
                 refresh_token: Secret::new("Atzr|bench"),
                 expires_at: i64::MAX,
                 region: GatewayRegion::NorthAmerica,
+                granted_at: alexa_smart_home::clock::Clock::system().now_ms(),
             })
             .await
             .expect("grant");

@@ -15,9 +15,9 @@ use serde_json::{Map, Value};
 use tracing::{debug, info, warn};
 
 use crate::alexa::event::CauseType;
-use crate::device::properties::now_ms;
+use crate::clock::Clock;
 use crate::device::{DeviceState, Field};
-use crate::store::{StateOutcome, StateWrite, Store, StoreError};
+use crate::store::{DeviceStore, StateOutcome, StateWrite, StoreError};
 
 /// A shadow's `update/documents` message, with the topic the rule adds (`topic() AS topic`).
 #[derive(Debug, Deserialize)]
@@ -87,11 +87,22 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct Bridge<S> {
     store: S,
+    /// The time of a report that does not say when it was made.
+    clock: Clock,
 }
 
-impl<S: Store> Bridge<S> {
+impl<S: DeviceStore> Bridge<S> {
     pub fn new(store: S) -> Self {
-        Self { store }
+        Self {
+            store,
+            clock: Clock::system(),
+        }
+    }
+
+    /// The same bridge reading the time from `clock` (a test's, set where it wants).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn store(&self) -> &S {
@@ -151,7 +162,9 @@ impl<S: Store> Bridge<S> {
             connectivity: None,
             expected: None,
             cause,
-            at_ms: documents.reported_at().unwrap_or_else(now_ms),
+            at_ms: documents
+                .reported_at()
+                .unwrap_or_else(|| self.clock.now_ms()),
             shadow_version: Some(documents.current.version),
             unless_reported: None,
         };

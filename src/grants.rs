@@ -1,16 +1,16 @@
 //! Keeping a customer's Login with Amazon grant usable: refresh it before it expires, write
 //! the refresh back without ever replacing a newer grant, and forget it once it is revoked.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tracing::{debug, info};
 
+use crate::clock::Clock;
 use crate::deadline::Deadline;
-use crate::device::properties::now_ms;
 use crate::ids::UserId;
 use crate::lwa::{Lwa, LwaError};
 use crate::metrics;
-use crate::store::{Grant, Store, StoreError, unix_seconds};
+use crate::store::{Grant, GrantStore, StoreError, unix_seconds};
 
 /// Access tokens expiring sooner than this are refreshed before use (LWA tokens live an hour;
 /// Amazon's sample refreshes 5 minutes early).
@@ -38,10 +38,11 @@ pub enum GrantError {
 /// The customer's grant with an access token valid for at least [`REFRESH_MARGIN`], or `None`
 /// when they have no grant (skill not enabled with events) or it was revoked. A refresh is
 /// asked of LWA by `deadline`.
-pub async fn usable<S: Store>(
+pub async fn usable<S: GrantStore>(
     store: &S,
     lwa: &Lwa,
     user_id: &UserId,
+    clock: &Clock,
     deadline: &Deadline,
 ) -> Result<Option<Grant>, GrantError> {
     // A read: safe to abandon at the deadline (a refresh's write below never is).
@@ -52,12 +53,12 @@ pub async fn usable<S: Store>(
     else {
         return Ok(None);
     };
-    let soon = unix_seconds(SystemTime::now() + REFRESH_MARGIN);
+    let soon = unix_seconds(clock.now() + REFRESH_MARGIN);
     if grant.expires_at > soon {
         return Ok(Some(grant));
     }
     debug!(%user_id, "access token expires soon; refreshing");
-    match refresh(store, lwa, grant, deadline).await? {
+    match refresh(store, lwa, grant, clock, deadline).await? {
         Refreshed::Fresh(grant) => Ok(Some(grant)),
         Refreshed::Revoked => Ok(None),
     }
@@ -70,15 +71,16 @@ pub async fn usable<S: Store>(
 /// no timeout of ours. LWA may rotate the refresh token, and a write cut off after its answer
 /// would lose the new one, and with it the customer's events: a caller must never cancel this
 /// (it is bounded by the deadline it is given instead).
-pub async fn refresh<S: Store>(
+pub async fn refresh<S: GrantStore>(
     store: &S,
     lwa: &Lwa,
     grant: Grant,
+    clock: &Clock,
     deadline: &Deadline,
 ) -> Result<Refreshed, GrantError> {
     match lwa.refresh(&grant.refresh_token, deadline).await {
         Ok(tokens) => {
-            let expires_at = tokens.expires_at(SystemTime::now());
+            let expires_at = tokens.expires_at(clock.now());
             let refreshed = Grant {
                 access_token: tokens.access_token,
                 // LWA may omit the refresh token; the old one then stays valid.
@@ -117,7 +119,10 @@ pub async fn refresh<S: Store>(
             // Whatever the customer's devices do until the grant works again may not reach
             // Alexa: their reconciliation is asked for, and runs when the grant recovers (its
             // next successful refresh is a write the reconciler is triggered by).
-            if let Err(e) = store.request_reconciliation(&grant.user_id, now_ms()).await {
+            if let Err(e) = store
+                .request_reconciliation(&grant.user_id, clock.now_ms())
+                .await
+            {
                 tracing::warn!(error = %crate::error::Chain(&e), "cannot request a reconciliation");
             }
             Err(e.into())

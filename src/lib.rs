@@ -34,6 +34,7 @@
 pub mod alexa;
 pub mod bridge;
 pub mod chain;
+pub mod clock;
 pub mod cloud;
 pub mod config;
 pub mod deadline;

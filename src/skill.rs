@@ -6,6 +6,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::alexa::directive::{Directive, ReplyTo, Request};
 use crate::alexa::event::Addressing;
+use crate::clock::Clock;
 use crate::cloud::DeviceClouds;
 use crate::config::{Config, ConfigError};
 use crate::deadline::Deadline;
@@ -52,7 +53,14 @@ impl<S: Store> Skill<S> {
             gateway: Gateway::new(http, config.event_gateway_url.clone()),
             event_region: config.event_region,
             confirm_wait: config.confirm_wait,
+            clock: Clock::system(),
         }))
+    }
+
+    /// The same skill reading the time from `clock` (a test's, set where it wants).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.services.clock = clock;
+        self
     }
 
     /// The same skill with these device-cloud adapters (IoT needs the SDK's configuration,

@@ -11,11 +11,11 @@ use tracing::warn;
 use crate::alexa::endpoint::Endpoint;
 use crate::alexa::event::PropertyState;
 use crate::chain::Chain;
-use crate::device::properties::now_ms;
+use crate::clock::Clock;
 use crate::ids::{EndpointId, UserId};
 use crate::proactive::Observer;
 use crate::proactive::reports::{Report, ReportKind};
-use crate::store::{Definition, Known, Store};
+use crate::store::{Definition, Known, ViewStore};
 
 /// A digest of an endpoint's definition as sent to Alexa: 128 bits of SHA-256 over its JSON,
 /// hex. Any change Alexa would see (a name, a capability, a cookie) changes it; a new build
@@ -50,6 +50,8 @@ pub fn state_digest<'a>(properties: impl IntoIterator<Item = &'a PropertyState>)
 #[derive(Debug)]
 pub struct AlexaView<'a, S> {
     store: &'a S,
+    /// When a definition is recorded (a row's `updatedAt`).
+    clock: &'a Clock,
     /// Endpoint id → [`state_digest`] of the device's state as of the reports, for the
     /// endpoints an AddOrUpdateReport adds: recorded with the definition, as what Alexa learns
     /// by ReportState.
@@ -57,9 +59,10 @@ pub struct AlexaView<'a, S> {
 }
 
 impl<'a, S> AlexaView<'a, S> {
-    pub fn new(store: &'a S) -> Self {
+    pub fn new(store: &'a S, clock: &'a Clock) -> Self {
         Self {
             store,
+            clock,
             states: BTreeMap::new(),
         }
     }
@@ -71,7 +74,7 @@ impl<'a, S> AlexaView<'a, S> {
     }
 }
 
-impl<S: Store> Observer for AlexaView<'_, S> {
+impl<S: ViewStore> Observer for AlexaView<'_, S> {
     async fn sending(&self, user_id: &UserId, endpoints: &[Endpoint]) {
         let unconfirmed: Vec<Definition> = endpoints
             .iter()
@@ -83,7 +86,7 @@ impl<S: Store> Observer for AlexaView<'_, S> {
             .collect();
         if let Err(e) = self
             .store
-            .record_definitions(user_id, &unconfirmed, now_ms())
+            .record_definitions(user_id, &unconfirmed, self.clock.now_ms())
             .await
         {
             warn!(error = %Chain(&e), "cannot record the endpoints about to be sent");
@@ -104,7 +107,7 @@ impl<S: Store> Observer for AlexaView<'_, S> {
                     })
                     .collect();
                 self.store
-                    .record_definitions(user_id, &definitions, now_ms())
+                    .record_definitions(user_id, &definitions, self.clock.now_ms())
                     .await
             }
             ReportKind::Delete(ids) => self.store.forget(user_id, ids).await,

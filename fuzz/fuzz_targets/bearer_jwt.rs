@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use alexa_smart_home::alexa::BearerToken;
+use alexa_smart_home::clock::Clock;
 use alexa_smart_home::deadline::Deadline;
 use alexa_smart_home::linking::{
     AccountLinking, JwksSource, JwtConfig, LinkingConfig, LinkingError,
@@ -58,6 +59,7 @@ fuzz_target!(|data: &[u8]| {
     let resolved = harness.runtime.block_on(harness.linking.customer(
         &harness.store,
         &token,
+        &Clock::system(),
         &Deadline::after(Duration::from_secs(1)),
     ));
     match resolved {

@@ -22,7 +22,7 @@ use alexa_smart_home::gateway::GatewayRegion;
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::memory::MemoryStore;
 use alexa_smart_home::store::seed::Seed;
-use alexa_smart_home::store::{NewGrant, Store, TokenRecord};
+use alexa_smart_home::store::{GrantStore, NewGrant, TokenRecord};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -58,6 +58,7 @@ static HARNESS: LazyLock<Harness> = LazyLock::new(|| {
             // Unix seconds, 2096: never refreshed.
             expires_at: 4_000_000_000,
             region: GatewayRegion::NorthAmerica,
+            granted_at: alexa_smart_home::clock::Clock::system().now_ms(),
         }))
         .expect("grant");
     // Every outside address is a closed local port.

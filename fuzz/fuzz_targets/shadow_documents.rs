@@ -10,11 +10,12 @@
 use std::sync::LazyLock;
 
 use alexa_smart_home::bridge::{Bridge, ShadowDocuments};
+use alexa_smart_home::clock::Clock;
 use alexa_smart_home::cloud::Adapter;
 use alexa_smart_home::device::pending::PendingCommand;
-use alexa_smart_home::device::properties::{now_ms, reportable};
+use alexa_smart_home::device::properties::reportable;
 use alexa_smart_home::device::{DeviceState, LockState};
-use alexa_smart_home::store::Store;
+use alexa_smart_home::store::DeviceStore;
 use alexa_smart_home::store::memory::MemoryStore;
 use alexa_smart_home::store::seed::Seed;
 use libfuzzer_sys::fuzz_target;
@@ -75,7 +76,7 @@ fuzz_target!(|data: &[u8]| {
         )
         .expect("store")
         .expect("the lock is there");
-    let now = now_ms();
+    let now = Clock::system().now_ms();
     let _ = reportable(&device, now);
     for pending in &device.pending {
         let _ = pending.settle(&device, Some(now));

@@ -4,6 +4,7 @@
 //! it) is handed to the shadow bridge, as the rule would invoke the bridge Lambda.
 
 use alexa_smart_home::bridge::{Bridge, Outcome, ShadowDocuments};
+use alexa_smart_home::clock::Clock;
 use alexa_smart_home::store::Store;
 use aws_sdk_iotdataplane::Client;
 use aws_sdk_iotdataplane::primitives::Blob;
@@ -142,7 +143,7 @@ impl<S: Store> LocalShadows<S> {
             "previous": previous,
             "current": current,
             "timestamp": timestamp,
-            "receivedAt": alexa_smart_home::device::properties::now_ms(),
+            "receivedAt": Clock::system().now_ms(),
         }))?;
         Ok(self.bridge.handle(&documents).await?)
     }

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
 use reqwest::StatusCode;
@@ -18,7 +18,6 @@ use sha2::Sha256;
 use super::{CloudCommand, CloudError, Delivery};
 use crate::alexa::Secret;
 use crate::device::DeviceState;
-use crate::store::unix_seconds;
 
 /// How far a command's timestamp may be from the receiver's clock: wide enough for clock skew
 /// and a slow network, narrow enough that a captured command cannot be replayed later.
@@ -135,7 +134,7 @@ impl HttpsApi {
             cookie: (!device.definition.cookie.is_empty()).then_some(&device.definition.cookie),
         })
         .map_err(|e| CloudError::Failed(Box::new(e)))?;
-        let timestamp = unix_seconds(SystemTime::now());
+        let timestamp = command.issued_at_ms.div_euclid(1000);
         let signature = signature(self.secret.expose().as_bytes(), timestamp, &body);
         let answer = self
             .http
@@ -319,8 +318,12 @@ mod tests {
     use wiremock::matchers::{header, method, path};
     use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+    use std::time::SystemTime;
+
     use super::*;
+    use crate::clock::Clock;
     use crate::device::{Device, LockState};
+    use crate::store::unix_seconds;
 
     const SECRET: &[u8] = b"maker-shared-secret";
 
@@ -382,6 +385,7 @@ mod tests {
                 instance: None,
                 desired: &desired,
                 command_id: "cmd-1",
+                issued_at_ms: Clock::system().now_ms(),
             },
             timeout,
         )

@@ -31,6 +31,8 @@ pub struct CloudCommand<'a> {
     pub desired: &'a DeviceState,
     /// Unique per command: the shadow update's `clientToken`, the HTTPS command's `commandId`.
     pub command_id: &'a str,
+    /// When it was issued, in ms since the Unix epoch: the signed request's timestamp.
+    pub issued_at_ms: i64,
 }
 
 /// What became of a command the adapter handed over.

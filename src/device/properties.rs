@@ -18,10 +18,6 @@ pub fn time_of_sample(unix_ms: i64) -> String {
         .to_string()
 }
 
-pub fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
-}
-
 /// Every reportable property the device has a value for, in declaration order, and its
 /// connectivity (always). Values the device never reported are left out, not invented.
 pub fn reportable(device: &Device, now_ms: i64) -> Vec<PropertyState> {

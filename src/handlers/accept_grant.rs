@@ -1,8 +1,6 @@
 //! `Alexa.Authorization` / `AcceptGrant`: the customer enabled the skill; keep the Login with
 //! Amazon tokens that let the skill send events for them.
 
-use std::time::SystemTime;
-
 use tracing::info;
 
 use super::Services;
@@ -11,9 +9,9 @@ use crate::alexa::{Scope, Secret};
 use crate::deadline::Deadline;
 use crate::error::SkillError;
 use crate::lwa::LwaError;
-use crate::store::{NewGrant, Store};
+use crate::store::{GrantStore, NewGrant, TokenStore};
 
-pub async fn accept_grant<S: Store>(
+pub async fn accept_grant<S: TokenStore + GrantStore>(
     services: &Services<S>,
     code: &Secret,
     grantee: &Scope,
@@ -25,7 +23,7 @@ pub async fn accept_grant<S: Store>(
     // answer is then stored under no timeout of ours (the exchange leaves time for it): the
     // code is spent, and a write cut off here would lose the grant.
     let tokens = lwa.exchange_code(code, deadline).await?;
-    let expires_at = tokens.expires_at(SystemTime::now());
+    let expires_at = tokens.expires_at(services.clock.now());
     // Without a refresh token the grant would die within the hour.
     let refresh_token = tokens
         .refresh_token
@@ -37,6 +35,7 @@ pub async fn accept_grant<S: Store>(
             refresh_token,
             expires_at,
             region,
+            granted_at: services.clock.now_ms(),
         })
         .await?;
     info!(user_id = %grant.user_id, %region, version = grant.version, "grant stored");

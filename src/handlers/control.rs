@@ -23,7 +23,7 @@ use crate::cloud::{Adapter, CloudCommand, CloudError, Delivery};
 use crate::deadline::Deadline;
 use crate::device::mapping::range_default_delta;
 use crate::device::pending::{PendingCommand, Settlement};
-use crate::device::properties::{now_ms, reportable, time_of_sample};
+use crate::device::properties::{reportable, time_of_sample};
 use crate::device::{
     Connectivity, Device, DeviceCapability, DeviceState, Hsb, LockState, SettingValue,
 };
@@ -120,7 +120,7 @@ impl<S: Store> Call<'_, S> {
     /// The `table` adapter: writes the planned state into the devices table (the maker's
     /// cloud watches it). `None`: an adjustment's base changed meanwhile, plan again.
     async fn write_table(&self, change: Change) -> Result<Option<ControlAnswer>, SkillError> {
-        let at_ms = now_ms();
+        let at_ms = self.services.clock.now_ms();
         let write = StateWrite {
             // An adjustment is computed from the state just read: it is written only if that
             // state still holds, so that concurrent adjustments all count.
@@ -164,7 +164,7 @@ impl<S: Store> Call<'_, S> {
         change: Change,
         command_id: &str,
     ) -> Result<ControlAnswer, SkillError> {
-        let issued_at = now_ms();
+        let issued_at = self.services.clock.now_ms();
         let delivery = self
             .services
             .clouds
@@ -177,6 +177,7 @@ impl<S: Store> Call<'_, S> {
                     instance: header.instance.as_deref(),
                     desired: &change.patch,
                     command_id,
+                    issued_at_ms: issued_at,
                 },
                 self.deadline,
             )
@@ -216,7 +217,7 @@ impl<S: Store> Call<'_, S> {
         patch: DeviceState,
         since: Option<Since>,
     ) -> Result<ControlAnswer, SkillError> {
-        let at_ms = now_ms();
+        let at_ms = self.services.clock.now_ms();
         let write = StateWrite {
             unless_reported: since,
             ..StateWrite::report(patch, CauseType::VoiceInteraction, at_ms)
@@ -366,7 +367,7 @@ impl<S: Store> Call<'_, S> {
             else {
                 return self.gone().await;
             };
-            let now = now_ms();
+            let now = self.services.clock.now_ms();
             match pending.settle(&device, Some(now)) {
                 // A jammed lock is told as it is, in the lock state of the answer.
                 Settlement::Confirmed | Settlement::Jammed => {

@@ -12,9 +12,9 @@ use crate::error::SkillError;
 use crate::ids::EndpointId;
 use crate::ids::UserId;
 use crate::metrics;
-use crate::store::{DeviceRead, Store, StoreError};
+use crate::store::{DeviceRead, DeviceStore, StoreError, TokenStore};
 
-pub async fn discover<S: Store>(
+pub async fn discover<S: TokenStore + DeviceStore>(
     services: &Services<S>,
     scope: &Scope,
     deadline: &Deadline,
@@ -70,7 +70,7 @@ pub struct Discovered<T> {
 /// once [`validate::MAX_ENDPOINTS`] valid endpoints are found (a device that breaks one of
 /// Alexa's limits is logged and left out). The devices past them are not read: an account of
 /// 100,000 items costs 300 devices of memory (Discover counts the rest, for its log line).
-pub async fn read<S: Store, T: DeviceRead>(
+pub async fn read<S: DeviceStore, T: DeviceRead>(
     store: &S,
     user_id: &UserId,
 ) -> Result<Discovered<T>, StoreError> {

@@ -13,7 +13,7 @@ use crate::grants;
 use crate::ids::{EndpointId, UserId};
 use crate::proactive::delivery::{Delivered, RetryPolicy, Sender};
 use crate::proactive::reports::{Report, ReportKind};
-use crate::store::Store;
+use crate::store::{GrantStore, ViewStore};
 use crate::view::AlexaView;
 
 /// The most a ghost's DeleteReport may add to the directive's answer: Alexa waits 8 s in all.
@@ -24,14 +24,22 @@ pub const BUDGET: Duration = Duration::from_secs(3);
 /// directive tries again. Each request is bounded by that time instead of the whole being
 /// cancelled from outside: a grant refresh that Login with Amazon has answered is written
 /// whatever the time (its refresh token may have rotated).
-pub async fn report_deleted<S: Store>(
+pub async fn report_deleted<S: GrantStore + ViewStore>(
     services: &Services<S>,
     user_id: &UserId,
     endpoint_id: &EndpointId,
     deadline: &Deadline,
 ) {
     let deadline = Deadline::after(BUDGET).min(*deadline);
-    let grant = match grants::usable(&services.store, &services.lwa, user_id, &deadline).await {
+    let grant = match grants::usable(
+        &services.store,
+        &services.lwa,
+        user_id,
+        &services.clock,
+        &deadline,
+    )
+    .await
+    {
         Ok(Some(grant)) => grant,
         Ok(None) => {
             debug!(
@@ -50,7 +58,7 @@ pub async fn report_deleted<S: Store>(
         resends: 0,
         ..RetryPolicy::default()
     };
-    let view = AlexaView::new(&services.store);
+    let view = AlexaView::new(&services.store, &services.clock);
     let sender = Sender {
         store: &services.store,
         lwa: &services.lwa,
@@ -58,6 +66,7 @@ pub async fn report_deleted<S: Store>(
         policy: &policy,
         deadline,
         observer: &view,
+        clock: &services.clock,
     };
     let report = Report {
         kind: ReportKind::Delete(vec![endpoint_id.to_owned()]),

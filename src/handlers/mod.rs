@@ -11,6 +11,7 @@ pub mod thermostat;
 use std::future::Future;
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::cloud::DeviceClouds;
 use crate::deadline::Deadline;
 use crate::error::SkillError;
@@ -35,16 +36,21 @@ pub struct Services<S> {
     /// How long a command waits for a device that must confirm, for a customer without an
     /// event grant.
     pub confirm_wait: Duration,
+    /// Where the handlers read the time of day.
+    pub clock: Clock,
 }
 
-impl<S: crate::store::Store> Services<S> {
+impl<S: crate::store::TokenStore> Services<S> {
     /// The customer `token` belongs to (every directive's first step).
     pub async fn customer(
         &self,
         token: &crate::alexa::BearerToken,
         deadline: &Deadline,
     ) -> Result<UserId, SkillError> {
-        Ok(self.linking.customer(&self.store, token, deadline).await?)
+        Ok(self
+            .linking
+            .customer(&self.store, token, &self.clock, deadline)
+            .await?)
     }
 }
 

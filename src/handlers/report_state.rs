@@ -4,7 +4,7 @@ use super::{Services, ghost, in_time};
 use crate::alexa::BearerToken;
 use crate::alexa::event::{self, Addressing, Empty, Message};
 use crate::deadline::Deadline;
-use crate::device::properties::{now_ms, reportable};
+use crate::device::properties::reportable;
 use crate::error::SkillError;
 use crate::ids::EndpointId;
 use crate::store::Store;
@@ -24,6 +24,6 @@ pub async fn report_state<S: Store>(
         ghost::report_deleted(services, &user_id, endpoint_id, deadline).await;
         return Err(SkillError::NoSuchEndpoint);
     };
-    let properties = reportable(&device, now_ms());
+    let properties = reportable(&device, services.clock.now_ms());
     Ok(event::state_response(to, true, properties))
 }

@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use super::jwks::{KeySet, KeySetError};
 use super::{JwksSource, JwtConfig, LinkingError, Rejection};
 use crate::alexa::BearerToken;
+use crate::clock::Clock;
 use crate::deadline::Deadline;
 use crate::http::Http;
 use crate::ids::UserId;
@@ -60,6 +61,7 @@ impl JwtVerifier {
     pub async fn customer(
         &self,
         token: &BearerToken,
+        clock: &Clock,
         deadline: &Deadline,
     ) -> Result<UserId, LinkingError> {
         let invalid = LinkingError::Invalid;
@@ -84,7 +86,7 @@ impl JwtVerifier {
         let claims = jsonwebtoken::decode::<Map<String, Value>>(token, key.decoding(), &validation)
             .map_err(|e| invalid(rejection(e.kind())))?
             .claims;
-        self.check(&claims, SystemTime::now())
+        self.check(&claims, clock.now())
     }
 
     /// The claims' rules, once the signature and issuer are known good.

@@ -17,16 +17,15 @@ pub mod jwks;
 pub mod jwt;
 pub mod userinfo;
 
-use std::time::SystemTime;
-
 pub use crate::config::linking::{JwksSource, JwtConfig, LinkingConfig, Mode, UserinfoConfig};
 
 use crate::alexa::BearerToken;
+use crate::clock::Clock;
 use crate::deadline::Deadline;
 use crate::http::{BodyError, Http};
 use crate::ids::UserId;
 use crate::metrics;
-use crate::store::{Store, StoreError, TokenHash};
+use crate::store::{StoreError, TokenHash, TokenStore};
 
 /// The longest customer id accepted from a token or a provider: it becomes the partition key
 /// of the customer's devices (DynamoDB allows 2,048 bytes).
@@ -62,15 +61,16 @@ impl AccountLinking {
     }
 
     /// The device cloud's user id of the customer `token` belongs to, by `deadline`.
-    pub async fn customer<S: Store>(
+    pub async fn customer<S: TokenStore>(
         &self,
         store: &S,
         token: &BearerToken,
+        clock: &Clock,
         deadline: &Deadline,
     ) -> Result<UserId, LinkingError> {
         let resolved = match self {
-            Self::Table => from_table(store, token, deadline).await,
-            Self::Jwt(verifier) => verifier.customer(token, deadline).await,
+            Self::Table => from_table(store, token, clock, deadline).await,
+            Self::Jwt(verifier) => verifier.customer(token, clock, deadline).await,
             Self::Userinfo(userinfo) => userinfo.customer(token, deadline).await,
         };
         if let Err(LinkingError::Unavailable(cause)) = &resolved {
@@ -82,9 +82,10 @@ impl AccountLinking {
 
 /// `table`: one consistent read of the token's hash (a token issued a moment ago, as linking
 /// is followed at once by AcceptGrant and Discover, must be found).
-async fn from_table<S: Store>(
+async fn from_table<S: TokenStore>(
     store: &S,
     token: &BearerToken,
+    clock: &Clock,
     deadline: &Deadline,
 ) -> Result<UserId, LinkingError> {
     let record = deadline
@@ -92,7 +93,7 @@ async fn from_table<S: Store>(
         .await
         .map_err(|_| LinkingError::OutOfTime)??
         .ok_or(LinkingError::Invalid(Rejection::Unknown))?;
-    if record.is_expired(SystemTime::now()) {
+    if record.is_expired(clock.now()) {
         return Err(LinkingError::Expired);
     }
     Ok(record.user_id)

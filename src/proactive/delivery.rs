@@ -9,13 +9,14 @@ use tracing::{debug, error, info, warn};
 use super::Observer;
 use super::reports::{Report, ReportKind, earliest};
 use crate::chain::Chain;
+use crate::clock::Clock;
 use crate::deadline::Deadline;
 use crate::gateway::{Gateway, GatewayError};
 use crate::grants::{self, Refreshed};
 use crate::http::REQUEST_TIMEOUT;
 use crate::lwa::Lwa;
 use crate::metrics;
-use crate::store::{Grant, Store};
+use crate::store::{Grant, GrantStore};
 
 /// How throttling and server errors are retried. Amazon: resend up to 3 times, at least 1 s apart.
 #[derive(Debug, Clone)]
@@ -76,13 +77,15 @@ pub struct Sender<'a, S, O> {
     pub deadline: Deadline,
     /// Told what is sent and what is accepted.
     pub observer: &'a O,
+    /// Where a refreshed grant's expiry is reckoned from.
+    pub clock: &'a Clock,
 }
 
 /// Time kept back from the deadline for answering Lambda, and for what an accepted report
 /// leads to (recording it in the Alexa view).
 const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 
-impl<S: Store, O: Observer> Sender<'_, S, O> {
+impl<S: GrantStore, O: Observer> Sender<'_, S, O> {
     /// Sends `reports` in order; what became of them.
     pub async fn deliver(&self, mut grant: Grant, reports: Vec<Report>) -> Delivered {
         let mut queue: VecDeque<Report> = reports.into();
@@ -218,7 +221,15 @@ impl<S: Store, O: Observer> Sender<'_, S, O> {
     /// Refreshes the grant in place. `Some(true)`: refreshed; `Some(false)`: revoked (the
     /// customer disabled the skill); `None`: the refresh failed and may work later.
     async fn refresh(&self, grant: &mut Grant) -> Option<bool> {
-        match grants::refresh(self.store, self.lwa, grant.clone(), &self.deadline).await {
+        match grants::refresh(
+            self.store,
+            self.lwa,
+            grant.clone(),
+            self.clock,
+            &self.deadline,
+        )
+        .await
+        {
             Ok(Refreshed::Fresh(fresh)) => {
                 *grant = fresh;
                 Some(true)

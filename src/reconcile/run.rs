@@ -10,10 +10,11 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 use std::collections::BTreeMap;
 
 use super::{difference, state_digest};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::deadline::Deadline;
 use crate::device::Device;
-use crate::device::properties::{now_ms, reportable};
+use crate::device::properties::reportable;
 use crate::error::Chain;
 use crate::gateway::Gateway;
 use crate::grants::{self, GrantError};
@@ -111,6 +112,7 @@ pub struct Reconciler<S> {
     policy: RetryPolicy,
     concurrency: usize,
     page_size: usize,
+    clock: Clock,
 }
 
 impl<S: Store> Reconciler<S> {
@@ -122,7 +124,14 @@ impl<S: Store> Reconciler<S> {
             policy,
             concurrency: config.stream_concurrency.max(1),
             page_size: config.reconcile_page_size.max(1),
+            clock: Clock::system(),
         }
+    }
+
+    /// The same reconciler reading the time from `clock` (a test's, set where it wants).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn from_config(store: S, config: &Config, http: crate::http::Http) -> Self {
@@ -163,7 +172,11 @@ impl<S: Store> Reconciler<S> {
             Err(e) => {
                 warn!(error = %Chain(e), "reconciliation failed; it stays requested");
                 metrics::reconciliation("failed", 0, 0, 0);
-                if let Err(e) = self.store.request_reconciliation(user_id, now_ms()).await {
+                if let Err(e) = self
+                    .store
+                    .request_reconciliation(user_id, self.clock.now_ms())
+                    .await
+                {
                     error!(error = %Chain(&e), "cannot request the reconciliation again");
                 }
             }
@@ -176,8 +189,14 @@ impl<S: Store> Reconciler<S> {
         user_id: &UserId,
         deadline: Instant,
     ) -> Result<Reconciled, ReconcileError> {
-        let Some(grant) =
-            grants::usable(&self.store, &self.lwa, user_id, &Deadline::at(deadline)).await?
+        let Some(grant) = grants::usable(
+            &self.store,
+            &self.lwa,
+            user_id,
+            &self.clock,
+            &Deadline::at(deadline),
+        )
+        .await?
         else {
             return Ok(Reconciled::NoGrant);
         };
@@ -186,7 +205,7 @@ impl<S: Store> Reconciler<S> {
         let found = discovery::read::<_, Device>(&self.store, user_id).await?;
         let devices = found.devices;
         let told = self.store.told(user_id).await?;
-        let mut diff = difference(&devices, &told, grant.granted_at, now_ms());
+        let mut diff = difference(&devices, &told, grant.granted_at, self.clock.now_ms());
         // An item this build cannot read (a capability of a newer build, a maker's typo) is
         // still the customer's device: deleting it would take it, and its routines, from Alexa.
         let before = diff.deletes.len();
@@ -201,7 +220,7 @@ impl<S: Store> Reconciler<S> {
         diff.deletes.truncate(MAX_DELETES_PER_RUN);
         let (upserts, states, deletes) =
             (diff.upserts.len(), diff.states.len(), diff.deletes.len());
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let added_states: BTreeMap<EndpointId, String> = devices
             .iter()
             .filter(|d| {
@@ -222,7 +241,7 @@ impl<S: Store> Reconciler<S> {
                 diff.states.into_iter().map(|c| (c, None)).collect(),
                 diff.deletes.into_iter().map(|id| (id, None)).collect(),
             );
-            let view = AlexaView::new(&self.store).with_states(added_states);
+            let view = AlexaView::new(&self.store, &self.clock).with_states(added_states);
             let sender = Sender {
                 store: &self.store,
                 lwa: &self.lwa,
@@ -230,6 +249,7 @@ impl<S: Store> Reconciler<S> {
                 policy: &self.policy,
                 deadline: Deadline::at(deadline),
                 observer: &view,
+                clock: &self.clock,
             };
             match sender.deliver(grant, reports).await {
                 Delivered::All => {}

@@ -13,13 +13,13 @@ use futures_util::StreamExt;
 use tracing::{debug, warn};
 
 use super::{
-    COUNT_PAGES, Counted, Definition, DevicePage, DeviceRead, Grant, Known, NewGrant, Since,
-    StateOutcome, StateWrite, Store, StoreError, Swap, TokenHash, TokenRecord, Told,
+    COUNT_PAGES, Counted, Definition, DevicePage, DeviceRead, DeviceStore, Grant, GrantStore,
+    Known, NewGrant, Since, StateOutcome, StateWrite, StoreError, Swap, TokenHash, TokenRecord,
+    TokenStore, Told, ViewStore,
 };
 use crate::alexa::BearerToken;
 use crate::config::Config;
 use crate::device::pending::PendingCommand;
-use crate::device::properties::now_ms;
 use crate::device::{Device, Field};
 use crate::http::ClientError;
 use crate::ids::{EndpointId, UserId};
@@ -179,7 +179,7 @@ impl DynamoStore {
     }
 }
 
-impl Store for DynamoStore {
+impl TokenStore for DynamoStore {
     async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         let out = self
             .client
@@ -201,7 +201,9 @@ impl Store for DynamoStore {
             })
             .transpose()
     }
+}
 
+impl DeviceStore for DynamoStore {
     async fn devices_page<T: DeviceRead>(
         &self,
         user_id: &UserId,
@@ -422,7 +424,9 @@ impl Store for DynamoStore {
             }
         }))
     }
+}
 
+impl GrantStore for DynamoStore {
     async fn grant(&self, user_id: &UserId) -> Result<Option<Grant>, StoreError> {
         let out = self
             .client
@@ -450,7 +454,7 @@ impl Store for DynamoStore {
                  grantedAt = :now, #reconcile = :now ADD #v :one",
         )
         .expression_attribute_names("#reconcile", RECONCILE_AFTER)
-        .expression_attribute_values(":now", AttributeValue::N(now_ms().to_string()))
+        .expression_attribute_values(":now", AttributeValue::N(new.granted_at.to_string()))
         .expression_attribute_names("#region", "region")
         .expression_attribute_names("#v", VERSION)
         .expression_attribute_values(":g", AttributeValue::S(new.region.to_string()))
@@ -564,7 +568,9 @@ impl Store for DynamoStore {
             });
         Ok((users, cursor))
     }
+}
 
+impl ViewStore for DynamoStore {
     async fn told(&self, user_id: &UserId) -> Result<BTreeMap<EndpointId, Told>, StoreError> {
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "camelCase")]

@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
 use super::{
-    Counted, Definition, DevicePage, DeviceRead, Grant, NewGrant, Since, StateOutcome, StateWrite,
-    Store, StoreError, Swap, TokenHash, TokenRecord, Told,
+    Counted, Definition, DevicePage, DeviceRead, DeviceStore, Grant, GrantStore, NewGrant, Since,
+    StateOutcome, StateWrite, StoreError, Swap, TokenHash, TokenRecord, TokenStore, Told,
+    ViewStore,
 };
 use crate::alexa::BearerToken;
 use crate::device::pending::PendingCommand;
-use crate::device::properties::now_ms;
 use crate::device::{Device, Field};
 use crate::ids::{EndpointId, UserId};
 
@@ -65,12 +65,14 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
 }
 
-impl Store for MemoryStore {
+impl TokenStore for MemoryStore {
     async fn token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         self.check()?;
         Ok(read(&self.tokens).get(hash).cloned())
     }
+}
 
+impl DeviceStore for MemoryStore {
     async fn devices_page<T: DeviceRead>(
         &self,
         user_id: &UserId,
@@ -204,7 +206,9 @@ impl Store for MemoryStore {
                 )
             }))
     }
+}
 
+impl GrantStore for MemoryStore {
     async fn grant(&self, user_id: &UserId) -> Result<Option<Grant>, StoreError> {
         self.check()?;
         Ok(read(&self.grants).get(user_id).cloned())
@@ -221,8 +225,8 @@ impl Store for MemoryStore {
             expires_at: new.expires_at,
             region: new.region,
             version,
-            granted_at: now_ms(),
-            reconcile_after: Some(now_ms()),
+            granted_at: new.granted_at,
+            reconcile_after: Some(new.granted_at),
         };
         grants.insert(grant.user_id.clone(), grant.clone());
         Ok(grant)
@@ -300,7 +304,9 @@ impl Store for MemoryStore {
         let cursor = more.then(|| page.last().map(|u| u.to_string())).flatten();
         Ok((page, cursor))
     }
+}
 
+impl ViewStore for MemoryStore {
     async fn told(&self, user_id: &UserId) -> Result<BTreeMap<EndpointId, Told>, StoreError> {
         self.check()?;
         Ok(read(&self.told)

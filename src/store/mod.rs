@@ -64,14 +64,25 @@ impl DeviceRead for DeviceDefinition {
     }
 }
 
-/// What the skill reads from storage.
-pub trait Store: Send + Sync {
+/// Everything the Lambdas keep: one trait per table, so that each part of the product names
+/// the tables it uses (a handler that only reads devices cannot write a grant). Implemented
+/// for whatever implements the four.
+pub trait Store: TokenStore + DeviceStore + GrantStore + ViewStore {}
+
+impl<T: TokenStore + DeviceStore + GrantStore + ViewStore> Store for T {}
+
+/// The account-linking tokens the device cloud issued (the tokens table).
+pub trait TokenStore: Send + Sync {
     /// The account-linking token with this hash, if the device cloud issued it.
     fn token(
         &self,
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
+}
 
+/// The customers' devices, their state and pending commands (the devices table, written by
+/// the device cloud too).
+pub trait DeviceStore: Send + Sync {
     /// A page of the customer's devices in endpoint id order, after the endpoint id `after`:
     /// at most `limit` items are read (fewer when the store's pages are smaller). Items that
     /// cannot be decoded are logged and left out: one broken item must not hide a whole
@@ -144,7 +155,11 @@ pub trait Store: Send + Sync {
         &self,
         thing_name: &str,
     ) -> impl Future<Output = Result<Option<(UserId, EndpointId)>, StoreError>> + Send;
+}
 
+/// Login with Amazon grants, and the reconciliation requests kept with them (the grants
+/// table).
+pub trait GrantStore: Send + Sync {
     /// The customer's Login with Amazon grant, if they enabled the skill with events.
     fn grant(
         &self,
@@ -190,7 +205,10 @@ pub trait Store: Send + Sync {
         after: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = Result<(Vec<UserId>, Option<String>), StoreError>> + Send;
+}
 
+/// What Alexa was told and accepted, and the reconciler's markers (the Alexa view table).
+pub trait ViewStore: Send + Sync {
     /// What Alexa accepted last of the customer's endpoints: endpoint id → [`Told`].
     fn told(
         &self,
@@ -245,11 +263,11 @@ pub struct DevicePage<T> {
     pub next: Option<EndpointId>,
 }
 
-/// The most pages (each up to 1 MB of items) [`Store::count_devices`] reads: the count is for
+/// The most pages (each up to 1 MB of items) [`DeviceStore::count_devices`] reads: the count is for
 /// a log line and a metric, and an account bigger than that is told as "at least".
 pub const COUNT_PAGES: usize = 4;
 
-/// What [`Store::count_devices`] found.
+/// What [`DeviceStore::count_devices`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counted {
     pub items: usize,
@@ -433,6 +451,8 @@ pub struct NewGrant {
     pub refresh_token: Secret,
     pub expires_at: i64,
     pub region: GatewayRegion,
+    /// When the customer gave it, in ms: their first reconciliation is asked for then.
+    pub granted_at: i64,
 }
 
 /// The SHA-256 of an account-linking token, hex encoded: the key of the tokens table. Raw

@@ -16,10 +16,11 @@ use tokio::time::Instant;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use self::changes::{Action, StreamEvent, UserChanges};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::deadline::Deadline;
 use crate::device::mapping;
-use crate::device::properties::{now_ms, reportable};
+use crate::device::properties::reportable;
 use crate::error::Chain;
 use crate::gateway::Gateway;
 use crate::grants;
@@ -38,6 +39,7 @@ pub struct StreamProcessor<S> {
     gateway: Gateway,
     concurrency: usize,
     policy: RetryPolicy,
+    clock: Clock,
 }
 
 impl<S: Store> StreamProcessor<S> {
@@ -54,7 +56,14 @@ impl<S: Store> StreamProcessor<S> {
             gateway,
             concurrency: concurrency.max(1),
             policy,
+            clock: Clock::system(),
         }
+    }
+
+    /// The same processor reading the time from `clock` (a test's, set where it wants).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn from_config(store: S, config: &Config, http: crate::http::Http) -> Self {
@@ -119,7 +128,7 @@ impl<S: Store> StreamProcessor<S> {
     /// Sends one customer's changes; the earliest undelivered record, if any.
     async fn process_user(&self, user: UserChanges, deadline: Instant) -> Option<usize> {
         let deadline = Deadline::at(deadline);
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let mut reports = reports_for(&user, now, |_| true);
         if reports.is_empty() && !pending::any_settled(&user) {
             return None;
@@ -130,7 +139,15 @@ impl<S: Store> StreamProcessor<S> {
             .iter()
             .filter_map(|c| c.first_record())
             .min()?;
-        let grant = match grants::usable(&self.store, &self.lwa, &user.user_id, &deadline).await {
+        let grant = match grants::usable(
+            &self.store,
+            &self.lwa,
+            &user.user_id,
+            &self.clock,
+            &deadline,
+        )
+        .await
+        {
             Ok(Some(grant)) => grant,
             Ok(None) => {
                 debug!("no grant: the customer has not enabled the skill with events");
@@ -171,7 +188,7 @@ impl<S: Store> StreamProcessor<S> {
         let mut all = settlements.responses;
         all.extend(reports);
         info!(reports = all.len(), "sending changes");
-        let view = AlexaView::new(&self.store).with_states(added_states(&user, now));
+        let view = AlexaView::new(&self.store, &self.clock).with_states(added_states(&user, now));
         let sender = Sender {
             store: &self.store,
             lwa: &self.lwa,
@@ -179,6 +196,7 @@ impl<S: Store> StreamProcessor<S> {
             policy: &self.policy,
             deadline,
             observer: &view,
+            clock: &self.clock,
         };
         let failed = if all.is_empty() {
             None

@@ -13,7 +13,7 @@ use crate::device::pending::Settlement;
 use crate::device::properties::reportable;
 use crate::ids::{EndpointId, UserId};
 use crate::proactive::reports::{AsyncResponse, Report, ReportKind};
-use crate::store::{Store, StoreError, Swap};
+use crate::store::{DeviceStore, StoreError, Swap};
 
 /// What one customer's changes settle.
 #[derive(Debug, Default)]
@@ -31,7 +31,7 @@ pub fn any_settled(user: &UserChanges) -> bool {
 
 /// The pending commands the customer's changes settle, each judged against the image of the
 /// record that settles it ([`super::changes::EndpointChange::settled`]).
-pub async fn settlements<S: Store>(
+pub async fn settlements<S: DeviceStore>(
     store: &S,
     user: &UserChanges,
     now_ms: i64,
@@ -88,7 +88,7 @@ pub async fn settlements<S: Store>(
 /// `REMOVE_ATTEMPTS` times, and a list still not written is said so (its commands are
 /// answered again by the device's next record, which Alexa ignores for a directive it has
 /// its answer to).
-pub async fn remove<S: Store>(
+pub async fn remove<S: DeviceStore>(
     store: &S,
     user_id: &UserId,
     settled: &[(EndpointId, Vec<String>)],

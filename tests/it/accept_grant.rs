@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use alexa_smart_home::alexa::{BearerToken, Secret};
 use alexa_smart_home::gateway::GatewayRegion;
-use alexa_smart_home::store::{Store, TokenRecord, unix_seconds};
+use alexa_smart_home::store::{GrantStore, TokenRecord, unix_seconds};
 use serde_json::{Value, json};
 use support::dynamo::TestTables;
 use support::{logs, schema};

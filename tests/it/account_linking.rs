@@ -12,8 +12,8 @@ use alexa_smart_home::config::linking::default_jwks_url;
 use alexa_smart_home::deadline::Deadline;
 use alexa_smart_home::linking::{JwksSource, JwtConfig, LinkingConfig, UserinfoConfig};
 use alexa_smart_home::skill::Skill;
-use alexa_smart_home::store::Store;
 use alexa_smart_home::store::dynamo::DynamoStore;
+use alexa_smart_home::store::{DeviceStore, GrantStore};
 use alexa_smart_home_local::idp::{
     self, AUDIENCE, Failure, IdentityProvider, SigningKey, hmac_token, unsigned_token,
 };

@@ -7,9 +7,9 @@ use crate::support;
 
 use alexa_smart_home::alexa::BearerToken;
 use alexa_smart_home::alexa::event::CauseType;
-use alexa_smart_home::device::properties::{UNKNOWN_UNCERTAINTY_MS, now_ms, time_of_sample};
+use alexa_smart_home::device::properties::{UNKNOWN_UNCERTAINTY_MS, time_of_sample};
 use alexa_smart_home::device::{Connectivity, Device, DeviceState, Field};
-use alexa_smart_home::store::{StateOutcome, StateWrite, Store, TokenRecord};
+use alexa_smart_home::store::{DeviceStore, StateOutcome, StateWrite, TokenRecord};
 use serde_json::{Value, json};
 use support::proactive::*;
 use wiremock::matchers::{body_string_contains, method};
@@ -144,7 +144,7 @@ async fn a_device_side_change_is_one_change_report_with_changed_properties_and_c
     accept_all(&h.gateway).await;
 
     // WHEN the device cloud records that someone set it to 40 % and 4000 K in its app, 5 s ago
-    let at_ms = now_ms() - 5_000;
+    let at_ms = h.clock.now_ms() - 5_000;
     let patch = DeviceState {
         brightness: Some(40),
         color_temperature_kelvin: Some(4000),
@@ -244,7 +244,7 @@ async fn every_device_side_cause_is_carried() {
             brightness(level),
             None,
             cause_type,
-            now_ms(),
+            h.clock.now_ms(),
         )
         .await;
 
@@ -339,7 +339,7 @@ async fn writing_the_same_values_again_sends_nothing() {
         brightness: Some(40),
         ..DeviceState::default()
     };
-    let first = now_ms();
+    let first = h.clock.now_ms();
     write(
         &h,
         &u,
@@ -415,7 +415,7 @@ async fn a_change_of_something_alexa_is_not_told_about_sends_nothing() {
         activated,
         None,
         CauseType::AppInteraction,
-        now_ms(),
+        h.clock.now_ms(),
     )
     .await;
     write(
@@ -425,7 +425,7 @@ async fn a_change_of_something_alexa_is_not_told_about_sends_nothing() {
         brightness(55),
         None,
         CauseType::PhysicalInteraction,
-        now_ms(),
+        h.clock.now_ms(),
     )
     .await;
     let (batch, response) = h.run_batch().await;
@@ -449,7 +449,7 @@ async fn a_change_of_something_alexa_is_not_told_about_sends_nothing() {
         on,
         None,
         CauseType::PhysicalInteraction,
-        now_ms(),
+        h.clock.now_ms(),
     )
     .await;
     let (_, response) = h.run_batch().await;
@@ -475,7 +475,7 @@ async fn several_changes_of_one_endpoint_in_a_batch_are_one_report_of_the_latest
     accept_all(&h.gateway).await;
 
     // GIVEN three brightness changes before the batch is read
-    let start = now_ms();
+    let start = h.clock.now_ms();
     for (i, level) in [10_u8, 20, 30].into_iter().enumerate() {
         let at = start + i64::try_from(i).unwrap();
         let state = brightness(level);
@@ -518,7 +518,7 @@ async fn losing_and_regaining_connectivity_are_each_a_change() {
 
     // GIVEN the device cloud loses the lamp (its poll also confirms the last known power state:
     // a write of connectivity alone fails, see `a_connectivity_only_write_is_a_change`)
-    let lost_at = now_ms();
+    let lost_at = h.clock.now_ms();
     let lost = Some(Connectivity::Unreachable);
     write(
         &h,
@@ -602,7 +602,16 @@ async fn two_endpoints_are_two_reports_and_a_customer_without_a_grant_none() {
         ..DeviceState::default()
     };
     let physical = CauseType::PhysicalInteraction;
-    write(&h, &a, "lamp-1", brightness(60), None, physical, now_ms()).await;
+    write(
+        &h,
+        &a,
+        "lamp-1",
+        brightness(60),
+        None,
+        physical,
+        h.clock.now_ms(),
+    )
+    .await;
     write(
         &h,
         &b,
@@ -610,7 +619,7 @@ async fn two_endpoints_are_two_reports_and_a_customer_without_a_grant_none() {
         brightness(60),
         None,
         physical,
-        now_ms(),
+        h.clock.now_ms(),
     )
     .await;
     write(
@@ -620,7 +629,7 @@ async fn two_endpoints_are_two_reports_and_a_customer_without_a_grant_none() {
         off,
         None,
         CauseType::RuleTrigger,
-        now_ms(),
+        h.clock.now_ms(),
     )
     .await;
     let (batch, response) = h.run_batch().await;
@@ -678,7 +687,7 @@ async fn a_change_report_failing_past_the_retries_fails_the_batch_from_its_recor
         brightness(70),
         None,
         physical,
-        now_ms(),
+        h.clock.now_ms(),
     )
     .await;
     write(
@@ -688,7 +697,7 @@ async fn a_change_report_failing_past_the_retries_fails_the_batch_from_its_recor
         brightness(70),
         None,
         physical,
-        now_ms(),
+        h.clock.now_ms(),
     )
     .await;
     let (batch, response) = h.run_batch().await;
@@ -733,7 +742,7 @@ async fn a_connectivity_only_write_is_a_change() {
     accept_all(&h.gateway).await;
 
     // GIVEN the device cloud records only that the lamp is unreachable
-    let at = now_ms();
+    let at = h.clock.now_ms();
     let lost = Some(Connectivity::Unreachable);
     let written = write(
         &h,
@@ -778,7 +787,16 @@ async fn a_change_report_whose_grant_cannot_be_refreshed_is_retried() {
 
     // WHEN the lamp changes and the batch is processed
     let physical = CauseType::PhysicalInteraction;
-    write(&h, &u, "lamp-1", brightness(80), None, physical, now_ms()).await;
+    write(
+        &h,
+        &u,
+        "lamp-1",
+        brightness(80),
+        None,
+        physical,
+        h.clock.now_ms(),
+    )
+    .await;
     let (batch, response) = h.run_batch().await;
 
     // THEN nothing was sent, and the batch fails from the change's record
@@ -812,7 +830,7 @@ async fn a_confirming_poll_does_not_become_the_cause_of_a_change() {
     accept_all(&h.gateway).await;
 
     // GIVEN someone dims the lamp at the wall, and a poll then finds the same brightness
-    let at = now_ms();
+    let at = h.clock.now_ms();
     write(
         &h,
         &u,

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use alexa_smart_home::alexa::BearerToken;
 use alexa_smart_home::alexa::event::CauseType;
 use alexa_smart_home::device::{Connectivity, Device, LockState};
-use alexa_smart_home::store::{Store, TokenRecord};
+use alexa_smart_home::store::{DeviceStore, GrantStore, TokenRecord};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use support::dynamo::TestTables;
@@ -603,6 +603,7 @@ async fn a_directive_for_a_deleted_endpoint_is_no_such_endpoint_and_sends_its_de
             refresh_token: Secret::new("Atzr|ghost-buster"),
             expires_at: i64::MAX,
             region: GatewayRegion::NorthAmerica,
+            granted_at: alexa_smart_home::clock::Clock::system().now_ms(),
         })
         .await
         .unwrap();

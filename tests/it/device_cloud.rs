@@ -8,8 +8,9 @@ use crate::support;
 use std::time::Duration;
 
 use alexa_smart_home::bridge::Outcome;
+use alexa_smart_home::clock::Clock;
 use alexa_smart_home::device::{Device, LockState, UserId};
-use alexa_smart_home::store::Store;
+use alexa_smart_home::store::DeviceStore;
 use serde_json::{Value, json};
 use support::proactive::{ACCESS, Harness, accept_all, names, no_failures};
 use support::{iot, json as to_json, schema};
@@ -533,7 +534,7 @@ async fn a_lock_behind_the_makers_api_is_confirmed_when_the_makers_cloud_writes_
                 connectivity: None,
                 expected: None,
                 cause: CauseType::VoiceInteraction,
-                at_ms: alexa_smart_home::device::properties::now_ms(),
+                at_ms: Clock::system().now_ms(),
                 shadow_version: None,
                 unless_reported: None,
             },

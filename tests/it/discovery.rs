@@ -5,6 +5,7 @@ use crate::support;
 use std::collections::HashMap;
 
 use alexa_smart_home::alexa::BearerToken;
+use alexa_smart_home::clock::Clock;
 use alexa_smart_home::device::Device;
 use alexa_smart_home::store::TokenRecord;
 use alexa_smart_home::store::seed::Seed;
@@ -296,6 +297,38 @@ async fn expired_token_is_expired_authorization_credential() {
     let answer = discover(&tables, "old-token").await;
     assert_eq!(
         answer["event"]["payload"]["type"],
+        "EXPIRED_AUTHORIZATION_CREDENTIAL"
+    );
+}
+
+/// The skill reads the time from its clock: a token is good until the clock passes its
+/// expiry, and expired from the second after.
+#[tokio::test]
+async fn a_token_expires_when_the_skills_clock_passes_its_expiry() {
+    let tables = TestTables::new().await;
+    let expires_at = 2_000_000_000;
+    let record = TokenRecord {
+        user_id: "u-expiring".into(),
+        expires_at: Some(expires_at),
+    };
+    tables
+        .store
+        .put_token(&BearerToken::new("expiring-token"), &record)
+        .await
+        .unwrap();
+    let clock = Clock::at_ms((expires_at - 1) * 1000);
+    let skill = support::skill(tables.store.clone(), &tables.config).with_clock(clock.clone());
+    let directive = directive_with_token(DISCOVER, "expiring-token");
+
+    let before = support::json(&skill.handle(&directive).await);
+    schema::assert_valid(&before);
+    assert_eq!(before["event"]["header"]["name"], "Discover.Response");
+
+    clock.advance(std::time::Duration::from_secs(2));
+    let after = support::json(&skill.handle(&directive).await);
+    schema::assert_valid(&after);
+    assert_eq!(
+        after["event"]["payload"]["type"],
         "EXPIRED_AUTHORIZATION_CREDENTIAL"
     );
 }

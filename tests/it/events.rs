@@ -77,7 +77,7 @@ async fn every_sample_directive_is_supported_and_answered() {
 async fn the_sample_stream_event_is_a_lambda_event_the_stream_processor_handles() {
     use alexa_smart_home::alexa::Secret;
     use alexa_smart_home::gateway::GatewayRegion;
-    use alexa_smart_home::store::{NewGrant, Store};
+    use alexa_smart_home::store::{GrantStore, NewGrant};
     use alexa_smart_home::stream::StreamProcessor;
     use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
 
@@ -99,6 +99,7 @@ async fn the_sample_stream_event_is_a_lambda_event_the_stream_processor_handles(
             refresh_token: Secret::new("Atzr|sample"),
             expires_at: i64::MAX,
             region: GatewayRegion::NorthAmerica,
+            granted_at: alexa_smart_home::clock::Clock::system().now_ms(),
         })
         .await
         .unwrap();

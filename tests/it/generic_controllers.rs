@@ -7,9 +7,9 @@
 use crate::support;
 
 use alexa_smart_home::alexa::event::CauseType;
-use alexa_smart_home::device::properties::now_ms;
+use alexa_smart_home::clock::Clock;
 use alexa_smart_home::device::{Device, DeviceState, Field, SettingValue};
-use alexa_smart_home::store::{StateOutcome, StateWrite, Store};
+use alexa_smart_home::store::{DeviceStore, StateOutcome, StateWrite};
 use serde_json::{Value, json};
 use support::dynamo::TestTables;
 use support::proactive::{Harness, accept_all, names, no_failures};
@@ -593,7 +593,7 @@ async fn a_sensor_reports_its_state_and_an_opened_door_is_a_physical_change_repo
                 connectivity: None,
                 expected: None,
                 cause: CauseType::PhysicalInteraction,
-                at_ms: now_ms(),
+                at_ms: Clock::system().now_ms(),
                 shadow_version: None,
                 unless_reported: None,
             },
@@ -688,7 +688,7 @@ async fn a_settings_change_on_the_device_is_a_change_report_with_its_instance() 
                 connectivity: None,
                 expected: None,
                 cause: CauseType::PhysicalInteraction,
-                at_ms: now_ms(),
+                at_ms: Clock::system().now_ms(),
                 shadow_version: None,
                 unless_reported: None,
             },

@@ -142,7 +142,7 @@ async fn the_bridge_binary_writes_a_reported_state_through_the_runtime_api() {
         "{}",
         String::from_utf8_lossy(&answer.body)
     );
-    use alexa_smart_home::store::Store;
+    use alexa_smart_home::store::DeviceStore;
     let stored = tables
         .store
         .device(&lock.definition.user_id, &"front-door-lock".into())

@@ -1,6 +1,7 @@
 //! The product crate's layout: its modules form no import circle, at either granularity (the
 //! crate's top-level modules, and each file's module), and the proactive layer knows nothing
-//! of the stream or of reconciliation. Read from the sources: `crate::…` paths and `super::…`
+//! of the stream or of reconciliation; what is written once is written once, and the time of
+//! day is read by the clock alone. Read from the sources: `crate::…` paths and `super::…`
 //! paths outside test modules and comments.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -306,5 +307,28 @@ fn each_alexa_namespace_is_spelled_once() {
     assert!(
         undeclared.is_empty(),
         "namespaces outside Interface: {undeclared:?}"
+    );
+}
+
+/// The time of day is read by `Clock` alone (which a test sets), and by the deadline's
+/// conversion of Lambda's epoch deadline to the monotonic clock, which is a duration.
+#[test]
+fn the_time_of_day_is_read_only_by_the_clock() {
+    let reads: Vec<String> = product_files()
+        .iter()
+        .filter(|(path, _)| !path.ends_with("src/clock.rs") && !path.ends_with("src/deadline.rs"))
+        .flat_map(|(path, text)| {
+            text.lines()
+                .filter(|l| {
+                    ["SystemTime::now", "Utc::now", "Local::now"]
+                        .iter()
+                        .any(|r| l.contains(r))
+                })
+                .map(move |l| format!("{path}: {}", l.trim()))
+        })
+        .collect();
+    assert!(
+        reads.is_empty(),
+        "the time of day read outside Clock: {reads:#?}"
     );
 }

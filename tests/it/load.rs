@@ -14,10 +14,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alexa_smart_home::alexa::BearerToken;
+use alexa_smart_home::clock::Clock;
 use alexa_smart_home::device::Device;
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::{self, DynamoStore};
-use alexa_smart_home::store::{Store, TokenRecord};
+use alexa_smart_home::store::{DeviceStore, TokenRecord};
 use aws_sdk_dynamodb::config::retry::RetryPartition;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use serde_json::{Value, json};
@@ -147,7 +148,7 @@ struct Workload {
 
 impl Workload {
     async fn seed(store: &DynamoStore, mix: Mix) -> Self {
-        let now = alexa_smart_home::device::properties::now_ms();
+        let now = Clock::system().now_ms();
         let mut tokens = Vec::new();
         let mut lights_by_user: Vec<Vec<Light>> = Vec::new();
         for i in 0..mix.users {

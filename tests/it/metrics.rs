@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use alexa_smart_home::alexa::Secret;
 use alexa_smart_home::gateway::GatewayRegion;
 use alexa_smart_home::store::seed::Seed;
-use alexa_smart_home::store::{NewGrant, Store, unix_seconds};
+use alexa_smart_home::store::{GrantStore, NewGrant, unix_seconds};
 use alexa_smart_home_local::runtime_api::RuntimeApi;
 use serde_json::{Value, json};
 use support::dynamo::TestTables;
@@ -160,6 +160,7 @@ async fn the_lambdas_write_embedded_metrics_without_secrets_or_customer_ids() {
             refresh_token: Secret::new(REFRESH),
             expires_at: unix_seconds(SystemTime::now()) + 10,
             region: GatewayRegion::NorthAmerica,
+            granted_at: alexa_smart_home::clock::Clock::system().now_ms(),
         })
         .await
         .unwrap();

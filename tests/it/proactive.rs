@@ -9,12 +9,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use alexa_smart_home::alexa::Secret;
+use alexa_smart_home::clock::Clock;
 use alexa_smart_home::deadline::Deadline;
 use alexa_smart_home::device::Device;
 use alexa_smart_home::grants;
 use alexa_smart_home::http;
 use alexa_smart_home::lwa::Lwa;
-use alexa_smart_home::store::{Store, unix_seconds};
+use alexa_smart_home::store::{GrantStore, unix_seconds};
 use serde_json::json;
 use support::proactive::*;
 use wiremock::matchers::{body_string_contains, header, method};
@@ -292,6 +293,42 @@ async fn a_token_near_expiry_is_refreshed_and_the_new_grant_stored() {
     );
 }
 
+/// The processor reads the time from its clock: a grant is used as it is until the clock
+/// brings its expiry within the margin, and the refreshed one expires an hour after the clock.
+#[tokio::test]
+async fn a_grant_is_refreshed_once_the_clock_brings_its_expiry_within_the_margin() {
+    let u = user();
+    let mut h = Harness::new(&[]).await;
+    h.grant(&u, 3600).await;
+    Mock::given(method("POST"))
+        .respond_with(lwa_tokens("Atza|refreshed"))
+        .mount(&h.lwa)
+        .await;
+    accept_all(&h.gateway).await;
+
+    h.store().put_device(&device(&u, "lamp-1")).await.unwrap();
+    no_failures(&h.run_batch().await.1);
+    assert!(
+        h.lwa_requests().await.is_empty(),
+        "an hour left: no refresh"
+    );
+
+    // 56 minutes on, 4 are left: inside the 5-minute margin.
+    h.clock.advance(Duration::from_secs(56 * 60));
+    h.store().put_device(&device(&u, "lamp-2")).await.unwrap();
+    no_failures(&h.run_batch().await.1);
+    assert_eq!(h.lwa_requests().await.len(), 1);
+    let stored = h.store().grant(&u).await.unwrap().unwrap();
+    assert_eq!(stored.access_token.expose(), "Atza|refreshed");
+    assert_eq!(stored.expires_at, unix_seconds(h.clock.now()) + 3600);
+    let events = h.events().await;
+    assert_eq!(events[0]["event"]["payload"]["scope"]["token"], ACCESS);
+    assert_eq!(
+        events[1]["event"]["payload"]["scope"]["token"],
+        "Atza|refreshed"
+    );
+}
+
 #[tokio::test]
 async fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
     let u = user();
@@ -314,6 +351,7 @@ async fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
         h.store(),
         &lwa,
         grant,
+        &Clock::system(),
         &Deadline::after(Duration::from_secs(8)),
     )
     .await
@@ -631,9 +669,10 @@ async fn two_concurrent_refreshes_keep_the_newer_grant() {
 
     // Two invocations refresh the same grant (version 1) at the same time.
     let deadline = Deadline::after(Duration::from_secs(8));
+    let clock = Clock::system();
     let (first, second) = tokio::join!(
-        grants::refresh(h.store(), &lwa, grant.clone(), &deadline),
-        grants::refresh(h.store(), &lwa, grant.clone(), &deadline)
+        grants::refresh(h.store(), &lwa, grant.clone(), &clock, &deadline),
+        grants::refresh(h.store(), &lwa, grant.clone(), &clock, &deadline)
     );
     let (grants::Refreshed::Fresh(first), grants::Refreshed::Fresh(second)) =
         (first.unwrap(), second.unwrap())

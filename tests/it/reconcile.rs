@@ -16,7 +16,7 @@ use alexa_smart_home::reconcile::dead_letter::DeadLetters;
 use alexa_smart_home::reconcile::run::Reconciler;
 use alexa_smart_home::reconcile::trigger::{ReconcileFunction, Trigger};
 use alexa_smart_home::store::dynamo::{self, DynamoStore};
-use alexa_smart_home::store::{Store, TokenRecord};
+use alexa_smart_home::store::{GrantStore, TokenRecord};
 use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home_local::stream::{LocalStream, Start};
 use serde_json::{Value, json};

@@ -11,12 +11,12 @@ use std::time::{Duration, SystemTime};
 
 use alexa_smart_home::alexa::Secret;
 use alexa_smart_home::alexa::event::CauseType;
+use alexa_smart_home::clock::Clock;
 use alexa_smart_home::cloud::Adapter;
 use alexa_smart_home::cloud::https::verify_request;
-use alexa_smart_home::device::properties::now_ms;
 use alexa_smart_home::device::{Device, DeviceState, LockState, UserId};
 use alexa_smart_home::store::dynamo::DynamoStore;
-use alexa_smart_home::store::{StateWrite, Store, TokenRecord, unix_seconds};
+use alexa_smart_home::store::{DeviceStore, GrantStore, StateWrite, TokenRecord, unix_seconds};
 use alexa_smart_home_local::runtime_api::RuntimeApi;
 use serde_json::{Value, json};
 use support::dynamo::TestTables;
@@ -142,7 +142,11 @@ async fn an_adjustment_reaches_the_device_once_when_it_reports_while_taking_it()
                 command["endpointId"].as_str().unwrap(),
             );
             store
-                .update_state(&user.into(), &endpoint.into(), &report(desired, now_ms()))
+                .update_state(
+                    &user.into(),
+                    &endpoint.into(),
+                    &report(desired, Clock::system().now_ms()),
+                )
                 .await
                 .unwrap();
             Action::answer(202, json!({}))
@@ -309,7 +313,11 @@ async fn a_confirmation_in_time_is_answered_though_its_batch_is_processed_late()
     // WHEN the lock reports LOCKED at once, but the stream batch holding that report is
     // processed 3 s later (throttled, retried), after the command's deadline
     h.store()
-        .update_state(&user, &"door".into(), &report(locked(), now_ms()))
+        .update_state(
+            &user,
+            &"door".into(),
+            &report(locked(), Clock::system().now_ms()),
+        )
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -335,7 +343,7 @@ async fn a_pending_command_with_a_field_this_build_does_not_know_blocks_nothing(
     h.grant(&user, 3600).await;
     accept_all(&h.gateway).await;
     let newer = json!([{"correlationToken": "ct-newer", "commandId": "newer-1",
-        "expect": {"lockState": "LOCKED"}, "issuedAt": now_ms(), "deadline": now_ms() + 60_000,
+        "expect": {"lockState": "LOCKED"}, "issuedAt": Clock::system().now_ms(), "deadline": Clock::system().now_ms() + 60_000,
         "retryBudget": {"left": 2}}]);
     h.store()
         .client()
@@ -713,7 +721,11 @@ async fn a_confirmation_from_a_device_cloud_whose_clock_is_behind_still_counts()
 
     // WHEN the maker's cloud, whose clock is 5 s behind ours, records the lock's report
     h.store()
-        .update_state(&user, &"door".into(), &report(locked(), now_ms() - 5_000))
+        .update_state(
+            &user,
+            &"door".into(),
+            &report(locked(), Clock::system().now_ms() - 5_000),
+        )
         .await
         .unwrap();
     no_failures(&h.run_batch().await.1);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use alexa_smart_home::alexa::BearerToken;
 use alexa_smart_home::store::seed::Seed;
-use alexa_smart_home::store::{Store, TokenHash, TokenRecord};
+use alexa_smart_home::store::{DeviceStore, GrantStore, TokenHash, TokenRecord};
 use alexa_smart_home_local::runtime_api::RuntimeApi;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};

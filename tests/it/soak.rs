@@ -39,8 +39,9 @@ use std::time::{Duration, SystemTime};
 
 use alexa_smart_home::alexa::Secret;
 use alexa_smart_home::alexa::event::CauseType;
+use alexa_smart_home::clock::Clock;
 use alexa_smart_home::cloud::{Adapter, DeviceClouds};
-use alexa_smart_home::device::properties::{now_ms, values};
+use alexa_smart_home::device::properties::values;
 use alexa_smart_home::device::{
     Connectivity, Device, DeviceCapability, DeviceDefinition, DeviceRelationships, DeviceState,
     Field, Hsb, LockState, Setpoints, SettingValue, TemperatureScale, mapping,
@@ -51,7 +52,9 @@ use alexa_smart_home::proactive::delivery::RetryPolicy;
 use alexa_smart_home::reconcile::run::Reconciler;
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::DynamoStore;
-use alexa_smart_home::store::{NewGrant, StateWrite, Store, TokenRecord, unix_seconds};
+use alexa_smart_home::store::{
+    DeviceStore, GrantStore, NewGrant, StateWrite, TokenRecord, unix_seconds,
+};
 use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home_local::shadow::LocalShadows;
 use alexa_smart_home_local::stream::{LocalStream, Start};
@@ -638,7 +641,8 @@ fn change_state(rng: &mut fastrand::Rng, d: &mut Device) {
         }
         Some(_) => return,
     };
-    d.sampled_at.insert(Field::parse(field), now_ms());
+    d.sampled_at
+        .insert(Field::parse(field), Clock::system().now_ms());
     d.changed_by = [
         None,
         Some(CauseType::PhysicalInteraction),
@@ -942,7 +946,11 @@ async fn makers_api(
             .update_state(
                 &user.as_str().into(),
                 &endpoint.as_str().into(),
-                &StateWrite::report(patch, CauseType::PhysicalInteraction, now_ms()),
+                &StateWrite::report(
+                    patch,
+                    CauseType::PhysicalInteraction,
+                    Clock::system().now_ms(),
+                ),
             )
             .await
             .unwrap();
@@ -986,7 +994,11 @@ impl IotSim {
                 .update_state(
                     &user.into(),
                     &endpoint.as_str().into(),
-                    &StateWrite::report(patch, CauseType::PhysicalInteraction, now_ms()),
+                    &StateWrite::report(
+                        patch,
+                        CauseType::PhysicalInteraction,
+                        Clock::system().now_ms(),
+                    ),
                 )
                 .await
                 .unwrap();
@@ -1588,6 +1600,7 @@ async fn no_change_is_lost_under_faults() {
                 refresh_token: Secret::new(format!("Atzr|{user}")),
                 expires_at: unix_seconds(SystemTime::now()) + expires_in,
                 region: GatewayRegion::NorthAmerica,
+                granted_at: alexa_smart_home::clock::Clock::system().now_ms(),
             })
             .await
             .unwrap();

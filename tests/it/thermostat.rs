@@ -7,7 +7,7 @@
 use crate::support;
 
 use alexa_smart_home::device::Device;
-use alexa_smart_home::store::Store;
+use alexa_smart_home::store::DeviceStore;
 use serde_json::{Value, json};
 use support::dynamo::TestTables;
 use support::send;

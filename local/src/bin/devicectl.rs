@@ -11,10 +11,11 @@ use std::time::{Duration, SystemTime};
 
 use alexa_smart_home::alexa::BearerToken;
 use alexa_smart_home::alexa::event::CauseType;
+use alexa_smart_home::clock::Clock;
 use alexa_smart_home::cloud::{Adapter, DeviceClouds};
 use alexa_smart_home::config::Config;
 use alexa_smart_home::config::linking::default_jwks_url;
-use alexa_smart_home::device::properties::{now_ms, reportable};
+use alexa_smart_home::device::properties::reportable;
 use alexa_smart_home::device::{Connectivity, Device, DeviceCapability, DeviceState, LockState};
 use alexa_smart_home::http;
 use alexa_smart_home::ids::{EndpointId, UserId};
@@ -23,7 +24,9 @@ use alexa_smart_home::reconcile::trigger::Trigger;
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::{self, DynamoStore};
 use alexa_smart_home::store::seed::Seed;
-use alexa_smart_home::store::{StateOutcome, StateWrite, Store, TokenRecord, tables, unix_seconds};
+use alexa_smart_home::store::{
+    DeviceStore, StateOutcome, StateWrite, TokenRecord, tables, unix_seconds,
+};
 use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home_local::certify;
 use alexa_smart_home_local::fakes::FakeAmazon;
@@ -465,7 +468,7 @@ async fn run(command: Command) -> Result<(), BoxError> {
                 .device(&user, &endpoint_id)
                 .await?
                 .ok_or_else(|| format!("no device {endpoint_id} for {user}"))?;
-            let properties = reportable(&device, now_ms());
+            let properties = reportable(&device, Clock::system().now_ms());
             let view = serde_json::json!({
                 "state": device.state,
                 "connectivity": device.connectivity,
@@ -660,7 +663,7 @@ async fn write_state(
         connectivity,
         expected: None,
         cause,
-        at_ms: now_ms(),
+        at_ms: Clock::system().now_ms(),
         shadow_version: None,
         unless_reported: None,
     };

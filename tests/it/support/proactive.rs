@@ -2,16 +2,19 @@
 //! stream (read as Lambda would) → the stream processor → wiremock fakes of the event gateway
 //! and Login with Amazon on 127.0.0.1.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use alexa_smart_home::alexa::Secret;
+use alexa_smart_home::clock::Clock;
 use alexa_smart_home::device::Device;
 use alexa_smart_home::device::mapping;
-use alexa_smart_home::device::properties::{now_ms, reportable};
+use alexa_smart_home::device::properties::reportable;
 use alexa_smart_home::gateway::GatewayRegion;
 use alexa_smart_home::http;
 use alexa_smart_home::store::dynamo::DynamoStore;
-use alexa_smart_home::store::{Definition, Grant, Known, NewGrant, Store, unix_seconds};
+use alexa_smart_home::store::{
+    Definition, Grant, GrantStore, Known, NewGrant, ViewStore, unix_seconds,
+};
 use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home::view;
 use alexa_smart_home_local::stream::{LocalStream, Start};
@@ -34,6 +37,8 @@ pub struct Harness {
     pub lwa: MockServer,
     pub processor: StreamProcessor<DynamoStore>,
     pub stream: LocalStream,
+    /// The processor's clock, stopped at the harness's start: a test moves it.
+    pub clock: Clock,
 }
 
 impl Harness {
@@ -50,11 +55,13 @@ impl Harness {
         tables.config.lwa_client_id = Some("client-id".into());
         tables.config.lwa_client_secret = Some(Secret::new("client-secret"));
         tables.config.event_gateway_url = Some(format!("{}/v3/events", gateway.uri()));
+        let clock = Clock::stopped();
         let processor = StreamProcessor::from_config(
             tables.store.clone(),
             &tables.config,
             http::client().unwrap(),
-        );
+        )
+        .with_clock(clock.clone());
         let endpoint = tables.config.dynamodb_endpoint.clone().unwrap();
         let stream = LocalStream::open(
             &endpoint,
@@ -70,6 +77,7 @@ impl Harness {
             lwa,
             processor,
             stream,
+            clock,
         }
     }
 
@@ -77,15 +85,17 @@ impl Harness {
         &self.tables.store
     }
 
-    /// A grant for `user` whose access token expires in `expires_in` seconds.
+    /// A grant for `user` whose access token expires `expires_in` seconds after the harness's
+    /// clock.
     pub async fn grant(&self, user: &str, expires_in: i64) -> Grant {
         self.store()
             .put_grant(NewGrant {
                 user_id: user.into(),
                 access_token: Secret::new(ACCESS),
                 refresh_token: Secret::new(REFRESH),
-                expires_at: unix_seconds(SystemTime::now()) + expires_in,
+                expires_at: unix_seconds(self.clock.now()) + expires_in,
                 region: GatewayRegion::NorthAmerica,
+                granted_at: self.clock.now_ms(),
             })
             .await
             .unwrap()
@@ -146,7 +156,11 @@ pub async fn told(store: &DynamoStore, devices: &[Device]) {
             state: Some(view::state_digest(&reportable(d, 0))),
         };
         store
-            .record_definitions(&d.definition.user_id, &[definition], now_ms())
+            .record_definitions(
+                &d.definition.user_id,
+                &[definition],
+                Clock::system().now_ms(),
+            )
             .await
             .unwrap();
     }
