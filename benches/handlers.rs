@@ -14,9 +14,9 @@ use alexa_smart_home::config::Config;
 use alexa_smart_home::device::mapping;
 use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::TokenRecord;
-use alexa_smart_home::store::memory::MemoryStore;
 use alexa_smart_home::store::seed::Seed;
 use alexa_smart_home::stream::{changes, reports_for};
+use alexa_smart_home_local::memory::MemoryStore;
 use common::{account, read};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 

@@ -18,7 +18,7 @@ use alexa_smart_home::deadline::Deadline;
 use alexa_smart_home::linking::{
     AccountLinking, JwksSource, JwtConfig, LinkingConfig, LinkingError,
 };
-use alexa_smart_home::store::memory::MemoryStore;
+use alexa_smart_home_local::memory::MemoryStore;
 use jsonwebtoken::Algorithm;
 use libfuzzer_sys::fuzz_target;
 

@@ -20,9 +20,9 @@ use alexa_smart_home::alexa::Secret;
 use alexa_smart_home::config::Config;
 use alexa_smart_home::gateway::GatewayRegion;
 use alexa_smart_home::skill::Skill;
-use alexa_smart_home::store::memory::MemoryStore;
 use alexa_smart_home::store::seed::Seed;
 use alexa_smart_home::store::{GrantStore, NewGrant, TokenRecord};
+use alexa_smart_home_local::memory::MemoryStore;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 

@@ -16,8 +16,8 @@ use alexa_smart_home::device::pending::PendingCommand;
 use alexa_smart_home::device::properties::reportable;
 use alexa_smart_home::device::{DeviceState, LockState};
 use alexa_smart_home::store::DeviceStore;
-use alexa_smart_home::store::memory::MemoryStore;
 use alexa_smart_home::store::seed::Seed;
+use alexa_smart_home_local::memory::MemoryStore;
 use libfuzzer_sys::fuzz_target;
 
 struct Harness {

@@ -1,12 +1,12 @@
-//! Storage: the port the handlers use ([`Store`]) and its adapters.
+//! Storage: the port, one trait per table ([`TokenStore`], [`DeviceStore`], [`GrantStore`],
+//! [`ViewStore`]; [`Store`] is the four), and its adapters.
 //!
-//! - [`dynamo`]: the DynamoDB tables (the product).
-//! - [`memory`]: an in-memory store for unit tests, fuzzing and benchmarks of handler logic.
+//! - [`dynamo`]: the DynamoDB tables (the product). An in-memory adapter for tests, fuzzing
+//!   and benchmarks is in the local crate (`alexa_smart_home_local::memory`), never deployed.
 //! - [`seed`]: example accounts from a JSON file.
 //! - [`tables`]: creating the tables, for local runs and tests (in AWS, `template.yaml` does it).
 
 pub mod dynamo;
-pub mod memory;
 pub mod seed;
 pub mod tables;
 

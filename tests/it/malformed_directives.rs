@@ -4,7 +4,7 @@
 use crate::support;
 
 use alexa_smart_home::config::Config;
-use alexa_smart_home::store::memory::MemoryStore;
+use alexa_smart_home_local::memory::MemoryStore;
 use serde_json::{Value, json};
 use support::schema;
 

@@ -1,18 +1,20 @@
-//! An in-memory [`Store`], for unit tests, fuzzing and benchmarks of handler logic. The
-//! DynamoDB adapter itself is tested against a real DynamoDB-compatible server.
+//! An in-memory [`Store`](alexa_smart_home::store::Store), for tests, fuzzing and benchmarks
+//! of handler logic: it re-implements DynamoDB's conditional writes, so it lives here, with
+//! the other stand-ins, and not in what is deployed. The DynamoDB adapter itself is tested
+//! against real DynamoDB-compatible servers.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
-use super::{
+use alexa_smart_home::alexa::BearerToken;
+use alexa_smart_home::device::pending::PendingCommand;
+use alexa_smart_home::device::{Device, Field};
+use alexa_smart_home::ids::{EndpointId, UserId};
+use alexa_smart_home::store::{
     Counted, Definition, DevicePage, DeviceRead, DeviceStore, Grant, GrantStore, NewGrant, Since,
     StateOutcome, StateWrite, StoreError, Swap, TokenHash, TokenRecord, TokenStore, Told,
     ViewStore,
 };
-use crate::alexa::BearerToken;
-use crate::device::pending::PendingCommand;
-use crate::device::{Device, Field};
-use crate::ids::{EndpointId, UserId};
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
