@@ -102,10 +102,9 @@ enum Command {
         /// An Alexa display category.
         #[arg(long, default_value = "LIGHT")]
         category: String,
-        /// A capability as the devices table names it (power, brightness, percentage, color,
-        /// colorTemperature, thermostat, temperatureSensor, lock, scene, speaker,
-        /// contactSensor, motionSensor); repeatable. Range, mode and toggle settings need
-        /// their names and values: write those with put-device.
+        /// A capability as the devices table names it (`power`, `brightness`, …: the device
+        /// model's list of interfaces, docs/device-model.md); repeatable. Range, mode and
+        /// toggle settings need their names and values: write those with put-device.
         #[arg(long = "capability", default_value = "power")]
         capabilities: Vec<String>,
         #[arg(long, default_value = "Example Devices")]
