@@ -116,6 +116,7 @@ enum Cap {
     Power,
     Brightness,
     Percentage,
+    PowerLevel,
     Color,
     ColorTemperature(u16, u16),
     Thermostat(Vec<Text>, u8),
@@ -219,6 +220,7 @@ impl Cap {
             Cap::Power => DeviceCapability::Power,
             Cap::Brightness => DeviceCapability::Brightness,
             Cap::Percentage => DeviceCapability::Percentage,
+            Cap::PowerLevel => DeviceCapability::PowerLevel,
             Cap::Color => DeviceCapability::Color,
             Cap::ColorTemperature(min, max) => DeviceCapability::ColorTemperature {
                 min_kelvin: u32::from(*min),

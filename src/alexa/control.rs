@@ -17,6 +17,8 @@ pub enum Command {
     AdjustBrightness(i64),
     SetPercentage(i64),
     AdjustPercentage(i64),
+    SetPowerLevel(i64),
+    AdjustPowerLevel(i64),
     SetColor(Color),
     SetColorTemperature(i64),
     IncreaseColorTemperature,
@@ -196,6 +198,11 @@ impl Command {
             }
             (Interface::Percentage, "AdjustPercentage") => field::<PercentageDelta>(payload)
                 .map(|p| Self::AdjustPercentage(p.percentage_delta)),
+            (Interface::PowerLevel, "SetPowerLevel") => {
+                field::<PowerLevel>(payload).map(|p| Self::SetPowerLevel(p.power_level))
+            }
+            (Interface::PowerLevel, "AdjustPowerLevel") => field::<PowerLevelDelta>(payload)
+                .map(|p| Self::AdjustPowerLevel(p.power_level_delta)),
             (Interface::Color, "SetColor") => {
                 field::<SetColor>(payload).map(|p| Self::SetColor(p.color))
             }
@@ -256,6 +263,7 @@ impl Command {
             Self::TurnOn | Self::TurnOff => Interface::Power,
             Self::SetBrightness(_) | Self::AdjustBrightness(_) => Interface::Brightness,
             Self::SetPercentage(_) | Self::AdjustPercentage(_) => Interface::Percentage,
+            Self::SetPowerLevel(_) | Self::AdjustPowerLevel(_) => Interface::PowerLevel,
             Self::SetColor(_) => Interface::Color,
             Self::SetColorTemperature(_)
             | Self::IncreaseColorTemperature
@@ -302,6 +310,18 @@ struct Percentage {
 #[serde(rename_all = "camelCase")]
 struct PercentageDelta {
     percentage_delta: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PowerLevel {
+    power_level: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PowerLevelDelta {
+    power_level_delta: i64,
 }
 
 #[derive(Deserialize)]

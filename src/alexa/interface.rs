@@ -47,6 +47,7 @@ interfaces! {
     Power = "Alexa.PowerController",
     Brightness = "Alexa.BrightnessController",
     Percentage = "Alexa.PercentageController",
+    PowerLevel = "Alexa.PowerLevelController",
     Color = "Alexa.ColorController",
     ColorTemperature = "Alexa.ColorTemperatureController",
     Thermostat = "Alexa.ThermostatController",

@@ -22,6 +22,7 @@ pub enum Property {
     PowerState,
     Brightness,
     Percentage,
+    PowerLevel,
     Color,
     ColorTemperature,
     TargetSetpoint,
@@ -52,6 +53,7 @@ impl Property {
             Self::PowerState => Interface::Power,
             Self::Brightness => Interface::Brightness,
             Self::Percentage => Interface::Percentage,
+            Self::PowerLevel => Interface::PowerLevel,
             Self::Color => Interface::Color,
             Self::ColorTemperature => Interface::ColorTemperature,
             Self::TargetSetpoint
@@ -76,6 +78,7 @@ impl Property {
             Self::PowerState => "powerState",
             Self::Brightness => "brightness",
             Self::Percentage => "percentage",
+            Self::PowerLevel => "powerLevel",
             Self::Color => "color",
             Self::ColorTemperature => "colorTemperatureInKelvin",
             Self::TargetSetpoint => "targetSetpoint",
@@ -108,6 +111,7 @@ impl Property {
             Self::PowerState => Field::PowerOn,
             Self::Brightness => Field::Brightness,
             Self::Percentage => Field::Percentage,
+            Self::PowerLevel => Field::PowerLevel,
             Self::Color => Field::Color,
             Self::ColorTemperature => Field::ColorTemperatureKelvin,
             Self::TargetSetpoint => Field::TargetSetpoint,
@@ -146,6 +150,7 @@ impl Property {
             Self::Brightness if is_off_light(device) => Some(Value::Percent(0)),
             Self::Brightness => s.brightness.map(Value::Percent),
             Self::Percentage => s.percentage.map(Value::Percent),
+            Self::PowerLevel => s.power_level.map(Value::Percent),
             Self::Color => s.color.map(Value::Color),
             Self::ColorTemperature => s.color_temperature_kelvin.map(Value::Kelvin),
             Self::TargetSetpoint => s.target_setpoint.map(|v| temperature(device, v)),
@@ -240,6 +245,7 @@ impl DeviceCapability {
             Self::Power => vec![Property::PowerState],
             Self::Brightness => vec![Property::Brightness],
             Self::Percentage => vec![Property::Percentage],
+            Self::PowerLevel => vec![Property::PowerLevel],
             Self::Color => vec![Property::Color],
             Self::ColorTemperature { .. } => vec![Property::ColorTemperature],
             // A thermostat always knows the room temperature; Alexa asks for it with the
@@ -302,7 +308,8 @@ mod tests {
     /// Every capability the device model knows, as a device cloud writes it.
     fn every_capability() -> Vec<DeviceCapability> {
         serde_json::from_value(json!([
-            {"type": "power"}, {"type": "brightness"}, {"type": "percentage"}, {"type": "color"},
+            {"type": "power"}, {"type": "brightness"}, {"type": "percentage"}, {"type": "powerLevel"},
+            {"type": "color"},
             {"type": "colorTemperature"}, {"type": "thermostat", "modes": ["HEAT"], "setpoints": "triple"},
             {"type": "temperatureSensor"}, {"type": "lock"}, {"type": "scene"}, {"type": "speaker"},
             {"type": "range", "instance": "Fan.Speed", "names": [{"asset": "Alexa.Setting.FanSpeed"}],
@@ -326,6 +333,7 @@ mod tests {
             power_on: Some(true),
             brightness: Some(1),
             percentage: Some(2),
+            power_level: Some(4),
             color: Some(Hsb {
                 hue: 1.0,
                 saturation: 0.5,
@@ -396,6 +404,7 @@ mod tests {
                 DeviceCapability::Power
                 | DeviceCapability::Brightness
                 | DeviceCapability::Percentage
+                | DeviceCapability::PowerLevel
                 | DeviceCapability::Color
                 | DeviceCapability::ColorTemperature { .. }
                 | DeviceCapability::Thermostat { .. }
@@ -411,7 +420,7 @@ mod tests {
                 | DeviceCapability::Unknown => {}
             }
         }
-        assert_eq!(every_capability().len(), 15);
+        assert_eq!(every_capability().len(), 16);
     }
 
     #[test]

@@ -183,6 +183,8 @@ pub enum DeviceCapability {
     Brightness,
     /// A generic 0–100 % setting (fan speed, blind position, …).
     Percentage,
+    /// The power a device draws or delivers, 0–100 % (a dimmer switch, a fan's motor).
+    PowerLevel,
     /// Hue, saturation and brightness.
     Color,
     /// White temperature in kelvin, within the bulb's own range.

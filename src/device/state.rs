@@ -140,6 +140,8 @@ state_fields! {
     Brightness brightness: u8 = "brightness",
     /// 0–100 %.
     Percentage percentage: u8 = "percentage",
+    /// 0–100 %.
+    PowerLevel power_level: u8 = "powerLevel",
     Color color: Hsb = "color",
     ColorTemperatureKelvin color_temperature_kelvin: u32 = "colorTemperatureKelvin",
     /// In the thermostat's scale (Celsius for a device without one).

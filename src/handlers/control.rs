@@ -463,6 +463,11 @@ pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
             patch.percentage = Some(adjust_percent(current.percentage.unwrap_or(0), delta)?);
             relative = true;
         }
+        Command::SetPowerLevel(v) => patch.power_level = Some(percent(v)?),
+        Command::AdjustPowerLevel(delta) => {
+            patch.power_level = Some(adjust_percent(current.power_level.unwrap_or(0), delta)?);
+            relative = true;
+        }
         Command::SetColor(c) => {
             in_range(c.hue, 0.0, 360.0)?;
             in_range(c.saturation, 0.0, 1.0)?;

@@ -101,6 +101,21 @@ async fn every_control_directive_changes_the_stored_state_and_answers_with_it() 
             ("Alexa.PercentageController", "percentage", json!(20)),
         ),
         (
+            "PowerLevelController",
+            "SetPowerLevel",
+            "hallway-dimmer-switch",
+            |d| d.state.power_level == Some(42),
+            ("Alexa.PowerLevelController", "powerLevel", json!(42)),
+        ),
+        // seeded at 60, -10
+        (
+            "PowerLevelController",
+            "AdjustPowerLevel",
+            "hallway-dimmer-switch",
+            |d| d.state.power_level == Some(50),
+            ("Alexa.PowerLevelController", "powerLevel", json!(50)),
+        ),
+        (
             "ColorController",
             "SetColor",
             "bedroom-color-light",
@@ -419,6 +434,16 @@ async fn control_errors() {
             "events/PercentageController/PercentageController.SetPercentage.request.json",
             json!({"percentage": -5}),
             json!({"minimumValue": 0.0, "maximumValue": 100.0}),
+        ),
+        (
+            "events/PowerLevelController/PowerLevelController.SetPowerLevel.request.json",
+            json!({"powerLevel": 101}),
+            json!({"minimumValue": 0.0, "maximumValue": 100.0}),
+        ),
+        (
+            "events/PowerLevelController/PowerLevelController.AdjustPowerLevel.request.json",
+            json!({"powerLevelDelta": -101}),
+            json!({"minimumValue": -100.0, "maximumValue": 100.0}),
         ),
         (
             "events/ColorTemperatureController/ColorTemperatureController.SetColorTemperature.request.json",

@@ -614,6 +614,7 @@ enum StateOp {
     Power(bool),
     Brightness(u8),
     Percentage(u8),
+    PowerLevel(u8),
     Color(Hsb),
     ColorTemperature(u32),
     Setpoint(f64),
@@ -702,6 +703,7 @@ fn state_op() -> impl Strategy<Value = StateOp> {
         any::<bool>().prop_map(StateOp::Power),
         (0..=100u8).prop_map(StateOp::Brightness),
         (0..=100u8).prop_map(StateOp::Percentage),
+        (0..=100u8).prop_map(StateOp::PowerLevel),
         select(vec![0.0, 120.5, 359.0]).prop_map(|hue| StateOp::Color(Hsb {
             hue,
             saturation: 1.0,
@@ -776,6 +778,7 @@ fn apply_state(d: &mut Device, op: &StateOp, cause: Option<CauseType>, at: i64) 
         StateOp::Power(v) => (s.power_on = Some(v), "powerOn").1,
         StateOp::Brightness(v) => (s.brightness = Some(v), "brightness").1,
         StateOp::Percentage(v) => (s.percentage = Some(v), "percentage").1,
+        StateOp::PowerLevel(v) => (s.power_level = Some(v), "powerLevel").1,
         StateOp::Color(v) => (s.color = Some(v), "color").1,
         StateOp::ColorTemperature(v) => {
             (

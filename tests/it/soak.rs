@@ -553,6 +553,9 @@ fn change_state(rng: &mut fastrand::Rng, d: &mut Device) {
         Some(DeviceCapability::Percentage) => {
             (s.percentage = Some(rng.u8(0..=100)), "percentage").1
         }
+        Some(DeviceCapability::PowerLevel) => {
+            (s.power_level = Some(rng.u8(0..=100)), "powerLevel").1
+        }
         Some(DeviceCapability::Color) => {
             let color = Hsb {
                 hue: f64::from(rng.u16(0..360)),
@@ -639,7 +642,8 @@ fn change_state(rng: &mut fastrand::Rng, d: &mut Device) {
         Some(DeviceCapability::MotionSensor) => {
             (s.motion_detected = Some(rng.bool()), "motionDetected").1
         }
-        Some(_) => return,
+        // Nothing to report: a new capability with state is to be added above.
+        Some(DeviceCapability::Scene { .. } | DeviceCapability::Unknown) => return,
     };
     d.sampled_at
         .insert(Field::parse(field), Clock::system().now_ms());

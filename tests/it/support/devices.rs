@@ -92,8 +92,8 @@ pub fn triple_celsius() -> DeviceCapability {
 }
 
 /// Every valid capability of issue #12's device kinds, for generators that pick among them:
-/// a bulb with its own white range, the generic controllers above, both sensors, and the dual
-/// and triple thermostats.
+/// a bulb with its own white range, the generic controllers above, both sensors, the dual
+/// and triple thermostats, and a dimmer switch's power level.
 pub fn makers_kinds() -> Vec<DeviceCapability> {
     vec![
         DeviceCapability::ColorTemperature {
@@ -109,6 +109,7 @@ pub fn makers_kinds() -> Vec<DeviceCapability> {
         DeviceCapability::MotionSensor,
         dual_fahrenheit(),
         triple_celsius(),
+        DeviceCapability::PowerLevel,
     ]
 }
 
