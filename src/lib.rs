@@ -10,14 +10,16 @@
 //!   AWS IoT Core device shadows, or the maker's HTTPS API) and what came back.
 //! - [`bridge`]: the shadow bridge Lambda's core: a device's reported shadow state into the
 //!   devices table.
-//! - [`store`]: the storage port ([`store::Store`]) with its DynamoDB adapter and an
-//!   in-memory one for unit tests and fuzzing.
+//! - [`store`]: the storage port, one trait per table ([`store::TokenStore`],
+//!   [`store::DeviceStore`], [`store::GrantStore`], [`store::ViewStore`]), with its DynamoDB
+//!   adapter.
 //! - [`handlers`]: one module per directive; each turns a typed directive into a reply.
 //! - [`skill`]: the skill Lambda's core: parse the raw directive, dispatch, map errors.
 //! - [`stream`]: the stream Lambda's core: device changes → proactive events to Alexa.
 //! - [`proactive`]: building proactive events within Alexa's limits and delivering them.
-//! - [`reconcile`]: what Alexa was last told against the devices table (anti-entropy); [`view`]
-//!   records what Alexa was told, for it.
+//! - [`view`]: what Alexa was told and accepted (the Alexa view), as the proactive layer's
+//!   observer records it, and the digests it is compared by.
+//! - [`reconcile`]: what Alexa was last told against the devices table (anti-entropy).
 //! - [`gateway`], [`lwa`], [`grants`]: the event gateway, Login with Amazon, and keeping a
 //!   customer's grant fresh.
 //! - [`linking`]: account linking, which customer a bearer token belongs to (the tokens
@@ -25,11 +27,12 @@
 //! - [`error`]: the one error enum and its mapping to Alexa error types; [`chain`] writes an
 //!   error with its causes for the logs.
 //! - [`config`] and [`runtime`]: what the binaries read and set up once at cold start.
-//! - [`deadline`]: when an invocation's work must be done, and what each call may spend.
+//! - [`deadline`]: when an invocation's work must be done, and what each call may spend;
+//!   [`clock`]: the time of day, which a test sets.
 //!
 //! The binaries in `src/bin/` only wire these together. Local stand-ins (fakes, the local
-//! stream reader, `devicectl`) live in the `alexa-smart-home-local` crate (`local/`), which is
-//! never deployed.
+//! stream reader, the in-memory store, `devicectl`) live in the `alexa-smart-home-local` crate
+//! (`local/`), which is never deployed.
 
 pub mod alexa;
 pub mod bridge;
