@@ -123,7 +123,7 @@ pub async fn refresh<S: GrantStore>(
                 .request_reconciliation(&grant.user_id, clock.now_ms())
                 .await
             {
-                tracing::warn!(error = %crate::error::Chain(&e), "cannot request a reconciliation");
+                tracing::warn!(error = %crate::chain::Chain(&e), "cannot request a reconciliation");
             }
             Err(e.into())
         }

@@ -17,6 +17,8 @@
 //! - [`skill`]: the skill Lambda's core: parse the raw directive, dispatch, map errors.
 //! - [`stream`]: the stream Lambda's core: device changes → proactive events to Alexa.
 //! - [`proactive`]: building proactive events within Alexa's limits and delivering them.
+//! - [`endpoints`]: the endpoints Alexa may know of a customer (what Discover answers, and
+//!   what reconciliation compares).
 //! - [`view`]: what Alexa was told and accepted (the Alexa view), as the proactive layer's
 //!   observer records it, and the digests it is compared by.
 //! - [`reconcile`]: what Alexa was last told against the devices table (anti-entropy).
@@ -42,6 +44,7 @@ pub mod cloud;
 pub mod config;
 pub mod deadline;
 pub mod device;
+pub mod endpoints;
 pub mod error;
 pub mod gateway;
 pub mod grants;

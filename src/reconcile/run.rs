@@ -15,10 +15,10 @@ use crate::config::Config;
 use crate::deadline::Deadline;
 use crate::device::Device;
 use crate::device::properties::reportable;
+use crate::endpoints;
 use crate::error::Chain;
 use crate::gateway::Gateway;
 use crate::grants::{self, GrantError};
-use crate::handlers::discovery;
 use crate::ids::{EndpointId, UserId};
 use crate::lwa::Lwa;
 use crate::metrics;
@@ -202,7 +202,7 @@ impl<S: Store> Reconciler<S> {
         };
         let requested = grant.reconcile_after;
         // Whole items: their state is compared too.
-        let found = discovery::read::<_, Device>(&self.store, user_id).await?;
+        let found = endpoints::read::<_, Device>(&self.store, user_id).await?;
         let devices = found.devices;
         let told = self.store.told(user_id).await?;
         let mut diff = difference(&devices, &told, grant.granted_at, self.clock.now_ms());

@@ -103,7 +103,7 @@ pub trait DeviceStore: Send + Sync {
     ) -> impl Future<Output = Result<Counted, StoreError>> + Send;
 
     /// Every readable device of the customer, page by page: for tools. The Lambdas read only
-    /// what they can use ([`crate::handlers::discovery::read`]).
+    /// what they can use ([`crate::endpoints::read`]).
     fn devices<T: DeviceRead>(
         &self,
         user_id: &UserId,

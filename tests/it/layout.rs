@@ -1,8 +1,8 @@
 //! The product crate's layout: its modules form no import circle, at either granularity (the
-//! crate's top-level modules, and each file's module), and the proactive layer knows nothing
-//! of the stream or of reconciliation; what is written once is written once, and the time of
-//! day is read by the clock alone. Read from the sources: `crate::…` paths and `super::…`
-//! paths outside test modules and comments.
+//! crate's top-level modules, and each file's module), each imports only from its layer or
+//! below, and the proactive layer knows nothing of the stream or of reconciliation; what is
+//! written once is written once, and the time of day is read by the clock alone. Read from the
+//! sources: `crate::…` paths and `super::…` paths outside test modules and comments.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -204,6 +204,49 @@ fn the_proactive_layer_knows_nothing_of_streams_or_reconciliation() {
             tops["proactive"]
         );
     }
+}
+
+/// The product's layers, bottom up (docs/architecture.md, "The layers"): a module imports
+/// only from its own layer or those below. Every top-level module has its place here, so that
+/// a new one is placed on purpose.
+const LAYERS: &[&[&str]] = &[
+    // What everything shares: the ids, the time, deadlines, error chains, metric names.
+    &["ids", "clock", "deadline", "chain", "metrics"],
+    // The two models.
+    &["alexa", "device"],
+    // The ports and clients, and the configuration they are built from.
+    &[
+        "http", "config", "gateway", "store", "cloud", "lwa", "linking",
+    ],
+    // Above the ports: grants, proactive events, the Alexa view, a customer's endpoints, and
+    // the one mapping of the ports' errors to Alexa's.
+    &["grants", "proactive", "view", "endpoints", "error"],
+    // The Lambdas' cores.
+    &["handlers", "stream", "reconcile", "bridge"],
+    // The skill and the cold start the binaries share.
+    &["skill", "runtime"],
+];
+
+#[test]
+fn each_module_imports_only_from_its_layer_or_below() {
+    let tops = top_level(&imports(&modules()));
+    let layer = |m: &str| LAYERS.iter().position(|l| l.contains(&m));
+    let mut wrong = Vec::new();
+    for (from, tos) in tops.iter().filter(|(m, _)| !m.is_empty()) {
+        let Some(own) = layer(from) else {
+            wrong.push(format!("{from} has no layer"));
+            continue;
+        };
+        for to in tos {
+            if layer(to).is_none_or(|l| l > own) {
+                wrong.push(format!(
+                    "{from} (layer {own}) imports {to} ({:?})",
+                    layer(to)
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
 #[test]
