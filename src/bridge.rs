@@ -167,6 +167,7 @@ impl<S: DeviceStore> Bridge<S> {
                 .unwrap_or_else(|| self.clock.now_ms()),
             shadow_version: Some(documents.current.version),
             unless_reported: None,
+            answered: false,
         };
         Ok(
             match self

@@ -114,13 +114,13 @@ impl<S: ViewStore> Observer for AlexaView<'_, S> {
             ReportKind::Change(c) => {
                 let digest = state_digest(c.changed.iter().chain(&c.unchanged));
                 self.store
-                    .record_state(user_id, &c.endpoint_id, &digest)
+                    .record_state(user_id, &c.endpoint_id, &digest, self.clock.now_ms())
                     .await
             }
             ReportKind::Response(r) => {
                 let digest = state_digest(&r.properties);
                 self.store
-                    .record_state(user_id, &r.endpoint_id, &digest)
+                    .record_state(user_id, &r.endpoint_id, &digest, self.clock.now_ms())
                     .await
             }
         };

@@ -170,6 +170,9 @@ impl DeviceStore for MemoryStore {
             device.sampled_at.insert(Field::Connectivity, change.at_ms);
         }
         device.changed_by = Some(change.cause);
+        if change.answered {
+            device.answered_at = Some(change.at_ms);
+        }
         Ok(StateOutcome::Written(Box::new(device.clone())))
     }
 
@@ -332,8 +335,13 @@ impl ViewStore for MemoryStore {
                 .or_default();
             row.definition = Some(d.known.clone());
             row.told_at = at_ms;
-            if row.state_digest.is_none() {
-                row.state_digest = d.state.clone();
+            if d.state.is_some() {
+                if row.state_digest.is_none() {
+                    row.state_digest = d.state.clone();
+                }
+                if row.state_at == 0 {
+                    row.state_at = at_ms;
+                }
             }
         }
         Ok(())
@@ -344,12 +352,15 @@ impl ViewStore for MemoryStore {
         user_id: &UserId,
         endpoint_id: &EndpointId,
         digest: &str,
+        at_ms: i64,
     ) -> Result<(), StoreError> {
         self.check()?;
-        write(&self.told)
+        let mut told = write(&self.told);
+        let row = told
             .entry((user_id.to_owned(), endpoint_id.to_owned()))
-            .or_default()
-            .state_digest = Some(digest.to_owned());
+            .or_default();
+        row.state_digest = Some(digest.to_owned());
+        row.state_at = at_ms;
         Ok(())
     }
 

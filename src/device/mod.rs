@@ -130,6 +130,11 @@ pub struct Device {
     /// repeated shadow document never overwrites a newer one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow_version: Option<u64>,
+    /// When a directive's answer last told Alexa the device's state (Unix milliseconds): the
+    /// skill's, written with that state. An answer is not recorded in the Alexa view (no write
+    /// on a directive's path); reconciliation compares this with when the view's state was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<i64>,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -125,6 +125,7 @@ impl<S: Store> Call<'_, S> {
             // An adjustment is computed from the state just read: it is written only if that
             // state still holds, so that concurrent adjustments all count.
             expected: change.relative.then(|| self.device.state.clone()),
+            answered: true,
             ..StateWrite::report(change.patch, CauseType::VoiceInteraction, at_ms)
         };
         // Abandoning this write at the deadline is safe: nothing was told to anyone yet, and
@@ -220,6 +221,7 @@ impl<S: Store> Call<'_, S> {
         let at_ms = self.services.clock.now_ms();
         let write = StateWrite {
             unless_reported: since,
+            answered: true,
             ..StateWrite::report(patch, CauseType::VoiceInteraction, at_ms)
         };
         let device = match self

@@ -82,11 +82,14 @@ pub fn difference(
                 .find(|e| e.endpoint_id == d.definition.endpoint_id)?;
             let properties = reportable(d, now_ms);
             let current = state_digest(&properties);
-            let stale = match told
-                .get(&d.definition.endpoint_id)
-                .and_then(|t| t.state_digest.as_ref())
-            {
-                Some(recorded) => *recorded != current,
+            let told = told.get(&d.definition.endpoint_id);
+            let stale = match told.and_then(|t| t.state_digest.as_ref().map(|s| (s, t.state_at))) {
+                // A directive's answer since the state was recorded told Alexa a state of its
+                // own, which the device may have left again (a light that ends elsewhere)
+                // while the events that carried it were lost: the table's state is told.
+                Some((recorded, state_at)) => {
+                    *recorded != current || d.answered_at.is_some_and(|at| at > state_at)
+                }
                 // Sent with its definition, Alexa asks for its state (ReportState); the
                 // record then holds it. Known to Alexa without a state recorded (a view
                 // written before states were): told once.
@@ -140,6 +143,7 @@ mod tests {
                     definition: Some(Known::Accepted(digest(&mapping::endpoint(&d.definition)))),
                     told_at: AT,
                     state_digest: Some(state_digest(&reportable(d, 0))),
+                    state_at: AT,
                 };
                 (d.definition.endpoint_id.clone(), told)
             })
@@ -201,6 +205,27 @@ mod tests {
         let mut told = told(&before);
         told.get_mut("a").unwrap().state_digest = Some(state_digest(&reportable(&now[0], 5)));
         assert!(difference(&now, &told, 0, 0).is_empty());
+    }
+
+    /// A light told ON by a TurnOn's answer that then ended OFF again, as the view recorded
+    /// it, with both changes' events lost: the view's digest matches the table, but Alexa was
+    /// told otherwise since.
+    #[test]
+    fn a_state_answered_since_the_view_recorded_one_is_told() {
+        let devices = [device("a", "Lamp"), device("b", "Hall")];
+        let mut now = devices.clone();
+        now[0].answered_at = Some(AT + 1);
+        let diff = difference(&now, &told(&devices), 0, 0);
+        assert!(diff.upserts.is_empty() && diff.deletes.is_empty());
+        let sent: Vec<&str> = diff.states.iter().map(|s| s.endpoint_id.as_str()).collect();
+        assert_eq!(sent, ["a"]);
+        // An event recorded after the answer: Alexa has what the table holds.
+        let mut later = told(&devices);
+        later.get_mut("a").unwrap().state_at = AT + 2;
+        assert!(difference(&now, &later, 0, 0).is_empty());
+        // An answer before the state was recorded: nothing.
+        now[0].answered_at = Some(AT - 1);
+        assert!(difference(&now, &told(&devices), 0, 0).is_empty());
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub const VERSION: &str = "version";
 /// (the SDK resends it after a timeout, and the resend's condition then fails) is known as
 /// applied rather than taken for a concurrent change and applied again.
 pub const LAST_WRITE: &str = "lastWriteId";
+/// The device item's attribute of when a directive's answer last told its state.
+const ANSWERED_AT: &str = "answeredAt";
 /// Of a device item: the IoT thing it is, and the index that finds it by it (sparse: only
 /// devices routed through IoT carry the attribute).
 pub const THING_NAME: &str = "thingName";
@@ -580,6 +582,8 @@ impl ViewStore for DynamoStore {
             #[serde(default)]
             told_at: i64,
             state_digest: Option<String>,
+            #[serde(default)]
+            state_at: i64,
         }
         let mut told = BTreeMap::new();
         let mut start_key: Option<Item> = None;
@@ -598,6 +602,7 @@ impl ViewStore for DynamoStore {
                             definition: row.digest.map(Known::from_attribute),
                             told_at: row.told_at,
                             state_digest: row.state_digest,
+                            state_at: row.state_at,
                         };
                         told.insert(row.endpoint_id, row_told);
                     }
@@ -635,8 +640,12 @@ impl ViewStore for DynamoStore {
                     .expression_attribute_values(":t", AttributeValue::N(at_ms.to_string()));
                 update = match &d.state {
                     Some(state) => update
-                        .update_expression("SET #d = :d, #t = :t, #s = if_not_exists(#s, :s)")
+                        .update_expression(
+                            "SET #d = :d, #t = :t, #s = if_not_exists(#s, :s), \
+                             #sa = if_not_exists(#sa, :t)",
+                        )
                         .expression_attribute_names("#s", "stateDigest")
+                        .expression_attribute_names("#sa", "stateAt")
                         .expression_attribute_values(":s", AttributeValue::S(state.clone())),
                     None => update.update_expression("SET #d = :d, #t = :t"),
                 };
@@ -656,11 +665,14 @@ impl ViewStore for DynamoStore {
         user_id: &UserId,
         endpoint_id: &EndpointId,
         digest: &str,
+        at_ms: i64,
     ) -> Result<(), StoreError> {
         self.view_item(user_id, endpoint_id)
-            .update_expression("SET #s = :s")
+            .update_expression("SET #s = :s, #sa = :sa")
             .expression_attribute_names("#s", "stateDigest")
+            .expression_attribute_names("#sa", "stateAt")
             .expression_attribute_values(":s", AttributeValue::S(digest.to_owned()))
+            .expression_attribute_values(":sa", AttributeValue::N(at_ms.to_string()))
             .send()
             .await
             .map_err(|e| dynamo("UpdateItem", &self.view_table, e))?;
@@ -816,6 +828,15 @@ impl DynamoStore {
                 .expression_attribute_values(":at", at);
         }
         let mut set = vec!["changedBy = :cause".to_owned(), "#wid = :wid".to_owned()];
+        if write.answered {
+            request = request
+                .expression_attribute_names("#answered", ANSWERED_AT)
+                .expression_attribute_values(
+                    ":answered",
+                    AttributeValue::N(write.at_ms.to_string()),
+                );
+            set.push("#answered = :answered".into());
+        }
         let mut conditions = vec!["attribute_exists(#endpoint)".to_owned()];
         // Sorted, so that the same write is always the same expression.
         let mut fields: Vec<(&String, &AttributeValue)> = patch.iter().collect();

@@ -225,12 +225,13 @@ pub trait ViewStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Records the state the gateway has just accepted for an endpoint (a digest of every
-    /// property it was told).
+    /// property it was told), at `at_ms`.
     fn record_state(
         &self,
         user_id: &UserId,
         endpoint_id: &EndpointId,
         digest: &str,
+        at_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Forgets endpoints the gateway has just accepted a DeleteReport for.
@@ -328,6 +329,8 @@ pub struct Told {
     /// `reconcile::view::state_digest` of the state accepted last (`None`: Alexa was never
     /// told a state by an event, and asks with ReportState).
     pub state_digest: Option<String>,
+    /// Unix milliseconds when `state_digest` was recorded (0: before this was recorded).
+    pub state_at: i64,
 }
 
 /// A customer's Login with Amazon tokens: what the skill needs to send events on their behalf.
@@ -390,6 +393,10 @@ pub struct StateWrite {
     /// [`StateOutcome::Conflict`]): what a device cloud said of a command it took is recorded
     /// unless the device's own report, newer, is there already.
     pub unless_reported: Option<Since>,
+    /// A directive's answer tells Alexa the state this write makes: recorded as the device's
+    /// `answeredAt` (`at_ms`), so that reconciliation knows Alexa heard a state that no event
+    /// it recorded carried.
+    pub answered: bool,
 }
 
 /// Since when a device's report overtakes a write ([`StateWrite::unless_reported`]). Neither
@@ -418,6 +425,7 @@ impl StateWrite {
             at_ms,
             shadow_version: None,
             unless_reported: None,
+            answered: false,
         }
     }
 }

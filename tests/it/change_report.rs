@@ -83,6 +83,7 @@ async fn write(
                 at_ms,
                 shadow_version: None,
                 unless_reported: None,
+                answered: false,
             },
         )
         .await

@@ -537,6 +537,7 @@ async fn a_lock_behind_the_makers_api_is_confirmed_when_the_makers_cloud_writes_
                 at_ms: Clock::system().now_ms(),
                 shadow_version: None,
                 unless_reported: None,
+                answered: false,
             },
         )
         .await

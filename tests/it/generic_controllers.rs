@@ -596,6 +596,7 @@ async fn a_sensor_reports_its_state_and_an_opened_door_is_a_physical_change_repo
                 at_ms: Clock::system().now_ms(),
                 shadow_version: None,
                 unless_reported: None,
+                answered: false,
             },
         )
         .await
@@ -691,6 +692,7 @@ async fn a_settings_change_on_the_device_is_a_change_report_with_its_instance() 
                 at_ms: Clock::system().now_ms(),
                 shadow_version: None,
                 unless_reported: None,
+                answered: false,
             },
         )
         .await

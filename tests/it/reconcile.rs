@@ -8,6 +8,9 @@ use crate::support;
 use std::time::Duration;
 
 use alexa_smart_home::alexa::BearerToken;
+use alexa_smart_home::alexa::event::CauseType;
+use alexa_smart_home::clock::Clock;
+use alexa_smart_home::device::DeviceState;
 use alexa_smart_home::gateway::Gateway;
 use alexa_smart_home::http;
 use alexa_smart_home::lwa::Lwa;
@@ -16,7 +19,7 @@ use alexa_smart_home::reconcile::dead_letter::DeadLetters;
 use alexa_smart_home::reconcile::run::Reconciler;
 use alexa_smart_home::reconcile::trigger::{ReconcileFunction, Trigger};
 use alexa_smart_home::store::dynamo::{self, DynamoStore};
-use alexa_smart_home::store::{GrantStore, TokenRecord};
+use alexa_smart_home::store::{DeviceStore, GrantStore, StateWrite, TokenRecord};
 use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home_local::stream::{LocalStream, Start};
 use serde_json::{Value, json};
@@ -435,6 +438,86 @@ async fn a_state_change_whose_batch_was_lost_is_reported_by_the_schedule() {
         .cloned()
         .unwrap();
     assert_eq!(power["value"], "ON");
+    // AND the next run sends nothing
+    assert_sends_nothing(&f, &h, &schedule, 1).await;
+}
+
+/// What a directive's answer told Alexa is not in the Alexa view (no write on a directive's
+/// path). A TurnOn answered ON, then the light back OFF at its switch, and the batches of both
+/// lost: the view's state matches the table's, but Alexa last heard ON. The schedule tells it
+/// OFF (found by the long soak: a light that ends where it was).
+#[tokio::test]
+async fn a_state_an_answer_told_and_a_lost_batch_undid_is_reported_by_the_schedule() {
+    let u = user();
+    let mut light = device(&u, "a");
+    light.state.power_on = Some(false);
+    let mut h = Harness::new(&[light]).await;
+    h.grant(&u, 3600).await;
+    accept_all(&h.gateway).await;
+    let f = function(&h).await;
+    let schedule = schedule();
+    run(&f, &schedule).await;
+    assert_sends_nothing(&f, &h, &schedule, 1).await;
+    let before = h.events().await.len();
+
+    // GIVEN Alexa turns the light on, and is answered ON at once (the table adapter)
+    let token = format!("linked-{u}");
+    let record = TokenRecord {
+        user_id: u.clone(),
+        expires_at: None,
+    };
+    h.store()
+        .put_token(&BearerToken::new(&token), &record)
+        .await
+        .unwrap();
+    let mut directive: Value = serde_json::from_str(&support::read(
+        "events/PowerController/PowerController.TurnOn.request.json",
+    ))
+    .unwrap();
+    directive["directive"]["endpoint"]["endpointId"] = json!("a");
+    directive["directive"]["endpoint"]["scope"]["token"] = json!(token);
+    let skill = support::skill(h.store().clone(), &h.tables.config);
+    let answer = support::json(&skill.handle(&directive.to_string()).await);
+    assert_eq!(answer["event"]["header"]["name"], "Response", "{answer}");
+    assert_eq!(answer["context"]["properties"][0]["value"], "ON");
+    // AND someone turns it off again at its switch
+    let off = DeviceState {
+        power_on: Some(false),
+        ..DeviceState::default()
+    };
+    let at = Clock::system().now_ms();
+    h.store()
+        .update_state(
+            &u,
+            &"a".into(),
+            &StateWrite::report(off, CauseType::PhysicalInteraction, at),
+        )
+        .await
+        .unwrap();
+    // AND the batches with both changes are lost
+    loop {
+        let batch = h.stream.next_batch(1000).await.unwrap();
+        if batch.records.is_empty() {
+            break;
+        }
+        h.stream.give_up().await.unwrap();
+    }
+
+    // WHEN the schedule runs
+    let answer = run(&f, &schedule).await;
+
+    // THEN Alexa is told the light is off, as the table holds it
+    assert_eq!(answer["states"], 1, "{answer}");
+    let events = events_since(&h, before).await;
+    assert_eq!(polled(&events), ["a"]);
+    let power = events[0]["event"]["payload"]["change"]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "powerState")
+        .cloned()
+        .unwrap();
+    assert_eq!(power["value"], "OFF");
     // AND the next run sends nothing
     assert_sends_nothing(&f, &h, &schedule, 1).await;
 }

@@ -665,6 +665,7 @@ async fn write_state(
         at_ms: Clock::system().now_ms(),
         shadow_version: None,
         unless_reported: None,
+        answered: false,
     };
     match store.update_state(user, endpoint_id, &write).await? {
         StateOutcome::Written(_) => Ok(()),
