@@ -149,6 +149,29 @@ fn polled(events: &[Value]) -> Vec<&str> {
         .collect()
 }
 
+/// The schedule runs: Alexa is told the state of light "a" alone, with cause `PERIODIC_POLL`
+/// and its power state `power`; a second run sends nothing.
+async fn assert_the_schedule_polls_the_power_state(
+    f: &ReconcileFunction<DynamoStore>,
+    h: &Harness,
+    before: usize,
+    power: &str,
+) {
+    let answer = run(f, &schedule()).await;
+    assert_eq!(answer["states"], 1, "{answer}");
+    let events = events_since(h, before).await;
+    assert_eq!(polled(&events), ["a"]);
+    let told = events[0]["event"]["payload"]["change"]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "powerState")
+        .cloned()
+        .unwrap();
+    assert_eq!(told["value"], power);
+    assert_sends_nothing(f, h, &schedule(), 1).await;
+}
+
 fn ids(event: &Value) -> Vec<String> {
     if event["event"]["header"]["name"] == "DeleteReport" {
         event["event"]["payload"]["endpoints"]
@@ -423,23 +446,8 @@ async fn a_state_change_whose_batch_was_lost_is_reported_by_the_schedule() {
     assert_eq!(batch.records.len(), 1);
     h.stream.give_up().await.unwrap();
 
-    // WHEN the schedule runs
-    let answer = run(&f, &schedule).await;
-
-    // THEN Alexa is told the light's state as the table holds it
-    assert_eq!(answer["states"], 1, "{answer}");
-    let events = events_since(&h, before).await;
-    assert_eq!(polled(&events), ["a"]);
-    let power = events[0]["event"]["payload"]["change"]["properties"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "powerState")
-        .cloned()
-        .unwrap();
-    assert_eq!(power["value"], "ON");
-    // AND the next run sends nothing
-    assert_sends_nothing(&f, &h, &schedule, 1).await;
+    // WHEN the schedule runs, THEN Alexa is told the light's state as the table holds it
+    assert_the_schedule_polls_the_power_state(&f, &h, before, "ON").await;
 }
 
 /// What a directive's answer told Alexa is not in the Alexa view (no write on a directive's
@@ -503,23 +511,8 @@ async fn a_state_an_answer_told_and_a_lost_batch_undid_is_reported_by_the_schedu
         h.stream.give_up().await.unwrap();
     }
 
-    // WHEN the schedule runs
-    let answer = run(&f, &schedule).await;
-
-    // THEN Alexa is told the light is off, as the table holds it
-    assert_eq!(answer["states"], 1, "{answer}");
-    let events = events_since(&h, before).await;
-    assert_eq!(polled(&events), ["a"]);
-    let power = events[0]["event"]["payload"]["change"]["properties"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "powerState")
-        .cloned()
-        .unwrap();
-    assert_eq!(power["value"], "OFF");
-    // AND the next run sends nothing
-    assert_sends_nothing(&f, &h, &schedule, 1).await;
+    // WHEN the schedule runs, THEN Alexa is told the light is off, as the table holds it
+    assert_the_schedule_polls_the_power_state(&f, &h, before, "OFF").await;
 }
 
 #[tokio::test]
