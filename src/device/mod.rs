@@ -21,38 +21,139 @@ use self::pending::PendingCommand;
 use crate::alexa::event::CauseType;
 pub use crate::ids::{EndpointId, UserId};
 
-/// What an Alexa endpoint is made of: every attribute of a device item discovery reads (not
-/// its state, sample times, connectivity, cause, routing or pending commands). Attribute names
-/// are the item's DynamoDB attribute names.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeviceDefinition {
-    /// Partition key: the device cloud's customer id.
-    pub user_id: UserId,
-    /// Sort key: stable id of the device, never derived from its name or address (a changing
-    /// id makes Alexa show the device twice).
-    pub endpoint_id: EndpointId,
-    /// What the customer calls it (Alexa's `friendlyName`).
-    pub name: String,
-    pub description: String,
-    pub manufacturer: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub serial_number: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub firmware_version: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub software_version: Option<String>,
-    /// An Alexa display category (`LIGHT`, `SMARTPLUG`, …): decides the icon in the Alexa app.
-    pub category: String,
-    #[serde(default)]
-    pub capabilities: Vec<DeviceCapability>,
-    #[serde(default, skip_serializing_if = "DeviceRelationships::is_empty")]
-    pub relationships: DeviceRelationships,
-    /// Opaque strings Alexa hands back in every directive for this device.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub cookie: BTreeMap<String, String>,
+/// Declares a device item's attributes once, in two groups: its definition's (what discovery
+/// reads) and the rest. It makes [`DeviceDefinition`], [`Device`] (the definition and the
+/// rest; written with the definition flattened into the item) and the flat `DeviceItem` a
+/// device is read through: serde's `flatten` reads by buffering the whole item first, which
+/// made decoding an item half as slow again, 5 % of the stream's work on a 1,000-record batch
+/// (docs/benchmark-history.md).
+macro_rules! device_item {
+    (
+        $(#[$definition_doc:meta])*
+        definition { $( $(#[$dm:meta])* $df:ident : $dt:ty, )* }
+        $(#[$device_doc:meta])*
+        rest { $( $(#[$rm:meta])* $rf:ident : $rt:ty, )* }
+    ) => {
+        $(#[$definition_doc])*
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        pub struct DeviceDefinition {
+            $( $(#[$dm])* pub $df: $dt, )*
+        }
+
+        $(#[$device_doc])*
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(rename_all = "camelCase", from = "DeviceItem")]
+        pub struct Device {
+            #[serde(flatten)]
+            pub definition: DeviceDefinition,
+            $( $(#[$rm])* pub $rf: $rt, )*
+        }
+
+        /// A device item as read: every attribute at one level.
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct DeviceItem {
+            $( $(#[$dm])* $df: $dt, )*
+            $( $(#[$rm])* $rf: $rt, )*
+        }
+
+        impl From<DeviceItem> for Device {
+            fn from(item: DeviceItem) -> Self {
+                Self {
+                    definition: DeviceDefinition { $( $df: item.$df, )* },
+                    $( $rf: item.$rf, )*
+                }
+            }
+        }
+    };
+}
+
+device_item! {
+    /// What an Alexa endpoint is made of: every attribute of a device item discovery reads (not
+    /// its state, sample times, connectivity, cause, routing or pending commands). Attribute names
+    /// are the item's DynamoDB attribute names.
+    definition {
+        /// Partition key: the device cloud's customer id.
+        user_id: UserId,
+        /// Sort key: stable id of the device, never derived from its name or address (a changing
+        /// id makes Alexa show the device twice).
+        endpoint_id: EndpointId,
+        /// What the customer calls it (Alexa's `friendlyName`).
+        name: String,
+        description: String,
+        manufacturer: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        serial_number: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        firmware_version: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        software_version: Option<String>,
+        /// An Alexa display category (`LIGHT`, `SMARTPLUG`, …): decides the icon in the Alexa
+        /// app.
+        category: String,
+        #[serde(default)]
+        capabilities: Vec<DeviceCapability>,
+        #[serde(default, skip_serializing_if = "DeviceRelationships::is_empty")]
+        relationships: DeviceRelationships,
+        /// Opaque strings Alexa hands back in every directive for this device.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        cookie: BTreeMap<String, String>,
+    }
+    /// One device of one customer: its definition, and what the device cloud and the skill keep
+    /// of it beside. Attribute names are the item's DynamoDB attribute names.
+    rest {
+        #[serde(default)]
+        connectivity: Connectivity,
+        #[serde(default, skip_serializing_if = "DeviceState::is_empty")]
+        state: DeviceState,
+        /// When each state field (and connectivity) was last sampled, Unix milliseconds: the
+        /// `timeOfSample` Alexa is told.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        sampled_at: BTreeMap<Field, i64>,
+        /// What made the last state change: the `cause` of its ChangeReport.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        changed_by: Option<CauseType>,
+        /// Where its commands go; absent: the deployment's `DEVICE_CLOUD`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device_cloud: Option<Adapter>,
+        /// IoT: the thing whose shadow takes its commands (absent: the endpoint id). The shadow
+        /// bridge finds the device by this attribute (the table's `thingName` index), so a device
+        /// routed through IoT must carry it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thing_name: Option<String>,
+        /// IoT: a named shadow of the thing; absent: its classic shadow.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shadow_name: Option<String>,
+        /// Whether Alexa hears success only once the device confirms it (absent: locks and garage
+        /// doors do). Only for the `iot` and `https` adapters, whose devices can answer later.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confirm: Option<bool>,
+        /// How long the device may take to confirm, seconds (absent: 30); Alexa is told it in
+        /// `estimatedDeferralInSeconds`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confirm_within: Option<u32>,
+        /// Commands awaiting the device's confirmation: written by the skill, settled by the
+        /// stream.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pending: Vec<PendingCommand>,
+        /// Incremented by every write of `pending`: the list is replaced on this number, never on
+        /// a comparison of the list as this build would write it (an entry of a newer build, with
+        /// a field this one does not know, would never compare equal).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        pending_version: u64,
+        /// IoT: the shadow version of the last reported state the bridge wrote, so that a late or
+        /// repeated shadow document never overwrites a newer one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shadow_version: Option<u64>,
+        /// When a directive's answer last told Alexa the device's state (Unix milliseconds): the
+        /// skill's, written with that state. An answer is not recorded in the Alexa view (no write
+        /// on a directive's path); reconciliation compares this with when the view's state was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        answered_at: Option<i64>,
+    }
 }
 
 impl DeviceDefinition {
@@ -79,62 +180,6 @@ impl DeviceDefinition {
             .iter()
             .any(|c| matches!(c, DeviceCapability::Power))
     }
-}
-
-/// One device of one customer: its definition, and what the device cloud and the skill keep
-/// of it beside. Attribute names are the item's DynamoDB attribute names.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Device {
-    #[serde(flatten)]
-    pub definition: DeviceDefinition,
-    #[serde(default)]
-    pub connectivity: Connectivity,
-    #[serde(default, skip_serializing_if = "DeviceState::is_empty")]
-    pub state: DeviceState,
-    /// When each state field (and connectivity) was last sampled, Unix milliseconds: the
-    /// `timeOfSample` Alexa is told.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub sampled_at: BTreeMap<Field, i64>,
-    /// What made the last state change: the `cause` of its ChangeReport.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub changed_by: Option<CauseType>,
-    /// Where its commands go; absent: the deployment's `DEVICE_CLOUD`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device_cloud: Option<Adapter>,
-    /// IoT: the thing whose shadow takes its commands (absent: the endpoint id). The shadow
-    /// bridge finds the device by this attribute (the table's `thingName` index), so a device
-    /// routed through IoT must carry it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thing_name: Option<String>,
-    /// IoT: a named shadow of the thing; absent: its classic shadow.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shadow_name: Option<String>,
-    /// Whether Alexa hears success only once the device confirms it (absent: locks and garage
-    /// doors do). Only for the `iot` and `https` adapters, whose devices can answer later.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub confirm: Option<bool>,
-    /// How long the device may take to confirm, seconds (absent: 30); Alexa is told it in
-    /// `estimatedDeferralInSeconds`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub confirm_within: Option<u32>,
-    /// Commands awaiting the device's confirmation: written by the skill, settled by the stream.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pending: Vec<PendingCommand>,
-    /// Incremented by every write of `pending`: the list is replaced on this number, never on
-    /// a comparison of the list as this build would write it (an entry of a newer build, with
-    /// a field this one does not know, would never compare equal).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub pending_version: u64,
-    /// IoT: the shadow version of the last reported state the bridge wrote, so that a late or
-    /// repeated shadow document never overwrites a newer one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shadow_version: Option<u64>,
-    /// When a directive's answer last told Alexa the device's state (Unix milliseconds): the
-    /// skill's, written with that state. An answer is not recorded in the Alexa view (no write
-    /// on a directive's path); reconciliation compares this with when the view's state was.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub answered_at: Option<i64>,
 }
 
 fn is_zero(n: &u64) -> bool {
