@@ -172,6 +172,20 @@ async fn assert_the_schedule_polls_the_power_state(
     assert_sends_nothing(f, h, &schedule(), 1).await;
 }
 
+/// A linking token for customer `u` in the tokens table, as the device cloud issues one.
+async fn linked(h: &Harness, u: &str) -> String {
+    let token = format!("linked-{u}");
+    let record = TokenRecord {
+        user_id: u.into(),
+        expires_at: None,
+    };
+    h.store()
+        .put_token(&BearerToken::new(&token), &record)
+        .await
+        .unwrap();
+    token
+}
+
 fn ids(event: &Value) -> Vec<String> {
     if event["event"]["header"]["name"] == "DeleteReport" {
         event["event"]["payload"]["endpoints"]
@@ -208,15 +222,7 @@ async fn changes_made_without_a_grant_reach_alexa_on_accept_grant() {
         .respond_with(proactive::lwa_tokens("Atza|from-the-code"))
         .mount(&h.lwa)
         .await;
-    let token = format!("linked-{u}");
-    let record = TokenRecord {
-        user_id: u.clone(),
-        expires_at: None,
-    };
-    h.store()
-        .put_token(&BearerToken::new(&token), &record)
-        .await
-        .unwrap();
+    let token = linked(&h, &u).await;
     let mut directive: Value = serde_json::from_str(&support::read(
         "events/Authorization/Authorization.AcceptGrant.request.json",
     ))
@@ -469,15 +475,7 @@ async fn a_state_an_answer_told_and_a_lost_batch_undid_is_reported_by_the_schedu
     let before = h.events().await.len();
 
     // GIVEN Alexa turns the light on, and is answered ON at once (the table adapter)
-    let token = format!("linked-{u}");
-    let record = TokenRecord {
-        user_id: u.clone(),
-        expires_at: None,
-    };
-    h.store()
-        .put_token(&BearerToken::new(&token), &record)
-        .await
-        .unwrap();
+    let token = linked(&h, &u).await;
     let mut directive: Value = serde_json::from_str(&support::read(
         "events/PowerController/PowerController.TurnOn.request.json",
     ))
