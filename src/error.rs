@@ -4,7 +4,9 @@ use crate::alexa::directive::{ParseError, ReplyTo};
 pub use crate::chain::Chain;
 use serde_json::json;
 
-use crate::alexa::event::{self, Addressing, ErrorPayload, ErrorType, Message, ValidRange};
+use crate::alexa::event::{
+    self, Addressing, CurrentDeviceMode, ErrorPayload, ErrorType, Message, ValidRange,
+};
 use crate::alexa::interface::Interface;
 use crate::cloud::CloudError;
 use crate::device::TemperatureScale;
@@ -55,6 +57,16 @@ pub enum SkillError {
     /// low for the device to act.
     #[error("the device's battery is too low to act")]
     LowPower { percentage: Option<u8> },
+    /// `NOT_SUPPORTED_IN_CURRENT_MODE` with `currentDeviceMode`: the device cannot take the
+    /// command as it is now (a TV that is off).
+    #[error("{reason}")]
+    NotInCurrentMode {
+        mode: CurrentDeviceMode,
+        reason: &'static str,
+    },
+    /// `NOT_IN_OPERATION`: the job the command is about is not running.
+    #[error("{0}")]
+    NotInOperation(&'static str),
     /// `ENDPOINT_BUSY`: other changes kept winning the race for this device's state.
     #[error("the device's state kept changing; gave up")]
     Busy,
@@ -96,6 +108,8 @@ impl SkillError {
             Self::InvalidValue(_) => ErrorType::InvalidValue,
             Self::Busy => ErrorType::EndpointBusy,
             Self::LowPower { .. } => ErrorType::EndpointLowPower,
+            Self::NotInCurrentMode { .. } => ErrorType::NotSupportedInCurrentMode,
+            Self::NotInOperation(_) => ErrorType::NotInOperation,
             Self::Thermostat(e) => match e {
                 ThermostatError::IsOff => ErrorType::ThermostatIsOff,
                 ThermostatError::UnsupportedMode(_) => ErrorType::UnsupportedThermostatMode,
@@ -164,6 +178,9 @@ impl SkillError {
             Self::Thermostat(ThermostatError::TooClose { delta, scale }) => {
                 response.event.payload.minimum_temperature_delta =
                     Some(json!({"value": delta, "scale": scale.alexa_name()}));
+            }
+            Self::NotInCurrentMode { mode, .. } => {
+                response.event.payload.current_device_mode = Some(mode);
             }
             _ => {}
         }

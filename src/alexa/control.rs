@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::interface::Interface;
+use super::media::{Band, PlaybackOperation};
 use super::parse_error::ParseError;
 
 /// One control directive.
@@ -65,6 +66,66 @@ pub enum Command {
         instance: String,
         on: bool,
     },
+    /// `Alexa.StepSpeaker` `AdjustVolume`: up (positive) or down by steps; `default` when the
+    /// customer said no number.
+    AdjustVolumeSteps {
+        steps: i64,
+        default: bool,
+    },
+    /// `Alexa.StepSpeaker` `SetMute`.
+    SetStepMute(bool),
+    /// `Alexa.PlaybackController`: one directive per operation.
+    Playback(PlaybackOperation),
+    /// `Alexa.SeekController` `AdjustSeekPosition`, by milliseconds (negative: back).
+    AdjustSeekPosition(i64),
+    /// `Alexa.InputController` `SelectInput`, as the customer named it.
+    SelectInput(String),
+    ChangeChannel(ChannelRequest),
+    /// Channels up (positive) or down.
+    SkipChannels(i64),
+    /// `Alexa.EqualizerController` `SetBands`.
+    SetBands(Vec<BandLevel>),
+    /// `AdjustBands`: each band up or down, by its delta or the device's step.
+    AdjustBands(Vec<BandDelta>),
+    /// `ResetBands`: the bands back to the device's default level.
+    ResetBands(Vec<Band>),
+    /// `Alexa.EqualizerController` `SetMode`, as sent.
+    SetEqualizerMode(String),
+    /// `Alexa.TimeHoldController`.
+    Hold,
+    Resume,
+}
+
+/// The channel of a `ChangeChannel`: what Alexa resolved, and the name the customer said
+/// (`channelMetadata.name`), which may be all there is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelRequest {
+    #[serde(default)]
+    pub number: Option<String>,
+    #[serde(default)]
+    pub call_sign: Option<String>,
+    #[serde(default)]
+    pub affiliate_call_sign: Option<String>,
+    #[serde(default)]
+    pub uri: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A band's new level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BandLevel {
+    pub band: Band,
+    pub level: i64,
+}
+
+/// A band's change: the signed delta, or `None` for the device's own step in `up`'s direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BandDelta {
+    pub band: Band,
+    pub delta: Option<i64>,
+    pub up: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -252,6 +313,85 @@ impl Command {
             (Interface::Speaker, "SetMute") => {
                 field::<Mute>(payload).map(|p| Self::SetMute(p.mute))
             }
+            (Interface::StepSpeaker, "AdjustVolume") => {
+                field::<VolumeSteps>(payload).map(|p| Self::AdjustVolumeSteps {
+                    steps: p.volume_steps,
+                    default: p.volume_steps_default,
+                })
+            }
+            (Interface::StepSpeaker, "SetMute") => {
+                field::<Mute>(payload).map(|p| Self::SetStepMute(p.mute))
+            }
+            (Interface::Playback, name) => match PlaybackOperation::parse(name) {
+                Some(operation) => Ok(Self::Playback(operation)),
+                None => return None,
+            },
+            (Interface::Seek, "AdjustSeekPosition") => field::<SeekDelta>(payload)
+                .map(|p| Self::AdjustSeekPosition(p.delta_position_milliseconds)),
+            (Interface::Input, "SelectInput") => {
+                field::<Input>(payload).map(|p| Self::SelectInput(p.input))
+            }
+            (Interface::Channel, "ChangeChannel") => {
+                field::<ChangeChannel>(payload).and_then(|p| {
+                    let mut channel = p.channel.unwrap_or_default();
+                    channel.name = p.channel_metadata.and_then(|m| m.name);
+                    let named = [
+                        &channel.number,
+                        &channel.call_sign,
+                        &channel.affiliate_call_sign,
+                        &channel.uri,
+                        &channel.name,
+                    ]
+                    .iter()
+                    .any(|f| f.as_deref().is_some_and(|v| !v.is_empty()));
+                    if named {
+                        Ok(Self::ChangeChannel(channel))
+                    } else {
+                        Err(ParseError::Malformed {
+                            part: "payload",
+                            reason: "the channel names no channel".into(),
+                        })
+                    }
+                })
+            }
+            (Interface::Channel, "SkipChannels") => {
+                field::<SkipChannels>(payload).map(|p| Self::SkipChannels(p.channel_count))
+            }
+            (Interface::Equalizer, "SetBands") => field::<Bands<SetBand>>(payload).and_then(|p| {
+                bands(
+                    p.bands,
+                    |b| b.name,
+                    |b| BandLevel {
+                        band: b.name,
+                        level: b.value,
+                    },
+                )
+                .map(Self::SetBands)
+            }),
+            (Interface::Equalizer, "AdjustBands") => {
+                field::<Bands<AdjustBand>>(payload).and_then(|p| {
+                    bands(
+                        p.bands,
+                        |b| b.name,
+                        |b| {
+                            let up = b.level_direction == Direction::Up;
+                            BandDelta {
+                                band: b.name,
+                                delta: b.level_delta.map(|d| if up { d } else { -d }),
+                                up,
+                            }
+                        },
+                    )
+                    .map(Self::AdjustBands)
+                })
+            }
+            (Interface::Equalizer, "ResetBands") => field::<Bands<ResetBand>>(payload)
+                .and_then(|p| bands(p.bands, |b| b.name, |b| b.name).map(Self::ResetBands)),
+            (Interface::Equalizer, "SetMode") => {
+                field::<Mode>(payload).map(|p| Self::SetEqualizerMode(p.mode))
+            }
+            (Interface::TimeHold, "Hold") => Ok(Self::Hold),
+            (Interface::TimeHold, "Resume") => Ok(Self::Resume),
             _ => return None,
         })
     }
@@ -281,8 +421,33 @@ impl Command {
                 return (Interface::Mode, Some(instance));
             }
             Self::SetToggle { instance, .. } => return (Interface::Toggle, Some(instance)),
+            Self::AdjustVolumeSteps { .. } | Self::SetStepMute(_) => Interface::StepSpeaker,
+            Self::Playback(_) => Interface::Playback,
+            Self::AdjustSeekPosition(_) => Interface::Seek,
+            Self::SelectInput(_) => Interface::Input,
+            Self::ChangeChannel(_) | Self::SkipChannels(_) => Interface::Channel,
+            Self::SetBands(_)
+            | Self::AdjustBands(_)
+            | Self::ResetBands(_)
+            | Self::SetEqualizerMode(_) => Interface::Equalizer,
+            Self::Hold | Self::Resume => Interface::TimeHold,
         };
         (interface, None)
+    }
+}
+
+impl Command {
+    /// Whether it is one of a TV's or an audio device's, which the device takes only while on.
+    pub fn is_media(&self) -> bool {
+        matches!(
+            self.target().0,
+            Interface::StepSpeaker
+                | Interface::Playback
+                | Interface::Seek
+                | Interface::Input
+                | Interface::Channel
+                | Interface::Equalizer
+        )
     }
 }
 
@@ -393,6 +558,99 @@ struct Mode {
 #[serde(rename_all = "camelCase")]
 struct ModeDelta {
     mode_delta: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VolumeSteps {
+    volume_steps: i64,
+    #[serde(default)]
+    volume_steps_default: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SeekDelta {
+    delta_position_milliseconds: i64,
+}
+
+#[derive(Deserialize)]
+struct Input {
+    input: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChangeChannel {
+    #[serde(default)]
+    channel: Option<ChannelRequest>,
+    #[serde(default)]
+    channel_metadata: Option<ChannelMetadata>,
+}
+
+#[derive(Deserialize)]
+struct ChannelMetadata {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SkipChannels {
+    channel_count: i64,
+}
+
+#[derive(Deserialize)]
+struct Bands<B> {
+    bands: Vec<B>,
+}
+
+#[derive(Deserialize)]
+struct SetBand {
+    name: Band,
+    value: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AdjustBand {
+    name: Band,
+    #[serde(default)]
+    level_delta: Option<i64>,
+    level_direction: Direction,
+}
+
+#[derive(Deserialize)]
+struct ResetBand {
+    name: Band,
+}
+
+#[derive(Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum Direction {
+    Up,
+    Down,
+}
+
+/// The bands of an equalizer directive: at least one, each once.
+fn bands<B, T>(
+    list: Vec<B>,
+    band: impl Fn(&B) -> Band,
+    each: impl Fn(&B) -> T,
+) -> Result<Vec<T>, ParseError> {
+    let malformed = |reason: &str| ParseError::Malformed {
+        part: "payload",
+        reason: reason.into(),
+    };
+    if list.is_empty() {
+        return Err(malformed("no bands"));
+    }
+    for (i, b) in list.iter().enumerate() {
+        if list[..i].iter().any(|o| band(o) == band(b)) {
+            return Err(malformed("a band is named twice"));
+        }
+    }
+    Ok(list.iter().map(each).collect())
 }
 
 #[cfg(test)]

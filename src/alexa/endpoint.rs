@@ -89,6 +89,15 @@ pub struct Capability {
     /// What Alexa's words ("open", "raise", "is it closed?") map to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub semantics: Option<Semantics>,
+    /// `Alexa.PlaybackController`: the operations the device takes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supported_operations: Option<Vec<&'static str>>,
+    /// `Alexa.InputController`: the inputs the customer can switch to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Vec<InputDeclaration>>,
+    /// `Alexa.EqualizerController`'s bands and modes (its own field, plural).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configurations: Option<EqualizerConfigurations>,
 }
 
 impl Capability {
@@ -113,8 +122,52 @@ impl Capability {
             capability_resources: None,
             configuration: None,
             semantics: None,
+            supported_operations: None,
+            inputs: None,
+            configurations: None,
         }
     }
+}
+
+/// One input of `Alexa.InputController`: Alexa's name for it, and the customer's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InputDeclaration {
+    pub name: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub friendly_names: Vec<String>,
+}
+
+/// `Alexa.EqualizerController`'s `configurations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EqualizerConfigurations {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bands: Option<EqualizerBands>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modes: Option<EqualizerModes>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EqualizerBands {
+    pub range: LevelRange,
+    pub supported: Vec<Named>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LevelRange {
+    pub maximum: i32,
+    pub minimum: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EqualizerModes {
+    pub supported: Vec<Named>,
+}
+
+/// `{"name": …}`, as the equalizer lists its bands and modes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Named {
+    pub name: &'static str,
 }
 
 /// The `properties` object of a capability.
@@ -163,6 +216,7 @@ pub enum Configuration {
     Thermostat(ThermostatConfiguration),
     Range(RangeConfiguration),
     Mode(ModeConfiguration),
+    TimeHold(TimeHoldConfiguration),
 }
 
 impl Configuration {
@@ -172,8 +226,15 @@ impl Configuration {
             Self::Thermostat(_) => Interface::Thermostat,
             Self::Range(_) => Interface::Range,
             Self::Mode(_) => Interface::Mode,
+            Self::TimeHold(_) => Interface::TimeHold,
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeHoldConfiguration {
+    pub allow_remote_resume: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -148,6 +148,18 @@ pub struct ErrorPayload {
     /// `REQUESTED_SETPOINTS_TOO_CLOSE`: the least gap the thermostat keeps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_temperature_delta: Option<serde_json::Value>,
+    /// `NOT_SUPPORTED_IN_CURRENT_MODE`: the mode the device is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_device_mode: Option<CurrentDeviceMode>,
+}
+
+/// The mode a device that cannot take a command now is in (`NOT_SUPPORTED_IN_CURRENT_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CurrentDeviceMode {
+    /// Off, or in standby.
+    Asleep,
+    Other,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -173,6 +185,8 @@ pub enum ErrorType {
     EndpointBusy,
     EndpointLowPower,
     NotSupportedInCurrentMode,
+    /// The device's job is not running (`Alexa.TimeHoldController`).
+    NotInOperation,
     /// `Alexa.ThermostatController` ErrorResponses only, from here on.
     ThermostatIsOff,
     UnsupportedThermostatMode,
@@ -240,6 +254,7 @@ pub fn error_response(
                 valid_range,
                 percentage_state: None,
                 minimum_temperature_delta: None,
+                current_device_mode: None,
             },
         },
         context: None,
@@ -344,6 +359,40 @@ pub fn scene_started(
                     kind: CauseType::VoiceInteraction,
                 },
                 timestamp,
+            },
+        },
+        context: Some(Context { properties }),
+    }
+}
+
+/// The payload of `Alexa.SeekController` / `StateReport`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeekPayload {
+    pub properties: [SeekPosition; 1],
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SeekPosition {
+    pub name: &'static str,
+    pub value: u64,
+}
+
+/// `Alexa.SeekController` / `StateReport`, answering `AdjustSeekPosition` with where playback is
+/// now (the position is in the payload, not among the context's properties).
+pub fn seek_report(
+    to: &Addressing,
+    position_ms: u64,
+    properties: Vec<PropertyState>,
+) -> Message<SeekPayload> {
+    Message {
+        event: Event {
+            header: EventHeader::new(Interface::Seek, "StateReport", to.correlation_token.clone()),
+            endpoint: to.endpoint(),
+            payload: SeekPayload {
+                properties: [SeekPosition {
+                    name: "positionMilliseconds",
+                    value: position_ms,
+                }],
             },
         },
         context: Some(Context { properties }),

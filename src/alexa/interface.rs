@@ -61,6 +61,14 @@ interfaces! {
     Toggle = "Alexa.ToggleController",
     ContactSensor = "Alexa.ContactSensor",
     MotionSensor = "Alexa.MotionSensor",
+    StepSpeaker = "Alexa.StepSpeaker",
+    Playback = "Alexa.PlaybackController",
+    PlaybackState = "Alexa.PlaybackStateReporter",
+    Seek = "Alexa.SeekController",
+    Input = "Alexa.InputController",
+    Channel = "Alexa.ChannelController",
+    Equalizer = "Alexa.EqualizerController",
+    TimeHold = "Alexa.TimeHoldController",
 }
 
 impl Interface {

@@ -9,6 +9,7 @@ pub mod directive;
 pub mod endpoint;
 pub mod event;
 pub mod interface;
+pub mod media;
 pub mod parse_error;
 pub mod validate;
 

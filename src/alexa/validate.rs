@@ -7,6 +7,7 @@ use super::endpoint::{
     ActionMapping, Capability, Configuration, Endpoint, Resources, SupportedRange,
 };
 use super::interface::Interface;
+use super::media::{INPUT_NAMES, input_key};
 
 /// Alexa accepts at most this many endpoints per customer, per `Discover.Response` and per
 /// `AddOrUpdateReport`.
@@ -108,6 +109,11 @@ pub enum InvalidEndpoint {
     UnknownConnection(String),
     #[error("thermostat mode {0} is not one of {THERMOSTAT_MODES:?}")]
     UnknownThermostatMode(String),
+    #[error("{interface}: {reason}")]
+    BadMedia {
+        interface: Interface,
+        reason: &'static str,
+    },
     #[error("{interface} instance {instance:?}: {reason}")]
     BadInstance {
         interface: Interface,
@@ -273,6 +279,7 @@ fn capabilities(e: &Endpoint) -> Result<(), InvalidEndpoint> {
         } else if c.interface.has_instances() {
             return Err(bad(c, "a generic controller needs an instance"));
         }
+        media(c)?;
         if let Some(Configuration::Thermostat(config)) = &c.configuration {
             for mode in &config.supported_modes {
                 if !THERMOSTAT_MODES.contains(&mode.as_str()) {
@@ -280,6 +287,80 @@ fn capabilities(e: &Endpoint) -> Result<(), InvalidEndpoint> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// What the schema leaves out of the media interfaces' declarations: operations, inputs from
+/// Alexa's list and each once (as Alexa compares them), and an equalizer with something to set.
+fn media(c: &Capability) -> Result<(), InvalidEndpoint> {
+    let bad = |reason| {
+        Err(InvalidEndpoint::BadMedia {
+            interface: c.interface,
+            reason,
+        })
+    };
+    match c.interface {
+        Interface::Playback => {
+            let ops = c.supported_operations.as_deref().unwrap_or_default();
+            if ops.is_empty() {
+                return bad("no supportedOperations");
+            }
+            if ops.iter().enumerate().any(|(i, op)| ops[..i].contains(op)) {
+                return bad("an operation is listed twice");
+            }
+        }
+        Interface::Input => {
+            let inputs = c.inputs.as_deref().unwrap_or_default();
+            if inputs.is_empty() {
+                return bad("no inputs");
+            }
+            let mut keys: Vec<String> = Vec::new();
+            for input in inputs {
+                if !INPUT_NAMES.contains(&input.name.as_str()) {
+                    return bad("an input's name is not one of Alexa's input names");
+                }
+                for name in std::iter::once(&input.name).chain(&input.friendly_names) {
+                    let key = input_key(name);
+                    if key.is_empty() || keys.contains(&key) {
+                        return bad("an input name is empty or names two inputs");
+                    }
+                    keys.push(key);
+                }
+            }
+        }
+        Interface::Equalizer => {
+            let Some(config) = &c.configurations else {
+                return bad("no configurations");
+            };
+            if config.bands.is_none() && config.modes.is_none() {
+                return bad("neither bands nor modes");
+            }
+            if let Some(bands) = &config.bands {
+                let names = &bands.supported;
+                if names
+                    .iter()
+                    .enumerate()
+                    .any(|(i, b)| names[..i].contains(b))
+                {
+                    return bad("a band is listed twice");
+                }
+                if bands.range.minimum >= bands.range.maximum {
+                    return bad("the bands' range needs minimum < maximum");
+                }
+            }
+            if let Some(modes) = &config.modes {
+                let names = &modes.supported;
+                if names
+                    .iter()
+                    .enumerate()
+                    .any(|(i, m)| names[..i].contains(m))
+                {
+                    return bad("a mode is listed twice");
+                }
+            }
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -169,7 +169,7 @@ impl HttpsApi {
         };
         if status == StatusCode::OK {
             return serde_json::from_slice::<Confirmation>(&body)
-                .map(|c| Delivery::Confirmed(c.state))
+                .map(|c| Delivery::Confirmed(Box::new(c.state)))
                 .map_err(|_| {
                     CloudError::Refused("a 200 answer without the device's state".to_owned())
                 });

@@ -39,7 +39,7 @@ pub struct CloudCommand<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
     /// The device did it; the values it reports now (at least those the command set).
-    Confirmed(DeviceState),
+    Confirmed(Box<DeviceState>),
     /// Handed over; the device reports its state later.
     Accepted {
         /// The device shadow's version after the desired state was written (IoT): a reported

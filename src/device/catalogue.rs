@@ -12,8 +12,8 @@ use serde_json::json;
 pub use crate::alexa::interface::Interface;
 
 use super::{
-    Connectivity, Device, DeviceCapability, Field, Hsb, LockState, Setpoints, SettingValue,
-    TemperatureScale,
+    BandLevels, Channel, Connectivity, Device, DeviceCapability, EqualizerMode, Field, Hsb,
+    LockState, PlaybackState, Setpoints, SettingValue, TemperatureScale,
 };
 
 /// One reportable Alexa property. Generic controllers' properties carry their instance.
@@ -45,6 +45,16 @@ pub enum Property {
     Contact,
     /// `Alexa.MotionSensor.detectionState`.
     Motion,
+    /// `Alexa.PlaybackStateReporter.playbackState`.
+    PlaybackState,
+    /// `Alexa.InputController.input`.
+    Input,
+    /// `Alexa.ChannelController.channel`.
+    Channel,
+    /// `Alexa.EqualizerController.bands`.
+    EqualizerBands,
+    /// `Alexa.EqualizerController.mode`.
+    EqualizerMode,
 }
 
 impl Property {
@@ -69,6 +79,10 @@ impl Property {
             Self::Toggle(_) => Interface::Toggle,
             Self::Contact => Interface::ContactSensor,
             Self::Motion => Interface::MotionSensor,
+            Self::PlaybackState => Interface::PlaybackState,
+            Self::Input => Interface::Input,
+            Self::Channel => Interface::Channel,
+            Self::EqualizerBands | Self::EqualizerMode => Interface::Equalizer,
         }
     }
 
@@ -94,6 +108,11 @@ impl Property {
             Self::Mode(_) => "mode",
             Self::Toggle(_) => "toggleState",
             Self::Contact | Self::Motion => "detectionState",
+            Self::PlaybackState => "playbackState",
+            Self::Input => "input",
+            Self::Channel => "channel",
+            Self::EqualizerBands => "bands",
+            Self::EqualizerMode => "mode",
         }
     }
 
@@ -128,6 +147,11 @@ impl Property {
             }
             Self::Contact => Field::ContactOpen,
             Self::Motion => Field::MotionDetected,
+            Self::PlaybackState => Field::PlaybackState,
+            Self::Input => Field::Input,
+            Self::Channel => Field::Channel,
+            Self::EqualizerBands => Field::EqualizerBands,
+            Self::EqualizerMode => Field::EqualizerMode,
         }
     }
 
@@ -176,6 +200,19 @@ impl Property {
             },
             Self::Contact => s.contact_open.map(Value::Detected),
             Self::Motion => s.motion_detected.map(Value::Detected),
+            Self::PlaybackState => s.playback_state.map(Value::Playback),
+            Self::Input => s.input.clone().map(Value::Text),
+            // A channel known only by the name the customer said is not one Alexa can show.
+            Self::Channel => s
+                .channel
+                .as_ref()
+                .filter(|c| c.is_reportable())
+                .map(|c| Value::Channel(c.as_ref().clone())),
+            Self::EqualizerBands => s
+                .equalizer_bands
+                .filter(|b| b.levels().next().is_some())
+                .map(Value::Bands),
+            Self::EqualizerMode => s.equalizer_mode.map(Value::EqualizerMode),
         }
     }
 }
@@ -209,6 +246,12 @@ pub enum Value {
     Number(f64),
     /// A sensor's `detectionState`.
     Detected(bool),
+    Playback(PlaybackState),
+    /// A name (an input).
+    Text(String),
+    Channel(Channel),
+    Bands(BandLevels),
+    EqualizerMode(EqualizerMode),
 }
 
 impl Value {
@@ -230,6 +273,18 @@ impl Value {
             Self::Bool(b) => json!(b),
             Self::Number(v) => json!(v),
             Self::Detected(d) => json!(if *d { "DETECTED" } else { "NOT_DETECTED" }),
+            Self::Playback(state) => json!({ "state": state }),
+            Self::Text(text) => json!(text),
+            // The name the customer said is the device cloud's to resolve, not Alexa's to show.
+            Self::Channel(c) => json!(Channel {
+                name: None,
+                ..c.clone()
+            }),
+            Self::Bands(bands) => bands
+                .levels()
+                .map(|(band, level)| json!({"name": band.name(), "value": level}))
+                .collect(),
+            Self::EqualizerMode(mode) => json!(mode.name()),
             Self::Connectivity(c) => json!({ "value": match c {
                 Connectivity::Ok => "OK",
                 Connectivity::Unreachable => "UNREACHABLE",
@@ -269,7 +324,30 @@ impl DeviceCapability {
             Self::Toggle { instance, .. } => vec![Property::Toggle(instance.clone())],
             Self::ContactSensor => vec![Property::Contact],
             Self::MotionSensor => vec![Property::Motion],
-            Self::Scene { .. } | Self::Unknown => Vec::new(),
+            Self::Playback { reports_state, .. } => {
+                if *reports_state {
+                    vec![Property::PlaybackState]
+                } else {
+                    Vec::new()
+                }
+            }
+            Self::Input { .. } => vec![Property::Input],
+            Self::Channel => vec![Property::Channel],
+            Self::Equalizer { bands, modes, .. } => {
+                let mut out = Vec::with_capacity(2);
+                if !bands.is_empty() {
+                    out.push(Property::EqualizerBands);
+                }
+                if !modes.is_empty() {
+                    out.push(Property::EqualizerMode);
+                }
+                out
+            }
+            Self::Scene { .. }
+            | Self::StepSpeaker { .. }
+            | Self::Seek
+            | Self::TimeHold { .. }
+            | Self::Unknown => Vec::new(),
         }
     }
 
@@ -278,6 +356,18 @@ impl DeviceCapability {
     pub fn interfaces(&self) -> Vec<(Interface, Option<&str>)> {
         match self {
             Self::Scene { .. } => vec![(Interface::Scene, None)],
+            Self::StepSpeaker { .. } => vec![(Interface::StepSpeaker, None)],
+            Self::Seek => vec![(Interface::Seek, None)],
+            Self::TimeHold { .. } => vec![(Interface::TimeHold, None)],
+            Self::Playback { reports_state, .. } => {
+                let mut out = vec![(Interface::Playback, None)];
+                if *reports_state {
+                    out.push((Interface::PlaybackState, None));
+                }
+                out
+            }
+            // Declared even with neither bands nor modes, which validation then refuses.
+            Self::Equalizer { .. } => vec![(Interface::Equalizer, None)],
             Self::Unknown => Vec::new(),
             Self::Range { instance, .. } => vec![(Interface::Range, Some(instance))],
             Self::Mode { instance, .. } => vec![(Interface::Mode, Some(instance))],
@@ -318,6 +408,13 @@ mod tests {
                 "modes": [{"value": "Cycle.Quick", "names": [{"text": "quick"}]}]},
             {"type": "toggle", "instance": "Fan.Oscillate", "names": [{"asset": "Alexa.Setting.Oscillate"}]},
             {"type": "contactSensor"}, {"type": "motionSensor"},
+            {"type": "stepSpeaker"},
+            {"type": "playback", "operations": ["Play", "Pause"], "reportsState": true},
+            {"type": "seek"},
+            {"type": "input", "inputs": [{"name": "HDMI 1"}]},
+            {"type": "channel"},
+            {"type": "equalizer", "bands": ["BASS"], "modes": ["MOVIE"]},
+            {"type": "timeHold", "allowRemoteResume": true},
         ]))
         .unwrap()
     }
@@ -353,6 +450,20 @@ mod tests {
             motion_detected: Some(false),
             battery_level: Some(80),
             low_battery: Some(false),
+            playback_state: Some(crate::device::PlaybackState::Playing),
+            playback_position_ms: Some(60_000),
+            input: Some("HDMI 1".into()),
+            channel: Some(Box::new(Channel {
+                number: Some("7".into()),
+                ..Channel::default()
+            })),
+            equalizer_bands: Some(BandLevels {
+                bass: Some(2),
+                ..BandLevels::default()
+            }),
+            equalizer_mode: Some(EqualizerMode::Movie),
+            on_hold: Some(false),
+            action: None,
             settings: [
                 ("Fan.Speed", SettingValue::Number(3.0)),
                 ("Washer.Cycle", SettingValue::Mode("Cycle.Quick".into())),
@@ -417,10 +528,17 @@ mod tests {
                 | DeviceCapability::Toggle { .. }
                 | DeviceCapability::ContactSensor
                 | DeviceCapability::MotionSensor
+                | DeviceCapability::StepSpeaker { .. }
+                | DeviceCapability::Playback { .. }
+                | DeviceCapability::Seek
+                | DeviceCapability::Input { .. }
+                | DeviceCapability::Channel
+                | DeviceCapability::Equalizer { .. }
+                | DeviceCapability::TimeHold { .. }
                 | DeviceCapability::Unknown => {}
             }
         }
-        assert_eq!(every_capability().len(), 16);
+        assert_eq!(every_capability().len(), 23);
     }
 
     #[test]

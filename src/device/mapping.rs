@@ -6,9 +6,10 @@ use super::catalogue::{Interface, Property};
 use super::{DeviceCapability, DeviceDefinition, Name, RangeSemantics};
 use crate::alexa::endpoint::{
     Action, ActionMapping, AdditionalAttributes, Capability, ClusterMember, Configuration,
-    Endpoint, EndpointRef, FriendlyName, ModeConfiguration, RangeConfiguration, RangePreset,
+    Endpoint, EndpointRef, EqualizerBands, EqualizerConfigurations, EqualizerModes, FriendlyName,
+    InputDeclaration, LevelRange, ModeConfiguration, Named, RangeConfiguration, RangePreset,
     Relationships, Resources, SemanticDirective, SemanticValue, Semantics, State, StateMapping,
-    SupportedMode, SupportedRange, ThermostatConfiguration, ValueRange,
+    SupportedMode, SupportedRange, ThermostatConfiguration, TimeHoldConfiguration, ValueRange,
 };
 use crate::alexa::validate;
 
@@ -236,6 +237,49 @@ fn declare(
         }
         DeviceCapability::Toggle { names, .. } => {
             declared.capability_resources = Some(resources(names));
+        }
+        DeviceCapability::Playback { operations, .. } if interface == Interface::Playback => {
+            declared.supported_operations = Some(operations.iter().map(|o| o.name()).collect());
+        }
+        DeviceCapability::Input { inputs } => {
+            declared.inputs = Some(
+                inputs
+                    .iter()
+                    .map(|i| InputDeclaration {
+                        name: i.name.clone(),
+                        friendly_names: i.friendly_names.clone(),
+                    })
+                    .collect(),
+            );
+        }
+        DeviceCapability::Equalizer {
+            bands,
+            min_level,
+            max_level,
+            modes,
+            ..
+        } => {
+            let named =
+                |names: Vec<&'static str>| names.into_iter().map(|name| Named { name }).collect();
+            declared.configurations = Some(EqualizerConfigurations {
+                bands: (!bands.is_empty()).then(|| EqualizerBands {
+                    range: LevelRange {
+                        minimum: *min_level,
+                        maximum: *max_level,
+                    },
+                    supported: named(bands.iter().map(|b| b.name()).collect()),
+                }),
+                modes: (!modes.is_empty()).then(|| EqualizerModes {
+                    supported: named(modes.iter().map(|m| m.name()).collect()),
+                }),
+            });
+        }
+        DeviceCapability::TimeHold {
+            allow_remote_resume,
+        } => {
+            declared.configuration = Some(Configuration::TimeHold(TimeHoldConfiguration {
+                allow_remote_resume: *allow_remote_resume,
+            }));
         }
         _ => {}
     }

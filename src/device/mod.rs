@@ -5,11 +5,15 @@
 
 pub mod catalogue;
 pub mod mapping;
+pub mod media;
 pub mod pending;
 pub mod properties;
 pub mod routing;
 pub mod state;
 
+pub use media::{
+    Band, BandLevels, Channel, DeviceAction, EqualizerMode, PlaybackOperation, PlaybackState,
+};
 pub use routing::Adapter;
 pub use state::{DeviceState, Field, SettingValue};
 
@@ -328,6 +332,53 @@ pub enum DeviceCapability {
     ContactSensor,
     /// Reports whether it detects motion.
     MotionSensor,
+    /// Volume up and down by steps, and mute, for a device that does not know its volume (an
+    /// AV receiver behind an infrared blaster).
+    #[serde(rename_all = "camelCase")]
+    StepSpeaker {
+        /// How many steps "turn it up" moves when the customer names no number.
+        #[serde(default = "default_volume_steps")]
+        default_steps: u8,
+    },
+    /// Transport controls: the operations the device takes, and whether it reports if it
+    /// plays (`playbackState`).
+    #[serde(rename_all = "camelCase")]
+    Playback {
+        operations: Vec<PlaybackOperation>,
+        #[serde(default)]
+        reports_state: bool,
+    },
+    /// Skipping forward or back within what plays, from `playbackPositionMs`.
+    Seek,
+    /// The inputs the customer can switch to, by Alexa's names (`HDMI 1`, `TV`, …).
+    Input { inputs: Vec<InputSource> },
+    /// TV channels: by number, call sign or URI, and up and down.
+    Channel,
+    /// Band levels (bass, midrange, treble) within one range, and sound modes.
+    #[serde(rename_all = "camelCase")]
+    Equalizer {
+        #[serde(default)]
+        bands: Vec<Band>,
+        #[serde(default = "default_min_level")]
+        min_level: i32,
+        #[serde(default = "default_max_level")]
+        max_level: i32,
+        /// The level "reset the bass" goes back to.
+        #[serde(default)]
+        default_level: i32,
+        /// How far "more bass" moves a band when the customer names no amount.
+        #[serde(default = "default_level_step")]
+        level_step: i32,
+        #[serde(default)]
+        modes: Vec<EqualizerMode>,
+    },
+    /// Holding a timed job and resuming it (a robot vacuum's cleaning run): `allowRemoteResume`
+    /// when the customer may resume it by voice, not only at the device.
+    #[serde(rename_all = "camelCase")]
+    TimeHold {
+        #[serde(default)]
+        allow_remote_resume: bool,
+    },
     /// A capability written by a newer device cloud than this skill knows: ignored, not fatal.
     #[serde(other)]
     Unknown,
@@ -350,6 +401,22 @@ fn default_min_kelvin() -> u32 {
 
 fn default_max_kelvin() -> u32 {
     DEFAULT_MAX_KELVIN
+}
+
+fn default_volume_steps() -> u8 {
+    1
+}
+
+fn default_min_level() -> i32 {
+    -6
+}
+
+fn default_max_level() -> i32 {
+    6
+}
+
+fn default_level_step() -> i32 {
+    1
 }
 
 fn default_precision() -> f64 {
@@ -411,6 +478,15 @@ fn default_locale() -> String {
 pub struct Preset {
     pub value: f64,
     pub names: Vec<Name>,
+}
+
+/// An input of a TV or receiver: one of Alexa's input names, and what else the customer calls it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InputSource {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub friendly_names: Vec<String>,
 }
 
 /// One mode of a mode setting.

@@ -12,6 +12,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::media::{BandLevels, Channel, DeviceAction, EqualizerMode, PlaybackState};
 use super::{Hsb, LockState};
 
 /// Declares the state fields: `Variant field: Type = "attributeName"`, each with its doc.
@@ -169,6 +170,22 @@ state_fields! {
     /// The device cloud's word that the battery is too low for the device to act: commands
     /// are answered `ENDPOINT_LOW_POWER`.
     LowBattery low_battery: bool = "lowBattery",
+    /// Whether a media device plays, is paused or stopped.
+    PlaybackState playback_state: PlaybackState = "playbackState",
+    /// Where playback is, in milliseconds from the start of what plays, as of its sample time
+    /// (while playing, it moves on from there at normal speed).
+    PlaybackPositionMs playback_position_ms: u64 = "playbackPositionMs",
+    /// The selected input, by Alexa's name (`HDMI 1`).
+    Input input: String = "input",
+    Channel channel: Box<Channel> = "channel",
+    /// Each band's level, in the equalizer's range.
+    EqualizerBands equalizer_bands: BandLevels = "equalizerBands",
+    EqualizerMode equalizer_mode: EqualizerMode = "equalizerMode",
+    /// A timed job (a robot vacuum's run) held: paused, to resume where it was.
+    OnHold on_hold: bool = "onHold",
+    /// The last one-off request (a playback operation, volume steps, skipped channels): not
+    /// reported to Alexa; the device cloud acts on each new `id`.
+    Action action: DeviceAction = "action",
 }
 
 impl DeviceState {

@@ -10,13 +10,14 @@ use serde::Serialize;
 use tracing::{debug, info, warn};
 
 use super::light::Light;
+use super::media::{self, Equalizer};
 use super::thermostat::Thermostat;
 use super::{Services, ghost, in_time};
 use crate::alexa::BearerToken;
 use crate::alexa::control::Command;
 use crate::alexa::directive::Header;
 use crate::alexa::event::{
-    self, Addressing, CauseType, DeferredPayload, Empty, Message, ScenePayload,
+    self, Addressing, CauseType, DeferredPayload, Empty, Message, ScenePayload, SeekPayload,
 };
 use crate::alexa::interface::Interface;
 use crate::cloud::{Adapter, CloudCommand, CloudError, Delivery};
@@ -42,6 +43,7 @@ const MAX_ATTEMPTS: u32 = 50;
 pub enum ControlAnswer {
     Response(Message<Empty>),
     Scene(Message<ScenePayload>),
+    Seek(Message<SeekPayload>),
     /// The device must confirm: the outcome follows through the event gateway.
     Deferred(Message<DeferredPayload>),
 }
@@ -62,13 +64,20 @@ pub async fn control<S: Store>(
     deadline: &Deadline,
 ) -> Result<ControlAnswer, SkillError> {
     let user_id = services.customer(token, deadline).await?;
+    // One id per directive: a remote adapter is sent it (if anything ever did send twice, the
+    // device could tell), and a one-off request carries it in the table.
+    let command_id = uuid::Uuid::new_v4().simple().to_string();
     for attempt in 0..MAX_ATTEMPTS {
         let Some(device) = in_time(deadline, services.store.device(&user_id, endpoint_id)).await?
         else {
             ghost::report_deleted(services, &user_id, endpoint_id, deadline).await;
             return Err(SkillError::NoSuchEndpoint);
         };
-        let change = plan(&device, command)?;
+        let asked = Asked {
+            command_id: &command_id,
+            at_ms: services.clock.now_ms(),
+        };
+        let change = plan(&device, command, asked)?;
         let call = Call {
             services,
             to,
@@ -78,9 +87,6 @@ pub async fn control<S: Store>(
         };
         let adapter = services.clouds.adapter_for(&device);
         if adapter != Adapter::Table {
-            // Sent once, so one id per directive: if anything ever did send it twice, the
-            // device could tell.
-            let command_id = uuid::Uuid::new_v4().simple().to_string();
             return call.send(adapter, header, change, &command_id).await;
         }
         match call.write_table(change).await? {
@@ -189,7 +195,7 @@ impl<S: Store> Call<'_, S> {
         // The device has the command: from here on nothing plans or sends again.
         match delivery {
             // The device's own values are the truth as of its answer.
-            Delivery::Confirmed(reported) => self.record_taken(reported, None).await,
+            Delivery::Confirmed(reported) => self.record_taken(*reported, None).await,
             Delivery::Accepted { shadow_version } if self.device.must_confirm() => {
                 self.defer(change.patch, command_id, issued_at, shadow_version)
                     .await
@@ -201,7 +207,7 @@ impl<S: Store> Call<'_, S> {
                 let since = match shadow_version {
                     Some(version) => Since::ShadowVersion(version),
                     None => Since::Read {
-                        state: self.device.state.clone(),
+                        state: Box::new(self.device.state.clone()),
                         sampled_at: self.device.sampled_at.clone(),
                     },
                 };
@@ -404,6 +410,15 @@ fn answer(to: &Addressing, command: &Command, device: &Device, at_ms: i64) -> Co
             time_of_sample(at_ms),
             properties,
         )),
+        Command::AdjustSeekPosition(_) => match device.state.playback_position_ms {
+            Some(position) => ControlAnswer::Seek(event::seek_report(
+                to,
+                position.min(media::MAX_POSITION_MS),
+                properties,
+            )),
+            // A device cloud that took the seek but did not say where: no position is made up.
+            None => ControlAnswer::Response(event::state_response(to, false, properties)),
+        },
         _ => ControlAnswer::Response(event::state_response(to, false, properties)),
     }
 }
@@ -416,8 +431,17 @@ pub struct Change {
     pub relative: bool,
 }
 
+/// What a plan needs besides the device and the command.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    /// The directive's command id, which a one-off request (`action`) carries.
+    pub command_id: &'a str,
+    /// When it is planned (Unix ms): where playback is by now.
+    pub at_ms: i64,
+}
+
 /// What `command` does to `device`, or why it cannot.
-pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
+pub fn plan(device: &Device, command: &Command, asked: Asked<'_>) -> Result<Change, SkillError> {
     let (interface, instance) = command.target();
     let Some(capability) = device
         .definition
@@ -446,6 +470,9 @@ pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
         return Err(SkillError::LowPower {
             percentage: device.state.battery_level,
         });
+    }
+    if command.is_media() {
+        media::check_awake(device)?;
     }
     let current = &device.state;
     let light = Light::of(device);
@@ -592,6 +619,42 @@ pub fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
                 .settings
                 .insert(instance.clone(), SettingValue::On(on));
         }
+        Command::AdjustVolumeSteps { steps, default } => {
+            media::volume_steps(capability, steps, default, asked.command_id, &mut patch)?;
+        }
+        Command::SetStepMute(mute) => patch.muted = Some(mute),
+        Command::Playback(operation) => {
+            media::playback(capability, operation, asked.command_id, &mut patch)?;
+        }
+        Command::AdjustSeekPosition(delta) => {
+            media::seek(device, delta, asked.at_ms, &mut patch)?;
+            relative = true;
+        }
+        Command::SelectInput(ref input) => media::select_input(capability, input, &mut patch)?,
+        Command::ChangeChannel(ref channel) => media::change_channel(channel, &mut patch),
+        Command::SkipChannels(count) => {
+            media::skip_channels(count, asked.command_id, &mut patch)?;
+        }
+        // Every band change writes all the bands (one attribute): relative, so that two
+        // changes of different bands both count.
+        Command::SetBands(ref bands) => {
+            Equalizer::of(capability)?.set(current, bands, &mut patch)?;
+            relative = true;
+        }
+        Command::AdjustBands(ref bands) => {
+            Equalizer::of(capability)?.adjust(current, bands, &mut patch)?;
+            relative = true;
+        }
+        Command::ResetBands(ref bands) => {
+            Equalizer::of(capability)?.reset(current, bands, &mut patch)?;
+            relative = true;
+        }
+        Command::SetEqualizerMode(ref mode) => {
+            Equalizer::of(capability)?.set_mode(mode, &mut patch)?;
+        }
+        Command::Hold | Command::Resume => {
+            media::time_hold(device, capability, *command == Command::Hold, &mut patch)?;
+        }
     }
     Ok(Change { patch, relative })
 }
@@ -701,6 +764,18 @@ mod tests {
     use crate::alexa::control::{Scale, SetpointRequest, Temperature};
     use crate::device::TemperatureScale;
     use crate::error::ThermostatError;
+
+    /// The plans below need neither a command id nor the time.
+    fn plan(device: &Device, command: &Command) -> Result<Change, SkillError> {
+        super::plan(
+            device,
+            command,
+            Asked {
+                command_id: "c",
+                at_ms: 0,
+            },
+        )
+    }
 
     fn device(capabilities: serde_json::Value, state: serde_json::Value) -> Device {
         serde_json::from_value(json!({

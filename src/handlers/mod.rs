@@ -5,6 +5,7 @@ pub mod control;
 pub mod discovery;
 pub mod ghost;
 pub mod light;
+pub mod media;
 pub mod report_state;
 pub mod thermostat;
 

@@ -798,7 +798,7 @@ impl DynamoStore {
         // The values the patched fields must still hold: a compare-and-set's, or those read
         // before a command whose outcome this records.
         let (read_state, read_sampled) = match &write.unless_reported {
-            Some(Since::Read { state, sampled_at }) => (Some(state), Some(sampled_at)),
+            Some(Since::Read { state, sampled_at }) => (Some(&**state), Some(sampled_at)),
             _ => (None, None),
         };
         let expected: Option<Item> = write

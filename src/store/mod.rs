@@ -407,7 +407,7 @@ pub enum Since {
     /// patched field still has the value and the sample time it had then (anyone's write of
     /// the field since, the device's report above all, changes one or the other).
     Read {
-        state: DeviceState,
+        state: Box<DeviceState>,
         sampled_at: BTreeMap<Field, i64>,
     },
     /// IoT: a shadow version above this one (the version the command's desired state made).

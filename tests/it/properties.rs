@@ -1179,14 +1179,18 @@ fn reported_brightness(d: &Device) -> Option<Value> {
 #[test]
 fn a_bulb_follows_the_light_rules_from_any_state() {
     use alexa_smart_home::alexa::control::Command;
-    use alexa_smart_home::handlers::control::plan;
+    use alexa_smart_home::handlers::control::{Asked, plan};
+    let asked = Asked {
+        command_id: "c",
+        at_ms: 0,
+    };
     let mut runner = TestRunner::new(ProptestConfig {
         cases: 2048,
         ..ProptestConfig::default()
     });
     runner
         .run(&(bulb(), light_command()), |(before, command)| {
-            let Ok(change) = plan(&before, &command) else {
+            let Ok(change) = plan(&before, &command, asked) else {
                 // Only a white outside the bulb's range is refused.
                 prop_assert!(matches!(command, Command::SetColorTemperature(_)));
                 return Ok(());

@@ -43,8 +43,9 @@ use alexa_smart_home::clock::Clock;
 use alexa_smart_home::cloud::{Adapter, DeviceClouds};
 use alexa_smart_home::device::properties::values;
 use alexa_smart_home::device::{
-    Connectivity, Device, DeviceCapability, DeviceDefinition, DeviceRelationships, DeviceState,
-    Field, Hsb, LockState, Setpoints, SettingValue, TemperatureScale, mapping,
+    BandLevels, Channel, Connectivity, Device, DeviceCapability, DeviceDefinition,
+    DeviceRelationships, DeviceState, Field, Hsb, LockState, PlaybackState, Setpoints,
+    SettingValue, TemperatureScale, mapping,
 };
 use alexa_smart_home::gateway::{Gateway, GatewayRegion};
 use alexa_smart_home::lwa::Lwa;
@@ -642,8 +643,55 @@ fn change_state(rng: &mut fastrand::Rng, d: &mut Device) {
         Some(DeviceCapability::MotionSensor) => {
             (s.motion_detected = Some(rng.bool()), "motionDetected").1
         }
+        Some(DeviceCapability::Playback {
+            reports_state: true,
+            ..
+        }) => {
+            let state = [
+                PlaybackState::Playing,
+                PlaybackState::Paused,
+                PlaybackState::Stopped,
+            ][rng.usize(..3)];
+            (s.playback_state = Some(state), "playbackState").1
+        }
+        Some(DeviceCapability::Input { inputs }) => {
+            let input = inputs[rng.usize(..inputs.len())].name.clone();
+            (s.input = Some(input), "input").1
+        }
+        Some(DeviceCapability::Channel) => {
+            let channel = Channel {
+                number: Some(rng.u16(1..1000).to_string()),
+                ..Channel::default()
+            };
+            (s.channel = Some(Box::new(channel)), "channel").1
+        }
+        Some(DeviceCapability::Equalizer {
+            bands,
+            min_level,
+            max_level,
+            modes,
+            ..
+        }) => {
+            if rng.bool() && !modes.is_empty() || bands.is_empty() {
+                let mode = modes[rng.usize(..modes.len())];
+                (s.equalizer_mode = Some(mode), "equalizerMode").1
+            } else {
+                let mut levels = BandLevels::default();
+                for band in bands {
+                    levels.set(*band, rng.i32(*min_level..=*max_level));
+                }
+                (s.equalizer_bands = Some(levels), "equalizerBands").1
+            }
+        }
         // Nothing to report: a new capability with state is to be added above.
-        Some(DeviceCapability::Scene { .. } | DeviceCapability::Unknown) => return,
+        Some(
+            DeviceCapability::Scene { .. }
+            | DeviceCapability::StepSpeaker { .. }
+            | DeviceCapability::Playback { .. }
+            | DeviceCapability::Seek
+            | DeviceCapability::TimeHold { .. }
+            | DeviceCapability::Unknown,
+        ) => return,
     };
     d.sampled_at
         .insert(Field::parse(field), Clock::system().now_ms());

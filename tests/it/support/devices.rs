@@ -91,9 +91,37 @@ pub fn triple_celsius() -> DeviceCapability {
     }
 }
 
+/// A TV's transport controls, reporting whether it plays.
+pub fn tv_playback() -> DeviceCapability {
+    capability(json!({
+        "type": "playback", "reportsState": true,
+        "operations": ["Play", "Pause", "Stop", "StartOver", "Previous", "Next", "Rewind", "FastForward"],
+    }))
+}
+
+/// A TV's inputs.
+pub fn tv_inputs() -> DeviceCapability {
+    capability(json!({
+        "type": "input",
+        "inputs": [{"name": "HDMI 1", "friendlyNames": ["Console"]}, {"name": "HDMI 2"}, {"name": "TV"}],
+    }))
+}
+
+/// An AV receiver's equalizer: three bands of -6..6 and two modes.
+pub fn receiver_equalizer() -> DeviceCapability {
+    capability(json!({
+        "type": "equalizer", "bands": ["BASS", "MIDRANGE", "TREBLE"], "minLevel": -6, "maxLevel": 6,
+        "modes": ["MOVIE", "MUSIC"],
+    }))
+}
+
+/// The input names and equalizer modes of the capabilities above, for state operations.
+pub const INPUT_VALUES: &[&str] = &["HDMI 1", "HDMI 2", "TV"];
+
 /// Every valid capability of issue #12's device kinds, for generators that pick among them:
 /// a bulb with its own white range, the generic controllers above, both sensors, the dual
-/// and triple thermostats, and a dimmer switch's power level.
+/// and triple thermostats, a dimmer switch's power level, and (issue #25) a TV's and an AV
+/// receiver's media controls and a robot vacuum's hold.
 pub fn makers_kinds() -> Vec<DeviceCapability> {
     vec![
         DeviceCapability::ColorTemperature {
@@ -110,6 +138,15 @@ pub fn makers_kinds() -> Vec<DeviceCapability> {
         dual_fahrenheit(),
         triple_celsius(),
         DeviceCapability::PowerLevel,
+        DeviceCapability::StepSpeaker { default_steps: 1 },
+        tv_playback(),
+        DeviceCapability::Seek,
+        tv_inputs(),
+        DeviceCapability::Channel,
+        receiver_equalizer(),
+        DeviceCapability::TimeHold {
+            allow_remote_resume: true,
+        },
     ]
 }
 
