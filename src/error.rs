@@ -5,11 +5,12 @@ pub use crate::chain::Chain;
 use serde_json::json;
 
 use crate::alexa::event::{
-    self, Addressing, CurrentDeviceMode, ErrorPayload, ErrorType, Message, ValidRange,
+    self, Addressing, BypassEndpoint, CurrentDeviceMode, ErrorPayload, ErrorType, Message,
+    ValidRange,
 };
 use crate::alexa::interface::Interface;
 use crate::cloud::CloudError;
-use crate::device::TemperatureScale;
+use crate::device::{PanelRefusal, TemperatureScale};
 use crate::linking::LinkingError;
 use crate::lwa::LwaError;
 use crate::store::StoreError;
@@ -47,6 +48,9 @@ pub enum SkillError {
         max: f64,
         scale: TemperatureScale,
     },
+    /// An `Alexa.SecurityPanelController` ErrorResponse, per [`PanelRefusal`] variant.
+    #[error(transparent)]
+    Panel(#[from] PanelRefusal),
     /// An `Alexa.ThermostatController` ErrorResponse.
     #[error(transparent)]
     Thermostat(#[from] ThermostatError),
@@ -117,12 +121,14 @@ impl SkillError {
                 ThermostatError::TripleUnsupported => ErrorType::TripleSetpointsUnsupported,
                 ThermostatError::TooClose { .. } => ErrorType::RequestedSetpointsTooClose,
             },
+            Self::Panel(refusal) => panel_error_type(refusal),
             Self::Cloud(e) => match e {
                 CloudError::Unreachable(_) => ErrorType::EndpointUnreachable,
                 CloudError::Busy => ErrorType::EndpointBusy,
                 CloudError::LowPower { .. } => ErrorType::EndpointLowPower,
                 CloudError::NoSuchDevice => ErrorType::NoSuchEndpoint,
                 CloudError::Refused(_) | CloudError::Failed(_) => ErrorType::InternalError,
+                CloudError::Panel(refusal) => panel_error_type(refusal),
             },
             Self::Store(_) | Self::OutOfTime | Self::Lwa(_) | Self::Serialize(_) => {
                 ErrorType::InternalError
@@ -168,6 +174,7 @@ impl SkillError {
         let namespace = match self {
             _ if reply_to.authorization => Interface::Authorization,
             Self::Thermostat(_) => Interface::Thermostat,
+            Self::Panel(_) | Self::Cloud(CloudError::Panel(_)) => Interface::SecurityPanel,
             _ => Interface::Alexa,
         };
         let mut response = event::error_response(&to, namespace, kind, message, valid_range);
@@ -182,9 +189,32 @@ impl SkillError {
             Self::NotInCurrentMode { mode, .. } => {
                 response.event.payload.current_device_mode = Some(mode);
             }
+            Self::Panel(PanelRefusal::BypassNeeded(ref zones))
+            | Self::Cloud(CloudError::Panel(PanelRefusal::BypassNeeded(ref zones))) => {
+                response.event.payload.endpoints_needing_bypass = Some(
+                    zones
+                        .iter()
+                        .map(|z| BypassEndpoint {
+                            friendly_name: z.name.clone(),
+                            endpoint_id: z.endpoint_id.clone(),
+                        })
+                        .collect(),
+                );
+            }
             _ => {}
         }
         response
+    }
+}
+
+fn panel_error_type(refusal: &PanelRefusal) -> ErrorType {
+    match refusal {
+        PanelRefusal::Unauthorized => ErrorType::Unauthorized,
+        PanelRefusal::AuthorizationRequired => ErrorType::AuthorizationRequired,
+        PanelRefusal::NotReady => ErrorType::NotReady,
+        PanelRefusal::BypassNeeded(_) => ErrorType::BypassNeeded,
+        PanelRefusal::UnclearedAlarm => ErrorType::UnclearedAlarm,
+        PanelRefusal::UnclearedTrouble => ErrorType::UnclearedTrouble,
     }
 }
 

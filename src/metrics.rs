@@ -30,6 +30,7 @@ pub const RECONCILED_ENDPOINTS: &str = "ReconciledEndpoints";
 pub const DEAD_LETTER_BATCHES: &str = "DeadLetterBatches";
 pub const IDENTITY_PROVIDER_UNAVAILABLE: &str = "IdentityProviderUnavailable";
 pub const KEY_SET_FETCHES: &str = "KeySetFetches";
+pub const PINS_REFUSED: &str = "PinsRefused";
 
 /// Every metric, with its unit and meaning (docs/operations.md lists the same).
 const METRICS: [(&str, &str); 14] = [
@@ -197,6 +198,12 @@ pub fn dead_letter_batch(outcome: &'static str) {
 /// (`linking::Mode::name`, `linking::ProviderError::reason`).
 pub fn identity_provider_unavailable(mode: &'static str, reason: &'static str) {
     counter!(IDENTITY_PROVIDER_UNAVAILABLE, "Mode" => mode, "Reason" => reason).increment(1);
+}
+
+/// An alarm panel's Disarm refused for its PIN; `reason`: `Wrong`, `LockedOut` (too many
+/// wrong PINs: refused unchecked) or `Missing`.
+pub fn pin_refused(reason: &'static str) {
+    counter!(PINS_REFUSED, "Reason" => reason).increment(1);
 }
 
 /// `outcome`: `fetched` or `failed`.

@@ -196,6 +196,25 @@ impl DeviceStore for MemoryStore {
         Ok(Swap::Done)
     }
 
+    async fn replace_pin_attempts(
+        &self,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
+        expected: &[i64],
+        new: &[i64],
+    ) -> Result<Swap, StoreError> {
+        self.check()?;
+        let mut devices = write(&self.devices);
+        let Some(device) = devices.get_mut(&(user_id.to_owned(), endpoint_id.to_owned())) else {
+            return Ok(Swap::Missing);
+        };
+        if device.pin_attempts != expected {
+            return Ok(Swap::Conflict);
+        }
+        device.pin_attempts = new.to_vec();
+        Ok(Swap::Done)
+    }
+
     async fn device_for_thing(
         &self,
         thing_name: &str,

@@ -5,9 +5,11 @@
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::Secret;
 use super::interface::Interface;
 use super::media::{Band, PlaybackOperation};
 use super::parse_error::ParseError;
+use super::security::{ArmState, FOUR_DIGIT_PIN};
 
 /// One control directive.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +96,10 @@ pub enum Command {
     /// `Alexa.TimeHoldController`.
     Hold,
     Resume,
+    /// `Alexa.SecurityPanelController` `Arm`, in the state asked for.
+    Arm(ArmState),
+    /// `Disarm`, with the customer's PIN when the panel declared that it takes one.
+    Disarm(Option<Secret>),
 }
 
 /// The channel of a `ChangeChannel`: what Alexa resolved, and the name the customer said
@@ -390,6 +396,19 @@ impl Command {
             (Interface::Equalizer, "SetMode") => {
                 field::<Mode>(payload).map(|p| Self::SetEqualizerMode(p.mode))
             }
+            (Interface::SecurityPanel, "Arm") => {
+                field::<Arm>(payload).map(|p| Self::Arm(p.arm_state))
+            }
+            (Interface::SecurityPanel, "Disarm") => {
+                field::<Disarm>(payload).and_then(|p| match p.authorization {
+                    None => Ok(Self::Disarm(None)),
+                    Some(a) if a.kind == FOUR_DIGIT_PIN => Ok(Self::Disarm(Some(a.value))),
+                    Some(_) => Err(ParseError::Malformed {
+                        part: "payload",
+                        reason: "an authorization of an unknown type".into(),
+                    }),
+                })
+            }
             (Interface::TimeHold, "Hold") => Ok(Self::Hold),
             (Interface::TimeHold, "Resume") => Ok(Self::Resume),
             _ => return None,
@@ -431,12 +450,21 @@ impl Command {
             | Self::ResetBands(_)
             | Self::SetEqualizerMode(_) => Interface::Equalizer,
             Self::Hold | Self::Resume => Interface::TimeHold,
+            Self::Arm(_) | Self::Disarm(_) => Interface::SecurityPanel,
         };
         (interface, None)
     }
 }
 
 impl Command {
+    /// The customer's PIN, if the command carries one.
+    pub fn pin(&self) -> Option<&Secret> {
+        match self {
+            Self::Disarm(pin) => pin.as_ref(),
+            _ => None,
+        }
+    }
+
     /// Whether it is one of a TV's or an audio device's, which the device takes only while on.
     pub fn is_media(&self) -> bool {
         matches!(
@@ -558,6 +586,26 @@ struct Mode {
 #[serde(rename_all = "camelCase")]
 struct ModeDelta {
     mode_delta: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Arm {
+    arm_state: ArmState,
+}
+
+#[derive(Deserialize)]
+struct Disarm {
+    #[serde(default)]
+    authorization: Option<Authorization>,
+}
+
+/// The PIN is a [`Secret`], so that no `Debug` of a command can print it.
+#[derive(Deserialize)]
+struct Authorization {
+    #[serde(rename = "type")]
+    kind: String,
+    value: Secret,
 }
 
 #[derive(Deserialize)]

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::interface::Interface;
+use super::security::ArmState;
 use crate::ids::EndpointId;
 
 /// One device (or scene, or group) as Alexa sees it.
@@ -217,6 +218,7 @@ pub enum Configuration {
     Range(RangeConfiguration),
     Mode(ModeConfiguration),
     TimeHold(TimeHoldConfiguration),
+    SecurityPanel(SecurityPanelConfiguration),
 }
 
 impl Configuration {
@@ -227,8 +229,30 @@ impl Configuration {
             Self::Range(_) => Interface::Range,
             Self::Mode(_) => Interface::Mode,
             Self::TimeHold(_) => Interface::TimeHold,
+            Self::SecurityPanel(_) => Interface::SecurityPanel,
         }
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityPanelConfiguration {
+    pub supported_arm_states: Vec<ArmStateValue>,
+    /// `FOUR_DIGIT_PIN` when Disarm carries the customer's PIN; none, and Alexa asks for its
+    /// own voice code instead.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub supported_authorization_types: Vec<AuthorizationType>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ArmStateValue {
+    pub value: ArmState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AuthorizationType {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -148,9 +148,21 @@ pub struct ErrorPayload {
     /// `REQUESTED_SETPOINTS_TOO_CLOSE`: the least gap the thermostat keeps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_temperature_delta: Option<serde_json::Value>,
+    /// `BYPASS_NEEDED`: the open zones to bypass before arming.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoints_needing_bypass: Option<Vec<BypassEndpoint>>,
     /// `NOT_SUPPORTED_IN_CURRENT_MODE`: the mode the device is in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_device_mode: Option<CurrentDeviceMode>,
+}
+
+/// An open zone of `BYPASS_NEEDED`: what Alexa reads out, and its endpoint if it is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BypassEndpoint {
+    pub friendly_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_id: Option<EndpointId>,
 }
 
 /// The mode a device that cannot take a command now is in (`NOT_SUPPORTED_IN_CURRENT_MODE`).
@@ -193,6 +205,13 @@ pub enum ErrorType {
     DualSetpointsUnsupported,
     TripleSetpointsUnsupported,
     RequestedSetpointsTooClose,
+    /// `Alexa.SecurityPanelController` ErrorResponses only, from here on.
+    Unauthorized,
+    AuthorizationRequired,
+    NotReady,
+    BypassNeeded,
+    UnclearedAlarm,
+    UnclearedTrouble,
     InternalError,
     /// Only in `Alexa.Authorization` ErrorResponses.
     AcceptGrantFailed,
@@ -255,6 +274,7 @@ pub fn error_response(
                 percentage_state: None,
                 minimum_temperature_delta: None,
                 current_device_mode: None,
+                endpoints_needing_bypass: None,
             },
         },
         context: None,
@@ -359,6 +379,36 @@ pub fn scene_started(
                     kind: CauseType::VoiceInteraction,
                 },
                 timestamp,
+            },
+        },
+        context: Some(Context { properties }),
+    }
+}
+
+/// The payload of `Arm.Response`.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArmPayload {
+    pub exit_delay_in_seconds: u8,
+}
+
+/// `Alexa.SecurityPanelController` / `Arm.Response`: armed, or arming once the exit delay has
+/// passed; the context tells the arm state asked for.
+pub fn arm_response(
+    to: &Addressing,
+    exit_delay_seconds: u8,
+    properties: Vec<PropertyState>,
+) -> Message<ArmPayload> {
+    Message {
+        event: Event {
+            header: EventHeader::new(
+                Interface::SecurityPanel,
+                "Arm.Response",
+                to.correlation_token.clone(),
+            ),
+            endpoint: to.endpoint(),
+            payload: ArmPayload {
+                exit_delay_in_seconds: exit_delay_seconds,
             },
         },
         context: Some(Context { properties }),

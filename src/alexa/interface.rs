@@ -69,6 +69,7 @@ interfaces! {
     Channel = "Alexa.ChannelController",
     Equalizer = "Alexa.EqualizerController",
     TimeHold = "Alexa.TimeHoldController",
+    SecurityPanel = "Alexa.SecurityPanelController",
 }
 
 impl Interface {

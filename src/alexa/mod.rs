@@ -11,6 +11,7 @@ pub mod event;
 pub mod interface;
 pub mod media;
 pub mod parse_error;
+pub mod security;
 pub mod validate;
 
 use std::fmt;

@@ -329,6 +329,19 @@ fn media(c: &Capability) -> Result<(), InvalidEndpoint> {
                 }
             }
         }
+        Interface::SecurityPanel => {
+            let Some(Configuration::SecurityPanel(config)) = &c.configuration else {
+                return bad("no configuration");
+            };
+            // Amazon asks for DISARMED and at least one armed state.
+            if !config
+                .supported_arm_states
+                .iter()
+                .any(|s| s.value.is_armed())
+            {
+                return bad("no armed state");
+            }
+        }
         Interface::Equalizer => {
             let Some(config) = &c.configurations else {
                 return bad("no configurations");

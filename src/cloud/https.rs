@@ -17,7 +17,8 @@ use sha2::Sha256;
 
 use super::{CloudCommand, CloudError, Delivery};
 use crate::alexa::Secret;
-use crate::device::DeviceState;
+use crate::alexa::security::FOUR_DIGIT_PIN;
+use crate::device::{DeviceState, PanelRefusal, Zone};
 
 /// How far a command's timestamp may be from the receiver's clock: wide enough for clock skew
 /// and a slow network, narrow enough that a captured command cannot be replayed later.
@@ -62,6 +63,16 @@ struct CommandBody<'a> {
     desired: &'a DeviceState,
     #[serde(skip_serializing_if = "Option::is_none")]
     cookie: Option<&'a BTreeMap<String, String>>,
+    /// A panel's Disarm: the customer's PIN, for the maker to check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorization: Option<Authorization<'a>>,
+}
+
+#[derive(Serialize)]
+struct Authorization<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    value: &'a str,
 }
 
 #[derive(Serialize)]
@@ -83,7 +94,12 @@ struct ErrorBody {
     error: Option<String>,
     message: Option<String>,
     percentage: Option<serde_json::Value>,
+    /// `BYPASS_NEEDED`: the open zones, as the device model writes them (`name`, `endpointId`).
+    zones: Option<serde_json::Value>,
 }
+
+/// The most open zones an answer passes on, each name cut to Alexa's 128 characters.
+const MAX_ZONES: usize = 32;
 
 impl HttpsApi {
     /// `timeout` bounds the whole exchange; it should leave the handler time to answer Alexa.
@@ -132,6 +148,10 @@ impl HttpsApi {
             },
             desired: command.desired,
             cookie: (!device.definition.cookie.is_empty()).then_some(&device.definition.cookie),
+            authorization: command.pin.map(|pin| Authorization {
+                kind: FOUR_DIGIT_PIN,
+                value: pin.expose(),
+            }),
         })
         .map_err(|e| CloudError::Failed(Box::new(e)))?;
         let timestamp = command.issued_at_ms.div_euclid(1000);
@@ -202,8 +222,19 @@ fn refusal(status: StatusCode, body: &[u8]) -> CloudError {
         error: Some(error),
         message,
         percentage,
+        zones,
     }) = code
     {
+        let zones = || {
+            let mut zones: Vec<Zone> = zones
+                .and_then(|z| serde_json::from_value(z).ok())
+                .unwrap_or_default();
+            zones.truncate(MAX_ZONES);
+            for zone in &mut zones {
+                zone.name = zone.name.chars().take(128).collect();
+            }
+            zones
+        };
         match error.as_str() {
             "ENDPOINT_UNREACHABLE" => {
                 let message = message.map_or_else(
@@ -221,6 +252,14 @@ fn refusal(status: StatusCode, body: &[u8]) -> CloudError {
                 return CloudError::LowPower { percentage };
             }
             "NO_SUCH_ENDPOINT" => return CloudError::NoSuchDevice,
+            "UNAUTHORIZED" => return CloudError::Panel(PanelRefusal::Unauthorized),
+            "AUTHORIZATION_REQUIRED" => {
+                return CloudError::Panel(PanelRefusal::AuthorizationRequired);
+            }
+            "NOT_READY" => return CloudError::Panel(PanelRefusal::NotReady),
+            "UNCLEARED_ALARM" => return CloudError::Panel(PanelRefusal::UnclearedAlarm),
+            "UNCLEARED_TROUBLE" => return CloudError::Panel(PanelRefusal::UnclearedTrouble),
+            "BYPASS_NEEDED" => return CloudError::Panel(PanelRefusal::BypassNeeded(zones())),
             _ => {}
         }
     }
@@ -386,6 +425,7 @@ mod tests {
                 desired: &desired,
                 command_id: "cmd-1",
                 issued_at_ms: Clock::system().now_ms(),
+                pin: None,
             },
             timeout,
         )

@@ -15,9 +15,10 @@
 pub mod https;
 pub mod iot;
 
+use crate::alexa::Secret;
 use crate::deadline::{Deadline, OutOfTime, WRITE_RESERVE};
 pub use crate::device::Adapter;
-use crate::device::{Device, DeviceState};
+use crate::device::{Device, DeviceState, PanelRefusal};
 
 /// One command for one device, as the adapters send it.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +34,9 @@ pub struct CloudCommand<'a> {
     pub command_id: &'a str,
     /// When it was issued, in ms since the Unix epoch: the signed request's timestamp.
     pub issued_at_ms: i64,
+    /// The customer's PIN, for the maker's API to check (a panel's Disarm); never written to a
+    /// table or a shadow.
+    pub pin: Option<&'a Secret>,
 }
 
 /// What became of a command the adapter handed over.
@@ -68,6 +72,10 @@ pub enum CloudError {
     /// a rejected signature, an unknown thing, a malformed command). Logged at ERROR.
     #[error("the device cloud refused the command: {0}")]
     Refused(String),
+    /// An alarm panel's refusal, as the maker's API answered it (a wrong PIN, open zones):
+    /// `Alexa.SecurityPanelController`'s error types.
+    #[error(transparent)]
+    Panel(PanelRefusal),
     /// `INTERNAL_ERROR`: the device cloud failed.
     #[error("the device cloud failed")]
     Failed(#[source] Box<dyn std::error::Error + Send + Sync>),

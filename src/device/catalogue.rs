@@ -12,8 +12,8 @@ use serde_json::json;
 pub use crate::alexa::interface::Interface;
 
 use super::{
-    BandLevels, Channel, Connectivity, Device, DeviceCapability, EqualizerMode, Field, Hsb,
-    LockState, PlaybackState, Setpoints, SettingValue, TemperatureScale,
+    Alarm, ArmState, BandLevels, Channel, Connectivity, Device, DeviceCapability, EqualizerMode,
+    Field, Hsb, LockState, PlaybackState, Setpoints, SettingValue, TemperatureScale,
 };
 
 /// One reportable Alexa property. Generic controllers' properties carry their instance.
@@ -55,6 +55,10 @@ pub enum Property {
     EqualizerBands,
     /// `Alexa.EqualizerController.mode`.
     EqualizerMode,
+    /// `Alexa.SecurityPanelController.armState`.
+    ArmState,
+    /// One of `Alexa.SecurityPanelController`'s alarms.
+    Alarm(Alarm),
 }
 
 impl Property {
@@ -83,6 +87,7 @@ impl Property {
             Self::Input => Interface::Input,
             Self::Channel => Interface::Channel,
             Self::EqualizerBands | Self::EqualizerMode => Interface::Equalizer,
+            Self::ArmState | Self::Alarm(_) => Interface::SecurityPanel,
         }
     }
 
@@ -113,6 +118,11 @@ impl Property {
             Self::Channel => "channel",
             Self::EqualizerBands => "bands",
             Self::EqualizerMode => "mode",
+            Self::ArmState => "armState",
+            Self::Alarm(Alarm::Burglary) => "burglaryAlarm",
+            Self::Alarm(Alarm::Fire) => "fireAlarm",
+            Self::Alarm(Alarm::CarbonMonoxide) => "carbonMonoxideAlarm",
+            Self::Alarm(Alarm::Water) => "waterAlarm",
         }
     }
 
@@ -152,6 +162,11 @@ impl Property {
             Self::Channel => Field::Channel,
             Self::EqualizerBands => Field::EqualizerBands,
             Self::EqualizerMode => Field::EqualizerMode,
+            Self::ArmState => Field::ArmState,
+            Self::Alarm(Alarm::Burglary) => Field::BurglaryAlarm,
+            Self::Alarm(Alarm::Fire) => Field::FireAlarm,
+            Self::Alarm(Alarm::CarbonMonoxide) => Field::CarbonMonoxideAlarm,
+            Self::Alarm(Alarm::Water) => Field::WaterAlarm,
         }
     }
 
@@ -213,6 +228,14 @@ impl Property {
                 .filter(|b| b.levels().next().is_some())
                 .map(Value::Bands),
             Self::EqualizerMode => s.equalizer_mode.map(Value::EqualizerMode),
+            Self::ArmState => s.arm_state.map(Value::Arm),
+            Self::Alarm(alarm) => match alarm {
+                Alarm::Burglary => s.burglary_alarm,
+                Alarm::Fire => s.fire_alarm,
+                Alarm::CarbonMonoxide => s.carbon_monoxide_alarm,
+                Alarm::Water => s.water_alarm,
+            }
+            .map(Value::Alarm),
         }
     }
 }
@@ -252,6 +275,9 @@ pub enum Value {
     Channel(Channel),
     Bands(BandLevels),
     EqualizerMode(EqualizerMode),
+    Arm(ArmState),
+    /// An alarm: sounding or not.
+    Alarm(bool),
 }
 
 impl Value {
@@ -285,6 +311,8 @@ impl Value {
                 .map(|(band, level)| json!({"name": band.name(), "value": level}))
                 .collect(),
             Self::EqualizerMode(mode) => json!(mode.name()),
+            Self::Arm(state) => json!(state.name()),
+            Self::Alarm(sounding) => json!({ "value": if *sounding { "ALARM" } else { "OK" } }),
             Self::Connectivity(c) => json!({ "value": match c {
                 Connectivity::Ok => "OK",
                 Connectivity::Unreachable => "UNREACHABLE",
@@ -341,6 +369,17 @@ impl DeviceCapability {
                 if !modes.is_empty() {
                     out.push(Property::EqualizerMode);
                 }
+                out
+            }
+            Self::SecurityPanel { alarms, .. } => {
+                let mut out = vec![Property::ArmState];
+                // Alexa's order, each once, whatever the device cloud lists.
+                out.extend(
+                    Alarm::ALL
+                        .into_iter()
+                        .filter(|a| alarms.contains(a))
+                        .map(Property::Alarm),
+                );
                 out
             }
             Self::Scene { .. }
@@ -415,6 +454,8 @@ mod tests {
             {"type": "channel"},
             {"type": "equalizer", "bands": ["BASS"], "modes": ["MOVIE"]},
             {"type": "timeHold", "allowRemoteResume": true},
+            {"type": "securityPanel", "armStates": ["ARMED_AWAY"],
+                "alarms": ["burglary", "fire", "carbonMonoxide", "water"], "pin": true},
         ]))
         .unwrap()
     }
@@ -464,6 +505,14 @@ mod tests {
             equalizer_mode: Some(EqualizerMode::Movie),
             on_hold: Some(false),
             action: None,
+            arm_state: Some(crate::device::ArmState::Disarmed),
+            burglary_alarm: Some(false),
+            fire_alarm: Some(false),
+            carbon_monoxide_alarm: Some(true),
+            water_alarm: Some(false),
+            panel_not_ready: None,
+            panel_trouble: None,
+            open_zones: None,
             settings: [
                 ("Fan.Speed", SettingValue::Number(3.0)),
                 ("Washer.Cycle", SettingValue::Mode("Cycle.Quick".into())),
@@ -535,10 +584,11 @@ mod tests {
                 | DeviceCapability::Channel
                 | DeviceCapability::Equalizer { .. }
                 | DeviceCapability::TimeHold { .. }
+                | DeviceCapability::SecurityPanel { .. }
                 | DeviceCapability::Unknown => {}
             }
         }
-        assert_eq!(every_capability().len(), 23);
+        assert_eq!(every_capability().len(), 24);
     }
 
     #[test]

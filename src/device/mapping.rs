@@ -5,12 +5,14 @@ use tracing::warn;
 use super::catalogue::{Interface, Property};
 use super::{DeviceCapability, DeviceDefinition, Name, RangeSemantics};
 use crate::alexa::endpoint::{
-    Action, ActionMapping, AdditionalAttributes, Capability, ClusterMember, Configuration,
-    Endpoint, EndpointRef, EqualizerBands, EqualizerConfigurations, EqualizerModes, FriendlyName,
-    InputDeclaration, LevelRange, ModeConfiguration, Named, RangeConfiguration, RangePreset,
-    Relationships, Resources, SemanticDirective, SemanticValue, Semantics, State, StateMapping,
-    SupportedMode, SupportedRange, ThermostatConfiguration, TimeHoldConfiguration, ValueRange,
+    Action, ActionMapping, AdditionalAttributes, ArmStateValue, AuthorizationType, Capability,
+    ClusterMember, Configuration, Endpoint, EndpointRef, EqualizerBands, EqualizerConfigurations,
+    EqualizerModes, FriendlyName, InputDeclaration, LevelRange, ModeConfiguration, Named,
+    RangeConfiguration, RangePreset, Relationships, Resources, SecurityPanelConfiguration,
+    SemanticDirective, SemanticValue, Semantics, State, StateMapping, SupportedMode,
+    SupportedRange, ThermostatConfiguration, TimeHoldConfiguration, ValueRange,
 };
+use crate::alexa::security::{ArmState, FOUR_DIGIT_PIN};
 use crate::alexa::validate;
 
 /// The endpoint Alexa discovers for a device: the `Alexa` interface, the interfaces of the
@@ -273,6 +275,27 @@ fn declare(
                     supported: named(modes.iter().map(|m| m.name()).collect()),
                 }),
             });
+        }
+        DeviceCapability::SecurityPanel {
+            arm_states, pin, ..
+        } => {
+            let mut states: Vec<ArmStateValue> = ArmState::ALL
+                .into_iter()
+                .filter(|s| *s == ArmState::Disarmed || arm_states.contains(s))
+                .map(|value| ArmStateValue { value })
+                .collect();
+            states.dedup();
+            declared.configuration =
+                Some(Configuration::SecurityPanel(SecurityPanelConfiguration {
+                    supported_arm_states: states,
+                    supported_authorization_types: if *pin {
+                        vec![AuthorizationType {
+                            kind: FOUR_DIGIT_PIN,
+                        }]
+                    } else {
+                        Vec::new()
+                    },
+                }));
         }
         DeviceCapability::TimeHold {
             allow_remote_resume,

@@ -7,14 +7,17 @@ pub mod catalogue;
 pub mod mapping;
 pub mod media;
 pub mod pending;
+pub mod pin;
 pub mod properties;
 pub mod routing;
+pub mod security;
 pub mod state;
 
 pub use media::{
     Band, BandLevels, Channel, DeviceAction, EqualizerMode, PlaybackOperation, PlaybackState,
 };
 pub use routing::Adapter;
+pub use security::{Alarm, ArmState, PanelRefusal, Zone};
 pub use state::{DeviceState, Field, SettingValue};
 
 use std::collections::BTreeMap;
@@ -157,6 +160,14 @@ device_item! {
         /// on a directive's path); reconciliation compares this with when the view's state was.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         answered_at: Option<i64>,
+        /// An alarm panel's PIN, hashed (`device::pin`): written by the device cloud, never
+        /// the PIN itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pin_hash: Option<pin::PinHash>,
+        /// When PINs were tried and not (yet) accepted, Unix ms, within the wrong-PIN window:
+        /// the skill's, so that too many wrong PINs lock PINs out (`handlers::security_panel`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pin_attempts: Vec<i64>,
     }
 }
 
@@ -371,6 +382,22 @@ pub enum DeviceCapability {
         level_step: i32,
         #[serde(default)]
         modes: Vec<EqualizerMode>,
+    },
+    /// An alarm panel: the armed states it takes (disarmed it always is), the alarms it
+    /// reports, its exit delay, and `pin` when disarming takes the customer's four-digit PIN
+    /// (checked against the item's `pinHash` for `table` and `iot` devices, by the maker's API
+    /// for `https` ones).
+    #[serde(rename_all = "camelCase")]
+    SecurityPanel {
+        arm_states: Vec<ArmState>,
+        #[serde(default)]
+        alarms: Vec<Alarm>,
+        /// Seconds between arming and the panel being armed, for the customer to leave
+        /// (Alexa's limit: 255).
+        #[serde(default)]
+        exit_delay_seconds: u8,
+        #[serde(default)]
+        pin: bool,
     },
     /// Holding a timed job and resuming it (a robot vacuum's cleaning run): `allowRemoteResume`
     /// when the customer may resume it by voice, not only at the device.

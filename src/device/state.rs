@@ -13,6 +13,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::media::{BandLevels, Channel, DeviceAction, EqualizerMode, PlaybackState};
+use super::security::{ArmState, Zone};
 use super::{Hsb, LockState};
 
 /// Declares the state fields: `Variant field: Type = "attributeName"`, each with its doc.
@@ -186,6 +187,20 @@ state_fields! {
     /// The last one-off request (a playback operation, volume steps, skipped channels): not
     /// reported to Alexa; the device cloud acts on each new `id`.
     Action action: DeviceAction = "action",
+    ArmState arm_state: ArmState = "armState",
+    /// An alarm panel's alarms: `true` while it sounds.
+    BurglaryAlarm burglary_alarm: bool = "burglaryAlarm",
+    FireAlarm fire_alarm: bool = "fireAlarm",
+    CarbonMonoxideAlarm carbon_monoxide_alarm: bool = "carbonMonoxideAlarm",
+    WaterAlarm water_alarm: bool = "waterAlarm",
+    /// The panel's word that it cannot arm now (a sensor fault, a tamper): Arm is refused
+    /// `NOT_READY`.
+    PanelNotReady panel_not_ready: bool = "panelNotReady",
+    /// A trouble condition the panel reports (no mains power, a lost sensor): Arm is refused
+    /// `UNCLEARED_TROUBLE` until it is cleared.
+    PanelTrouble panel_trouble: bool = "panelTrouble",
+    /// The zones open now: Arm is refused `BYPASS_NEEDED`, naming them.
+    OpenZones open_zones: Vec<Zone> = "openZones",
 }
 
 impl DeviceState {

@@ -11,15 +11,17 @@ use tracing::{debug, info, warn};
 
 use super::light::Light;
 use super::media::{self, Equalizer};
+use super::security_panel::{self, PinAttempt};
 use super::thermostat::Thermostat;
 use super::{Services, ghost, in_time};
-use crate::alexa::BearerToken;
 use crate::alexa::control::Command;
 use crate::alexa::directive::Header;
 use crate::alexa::event::{
-    self, Addressing, CauseType, DeferredPayload, Empty, Message, ScenePayload, SeekPayload,
+    self, Addressing, ArmPayload, CauseType, DeferredPayload, Empty, Message, ScenePayload,
+    SeekPayload,
 };
 use crate::alexa::interface::Interface;
+use crate::alexa::{BearerToken, Secret};
 use crate::cloud::{Adapter, CloudCommand, CloudError, Delivery};
 use crate::deadline::Deadline;
 use crate::device::mapping::range_default_delta;
@@ -44,6 +46,7 @@ pub enum ControlAnswer {
     Response(Message<Empty>),
     Scene(Message<ScenePayload>),
     Seek(Message<SeekPayload>),
+    Arm(Message<ArmPayload>),
     /// The device must confirm: the outcome follows through the event gateway.
     Deferred(Message<DeferredPayload>),
 }
@@ -67,6 +70,8 @@ pub async fn control<S: Store>(
     // One id per directive: a remote adapter is sent it (if anything ever did send twice, the
     // device could tell), and a one-off request carries it in the table.
     let command_id = uuid::Uuid::new_v4().simple().to_string();
+    // A PIN is checked once per directive, however often a table write is planned again.
+    let mut pin_checked = false;
     for attempt in 0..MAX_ATTEMPTS {
         let Some(device) = in_time(deadline, services.store.device(&user_id, endpoint_id)).await?
         else {
@@ -86,8 +91,32 @@ pub async fn control<S: Store>(
             deadline,
         };
         let adapter = services.clouds.adapter_for(&device);
+        let pin = command.pin();
+        let mut attempt_sent = None;
+        if change.needs_pin && !pin_checked {
+            let attempt = PinAttempt::start(services, &device, pin, deadline).await?;
+            pin_checked = true;
+            if adapter == Adapter::Https {
+                // The maker's API checks it, in the signed command.
+                attempt_sent = Some(attempt);
+            } else {
+                attempt.check(pin).await?;
+            }
+        }
         if adapter != Adapter::Table {
-            return call.send(adapter, header, change, &command_id).await;
+            let answer = call
+                .send(
+                    adapter,
+                    header,
+                    change,
+                    &command_id,
+                    pin.filter(|_| attempt_sent.is_some()),
+                )
+                .await;
+            if let Some(attempt) = attempt_sent {
+                attempt.settle(&answer).await;
+            }
+            return answer;
         }
         match call.write_table(change).await? {
             Some(answer) => return Ok(answer),
@@ -170,6 +199,7 @@ impl<S: Store> Call<'_, S> {
         header: &Header,
         change: Change,
         command_id: &str,
+        pin: Option<&Secret>,
     ) -> Result<ControlAnswer, SkillError> {
         let issued_at = self.services.clock.now_ms();
         let delivery = self
@@ -185,6 +215,7 @@ impl<S: Store> Call<'_, S> {
                     desired: &change.patch,
                     command_id,
                     issued_at_ms: issued_at,
+                    pin,
                 },
                 self.deadline,
             )
@@ -410,6 +441,11 @@ fn answer(to: &Addressing, command: &Command, device: &Device, at_ms: i64) -> Co
             time_of_sample(at_ms),
             properties,
         )),
+        Command::Arm(_) => ControlAnswer::Arm(event::arm_response(
+            to,
+            security_panel::exit_delay(device),
+            properties,
+        )),
         Command::AdjustSeekPosition(_) => match device.state.playback_position_ms {
             Some(position) => ControlAnswer::Seek(event::seek_report(
                 to,
@@ -429,6 +465,8 @@ pub struct Change {
     pub patch: DeviceState,
     /// Computed from the current value (an adjustment): written with compare-and-set.
     pub relative: bool,
+    /// The customer's PIN must be checked before it is carried out (a panel's Disarm).
+    pub needs_pin: bool,
 }
 
 /// What a plan needs besides the device and the command.
@@ -478,6 +516,7 @@ pub fn plan(device: &Device, command: &Command, asked: Asked<'_>) -> Result<Chan
     let light = Light::of(device);
     let mut patch = DeviceState::default();
     let mut relative = false;
+    let mut needs_pin = false;
     match *command {
         Command::TurnOn => light.turn_on(&mut patch),
         Command::TurnOff => patch.power_on = Some(false),
@@ -655,8 +694,14 @@ pub fn plan(device: &Device, command: &Command, asked: Asked<'_>) -> Result<Chan
         Command::Hold | Command::Resume => {
             media::time_hold(device, capability, *command == Command::Hold, &mut patch)?;
         }
+        Command::Arm(state) => security_panel::arm(device, capability, state, &mut patch)?,
+        Command::Disarm(_) => needs_pin = security_panel::disarm(device, capability, &mut patch)?,
     }
-    Ok(Change { patch, relative })
+    Ok(Change {
+        patch,
+        relative,
+        needs_pin,
+    })
 }
 
 fn in_range(value: f64, min: f64, max: f64) -> Result<(), SkillError> {

@@ -7,6 +7,7 @@ pub mod ghost;
 pub mod light;
 pub mod media;
 pub mod report_state;
+pub mod security_panel;
 pub mod thermostat;
 
 use std::future::Future;

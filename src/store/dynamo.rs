@@ -46,6 +46,8 @@ pub const SHADOW_VERSION: &str = "shadowVersion";
 pub const PENDING: &str = "pending";
 /// Of a device item: the version of its `pending` list.
 pub const PENDING_VERSION: &str = "pendingVersion";
+/// Written with the device's other attributes' names by serde (`Device::pin_attempts`).
+pub const PIN_ATTEMPTS: &str = "pinAttempts";
 /// Of a grant: since when a reconciliation of the customer is asked for.
 pub const RECONCILE_AFTER: &str = "reconcileAfter";
 /// The Alexa view table's partition of the reconciler's own markers (the scheduled run's
@@ -380,6 +382,45 @@ impl DeviceStore for DynamoStore {
             let list = serde_dynamo::to_attribute_value(new).map_err(StoreError::Encode)?;
             request
                 .update_expression("SET #pending = :new, #pv = :next")
+                .expression_attribute_values(":new", list)
+        };
+        match request.condition_expression(condition).send().await {
+            Ok(_) => Ok(Swap::Done),
+            Err(e) if is_condition_failure(&e) => {
+                Ok(match self.device_item(user_id, endpoint_id).await? {
+                    None => Swap::Missing,
+                    Some(_) => Swap::Conflict,
+                })
+            }
+            Err(e) => Err(dynamo("UpdateItem", &self.devices_table, e)),
+        }
+    }
+
+    async fn replace_pin_attempts(
+        &self,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
+        expected: &[i64],
+        new: &[i64],
+    ) -> Result<Swap, StoreError> {
+        let mut request = self
+            .update_device(user_id, endpoint_id)
+            .expression_attribute_names("#endpoint", ENDPOINT_ID)
+            .expression_attribute_names("#attempts", PIN_ATTEMPTS);
+        // No attempts are stored as no attribute, as the item's encoding leaves an empty list out.
+        let condition = if expected.is_empty() {
+            "attribute_exists(#endpoint) AND attribute_not_exists(#attempts)"
+        } else {
+            let list = serde_dynamo::to_attribute_value(expected).map_err(StoreError::Encode)?;
+            request = request.expression_attribute_values(":expected", list);
+            "attribute_exists(#endpoint) AND #attempts = :expected"
+        };
+        request = if new.is_empty() {
+            request.update_expression("REMOVE #attempts")
+        } else {
+            let list = serde_dynamo::to_attribute_value(new).map_err(StoreError::Encode)?;
+            request
+                .update_expression("SET #attempts = :new")
                 .expression_attribute_values(":new", list)
         };
         match request.condition_expression(condition).send().await {

@@ -149,6 +149,16 @@ pub trait DeviceStore: Send + Sync {
         new: &[PendingCommand],
     ) -> impl Future<Output = Result<Swap, StoreError>> + Send;
 
+    /// Replaces the device's record of PINs tried ([`Device::pin_attempts`]) with `new` only if
+    /// it is still `expected`: each attempt is recorded once, however many arrive at once.
+    fn replace_pin_attempts(
+        &self,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
+        expected: &[i64],
+        new: &[i64],
+    ) -> impl Future<Output = Result<Swap, StoreError>> + Send;
+
     /// The customer and endpoint of the device whose IoT thing this is (the table's
     /// `thingName` index).
     fn device_for_thing(

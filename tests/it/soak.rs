@@ -43,7 +43,7 @@ use alexa_smart_home::clock::Clock;
 use alexa_smart_home::cloud::{Adapter, DeviceClouds};
 use alexa_smart_home::device::properties::values;
 use alexa_smart_home::device::{
-    BandLevels, Channel, Connectivity, Device, DeviceCapability, DeviceDefinition,
+    Alarm, ArmState, BandLevels, Channel, Connectivity, Device, DeviceCapability, DeviceDefinition,
     DeviceRelationships, DeviceState, Field, Hsb, LockState, PlaybackState, Setpoints,
     SettingValue, TemperatureScale, mapping,
 };
@@ -683,6 +683,26 @@ fn change_state(rng: &mut fastrand::Rng, d: &mut Device) {
                 (s.equalizer_bands = Some(levels), "equalizerBands").1
             }
         }
+        Some(DeviceCapability::SecurityPanel {
+            arm_states, alarms, ..
+        }) => match alarms.get(rng.usize(..=alarms.len())) {
+            Some(Alarm::Burglary) => (s.burglary_alarm = Some(rng.bool()), "burglaryAlarm").1,
+            Some(Alarm::Fire) => (s.fire_alarm = Some(rng.bool()), "fireAlarm").1,
+            Some(Alarm::CarbonMonoxide) => {
+                (
+                    s.carbon_monoxide_alarm = Some(rng.bool()),
+                    "carbonMonoxideAlarm",
+                )
+                    .1
+            }
+            Some(Alarm::Water) => (s.water_alarm = Some(rng.bool()), "waterAlarm").1,
+            None => {
+                let mut states = arm_states.clone();
+                states.push(ArmState::Disarmed);
+                let state = states[rng.usize(..states.len())];
+                (s.arm_state = Some(state), "armState").1
+            }
+        },
         // Nothing to report: a new capability with state is to be added above.
         Some(
             DeviceCapability::Scene { .. }

@@ -147,7 +147,17 @@ pub fn makers_kinds() -> Vec<DeviceCapability> {
         DeviceCapability::TimeHold {
             allow_remote_resume: true,
         },
+        alarm_panel(),
     ]
+}
+
+/// An alarm panel: away, stay and night, four alarms, a 30 s exit delay, a PIN to disarm.
+pub fn alarm_panel() -> DeviceCapability {
+    capability(json!({
+        "type": "securityPanel", "armStates": ["ARMED_AWAY", "ARMED_STAY", "ARMED_NIGHT"],
+        "alarms": ["burglary", "fire", "carbonMonoxide", "water"], "exitDelaySeconds": 30,
+        "pin": true,
+    }))
 }
 
 /// The instance values each of the capabilities above accepts, for state operations.
