@@ -27,5 +27,6 @@ mod reconcile;
 mod reliability;
 mod schema_controls;
 mod security;
+mod security_panel;
 mod soak;
 mod thermostat;

@@ -47,6 +47,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print the Argon2 hash of an alarm panel's PIN, read from standard input (so that it stays
+    /// out of the shell's history), for the device item's `pinHash`.
+    HashPin,
     /// Create the tables if they are missing, then write the devices and tokens of a seed file.
     Setup {
         #[arg(long)]
@@ -246,6 +249,20 @@ use alexa_smart_home_local::pump::BoxError;
 async fn run(command: Command) -> Result<(), BoxError> {
     // The identity provider's commands need no tables.
     let command = match command {
+        Command::HashPin => {
+            let mut pin = String::new();
+            std::io::stdin().read_line(&mut pin)?;
+            let pin = pin.trim();
+            if !alexa_smart_home::device::pin::is_four_digits(pin) {
+                return Err("a PIN is four digits".into());
+            }
+            let hash = alexa_smart_home::device::pin::PinHash::of(pin);
+            println!(
+                "{}",
+                serde_json::to_value(&hash)?.as_str().unwrap_or_default()
+            );
+            return Ok(());
+        }
         Command::Idp { port } => {
             let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
             let idp = IdentityProvider::start_on(listener, jsonwebtoken::Algorithm::RS256).await;
@@ -517,7 +534,7 @@ async fn run(command: Command) -> Result<(), BoxError> {
                 return Err("the certification failed (see the report above)".into());
             }
         }
-        Command::Idp { .. } | Command::IssueToken { jwt: Some(_), .. } => {
+        Command::HashPin | Command::Idp { .. } | Command::IssueToken { jwt: Some(_), .. } => {
             unreachable!("answered before the tables are needed")
         }
         Command::IssueToken {
