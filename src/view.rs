@@ -123,6 +123,13 @@ impl<S: ViewStore> Observer for AlexaView<'_, S> {
                     .record_state(user_id, &r.endpoint_id, &digest, self.clock.now_ms())
                     .await
             }
+            // What keeps a redelivered batch from ringing again: a failed write here is the one
+            // way a press can ring twice.
+            ReportKind::DoorbellPress(p) => {
+                self.store
+                    .record_press(user_id, &p.endpoint_id, p.at_ms)
+                    .await
+            }
         };
         if let Err(e) = result {
             warn!(error = %Chain(&e), "cannot record what Alexa accepted; reconciliation will resend it");

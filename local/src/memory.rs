@@ -383,6 +383,21 @@ impl ViewStore for MemoryStore {
         Ok(())
     }
 
+    async fn record_press(
+        &self,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        let mut told = write(&self.told);
+        let row = told
+            .entry((user_id.to_owned(), endpoint_id.to_owned()))
+            .or_default();
+        row.pressed_at = row.pressed_at.max(at_ms);
+        Ok(())
+    }
+
     async fn forget(
         &self,
         user_id: &UserId,

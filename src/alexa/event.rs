@@ -385,6 +385,38 @@ pub fn scene_started(
     }
 }
 
+/// The payload of `DoorbellPress`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PressPayload {
+    pub cause: Cause,
+    /// When the doorbell was pressed: UTC, whole seconds, `Z` (the schema allows no fraction).
+    pub timestamp: String,
+}
+
+/// `Alexa.DoorbellEventSource` / `DoorbellPress`: someone pressed the doorbell at `at_ms`.
+pub fn doorbell_press(endpoint_id: EndpointId, scope: Scope, at_ms: i64) -> Message<PressPayload> {
+    let timestamp = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(at_ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    Message {
+        event: Event {
+            header: EventHeader::new(Interface::Doorbell, "DoorbellPress", None),
+            endpoint: Some(EventEndpoint {
+                scope: Some(scope),
+                endpoint_id,
+            }),
+            payload: PressPayload {
+                cause: Cause {
+                    kind: CauseType::PhysicalInteraction,
+                },
+                timestamp,
+            },
+        },
+        context: None,
+    }
+}
+
 /// The payload of `Arm.Response`.
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -70,6 +70,8 @@ interfaces! {
     Equalizer = "Alexa.EqualizerController",
     TimeHold = "Alexa.TimeHoldController",
     SecurityPanel = "Alexa.SecurityPanelController",
+    /// `DoorbellPress` events; no directives, no properties.
+    Doorbell = "Alexa.DoorbellEventSource",
 }
 
 impl Interface {

@@ -383,6 +383,7 @@ impl DeviceCapability {
                 out
             }
             Self::Scene { .. }
+            | Self::Doorbell
             | Self::StepSpeaker { .. }
             | Self::Seek
             | Self::TimeHold { .. }
@@ -395,6 +396,7 @@ impl DeviceCapability {
     pub fn interfaces(&self) -> Vec<(Interface, Option<&str>)> {
         match self {
             Self::Scene { .. } => vec![(Interface::Scene, None)],
+            Self::Doorbell => vec![(Interface::Doorbell, None)],
             Self::StepSpeaker { .. } => vec![(Interface::StepSpeaker, None)],
             Self::Seek => vec![(Interface::Seek, None)],
             Self::TimeHold { .. } => vec![(Interface::TimeHold, None)],
@@ -454,6 +456,7 @@ mod tests {
             {"type": "channel"},
             {"type": "equalizer", "bands": ["BASS"], "modes": ["MOVIE"]},
             {"type": "timeHold", "allowRemoteResume": true},
+            {"type": "doorbell"},
             {"type": "securityPanel", "armStates": ["ARMED_AWAY"],
                 "alarms": ["burglary", "fire", "carbonMonoxide", "water"], "pin": true},
         ]))
@@ -513,6 +516,7 @@ mod tests {
             panel_not_ready: None,
             panel_trouble: None,
             open_zones: None,
+            doorbell_pressed_at: Some(1),
             settings: [
                 ("Fan.Speed", SettingValue::Number(3.0)),
                 ("Washer.Cycle", SettingValue::Mode("Cycle.Quick".into())),
@@ -585,10 +589,11 @@ mod tests {
                 | DeviceCapability::Equalizer { .. }
                 | DeviceCapability::TimeHold { .. }
                 | DeviceCapability::SecurityPanel { .. }
+                | DeviceCapability::Doorbell
                 | DeviceCapability::Unknown => {}
             }
         }
-        assert_eq!(every_capability().len(), 24);
+        assert_eq!(every_capability().len(), 25);
     }
 
     #[test]

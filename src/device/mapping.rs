@@ -237,6 +237,8 @@ fn declare(
                 }
             });
         }
+        // Its one event is proactive, declared at the capability's level.
+        DeviceCapability::Doorbell => declared.proactively_reported = Some(true),
         DeviceCapability::Toggle { names, .. } => {
             declared.capability_resources = Some(resources(names));
         }

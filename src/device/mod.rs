@@ -188,6 +188,13 @@ impl DeviceDefinition {
             .unwrap_or_default()
     }
 
+    /// Whether it is a doorbell, whose presses are events.
+    pub fn is_doorbell(&self) -> bool {
+        self.capabilities
+            .iter()
+            .any(|c| matches!(c, DeviceCapability::Doorbell))
+    }
+
     /// Whether it declares an on/off switch (`Alexa.PowerController`): a light's brightness,
     /// colour and white then follow the light rules (`handlers::light`).
     pub fn has_power_switch(&self) -> bool {
@@ -399,6 +406,9 @@ pub enum DeviceCapability {
         #[serde(default)]
         pin: bool,
     },
+    /// A doorbell: each press the device side records (`doorbellPressedAt`) rings the
+    /// customer's Echo devices (`Alexa.DoorbellEventSource`).
+    Doorbell,
     /// Holding a timed job and resuming it (a robot vacuum's cleaning run): `allowRemoteResume`
     /// when the customer may resume it by voice, not only at the device.
     #[serde(rename_all = "camelCase")]

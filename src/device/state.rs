@@ -201,6 +201,10 @@ state_fields! {
     PanelTrouble panel_trouble: bool = "panelTrouble",
     /// The zones open now: Arm is refused `BYPASS_NEEDED`, naming them.
     OpenZones open_zones: Vec<Zone> = "openZones",
+    /// When the doorbell was last pressed (Unix ms), as the device side writes it: each new
+    /// value is a press, sent to Alexa once as `DoorbellPress` (not a property: a press is an
+    /// event, never reported as a state).
+    DoorbellPressedAt doorbell_pressed_at: i64 = "doorbellPressedAt",
 }
 
 impl DeviceState {

@@ -39,6 +39,16 @@ pub enum ReportKind {
     Change(Box<StateChange>),
     /// The asynchronous `Alexa.Response` to a deferred directive.
     Response(Box<AsyncResponse>),
+    /// A doorbell's press: an event, sent once per press (never a state to resend).
+    DoorbellPress(Box<Press>),
+}
+
+/// A doorbell's press.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Press {
+    pub endpoint_id: EndpointId,
+    /// When it was pressed, Unix ms, as the device side recorded it.
+    pub at_ms: i64,
 }
 
 /// The outcome of a command the device confirmed (or could not carry out), for the directive
@@ -69,6 +79,7 @@ impl ReportKind {
             Self::Delete(_) => "DeleteReport",
             Self::Change(_) => "ChangeReport",
             Self::Response(_) => "Response",
+            Self::DoorbellPress(_) => "DoorbellPress",
         }
     }
 }
@@ -98,6 +109,11 @@ impl Report {
                 scope,
                 r.properties.clone(),
             )),
+            ReportKind::DoorbellPress(p) => serde_json::to_vec(&event::doorbell_press(
+                p.endpoint_id.clone(),
+                scope,
+                p.at_ms,
+            )),
         };
         // Plain structs with string keys always serialize.
         json.unwrap_or_default()
@@ -111,6 +127,7 @@ impl Report {
             ReportKind::Delete(ids) => ids.iter().collect(),
             ReportKind::Change(c) => vec![&c.endpoint_id],
             ReportKind::Response(r) => vec![&r.endpoint_id],
+            ReportKind::DoorbellPress(p) => vec![&p.endpoint_id],
         }
     }
 
@@ -118,7 +135,7 @@ impl Report {
         match &self.kind {
             ReportKind::AddOrUpdate(endpoints) => endpoints.len(),
             ReportKind::Delete(ids) => ids.len(),
-            ReportKind::Change(_) | ReportKind::Response(_) => 1,
+            ReportKind::Change(_) | ReportKind::Response(_) | ReportKind::DoorbellPress(_) => 1,
         }
     }
 
@@ -145,7 +162,9 @@ impl Report {
                 let rest = ids.split_off(half);
                 (ReportKind::Delete(ids), ReportKind::Delete(rest))
             }
-            ReportKind::Change(_) | ReportKind::Response(_) => return None,
+            ReportKind::Change(_) | ReportKind::Response(_) | ReportKind::DoorbellPress(_) => {
+                return None;
+            }
         };
         Some((Report { kind: a, tag }, Report { kind: b, tag }))
     }

@@ -144,6 +144,7 @@ mod tests {
                     told_at: AT,
                     state_digest: Some(state_digest(&reportable(d, 0))),
                     state_at: AT,
+                    pressed_at: 0,
                 };
                 (d.definition.endpoint_id.clone(), told)
             })

@@ -625,6 +625,8 @@ impl ViewStore for DynamoStore {
             state_digest: Option<String>,
             #[serde(default)]
             state_at: i64,
+            #[serde(default)]
+            pressed_at: i64,
         }
         let mut told = BTreeMap::new();
         let mut start_key: Option<Item> = None;
@@ -644,6 +646,7 @@ impl ViewStore for DynamoStore {
                             told_at: row.told_at,
                             state_digest: row.state_digest,
                             state_at: row.state_at,
+                            pressed_at: row.pressed_at,
                         };
                         told.insert(row.endpoint_id, row_told);
                     }
@@ -718,6 +721,29 @@ impl ViewStore for DynamoStore {
             .await
             .map_err(|e| dynamo("UpdateItem", &self.view_table, e))?;
         Ok(())
+    }
+
+    async fn record_press(
+        &self,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .view_item(user_id, endpoint_id)
+            .update_expression("SET #p = :p")
+            .condition_expression("attribute_not_exists(#p) OR #p < :p")
+            .expression_attribute_names("#p", "pressedAt")
+            .expression_attribute_values(":p", AttributeValue::N(at_ms.to_string()))
+            .send()
+            .await;
+        match result {
+            // A later press is recorded already: this one had rung before it.
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            other => other
+                .map(|_| ())
+                .map_err(|e| dynamo("UpdateItem", &self.view_table, e)),
+        }
     }
 
     async fn forget(

@@ -244,6 +244,15 @@ pub trait ViewStore: Send + Sync {
         at_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Records that the gateway accepted a doorbell's press of `at_ms`, unless a later one is
+    /// recorded already.
+    fn record_press(
+        &self,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
+        at_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Forgets endpoints the gateway has just accepted a DeleteReport for.
     fn forget(
         &self,
@@ -341,6 +350,9 @@ pub struct Told {
     pub state_digest: Option<String>,
     /// Unix milliseconds when `state_digest` was recorded (0: before this was recorded).
     pub state_at: i64,
+    /// A doorbell's last press the gateway accepted (its time, Unix ms; 0: none): a press at or
+    /// before it has rung.
+    pub pressed_at: i64,
 }
 
 /// A customer's Login with Amazon tokens: what the skill needs to send events on their behalf.

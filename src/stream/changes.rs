@@ -56,6 +56,10 @@ pub struct EndpointChange {
     /// in the first delivery: a change undone later in the batch must then still be sent, or
     /// Alexa keeps the undone value (found by tests/soak.rs).
     pub touched: Touched,
+    /// A doorbell's presses, each with the record that made it, in stream order: every record
+    /// whose image has a new press time is a press, even where a later record overwrote it
+    /// (two presses in one batch ring twice).
+    pub presses: Vec<(i64, usize)>,
 }
 
 /// A pending command a record settles.
@@ -68,6 +72,15 @@ pub struct Settled {
 }
 
 impl EndpointChange {
+    /// Adds the press a record made, once.
+    fn press(&mut self, at: Option<i64>, record: usize) {
+        if let Some(at) = at
+            && !self.presses.iter().any(|(p, _)| *p == at)
+        {
+            self.presses.push((at, record));
+        }
+    }
+
     /// Adds what one record's image settles of the commands it holds.
     fn settle(&mut self, after: &Image, image_at: Option<i64>) {
         let Image::Device(device) = after else {
@@ -233,6 +246,17 @@ impl EndpointChange {
     }
 }
 
+/// The press one record makes: a doorbell's press time its old image did not have. (A new item
+/// is no press: its time, if any, is from before it was added.)
+fn pressed(before: &Image, after: &Image) -> Option<i64> {
+    let (Image::Device(before), Image::Device(after)) = (before, after) else {
+        return None;
+    };
+    after.state.doorbell_pressed_at.filter(|at| {
+        before.state.doorbell_pressed_at != Some(*at) && after.definition.is_doorbell()
+    })
+}
+
 /// Whether Alexa accepts the device's endpoint (checked quietly: see `after_is_discoverable`).
 fn discoverable(device: &Device) -> bool {
     crate::alexa::validate::endpoint(&mapping::endpoint(&device.definition)).is_ok()
@@ -331,6 +355,7 @@ pub fn group(records: Vec<Record>) -> Batch {
             Some(&e) => {
                 let change = &mut user.endpoints[e];
                 change.cause = change.touched.record(&before, &after).or(change.cause);
+                change.press(pressed(&before, &after), index);
                 change.settle(&after, made_at);
                 change.after = after;
                 change.records.push(index);
@@ -339,6 +364,7 @@ pub fn group(records: Vec<Record>) -> Batch {
                 endpoint_index.insert((u, keys.endpoint_id.clone()), user.endpoints.len());
                 let mut touched = Touched::default();
                 let cause = touched.record(&before, &after);
+                let press = pressed(&before, &after);
                 let mut change = EndpointChange {
                     endpoint_id: keys.endpoint_id,
                     cause,
@@ -347,7 +373,9 @@ pub fn group(records: Vec<Record>) -> Batch {
                     records: vec![index],
                     settled: Vec::new(),
                     touched,
+                    presses: Vec::new(),
                 };
+                change.press(press, index);
                 change.settle(&after, made_at);
                 change.after = after;
                 user.endpoints.push(change);

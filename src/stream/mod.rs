@@ -27,7 +27,7 @@ use crate::grants;
 use crate::ids::EndpointId;
 use crate::lwa::Lwa;
 use crate::proactive::delivery::{Delivered, RetryPolicy, Sender};
-use crate::proactive::reports::{self, Report, ReportKind};
+use crate::proactive::reports::{self, Press, Report, ReportKind};
 use crate::store::{Known, Store};
 use crate::view::{AlexaView, state_digest};
 
@@ -160,7 +160,7 @@ impl<S: Store> StreamProcessor<S> {
         };
         if reports
             .iter()
-            .any(|r| matches!(r.kind, ReportKind::Change(_)))
+            .any(|r| matches!(r.kind, ReportKind::Change(_) | ReportKind::DoorbellPress(_)))
         {
             // A ChangeReport is only for an endpoint Alexa knows: one whose add was lost (a
             // batch past Lambda's retries, a change made before the grant) is added first.
@@ -170,6 +170,13 @@ impl<S: Store> StreamProcessor<S> {
                         told.get(id)
                             .and_then(|t| t.definition.as_ref())
                             .is_some_and(Known::is_accepted)
+                    });
+                    // A press the gateway accepted already (a redelivered batch) rings once.
+                    reports.retain(|r| match &r.kind {
+                        ReportKind::DoorbellPress(p) => told
+                            .get(&p.endpoint_id)
+                            .is_none_or(|t| p.at_ms > t.pressed_at),
+                        _ => true,
                     });
                 }
                 Err(e) => {
@@ -266,5 +273,25 @@ pub fn reports_for(user: &UserChanges, now_ms: i64, known: impl Fn(&str) -> bool
             }
         }
     }
-    reports::plan(upserts, state_changes, deletes)
+    let mut reports = reports::plan(upserts, state_changes, deletes);
+    // Presses ring after Alexa knows the doorbell (its AddOrUpdateReport) and before deletes.
+    let presses = user
+        .endpoints
+        .iter()
+        .filter(|c| c.after_is_discoverable())
+        .flat_map(|c| {
+            c.presses.iter().map(|&(at_ms, record)| Report {
+                kind: ReportKind::DoorbellPress(Box::new(Press {
+                    endpoint_id: c.endpoint_id.clone(),
+                    at_ms,
+                })),
+                tag: Some(record),
+            })
+        });
+    let at = reports
+        .iter()
+        .position(|r| matches!(r.kind, ReportKind::Delete(_)))
+        .unwrap_or(reports.len());
+    reports.splice(at..at, presses);
+    reports
 }

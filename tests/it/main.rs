@@ -13,6 +13,7 @@ mod control;
 mod device_cloud;
 mod discovery;
 mod docs;
+mod doorbell;
 mod events;
 mod generic_controllers;
 mod lambda_binaries;

@@ -284,7 +284,9 @@ fn reports_respect_the_limits_and_keep_every_endpoint() {
                     ReportKind::AddOrUpdate(_) => 0,
                     ReportKind::Change(_) => 1,
                     ReportKind::Delete(_) => 2,
-                    ReportKind::Response(_) => unreachable!("plan makes no asynchronous responses"),
+                    ReportKind::Response(_) | ReportKind::DoorbellPress(_) => {
+                        unreachable!("plan makes no asynchronous responses or presses")
+                    }
                 };
                 prop_assert!(reports.windows(2).all(|w| phase(&w[0]) <= phase(&w[1])));
 
@@ -302,7 +304,9 @@ fn reports_respect_the_limits_and_keep_every_endpoint() {
                             prop_assert!(e.len() <= validate::MAX_ENDPOINTS)
                         }
                         ReportKind::Delete(ids) => prop_assert!(ids.len() <= DELETE_CHUNK),
-                        ReportKind::Change(_) | ReportKind::Response(_) => {}
+                        ReportKind::Change(_)
+                        | ReportKind::Response(_)
+                        | ReportKind::DoorbellPress(_) => {}
                     }
                     let first = r.endpoint_ids().iter().map(|id| record_of[*id]).min();
                     prop_assert_eq!(r.tag, first);
@@ -947,6 +951,15 @@ impl AlexaView {
                 for p in c.changed.iter().chain(&c.unchanged) {
                     let key = property_key(p.namespace, p.name, p.instance.as_deref());
                     known.told.insert(key, p.value.clone());
+                }
+            }
+            // A press rings; it changes nothing Alexa keeps of the endpoint, which it must know.
+            ReportKind::DoorbellPress(p) => {
+                let key = (user.to_owned(), p.endpoint_id.to_string());
+                if !self.endpoints.contains_key(&key) {
+                    return Err(format!(
+                        "DoorbellPress for {key:?}, an endpoint Alexa does not know"
+                    ));
                 }
             }
             ReportKind::Response(r) => {

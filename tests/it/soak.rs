@@ -706,6 +706,7 @@ fn change_state(rng: &mut fastrand::Rng, d: &mut Device) {
         // Nothing to report: a new capability with state is to be added above.
         Some(
             DeviceCapability::Scene { .. }
+            | DeviceCapability::Doorbell
             | DeviceCapability::StepSpeaker { .. }
             | DeviceCapability::Playback { .. }
             | DeviceCapability::Seek
