@@ -640,6 +640,8 @@ mod tests {
             "confirmWithin",
             "pending",
             "shadowVersion",
+            "pinHash",
+            "pinAttempts",
         ];
         for device in example_devices() {
             let serde_json::Value::Object(item) = serde_json::to_value(&device).expect("item")

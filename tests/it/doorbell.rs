@@ -101,7 +101,7 @@ async fn each_press_rings_once_whatever_the_stream_redelivers() {
         SECOND + 1_000,
     );
     h.store()
-        .update_state(&user.clone().into(), &"front-doorbell".into(), &write)
+        .update_state(&user, &"front-doorbell".into(), &write)
         .await
         .unwrap();
     let (_, response) = h.run_batch().await;
@@ -115,10 +115,7 @@ async fn each_press_rings_once_whatever_the_stream_redelivers() {
         alexa_smart_home::http::client().unwrap(),
     );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    reconciler
-        .customer(&user.clone().into(), deadline)
-        .await
-        .unwrap();
+    reconciler.customer(&user, deadline).await.unwrap();
     assert_eq!(presses(&h.events().await).len(), 2);
 
     // A third press later rings.
