@@ -34,7 +34,7 @@ static HARNESS: LazyLock<Harness> = LazyLock::new(|| {
     let store = MemoryStore::new();
     for mut d in seed.devices {
         if d.definition.endpoint_id == "front-door-lock" {
-            d.device_cloud = Some(Adapter::Iot);
+            d.definition.device_cloud = Some(Adapter::Iot);
             d.thing_name = Some("front-door-lock".into());
             d.pending = vec![PendingCommand {
                 correlation_token: "fuzz".into(),

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::Secret;
+use super::camera::{SessionDescription, StreamRequest};
 use super::interface::Interface;
 use super::media::{Band, PlaybackOperation};
 use super::parse_error::ParseError;
@@ -100,6 +101,18 @@ pub enum Command {
     Arm(ArmState),
     /// `Disarm`, with the customer's PIN when the panel declared that it takes one.
     Disarm(Option<Secret>),
+    /// `Alexa.CameraStreamController` `InitializeCameraStreams`: the streams Alexa asks for.
+    InitializeCameraStreams(Vec<StreamRequest>),
+    /// `Alexa.RTCSessionController` `InitiateSessionWithOffer`.
+    InitiateSession {
+        session_id: String,
+        offer: SessionDescription,
+    },
+    /// `SessionConnected` (`true`) and `SessionDisconnected`.
+    SessionState {
+        session_id: String,
+        connected: bool,
+    },
 }
 
 /// The channel of a `ChangeChannel`: what Alexa resolved, and the name the customer said
@@ -409,6 +422,30 @@ impl Command {
                     }),
                 })
             }
+            (Interface::CameraStream, "InitializeCameraStreams") => {
+                field::<InitializeStreams>(payload).and_then(|p| {
+                    if p.camera_streams.is_empty() {
+                        Err(ParseError::Malformed {
+                            part: "payload",
+                            reason: "no camera streams asked for".into(),
+                        })
+                    } else {
+                        Ok(Self::InitializeCameraStreams(p.camera_streams))
+                    }
+                })
+            }
+            (Interface::RtcSession, "InitiateSessionWithOffer") => {
+                field::<Offer>(payload).map(|p| Self::InitiateSession {
+                    session_id: p.session_id,
+                    offer: p.offer,
+                })
+            }
+            (Interface::RtcSession, "SessionConnected" | "SessionDisconnected") => {
+                field::<Session>(payload).map(|p| Self::SessionState {
+                    session_id: p.session_id,
+                    connected: name == "SessionConnected",
+                })
+            }
             (Interface::TimeHold, "Hold") => Ok(Self::Hold),
             (Interface::TimeHold, "Resume") => Ok(Self::Resume),
             _ => return None,
@@ -451,6 +488,8 @@ impl Command {
             | Self::SetEqualizerMode(_) => Interface::Equalizer,
             Self::Hold | Self::Resume => Interface::TimeHold,
             Self::Arm(_) | Self::Disarm(_) => Interface::SecurityPanel,
+            Self::InitializeCameraStreams(_) => Interface::CameraStream,
+            Self::InitiateSession { .. } | Self::SessionState { .. } => Interface::RtcSession,
         };
         (interface, None)
     }
@@ -463,6 +502,15 @@ impl Command {
             Self::Disarm(pin) => pin.as_ref(),
             _ => None,
         }
+    }
+
+    /// Whether it asks a camera for its view: answered by the maker's API, not by a state
+    /// change.
+    pub fn is_camera(&self) -> bool {
+        matches!(
+            self.target().0,
+            Interface::CameraStream | Interface::RtcSession
+        )
     }
 
     /// Whether it is one of a TV's or an audio device's, which the device takes only while on.
@@ -586,6 +634,25 @@ struct Mode {
 #[serde(rename_all = "camelCase")]
 struct ModeDelta {
     mode_delta: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitializeStreams {
+    camera_streams: Vec<StreamRequest>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Offer {
+    session_id: String,
+    offer: SessionDescription,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Session {
+    session_id: String,
 }
 
 #[derive(Deserialize)]

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::camera::StreamConfiguration;
 use super::interface::Interface;
 use super::security::ArmState;
 use crate::ids::EndpointId;
@@ -99,6 +100,9 @@ pub struct Capability {
     /// `Alexa.EqualizerController`'s bands and modes (its own field, plural).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub configurations: Option<EqualizerConfigurations>,
+    /// `Alexa.CameraStreamController`'s streams.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub camera_stream_configurations: Option<Vec<StreamConfiguration>>,
 }
 
 impl Capability {
@@ -126,6 +130,7 @@ impl Capability {
             supported_operations: None,
             inputs: None,
             configurations: None,
+            camera_stream_configurations: None,
         }
     }
 }
@@ -219,6 +224,7 @@ pub enum Configuration {
     Mode(ModeConfiguration),
     TimeHold(TimeHoldConfiguration),
     SecurityPanel(SecurityPanelConfiguration),
+    Rtc(RtcConfiguration),
 }
 
 impl Configuration {
@@ -230,8 +236,15 @@ impl Configuration {
             Self::Mode(_) => Interface::Mode,
             Self::TimeHold(_) => Interface::TimeHold,
             Self::SecurityPanel(_) => Interface::SecurityPanel,
+            Self::Rtc(_) => Interface::RtcSession,
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RtcConfiguration {
+    pub is_full_duplex_audio_supported: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -6,6 +6,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::camera::{CameraStreams, SessionDescription};
 use super::endpoint::{Endpoint, EndpointRef};
 use super::interface::Interface;
 use super::{PAYLOAD_VERSION, Scope};
@@ -382,6 +383,77 @@ pub fn scene_started(
             },
         },
         context: Some(Context { properties }),
+    }
+}
+
+/// `Alexa.CameraStreamController` / `Response`: the streams the maker's API handed out.
+pub fn camera_streams(
+    to: &Addressing,
+    streams: CameraStreams,
+    properties: Vec<PropertyState>,
+) -> Message<CameraStreams> {
+    Message {
+        event: Event {
+            header: EventHeader::new(
+                Interface::CameraStream,
+                "Response",
+                to.correlation_token.clone(),
+            ),
+            endpoint: to.endpoint(),
+            payload: streams,
+        },
+        context: Some(Context { properties }),
+    }
+}
+
+/// The payload of `AnswerGeneratedForSession`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnswerPayload {
+    pub answer: SessionDescription,
+}
+
+/// `Alexa.RTCSessionController` / `AnswerGeneratedForSession`: the camera's SDP answer.
+pub fn session_answer(to: &Addressing, answer: SessionDescription) -> Message<AnswerPayload> {
+    Message {
+        event: Event {
+            header: EventHeader::new(
+                Interface::RtcSession,
+                "AnswerGeneratedForSession",
+                to.correlation_token.clone(),
+            ),
+            endpoint: to.endpoint(),
+            payload: AnswerPayload { answer },
+        },
+        context: None,
+    }
+}
+
+/// The payload of `SessionConnected` and `SessionDisconnected`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionPayload {
+    pub session_id: String,
+}
+
+/// `Alexa.RTCSessionController` / `SessionConnected` or `SessionDisconnected`: the camera was
+/// told.
+pub fn session_state(
+    to: &Addressing,
+    connected: bool,
+    session_id: String,
+) -> Message<SessionPayload> {
+    let name = if connected {
+        "SessionConnected"
+    } else {
+        "SessionDisconnected"
+    };
+    Message {
+        event: Event {
+            header: EventHeader::new(Interface::RtcSession, name, to.correlation_token.clone()),
+            endpoint: to.endpoint(),
+            payload: SessionPayload { session_id },
+        },
+        context: None,
     }
 }
 

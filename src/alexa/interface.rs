@@ -72,6 +72,8 @@ interfaces! {
     SecurityPanel = "Alexa.SecurityPanelController",
     /// `DoorbellPress` events; no directives, no properties.
     Doorbell = "Alexa.DoorbellEventSource",
+    CameraStream = "Alexa.CameraStreamController",
+    RtcSession = "Alexa.RTCSessionController",
 }
 
 impl Interface {

@@ -4,6 +4,7 @@
 //! the skill sends is built from typed structs ([`event`], [`endpoint`]) so that serialization
 //! is one derive away and no `serde_json::Value` tree is copied on the hot path.
 
+pub mod camera;
 pub mod control;
 pub mod directive;
 pub mod endpoint;

@@ -329,6 +329,32 @@ fn media(c: &Capability) -> Result<(), InvalidEndpoint> {
                 }
             }
         }
+        Interface::CameraStream => {
+            let configs = c
+                .camera_stream_configurations
+                .as_deref()
+                .unwrap_or_default();
+            if configs.is_empty() {
+                return bad("no cameraStreamConfigurations");
+            }
+            for config in configs {
+                if !(listed_once(&config.protocols)
+                    && listed_once(&config.resolutions)
+                    && listed_once(&config.authorization_types)
+                    && listed_once(&config.video_codecs)
+                    && listed_once(&config.audio_codecs))
+                {
+                    return bad("a stream configuration lists nothing, or a value twice");
+                }
+                if config
+                    .resolutions
+                    .iter()
+                    .any(|r| r.width == 0 || r.height == 0)
+                {
+                    return bad("a resolution is empty");
+                }
+            }
+        }
         Interface::SecurityPanel => {
             let Some(Configuration::SecurityPanel(config)) = &c.configuration else {
                 return bad("no configuration");
@@ -376,6 +402,11 @@ fn media(c: &Capability) -> Result<(), InvalidEndpoint> {
         _ => {}
     }
     Ok(())
+}
+
+/// At least one value, and none twice (the schema's `uniqueItems`).
+fn listed_once<T: PartialEq>(list: &[T]) -> bool {
+    !list.is_empty() && list.iter().enumerate().all(|(i, v)| !list[..i].contains(v))
 }
 
 /// Longest instance name accepted (the docs give none; this keeps state keys short).

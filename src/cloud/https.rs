@@ -154,7 +154,37 @@ impl HttpsApi {
             }),
         })
         .map_err(|e| CloudError::Failed(Box::new(e)))?;
-        let timestamp = command.issued_at_ms.div_euclid(1000);
+        let (status, body) = self
+            .post(
+                body,
+                command.issued_at_ms,
+                timeout,
+                &device.definition.endpoint_id,
+            )
+            .await?;
+        match (status, body) {
+            (StatusCode::ACCEPTED, _) => Ok(Delivery::Accepted {
+                shadow_version: None,
+            }),
+            (StatusCode::OK, Some(body)) => serde_json::from_slice::<Confirmation>(&body)
+                .map(|c| Delivery::Confirmed(Box::new(c.state)))
+                .map_err(|_| {
+                    CloudError::Refused("a 200 answer without the device's state".to_owned())
+                }),
+            (status, body) => Err(refusal(status, body.as_deref().unwrap_or_default())),
+        }
+    }
+
+    /// Signs `body` (issued at `issued_at_ms`) and posts it within `timeout`: the answer's
+    /// status, and its body unless it is 202 or 204.
+    async fn post(
+        &self,
+        body: Vec<u8>,
+        issued_at_ms: i64,
+        timeout: Duration,
+        endpoint_id: &str,
+    ) -> Result<(StatusCode, Option<bytes::Bytes>), CloudError> {
+        let timestamp = issued_at_ms.div_euclid(1000);
         let signature = signature(self.secret.expose().as_bytes(), timestamp, &body);
         let answer = self
             .http
@@ -169,32 +199,88 @@ impl HttpsApi {
             .map_err(|e| network(e, timeout))?;
         let status = answer.status();
         tracing::debug!(
-            endpoint_id = %device.definition.endpoint_id,
+            endpoint_id,
             status = status.as_u16(),
             "the device cloud answered"
         );
-        if status == StatusCode::ACCEPTED {
-            return Ok(Delivery::Accepted {
-                shadow_version: None,
-            });
+        if matches!(status, StatusCode::ACCEPTED | StatusCode::NO_CONTENT) {
+            return Ok((status, None));
         }
-        let body = match crate::http::read_body(answer, BODY_LIMIT).await {
-            Ok(body) => body,
-            Err(e) if e.is_timeout() => return Err(network_timeout(timeout)),
-            Err(e) => {
-                return Err(CloudError::Refused(format!(
-                    "the device cloud's answer: {e}"
-                )));
-            }
-        };
-        if status == StatusCode::OK {
-            return serde_json::from_slice::<Confirmation>(&body)
-                .map(|c| Delivery::Confirmed(Box::new(c.state)))
-                .map_err(|_| {
-                    CloudError::Refused("a 200 answer without the device's state".to_owned())
-                });
+        match crate::http::read_body(answer, BODY_LIMIT).await {
+            Ok(body) => Ok((status, Some(body))),
+            Err(e) if e.is_timeout() => Err(network_timeout(timeout)),
+            Err(e) => Err(CloudError::Refused(format!(
+                "the device cloud's answer: {e}"
+            ))),
         }
-        Err(refusal(status, &body))
+    }
+}
+
+/// A camera's request to the maker's API: the command's envelope and signature, and the
+/// request's own fields beside them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AskBody<'a, T> {
+    command_id: &'a str,
+    user_id: &'a str,
+    endpoint_id: &'a str,
+    directive: DirectiveName<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cookie: Option<&'a BTreeMap<String, String>>,
+    #[serde(flatten)]
+    fields: &'a T,
+}
+
+/// One request that is not a state change (a camera's stream, a WebRTC offer), as a device
+/// cloud adapter is asked it.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a, T> {
+    pub device: &'a crate::device::Device,
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub command_id: &'a str,
+    pub issued_at_ms: i64,
+    /// The request's own fields, beside the envelope's.
+    pub fields: &'a T,
+}
+
+impl HttpsApi {
+    /// Sends a request that is not a state change, signed as a command is, within `timeout`;
+    /// the body of a 200 answer, `None` for 202 or 204, and any other answer mapped as a
+    /// command's is.
+    pub async fn ask<T: Serialize>(
+        &self,
+        ask: &Ask<'_, T>,
+        timeout: Duration,
+    ) -> Result<Option<Vec<u8>>, CloudError> {
+        let timeout = timeout.min(self.timeout);
+        let device = ask.device;
+        let body = serde_json::to_vec(&AskBody {
+            command_id: ask.command_id,
+            user_id: &device.definition.user_id,
+            endpoint_id: &device.definition.endpoint_id,
+            directive: DirectiveName {
+                namespace: ask.namespace,
+                name: ask.name,
+                instance: None,
+            },
+            cookie: (!device.definition.cookie.is_empty()).then_some(&device.definition.cookie),
+            fields: ask.fields,
+        })
+        .map_err(|e| CloudError::Failed(Box::new(e)))?;
+        match self
+            .post(
+                body,
+                ask.issued_at_ms,
+                timeout,
+                &device.definition.endpoint_id,
+            )
+            .await?
+        {
+            (StatusCode::ACCEPTED | StatusCode::NO_CONTENT, _) => Ok(None),
+            (StatusCode::OK, body) => Ok(Some(body.unwrap_or_default().to_vec())),
+            (status, body) => Err(refusal(status, body.as_deref().unwrap_or_default())),
+        }
     }
 }
 

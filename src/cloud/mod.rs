@@ -123,7 +123,7 @@ impl DeviceClouds {
 
     /// The adapter a device's commands go through.
     pub fn adapter_for(&self, device: &Device) -> Adapter {
-        device.device_cloud.unwrap_or(self.default)
+        device.definition.device_cloud.unwrap_or(self.default)
     }
 
     /// Hands a command to a remote adapter (`table` is not sent: the caller writes the table),

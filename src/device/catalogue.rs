@@ -384,6 +384,8 @@ impl DeviceCapability {
             }
             Self::Scene { .. }
             | Self::Doorbell
+            | Self::CameraStream { .. }
+            | Self::RtcSession { .. }
             | Self::StepSpeaker { .. }
             | Self::Seek
             | Self::TimeHold { .. }
@@ -397,6 +399,8 @@ impl DeviceCapability {
         match self {
             Self::Scene { .. } => vec![(Interface::Scene, None)],
             Self::Doorbell => vec![(Interface::Doorbell, None)],
+            Self::CameraStream { .. } => vec![(Interface::CameraStream, None)],
+            Self::RtcSession { .. } => vec![(Interface::RtcSession, None)],
             Self::StepSpeaker { .. } => vec![(Interface::StepSpeaker, None)],
             Self::Seek => vec![(Interface::Seek, None)],
             Self::TimeHold { .. } => vec![(Interface::TimeHold, None)],
@@ -457,6 +461,10 @@ mod tests {
             {"type": "equalizer", "bands": ["BASS"], "modes": ["MOVIE"]},
             {"type": "timeHold", "allowRemoteResume": true},
             {"type": "doorbell"},
+            {"type": "cameraStream", "configurations": [{"protocols": ["RTSP"],
+                "resolutions": [{"width": 1280, "height": 720}], "authorizationTypes": ["NONE"],
+                "videoCodecs": ["H264"], "audioCodecs": ["AAC"]}]},
+            {"type": "rtcSession", "fullDuplexAudio": true},
             {"type": "securityPanel", "armStates": ["ARMED_AWAY"],
                 "alarms": ["burglary", "fire", "carbonMonoxide", "water"], "pin": true},
         ]))
@@ -590,10 +598,12 @@ mod tests {
                 | DeviceCapability::TimeHold { .. }
                 | DeviceCapability::SecurityPanel { .. }
                 | DeviceCapability::Doorbell
+                | DeviceCapability::CameraStream { .. }
+                | DeviceCapability::RtcSession { .. }
                 | DeviceCapability::Unknown => {}
             }
         }
-        assert_eq!(every_capability().len(), 25);
+        assert_eq!(every_capability().len(), 27);
     }
 
     #[test]

@@ -8,9 +8,9 @@ use crate::alexa::endpoint::{
     Action, ActionMapping, AdditionalAttributes, ArmStateValue, AuthorizationType, Capability,
     ClusterMember, Configuration, Endpoint, EndpointRef, EqualizerBands, EqualizerConfigurations,
     EqualizerModes, FriendlyName, InputDeclaration, LevelRange, ModeConfiguration, Named,
-    RangeConfiguration, RangePreset, Relationships, Resources, SecurityPanelConfiguration,
-    SemanticDirective, SemanticValue, Semantics, State, StateMapping, SupportedMode,
-    SupportedRange, ThermostatConfiguration, TimeHoldConfiguration, ValueRange,
+    RangeConfiguration, RangePreset, Relationships, Resources, RtcConfiguration,
+    SecurityPanelConfiguration, SemanticDirective, SemanticValue, Semantics, State, StateMapping,
+    SupportedMode, SupportedRange, ThermostatConfiguration, TimeHoldConfiguration, ValueRange,
 };
 use crate::alexa::security::{ArmState, FOUR_DIGIT_PIN};
 use crate::alexa::validate;
@@ -52,7 +52,7 @@ pub fn endpoint(device: &DeviceDefinition) -> Endpoint {
         manufacturer_name: device.manufacturer.clone(),
         description: device.description.clone(),
         friendly_name: device.name.clone(),
-        display_categories: vec![device.category.clone()],
+        display_categories: display_categories(device),
         additional_attributes: AdditionalAttributes {
             manufacturer: Some(device.manufacturer.clone()),
             model: device.model.clone(),
@@ -87,9 +87,32 @@ pub fn endpoint(device: &DeviceDefinition) -> Endpoint {
     }
 }
 
+/// The device's display categories: its own, but a video doorbell (a doorbell with a camera)
+/// is both, camera first, as Amazon documents.
+fn display_categories(device: &DeviceDefinition) -> Vec<String> {
+    let video_doorbell = device.is_doorbell()
+        && device.is_camera()
+        && matches!(device.category.as_str(), "DOORBELL" | "CAMERA");
+    if video_doorbell {
+        vec!["CAMERA".into(), "DOORBELL".into()]
+    } else {
+        vec![device.category.clone()]
+    }
+}
+
 /// The endpoint for a device, if Alexa would accept it; a device that breaks one of Alexa's
 /// limits is logged with the reason and left out.
 pub fn checked_endpoint(device: &DeviceDefinition) -> Option<Endpoint> {
+    // A camera's view comes from the maker's API only: declared on another adapter, every
+    // "show the camera" would fail.
+    if device.is_camera() && device.device_cloud != Some(super::Adapter::Https) {
+        warn!(
+            endpoint_id = %device.endpoint_id,
+            reason = "a camera's streams come from the maker's API: its item must say deviceCloud https",
+            "device left out: Alexa would reject it"
+        );
+        return None;
+    }
     let endpoint = endpoint(device);
     match validate::endpoint(&endpoint) {
         Ok(()) => Some(endpoint),
@@ -239,6 +262,14 @@ fn declare(
         }
         // Its one event is proactive, declared at the capability's level.
         DeviceCapability::Doorbell => declared.proactively_reported = Some(true),
+        DeviceCapability::CameraStream { configurations } => {
+            declared.camera_stream_configurations = Some(configurations.clone());
+        }
+        DeviceCapability::RtcSession { full_duplex_audio } => {
+            declared.configuration = Some(Configuration::Rtc(RtcConfiguration {
+                is_full_duplex_audio_supported: *full_duplex_audio,
+            }));
+        }
         DeviceCapability::Toggle { names, .. } => {
             declared.capability_resources = Some(resources(names));
         }
@@ -389,6 +420,7 @@ mod tests {
                 ],
                 relationships: DeviceRelationships::default(),
                 cookie: Default::default(),
+                device_cloud: None,
             },
             connectivity: Connectivity::Ok,
             state: DeviceState::default(),

@@ -13,6 +13,7 @@ pub mod routing;
 pub mod security;
 pub mod state;
 
+pub use crate::alexa::camera::StreamConfiguration;
 pub use media::{
     Band, BandLevels, Channel, DeviceAction, EqualizerMode, PlaybackOperation, PlaybackState,
 };
@@ -105,6 +106,11 @@ device_item! {
         capabilities: Vec<DeviceCapability>,
         #[serde(default, skip_serializing_if = "DeviceRelationships::is_empty")]
         relationships: DeviceRelationships,
+        /// Where its commands go; absent: the deployment's `DEVICE_CLOUD`. Part of the
+        /// definition because it decides what can be declared: a camera's streams come only
+        /// from the maker's API.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device_cloud: Option<Adapter>,
         /// Opaque strings Alexa hands back in every directive for this device.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         cookie: BTreeMap<String, String>,
@@ -123,9 +129,6 @@ device_item! {
         /// What made the last state change: the `cause` of its ChangeReport.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         changed_by: Option<CauseType>,
-        /// Where its commands go; absent: the deployment's `DEVICE_CLOUD`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        device_cloud: Option<Adapter>,
         /// IoT: the thing whose shadow takes its commands (absent: the endpoint id). The shadow
         /// bridge finds the device by this attribute (the table's `thingName` index), so a device
         /// routed through IoT must carry it.
@@ -186,6 +189,16 @@ impl DeviceDefinition {
                 _ => None,
             })
             .unwrap_or_default()
+    }
+
+    /// Whether it declares a camera's view, which only the maker's API can serve.
+    pub fn is_camera(&self) -> bool {
+        self.capabilities.iter().any(|c| {
+            matches!(
+                c,
+                DeviceCapability::CameraStream { .. } | DeviceCapability::RtcSession { .. }
+            )
+        })
     }
 
     /// Whether it is a doorbell, whose presses are events.
@@ -405,6 +418,19 @@ pub enum DeviceCapability {
         exit_delay_seconds: u8,
         #[serde(default)]
         pin: bool,
+    },
+    /// A camera's live view as RTSP streams, which the maker's API hands out on request
+    /// (short-lived credentials only the maker can mint): a device with it must say
+    /// `deviceCloud: https`, or it is left out of discovery.
+    CameraStream {
+        configurations: Vec<StreamConfiguration>,
+    },
+    /// A camera's live view and two-way talk over WebRTC (what an Echo Show opens a video
+    /// doorbell's view with), negotiated with the maker's API; `deviceCloud: https` as above.
+    #[serde(rename_all = "camelCase")]
+    RtcSession {
+        #[serde(default)]
+        full_duplex_audio: bool,
     },
     /// A doorbell: each press the device side records (`doorbellPressedAt`) rings the
     /// customer's Echo devices (`Alexa.DoorbellEventSource`).
@@ -633,7 +659,6 @@ mod tests {
             "state",
             "sampledAt",
             "changedBy",
-            "deviceCloud",
             "thingName",
             "shadowName",
             "confirm",

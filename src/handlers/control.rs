@@ -14,11 +14,12 @@ use super::media::{self, Equalizer};
 use super::security_panel::{self, PinAttempt};
 use super::thermostat::Thermostat;
 use super::{Services, ghost, in_time};
+use crate::alexa::camera::CameraStreams;
 use crate::alexa::control::Command;
 use crate::alexa::directive::Header;
 use crate::alexa::event::{
-    self, Addressing, ArmPayload, CauseType, DeferredPayload, Empty, Message, ScenePayload,
-    SeekPayload,
+    self, Addressing, AnswerPayload, ArmPayload, CauseType, DeferredPayload, Empty, Message,
+    ScenePayload, SeekPayload, SessionPayload,
 };
 use crate::alexa::interface::Interface;
 use crate::alexa::{BearerToken, Secret};
@@ -47,6 +48,9 @@ pub enum ControlAnswer {
     Scene(Message<ScenePayload>),
     Seek(Message<SeekPayload>),
     Arm(Message<ArmPayload>),
+    Camera(Message<CameraStreams>),
+    SessionAnswer(Message<AnswerPayload>),
+    Session(Message<SessionPayload>),
     /// The device must confirm: the outcome follows through the event gateway.
     Deferred(Message<DeferredPayload>),
 }
@@ -66,6 +70,10 @@ pub async fn control<S: Store>(
     command: &Command,
     deadline: &Deadline,
 ) -> Result<ControlAnswer, SkillError> {
+    if command.is_camera() {
+        return super::camera::view(services, to, header, endpoint_id, token, command, deadline)
+            .await;
+    }
     let user_id = services.customer(token, deadline).await?;
     // One id per directive: a remote adapter is sent it (if anything ever did send twice, the
     // device could tell), and a one-off request carries it in the table.
@@ -696,6 +704,14 @@ pub fn plan(device: &Device, command: &Command, asked: Asked<'_>) -> Result<Chan
         }
         Command::Arm(state) => security_panel::arm(device, capability, state, &mut patch)?,
         Command::Disarm(_) => needs_pin = security_panel::disarm(device, capability, &mut patch)?,
+        // A camera's view is asked, not written (`handlers::camera`).
+        Command::InitializeCameraStreams(_)
+        | Command::InitiateSession { .. }
+        | Command::SessionState { .. } => {
+            return Err(SkillError::NotSupported(
+                "a camera's view as a state change",
+            ));
+        }
     }
     Ok(Change {
         patch,

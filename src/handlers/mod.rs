@@ -1,6 +1,7 @@
 //! Directive handlers: one module per directive, each from a typed request to a typed answer.
 
 pub mod accept_grant;
+pub mod camera;
 pub mod control;
 pub mod discovery;
 pub mod ghost;

@@ -120,7 +120,7 @@ async fn the_bridge_binary_writes_a_reported_state_through_the_runtime_api() {
         .into_iter()
         .find(|d| d.definition.endpoint_id == "front-door-lock")
         .unwrap();
-    lock.device_cloud = Some(alexa_smart_home::cloud::Adapter::Iot);
+    lock.definition.device_cloud = Some(alexa_smart_home::cloud::Adapter::Iot);
     lock.thing_name = Some("front-door-lock".into());
     lock.state.lock_state = Some(alexa_smart_home::device::LockState::Unlocked);
     tables.store.put_device(&lock).await.unwrap();

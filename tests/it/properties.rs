@@ -57,6 +57,7 @@ fn base_device(user: &str, endpoint_id: &str) -> Device {
             capabilities: vec![DeviceCapability::Power],
             relationships: DeviceRelationships::default(),
             cookie: BTreeMap::new(),
+            device_cloud: None,
         },
         connectivity: Connectivity::Ok,
         state: DeviceState::default(),

@@ -619,7 +619,7 @@ async fn a_shadow_update_whose_answer_is_slow_is_not_sent_again_by_the_sdk() {
     let tables = TestTables::new().await;
     let thing = format!("thing-{}", uuid::Uuid::new_v4().simple());
     let mut lamp = light(&user, "porch", 50);
-    lamp.device_cloud = Some(Adapter::Iot);
+    lamp.definition.device_cloud = Some(Adapter::Iot);
     lamp.thing_name = Some(thing.clone());
     tables.store.put_device(&lamp).await.unwrap();
     link(&tables.store, &user).await;

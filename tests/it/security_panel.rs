@@ -253,7 +253,7 @@ async fn the_pin_reaches_no_log_table_or_shadow() {
     // The panel behind IoT: its shadow is asked for DISARMED, and nothing else.
     let mut device = panel(&tables).await;
     device.definition.endpoint_id = "iot-alarm-panel".into();
-    device.device_cloud = Some(alexa_smart_home::cloud::Adapter::Iot);
+    device.definition.device_cloud = Some(alexa_smart_home::cloud::Adapter::Iot);
     device.thing_name = Some(format!("panel-{}", uuid::Uuid::new_v4().simple()));
     device.state.arm_state = Some(ArmState::ArmedAway);
     tables.store.put_device(&device).await.unwrap();
@@ -327,7 +327,7 @@ async fn the_makers_api_checks_the_pin_it_is_sent() {
     tables.config.device_api_url = Some(maker.uri());
     tables.config.device_api_secret = Some(alexa_smart_home::alexa::Secret::new("maker-secret"));
     let mut device = panel(&tables).await;
-    device.device_cloud = Some(alexa_smart_home::cloud::Adapter::Https);
+    device.definition.device_cloud = Some(alexa_smart_home::cloud::Adapter::Https);
     device.pin_hash = None;
     tables.store.put_device(&device).await.unwrap();
 

@@ -518,6 +518,7 @@ fn new_device(rng: &mut fastrand::Rng, user: &str, slot: usize) -> Device {
                 capabilities: capabilities(rng),
                 relationships: DeviceRelationships::default(),
                 cookie: BTreeMap::new(),
+                device_cloud: None,
             },
             connectivity: Connectivity::Ok,
             state: DeviceState::default(),
@@ -707,6 +708,8 @@ fn change_state(rng: &mut fastrand::Rng, d: &mut Device) {
         Some(
             DeviceCapability::Scene { .. }
             | DeviceCapability::Doorbell
+            | DeviceCapability::CameraStream { .. }
+            | DeviceCapability::RtcSession { .. }
             | DeviceCapability::StepSpeaker { .. }
             | DeviceCapability::Playback { .. }
             | DeviceCapability::Seek
@@ -761,7 +764,7 @@ fn remote_device(rng: &mut fastrand::Rng, user: &str, slot: usize) -> Device {
     if slot == HTTPS_LAMP {
         d.definition.category = "LIGHT".into();
         d.definition.capabilities = vec![DeviceCapability::Power, DeviceCapability::Brightness];
-        d.device_cloud = Some(Adapter::Https);
+        d.definition.device_cloud = Some(Adapter::Https);
         d.state = DeviceState {
             power_on: Some(true),
             brightness: Some(rng.u8(0..=100)),
@@ -786,7 +789,7 @@ fn remote_device(rng: &mut fastrand::Rng, user: &str, slot: usize) -> Device {
             },
         ];
     }
-    d.device_cloud = Some(Adapter::Iot);
+    d.definition.device_cloud = Some(Adapter::Iot);
     d.thing_name = Some(thing_of(user, slot));
     d
 }
@@ -1864,7 +1867,7 @@ async fn no_change_is_lost_under_faults() {
     for (_, devices) in &accounts {
         for d in devices
             .iter()
-            .filter(|d| d.device_cloud == Some(Adapter::Iot))
+            .filter(|d| d.definition.device_cloud == Some(Adapter::Iot))
         {
             let shadow = sim.shadows.shadow(d.thing(), None).await.unwrap();
             let reported = shadow
@@ -1892,7 +1895,7 @@ async fn no_change_is_lost_under_faults() {
     for (user, devices) in &accounts {
         for d in devices
             .iter()
-            .filter(|d| d.device_cloud == Some(Adapter::Iot))
+            .filter(|d| d.definition.device_cloud == Some(Adapter::Iot))
         {
             let reported = &shadow_reported[d.thing()];
             let Value::Object(state) = serde_json::to_value(&d.state).unwrap() else {
@@ -1915,7 +1918,7 @@ async fn no_change_is_lost_under_faults() {
         for (user, devices) in &accounts {
             for d in devices
                 .iter()
-                .filter(|d| d.device_cloud == Some(Adapter::Https))
+                .filter(|d| d.definition.device_cloud == Some(Adapter::Https))
             {
                 let Some(lamp) = maker
                     .lamps

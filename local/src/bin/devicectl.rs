@@ -851,7 +851,7 @@ async fn local_events(
         .device(&USER.into(), &"front-door-lock".into())
         .await?
         .ok_or("the example account has no front-door-lock")?;
-    lock.device_cloud = Some(Adapter::Iot);
+    lock.definition.device_cloud = Some(Adapter::Iot);
     lock.thing_name = Some("front-door-lock".into());
     lock.pending.clear();
     store.put_device(&lock).await?;
