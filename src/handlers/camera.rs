@@ -102,7 +102,7 @@ pub async fn view<S: Store>(
                 .inspect_err(
                     |reason| error!(%reason, "the maker's API answered no playable stream"),
                 )
-                .map_err(|reason| CloudError::Refused(reason.into()))?;
+                .map_err(CloudError::Refused)?;
             let properties = reportable(&device, services.clock.now_ms());
             Ok(ControlAnswer::Camera(event::camera_streams(
                 to, streams, properties,
@@ -114,7 +114,7 @@ pub async fn view<S: Store>(
                 .await?;
             let answer = checked_answer(answer.as_deref())
                 .inspect_err(|reason| error!(%reason, "the maker's API answered no SDP answer"))
-                .map_err(|reason| CloudError::Refused(reason.into()))?;
+                .map_err(CloudError::Refused)?;
             Ok(ControlAnswer::SessionAnswer(event::session_answer(
                 to, answer,
             )))
