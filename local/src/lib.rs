@@ -12,6 +12,7 @@
 pub mod certify;
 pub mod fakes;
 pub mod idp;
+pub mod maker;
 pub mod memory;
 pub mod pump;
 pub mod runtime_api;

@@ -7,6 +7,7 @@ mod support;
 
 mod accept_grant;
 mod account_linking;
+mod camera;
 mod certify;
 mod change_report;
 mod control;
