@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use alexa_smart_home::alexa::BearerToken;
 use alexa_smart_home::alexa::event::CauseType;
+use alexa_smart_home::alexa::{BearerToken, Secret};
 use alexa_smart_home::clock::Clock;
+use alexa_smart_home::cloud::https::HttpsApi;
 use alexa_smart_home::cloud::{Adapter, DeviceClouds};
 use alexa_smart_home::config::Config;
 use alexa_smart_home::config::linking::default_jwks_url;
@@ -31,6 +32,7 @@ use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home_local::certify;
 use alexa_smart_home_local::fakes::FakeAmazon;
 use alexa_smart_home_local::idp::{self, IdentityProvider};
+use alexa_smart_home_local::maker::FakeMaker;
 use alexa_smart_home_local::pump::{Pump, reconcile_function, use_fakes};
 use alexa_smart_home_local::shadow::LocalShadows;
 use alexa_smart_home_local::stream::{LocalStream, Start};
@@ -733,6 +735,15 @@ async fn local_events(
     .await?;
     let reconciler = reconcile_function(store.clone(), &config).await?;
 
+    // The maker's API, for the cameras' streams (and any device routed to it).
+    let maker = FakeMaker::start(true).await;
+    let mut clouds = clouds;
+    clouds.https = Some(std::sync::Arc::new(HttpsApi::new(
+        maker.url(),
+        Secret::new(alexa_smart_home_local::maker::SECRET),
+        config.device_api_timeout,
+    )?));
+    eprintln!("fake maker's API at {}", maker.url());
     let skill =
         Skill::from_config(store.clone(), &config, http::client()?)?.with_device_clouds(clouds);
     eprintln!("AcceptGrant from {}:", accept_grant.display());
@@ -896,6 +907,46 @@ async fn local_events(
     pump.until(|e| is_change(e, "front-door-lock", "VOICE_INTERACTION"))
         .await?;
 
+    eprintln!("\n== someone presses the front door bell: the device side records the press ==");
+    let pressed = DeviceState {
+        doorbell_pressed_at: Some(Clock::system().now_ms()),
+        ..DeviceState::default()
+    };
+    write_state(
+        &store,
+        &USER.into(),
+        &"front-door-doorbell".into(),
+        pressed,
+        None,
+        "PHYSICAL_INTERACTION",
+    )
+    .await?;
+    pump.until(|e| {
+        e["event"]["header"]["name"] == "DoorbellPress"
+            && e["event"]["endpoint"]["endpointId"] == "front-door-doorbell"
+    })
+    .await?;
+
+    let file =
+        "events/CameraStreamController/CameraStreamController.InitializeCameraStreams.request.json";
+    eprintln!("\n== Alexa: \"show the front door camera\" ({file}, aimed at the doorbell) ==");
+    let mut show: serde_json::Value = serde_json::from_str(&read(&PathBuf::from(file))?)?;
+    show["directive"]["endpoint"]["endpointId"] = "front-door-doorbell".into();
+    print_pretty(skill.handle(&show.to_string()).await.get())?;
+
+    let file = "events/SecurityPanelController/SecurityPanelController.Arm.request.json";
+    eprintln!("\n== Alexa: \"arm the alarm\" ({file}) ==");
+    print_pretty(skill.handle(&read(&PathBuf::from(file))?).await.get())?;
+    pump.until(|e| is_arm_change(e, "ARMED_AWAY")).await?;
+    let file = "events/SecurityPanelController/SecurityPanelController.Disarm.request.json";
+    let mut disarm: serde_json::Value = serde_json::from_str(&read(&PathBuf::from(file))?)?;
+    disarm["directive"]["payload"]["authorization"]["value"] = "9999".into();
+    eprintln!("\n== Alexa: \"disarm the alarm\", with a wrong PIN ==");
+    print_pretty(skill.handle(&disarm.to_string()).await.get())?;
+    eprintln!("\n== Alexa: \"disarm the alarm\", with the right PIN ({file}) ==");
+    print_pretty(skill.handle(&read(&PathBuf::from(file))?).await.get())?;
+    pump.until(|e| is_arm_change(e, "DISARMED")).await?;
+
     eprintln!("\n== reconciliation of {USER}: what Alexa was told against the devices table ==");
     let before = pump.fakes.received().len();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
@@ -924,6 +975,17 @@ fn is_change(event: &serde_json::Value, endpoint_id: &str, cause: &str) -> bool 
     event["event"]["header"]["name"] == "ChangeReport"
         && event["event"]["endpoint"]["endpointId"] == endpoint_id
         && event["event"]["payload"]["change"]["cause"]["type"] == cause
+}
+
+/// The alarm panel's ChangeReport to `state`, by voice.
+fn is_arm_change(event: &serde_json::Value, state: &str) -> bool {
+    is_change(event, "home-alarm-panel", "VOICE_INTERACTION")
+        && event["event"]["payload"]["change"]["properties"]
+            .as_array()
+            .is_some_and(|p| {
+                p.iter()
+                    .any(|p| p["name"] == "armState" && p["value"] == state)
+            })
 }
 
 /// Pretty-prints JSON in its own field order (a `Value` would sort the keys).
