@@ -7,7 +7,6 @@ use crate::support;
 use std::path::Path;
 
 use alexa_smart_home::alexa::directive::Directive;
-use alexa_smart_home::store::DeviceStore;
 use alexa_smart_home::store::seed::Seed;
 use support::dynamo::TestTables;
 use support::schema;
