@@ -19,9 +19,10 @@ use alexa_smart_home::alexa::BearerToken;
 use alexa_smart_home::alexa::event::CauseType;
 use alexa_smart_home::alexa::validate::{self, MAX_ENDPOINTS};
 use alexa_smart_home::device::{
-    ClusterMember, Connectivity, Device, DeviceCapability, DeviceDefinition, DeviceRelationships,
-    DeviceState, Field, Hsb, LockState, ModeValue, Name, Preset, RangeSemantics, Setpoints,
-    SettingValue, TemperatureScale,
+    Band, BandLevels, Channel, ClusterMember, Connectivity, Device, DeviceCapability,
+    DeviceDefinition, DeviceRelationships, DeviceState, EqualizerMode, Field, Hsb, InputSource,
+    LockState, ModeValue, Name, PlaybackOperation, PlaybackState, Preset, RangeSemantics,
+    Setpoints, SettingValue, TemperatureScale,
 };
 use alexa_smart_home::proactive::reports::{DELETE_CHUNK, MAX_REPORT_BYTES, ReportKind};
 use alexa_smart_home::stream::changes::{self, StreamEvent};
@@ -130,6 +131,16 @@ enum Cap {
     Toggle(Text, bool),
     ContactSensor,
     MotionSensor,
+    StepSpeaker(u8),
+    /// Operations by index (repeats and none included), and whether it reports its state.
+    Playback(Vec<u8>, bool),
+    Seek,
+    /// Inputs: a name and friendly names, from the pool (clashing ones included) or any.
+    Input(Vec<(Text, Vec<Text>)>),
+    Channel,
+    /// Bands and modes by index, the levels' range, default and step.
+    Equalizer(Vec<u8>, i32, i32, i32, i32, Vec<u8>),
+    TimeHold(bool),
     Unknown,
 }
 
@@ -162,6 +173,12 @@ struct DeviceSpec {
     mode: Option<Text>,
     lock: Option<u8>,
     volume: Option<u8>,
+    playback: Option<u8>,
+    input: Option<Text>,
+    channel: Option<(Option<Text>, Option<Text>)>,
+    equalizer_bands: Option<(Option<i32>, Option<i32>, Option<i32>)>,
+    equalizer_mode: Option<u8>,
+    on_hold: Option<bool>,
     band: Option<(f64, f64)>,
     contact: Option<bool>,
     motion: Option<bool>,
@@ -300,10 +317,54 @@ impl Cap {
                 supports_deactivation: *d,
             },
             Cap::Speaker => DeviceCapability::Speaker,
+            Cap::StepSpeaker(steps) => DeviceCapability::StepSpeaker {
+                default_steps: *steps,
+            },
+            Cap::Playback(operations, reports_state) => DeviceCapability::Playback {
+                operations: operations
+                    .iter()
+                    .map(|i| PlaybackOperation::ALL[usize::from(*i) % PlaybackOperation::ALL.len()])
+                    .collect(),
+                reports_state: *reports_state,
+            },
+            Cap::Seek => DeviceCapability::Seek,
+            Cap::Input(inputs) => DeviceCapability::Input {
+                inputs: inputs
+                    .iter()
+                    .map(|(name, friendly)| InputSource {
+                        name: name.make(&INPUTS),
+                        friendly_names: friendly.iter().map(|f| f.make(&INPUTS)).collect(),
+                    })
+                    .collect(),
+            },
+            Cap::Channel => DeviceCapability::Channel,
+            Cap::Equalizer(bands, min_level, max_level, default_level, level_step, modes) => {
+                DeviceCapability::Equalizer {
+                    bands: bands
+                        .iter()
+                        .map(|i| Band::ALL[usize::from(*i) % Band::ALL.len()])
+                        .collect(),
+                    min_level: *min_level,
+                    max_level: *max_level,
+                    default_level: *default_level,
+                    level_step: *level_step,
+                    modes: modes.iter().map(|i| equalizer_mode(*i)).collect(),
+                }
+            }
+            Cap::TimeHold(allow_remote_resume) => DeviceCapability::TimeHold {
+                allow_remote_resume: *allow_remote_resume,
+            },
             Cap::Unknown => DeviceCapability::Unknown,
         }
     }
 }
+
+fn equalizer_mode(i: u8) -> EqualizerMode {
+    EqualizerMode::ALL[usize::from(i) % EqualizerMode::ALL.len()]
+}
+
+/// Input names: Alexa's, the same one spelt as Alexa compares it, one Alexa does not have, none.
+const INPUTS: [&str; 6] = ["HDMI 1", "HDMI1", "hdmi 1", "TV", "CHROMECAST", ""];
 
 /// Instance names: the same in several capabilities, without a dot, or a state field's name.
 const INSTANCES: [&str; 5] = [
@@ -314,7 +375,7 @@ const INSTANCES: [&str; 5] = [
     "brightness",
 ];
 /// Field names as a device cloud spells them: a setting's instance and a stray name too.
-const FIELDS: [&str; 9] = [
+const FIELDS: [&str; 13] = [
     "powerOn",
     "brightness",
     "color",
@@ -324,6 +385,10 @@ const FIELDS: [&str; 9] = [
     "Fan.Speed",
     "contactOpen",
     "lowerSetpoint",
+    "playbackState",
+    "input",
+    "channel",
+    "equalizerBands",
 ];
 const CAUSES: [CauseType; 5] = [
     CauseType::AppInteraction,
@@ -398,6 +463,28 @@ impl DeviceSpec {
                     _ => LockState::Jammed,
                 }),
                 volume: self.volume,
+                playback_state: self.playback.map(|p| match p % 3 {
+                    0 => PlaybackState::Playing,
+                    1 => PlaybackState::Paused,
+                    _ => PlaybackState::Stopped,
+                }),
+                input: self.input.as_ref().map(|i| i.make(&INPUTS)),
+                channel: self.channel.as_ref().map(|(number, call_sign)| {
+                    Box::new(Channel {
+                        number: number.as_ref().map(|n| n.make(&["7", "13.1", ""])),
+                        call_sign: call_sign.as_ref().map(|c| c.make(&["KABC", ""])),
+                        ..Channel::default()
+                    })
+                }),
+                equalizer_bands: self
+                    .equalizer_bands
+                    .map(|(bass, midrange, treble)| BandLevels {
+                        bass,
+                        midrange,
+                        treble,
+                    }),
+                equalizer_mode: self.equalizer_mode.map(equalizer_mode),
+                on_hold: self.on_hold,
                 lower_setpoint: self.band.map(|b| b.0),
                 upper_setpoint: self.band.map(|b| b.1),
                 contact_open: self.contact,

@@ -8,7 +8,11 @@ use std::collections::HashMap;
 
 use alexa_smart_home::alexa::BearerToken;
 use alexa_smart_home::alexa::event::CauseType;
-use alexa_smart_home::device::{Connectivity, Device, LockState};
+use alexa_smart_home::clock::Clock;
+use alexa_smart_home::device::{
+    Channel, Connectivity, Device, DeviceAction, DeviceCapability, EqualizerMode, Field, LockState,
+    PlaybackOperation, PlaybackState,
+};
 use alexa_smart_home::store::{DeviceStore, GrantStore, TokenRecord};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
@@ -40,6 +44,27 @@ fn error_type(answer: &Value) -> &str {
         "{answer:#}"
     );
     answer["event"]["payload"]["type"].as_str().unwrap()
+}
+
+/// The one-off request a device last stored: its id, which must be the directive's, not empty.
+fn action_id(action: &DeviceAction) -> &str {
+    match action {
+        DeviceAction::Playback { id, .. }
+        | DeviceAction::VolumeSteps { id, .. }
+        | DeviceAction::SkipChannels { id, .. } => id,
+    }
+}
+
+/// Whether the device's last one-off request is `operation`, with an id.
+fn is_playback(d: &Device, operation: PlaybackOperation) -> bool {
+    matches!(&d.state.action,
+        Some(a @ DeviceAction::Playback { operation: o, .. }) if *o == operation && !action_id(a).is_empty())
+}
+
+/// The equalizer's levels: bass, midrange, treble.
+fn bands(d: &Device) -> [Option<i32>; 3] {
+    let b = d.state.equalizer_bands.unwrap_or_default();
+    [b.bass, b.midrange, b.treble]
 }
 
 type Check = fn(&Device) -> bool;
@@ -230,6 +255,142 @@ async fn every_control_directive_changes_the_stored_state_and_answers_with_it() 
             "home-theater-soundbar",
             |d| d.state.muted == Some(true),
             ("Alexa.Speaker", "muted", json!(true)),
+        ),
+        // The TV, seeded on and playing. The operations that decide a playback state store
+        // it, and the operation as a one-off request (`action`) with the directive's id.
+        (
+            "PlaybackController",
+            "Play",
+            "home-theater-tv",
+            |d| {
+                d.state.playback_state == Some(PlaybackState::Playing)
+                    && is_playback(d, PlaybackOperation::Play)
+            },
+            (
+                "Alexa.PlaybackStateReporter",
+                "playbackState",
+                json!({"state": "PLAYING"}),
+            ),
+        ),
+        (
+            "PlaybackController",
+            "Pause",
+            "home-theater-tv",
+            |d| {
+                d.state.playback_state == Some(PlaybackState::Paused)
+                    && is_playback(d, PlaybackOperation::Pause)
+            },
+            (
+                "Alexa.PlaybackStateReporter",
+                "playbackState",
+                json!({"state": "PAUSED"}),
+            ),
+        ),
+        (
+            "PlaybackController",
+            "Stop",
+            "home-theater-tv",
+            |d| {
+                d.state.playback_state == Some(PlaybackState::Stopped)
+                    && is_playback(d, PlaybackOperation::Stop)
+            },
+            (
+                "Alexa.PlaybackStateReporter",
+                "playbackState",
+                json!({"state": "STOPPED"}),
+            ),
+        ),
+        (
+            "PlaybackController",
+            "StartOver",
+            "home-theater-tv",
+            |d| {
+                d.state.playback_state == Some(PlaybackState::Playing)
+                    && is_playback(d, PlaybackOperation::StartOver)
+            },
+            (
+                "Alexa.PlaybackStateReporter",
+                "playbackState",
+                json!({"state": "PLAYING"}),
+            ),
+        ),
+        // Amazon's sample says "HDMI1": the TV's "HDMI 1" (seeded on "TV").
+        (
+            "InputController",
+            "SelectInput",
+            "home-theater-tv",
+            |d| d.state.input.as_deref() == Some("HDMI 1"),
+            ("Alexa.InputController", "input", json!("HDMI 1")),
+        ),
+        // Every identifier Alexa resolved is stored and reported; the name the customer said
+        // (`channelMetadata.name`) is stored for the device cloud, not reported.
+        (
+            "ChannelController",
+            "ChangeChannel",
+            "home-theater-tv",
+            |d| {
+                d.state.channel.as_deref()
+                    == Some(&Channel {
+                        number: Some("1234".into()),
+                        call_sign: Some("KSTATION1".into()),
+                        affiliate_call_sign: Some("KSTATION2".into()),
+                        uri: Some("someUrl".into()),
+                        name: Some("Alternate Channel Name".into()),
+                    })
+            },
+            (
+                "Alexa.ChannelController",
+                "channel",
+                json!({"number": "1234", "callSign": "KSTATION1",
+                    "affiliateCallSign": "KSTATION2", "uri": "someUrl"}),
+            ),
+        ),
+        // The receiver, seeded at bass 2, midrange 0, treble -1, in MOVIE mode: bass -2 and
+        // treble 3; the others keep their level.
+        (
+            "EqualizerController",
+            "SetBands",
+            "living-room-receiver",
+            |d| bands(d) == [Some(-2), Some(0), Some(3)],
+            (
+                "Alexa.EqualizerController",
+                "bands",
+                json!([{"name": "BASS", "value": -2}, {"name": "MIDRANGE", "value": 0},
+                    {"name": "TREBLE", "value": 3}]),
+            ),
+        ),
+        // bass +3
+        (
+            "EqualizerController",
+            "AdjustBands",
+            "living-room-receiver",
+            |d| bands(d) == [Some(5), Some(0), Some(-1)],
+            (
+                "Alexa.EqualizerController",
+                "bands",
+                json!([{"name": "BASS", "value": 5}, {"name": "MIDRANGE", "value": 0},
+                    {"name": "TREBLE", "value": -1}]),
+            ),
+        ),
+        // all three back to the default level, 0
+        (
+            "EqualizerController",
+            "ResetBands",
+            "living-room-receiver",
+            |d| bands(d) == [Some(0), Some(0), Some(0)],
+            (
+                "Alexa.EqualizerController",
+                "bands",
+                json!([{"name": "BASS", "value": 0}, {"name": "MIDRANGE", "value": 0},
+                    {"name": "TREBLE", "value": 0}]),
+            ),
+        ),
+        (
+            "EqualizerController",
+            "SetMode",
+            "living-room-receiver",
+            |d| d.state.equalizer_mode == Some(EqualizerMode::Night),
+            ("Alexa.EqualizerController", "mode", json!("NIGHT")),
         ),
     ];
     for (interface, name, endpoint, check, (namespace, property_name, value)) in cases {
@@ -498,6 +659,74 @@ async fn control_errors() {
         "INVALID_DIRECTIVE"
     );
 
+    // The media directives' values out of range, each with its valid range, the device left
+    // as it was.
+    let steps = json!({"minimumValue": -100.0, "maximumValue": 100.0});
+    let levels = json!({"minimumValue": -6.0, "maximumValue": 6.0});
+    let day = json!({"minimumValue": -86_400_000.0, "maximumValue": 86_400_000.0});
+    let cases = [
+        (
+            "events/StepSpeaker/StepSpeaker.AdjustVolume.request.json",
+            json!({"volumeSteps": 101}),
+            steps.clone(),
+        ),
+        (
+            "events/StepSpeaker/StepSpeaker.AdjustVolume.request.json",
+            json!({"volumeSteps": -101}),
+            steps.clone(),
+        ),
+        (
+            "events/ChannelController/ChannelController.SkipChannels.request.json",
+            json!({"channelCount": 0}),
+            steps.clone(),
+        ),
+        (
+            "events/ChannelController/ChannelController.SkipChannels.request.json",
+            json!({"channelCount": 101}),
+            steps.clone(),
+        ),
+        (
+            "events/ChannelController/ChannelController.SkipChannels.request.json",
+            json!({"channelCount": -101}),
+            steps,
+        ),
+        (
+            "events/EqualizerController/EqualizerController.SetBands.request.json",
+            json!({"bands": [{"name": "BASS", "value": 7}]}),
+            levels.clone(),
+        ),
+        // One band out of range refuses the others too.
+        (
+            "events/EqualizerController/EqualizerController.SetBands.request.json",
+            json!({"bands": [{"name": "BASS", "value": 1}, {"name": "TREBLE", "value": -7}]}),
+            levels,
+        ),
+        // A change of more than the whole range (12)
+        (
+            "events/EqualizerController/EqualizerController.AdjustBands.request.json",
+            json!({"bands": [{"name": "BASS", "levelDelta": 13, "levelDirection": "DOWN"}]}),
+            json!({"minimumValue": -12.0, "maximumValue": 12.0}),
+        ),
+        (
+            SEEK,
+            json!({"deltaPositionMilliseconds": 86_400_001}),
+            day.clone(),
+        ),
+        (SEEK, json!({"deltaPositionMilliseconds": -86_400_001}), day),
+    ];
+    for (file, payload, range) in cases {
+        let answer = refused(
+            &tables,
+            &sample(file, None, Some(payload.clone())),
+            "VALUE_OUT_OF_RANGE",
+        )
+        .await;
+        assert_eq!(
+            answer["event"]["payload"]["validRange"], range,
+            "{file} {payload}"
+        );
+    }
+
     // Nothing above changed the stored state.
     let light = stored(&tables, "living-room-light").await;
     assert_eq!(light.state.brightness, Some(60));
@@ -667,4 +896,600 @@ async fn a_directive_for_a_deleted_endpoint_is_no_such_endpoint_and_sends_its_de
     );
     assert_eq!(error_type(&send(&tables, &state).await), "NO_SUCH_ENDPOINT");
     assert_eq!(gateway.received_requests().await.unwrap().len(), 2);
+}
+
+/// The example account's device `endpoint`, as seeded.
+fn seeded(endpoint: &str) -> Device {
+    alexa_smart_home::store::seed::Seed::from_json(&support::read("fixtures/example-account.json"))
+        .unwrap()
+        .devices
+        .into_iter()
+        .find(|d| d.definition.endpoint_id == endpoint)
+        .unwrap_or_else(|| panic!("no {endpoint} in the example account"))
+}
+
+/// Asserts that `answer` is the `Alexa.Response` to `directive` for `endpoint`.
+fn assert_response(answer: &Value, directive: &Value, endpoint: &str) {
+    assert_eq!(
+        answer["event"]["header"]["namespace"], "Alexa",
+        "{directive}: {answer:#}"
+    );
+    assert_eq!(answer["event"]["header"]["name"], "Response", "{answer:#}");
+    assert_eq!(
+        answer["event"]["header"]["correlationToken"],
+        directive["directive"]["header"]["correlationToken"]
+    );
+    assert_eq!(answer["event"]["endpoint"]["endpointId"], endpoint);
+}
+
+type ActionCheck = fn(&Device) -> bool;
+
+#[tokio::test]
+async fn one_off_requests_are_stored_as_the_devices_action_and_asking_twice_is_two_requests() {
+    // interface, directive, payload (None: the sample's), endpoint, what must be stored
+    let cases: Vec<(&str, &str, Option<Value>, &str, ActionCheck)> = vec![
+        // Operations that decide no playback state leave the TV playing, as seeded.
+        (
+            "PlaybackController",
+            "Previous",
+            None,
+            "home-theater-tv",
+            |d| {
+                is_playback(d, PlaybackOperation::Previous)
+                    && d.state.playback_state == Some(PlaybackState::Playing)
+            },
+        ),
+        ("PlaybackController", "Next", None, "home-theater-tv", |d| {
+            is_playback(d, PlaybackOperation::Next)
+                && d.state.playback_state == Some(PlaybackState::Playing)
+        }),
+        (
+            "PlaybackController",
+            "Rewind",
+            None,
+            "home-theater-tv",
+            |d| {
+                is_playback(d, PlaybackOperation::Rewind)
+                    && d.state.playback_state == Some(PlaybackState::Playing)
+            },
+        ),
+        (
+            "PlaybackController",
+            "FastForward",
+            None,
+            "home-theater-tv",
+            |d| {
+                is_playback(d, PlaybackOperation::FastForward)
+                    && d.state.playback_state == Some(PlaybackState::Playing)
+            },
+        ),
+        (
+            "PlaybackController",
+            "Pause",
+            None,
+            "home-theater-tv",
+            |d| is_playback(d, PlaybackOperation::Pause),
+        ),
+        // Amazon's sample: 20 steps down.
+        (
+            "StepSpeaker",
+            "AdjustVolume",
+            None,
+            "living-room-receiver",
+            |d| {
+                matches!(
+                    d.state.action,
+                    Some(DeviceAction::VolumeSteps { steps: -20, .. })
+                )
+            },
+        ),
+        // "Turn it up" with no number: Alexa's default count is replaced by the device's
+        // own step (the receiver declares none: 1).
+        (
+            "StepSpeaker",
+            "AdjustVolume",
+            Some(json!({"volumeSteps": 10, "volumeStepsDefault": true})),
+            "living-room-receiver",
+            |d| {
+                matches!(
+                    d.state.action,
+                    Some(DeviceAction::VolumeSteps { steps: 1, .. })
+                )
+            },
+        ),
+        (
+            "StepSpeaker",
+            "AdjustVolume",
+            Some(json!({"volumeSteps": -10, "volumeStepsDefault": true})),
+            "living-room-receiver",
+            |d| {
+                matches!(
+                    d.state.action,
+                    Some(DeviceAction::VolumeSteps { steps: -1, .. })
+                )
+            },
+        ),
+        // Amazon's sample: 5 channels up; the channel the TV was on stays its to report.
+        (
+            "ChannelController",
+            "SkipChannels",
+            None,
+            "home-theater-tv",
+            |d| {
+                matches!(
+                    d.state.action,
+                    Some(DeviceAction::SkipChannels { count: 5, .. })
+                ) && d.state.channel.as_ref().and_then(|c| c.number.as_deref()) == Some("7")
+            },
+        ),
+    ];
+    for (interface, name, payload, endpoint, check) in cases {
+        let tables = TestTables::example_account().await;
+        let file = format!("events/{interface}/{interface}.{name}.request.json");
+        let directive = sample(&file, None, payload);
+
+        let answer = send(&tables, &directive).await;
+        assert_response(&answer, &directive, endpoint);
+        let first = stored(&tables, endpoint).await;
+        assert!(check(&first), "{file}: stored state {:?}", first.state);
+        assert_eq!(first.changed_by, Some(CauseType::VoiceInteraction));
+        let first_id = action_id(first.state.action.as_ref().unwrap()).to_owned();
+        assert!(!first_id.is_empty(), "{file}: the action has an id");
+
+        // The same directive again is another request, which the device cloud acts on again.
+        let again = send(&tables, &directive).await;
+        assert_response(&again, &directive, endpoint);
+        let second = stored(&tables, endpoint).await;
+        assert!(check(&second), "{file}: stored state {:?}", second.state);
+        assert_ne!(
+            action_id(second.state.action.as_ref().unwrap()),
+            first_id,
+            "{file}: two identical directives, one id"
+        );
+    }
+}
+
+#[tokio::test]
+async fn step_speaker_mute_is_stored_and_answered_without_a_property_of_its_own() {
+    // GIVEN the receiver, which knows no volume and reports nothing of StepSpeaker
+    let tables = TestTables::example_account().await;
+    let directive = sample(
+        "events/StepSpeaker/StepSpeaker.SetMute.request.json",
+        None,
+        None,
+    );
+    // WHEN Alexa mutes it
+    let answer = send(&tables, &directive).await;
+    // THEN it is asked to mute, and the answer is a plain Response with the receiver's state
+    assert_response(&answer, &directive, "living-room-receiver");
+    let receiver = stored(&tables, "living-room-receiver").await;
+    assert_eq!(receiver.state.muted, Some(true));
+    assert_eq!(receiver.changed_by, Some(CauseType::VoiceInteraction));
+    let properties = answer["context"]["properties"].as_array().unwrap();
+    assert!(
+        properties
+            .iter()
+            .all(|p| p["namespace"] != "Alexa.StepSpeaker"),
+        "{answer:#}"
+    );
+    assert_eq!(
+        property(&answer, "Alexa.InputController", "input").unwrap()["value"],
+        "HDMI 1"
+    );
+}
+
+#[tokio::test]
+async fn select_input_takes_alexas_spelling_and_the_devices_friendly_names() {
+    let tables = TestTables::example_account().await;
+    let file = "events/InputController/InputController.SelectInput.request.json";
+    // Alexa's names without case or spaces, and the friendly name of HDMI 1, as spoken.
+    for (asked, selected) in [
+        ("HDMI1", "HDMI 1"),
+        ("hdmi 2", "HDMI 2"),
+        ("TV", "TV"),
+        ("Game console", "HDMI 1"),
+        ("GAME CONSOLE", "HDMI 1"),
+        ("gameconsole", "HDMI 1"),
+    ] {
+        let answer = send(&tables, &sample(file, None, Some(json!({"input": asked})))).await;
+        assert_eq!(
+            property(&answer, "Alexa.InputController", "input").unwrap()["value"],
+            selected,
+            "{asked}"
+        );
+        assert_eq!(
+            stored(&tables, "home-theater-tv")
+                .await
+                .state
+                .input
+                .as_deref(),
+            Some(selected),
+            "{asked}"
+        );
+    }
+}
+
+/// A skill on `tables` that reads the time from `clock`, and its answer to `directive`,
+/// checked against the schema.
+async fn send_at(tables: &TestTables, clock: &Clock, directive: &Value) -> Value {
+    let skill = support::skill(tables.store.clone(), &tables.config).with_clock(clock.clone());
+    let answer = support::json(&skill.handle(&directive.to_string()).await);
+    schema::assert_valid(&answer);
+    answer
+}
+
+/// The position an `Alexa.SeekController` `StateReport` gives.
+fn seek_position(answer: &Value, directive: &Value) -> i64 {
+    assert_eq!(
+        answer["event"]["header"]["namespace"], "Alexa.SeekController",
+        "{answer:#}"
+    );
+    assert_eq!(answer["event"]["header"]["name"], "StateReport");
+    assert_eq!(
+        answer["event"]["header"]["correlationToken"],
+        directive["directive"]["header"]["correlationToken"]
+    );
+    assert_eq!(answer["event"]["endpoint"]["endpointId"], "home-theater-tv");
+    let reported = &answer["event"]["payload"]["properties"];
+    assert_eq!(reported.as_array().unwrap().len(), 1, "{answer:#}");
+    assert_eq!(reported[0]["name"], "positionMilliseconds");
+    reported[0]["value"].as_i64().unwrap()
+}
+
+const SEEK: &str = "events/SeekController/SeekController.AdjustSeekPosition.request.json";
+
+#[tokio::test]
+async fn seek_answers_a_seek_controller_state_report_with_where_playback_is() {
+    // GIVEN the TV, seeded playing at 20:00 (with no sample time: nothing is counted on)
+    let tables = TestTables::example_account().await;
+    let directive = sample(SEEK, None, None);
+
+    // WHEN Alexa skips back 30 s (the sample)
+    let answer = send(&tables, &directive).await;
+
+    // THEN the TV is asked for 19:30, and Alexa is told so in a SeekController StateReport
+    assert_eq!(seek_position(&answer, &directive), 1_170_000);
+    let tv = stored(&tables, "home-theater-tv").await;
+    assert_eq!(tv.state.playback_position_ms, Some(1_170_000));
+    assert_eq!(tv.changed_by, Some(CauseType::VoiceInteraction));
+    assert!(tv.sampled_at.contains_key(&Field::PlaybackPositionMs));
+    // The position is in the payload only: it is no property Alexa reads in a context.
+    assert!(
+        answer["context"]["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["name"] != "positionMilliseconds")
+    );
+
+    // AND a seek before the start stops at the start
+    let back = sample(
+        SEEK,
+        None,
+        Some(json!({"deltaPositionMilliseconds": -86_400_000})),
+    );
+    assert_eq!(seek_position(&send(&tables, &back).await, &back), 0);
+    assert_eq!(
+        stored(&tables, "home-theater-tv")
+            .await
+            .state
+            .playback_position_ms,
+        Some(0)
+    );
+}
+
+#[tokio::test]
+async fn seek_while_playing_counts_the_time_played_since_the_positions_sample() {
+    // GIVEN the TV playing, its position 20:00 as of 10 s ago
+    let tables = TestTables::example_account().await;
+    let clock = Clock::stopped();
+    let now = clock.now_ms();
+    let mut tv = seeded("home-theater-tv");
+    tv.sampled_at
+        .insert(Field::PlaybackPositionMs, now - 10_000);
+    tables.store.put_device(&tv).await.unwrap();
+
+    // WHEN Alexa skips forward 30 s
+    let forward = sample(
+        SEEK,
+        None,
+        Some(json!({"deltaPositionMilliseconds": 30_000})),
+    );
+    let answer = send_at(&tables, &clock, &forward).await;
+
+    // THEN it goes from 20:10, where the film is now: 20:40
+    assert_eq!(seek_position(&answer, &forward), 1_240_000);
+    let stored_tv = stored(&tables, "home-theater-tv").await;
+    assert_eq!(stored_tv.state.playback_position_ms, Some(1_240_000));
+    assert_eq!(
+        stored_tv.sampled_at.get(&Field::PlaybackPositionMs),
+        Some(&now)
+    );
+
+    // AND 5 s later, from 20:45: back 60 s is 19:45
+    clock.advance(std::time::Duration::from_secs(5));
+    let back = sample(
+        SEEK,
+        None,
+        Some(json!({"deltaPositionMilliseconds": -60_000})),
+    );
+    assert_eq!(
+        seek_position(&send_at(&tables, &clock, &back).await, &back),
+        1_185_000
+    );
+
+    // AND paused, the position stays where it was sampled, however long ago
+    let mut paused = seeded("home-theater-tv");
+    paused.state.playback_state = Some(PlaybackState::Paused);
+    paused
+        .sampled_at
+        .insert(Field::PlaybackPositionMs, now - 600_000);
+    tables.store.put_device(&paused).await.unwrap();
+    assert_eq!(
+        seek_position(&send_at(&tables, &clock, &forward).await, &forward),
+        1_230_000
+    );
+}
+
+#[tokio::test]
+async fn hold_and_resume_hold_the_vacuums_run_and_resume_it() {
+    // GIVEN the robot vacuum, seeded running
+    let tables = TestTables::example_account().await;
+    for (name, held) in [
+        ("Hold", true),
+        ("Hold", true),
+        ("Resume", false),
+        ("Resume", false),
+    ] {
+        // WHEN Alexa holds it (twice: held is held) or resumes it (twice)
+        let file = format!("events/TimeHoldController/TimeHoldController.{name}.request.json");
+        let directive = sample(&file, None, None);
+        let answer = send(&tables, &directive).await;
+        // THEN it is asked to, and answered with a Response
+        assert_response(&answer, &directive, "robot-vacuum");
+        let vacuum = stored(&tables, "robot-vacuum").await;
+        assert_eq!(vacuum.state.on_hold, Some(held), "{file}");
+        assert_eq!(vacuum.state.power_on, Some(true));
+        assert_eq!(vacuum.changed_by, Some(CauseType::VoiceInteraction));
+    }
+}
+
+/// Sends `directive`, which its device must refuse with `expected`: the answer (checked
+/// against the schema by `send`), after checking that the stored device did not change.
+async fn refused(tables: &TestTables, directive: &Value, expected: &str) -> Value {
+    let endpoint = directive["directive"]["endpoint"]["endpointId"]
+        .as_str()
+        .unwrap();
+    let before = stored(tables, endpoint).await;
+    let answer = send(tables, directive).await;
+    assert_eq!(error_type(&answer), expected, "{directive}");
+    assert_eq!(
+        stored(tables, endpoint).await,
+        before,
+        "a refusal changes nothing: {directive}"
+    );
+    answer
+}
+
+/// Every sample directive of `interfaces` (folders of `events/`).
+fn samples_of(interfaces: &[&str]) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for interface in interfaces {
+        let mut files: Vec<String> =
+            std::fs::read_dir(support::repo_path(&format!("events/{interface}")))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|f| f.ends_with(".request.json"))
+                .collect();
+        files.sort();
+        for f in files {
+            let file = format!("events/{interface}/{f}");
+            let directive = sample(&file, None, None);
+            out.push((file, directive));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn values_the_device_does_not_have_are_invalid_value() {
+    // GIVEN the example account, and a second receiver whose equalizer has no midrange
+    let tables = TestTables::example_account().await;
+    let mut den = seeded("living-room-receiver");
+    den.definition.endpoint_id = "den-receiver".into();
+    for c in &mut den.definition.capabilities {
+        if let DeviceCapability::Equalizer { bands, .. } = c {
+            bands.retain(|b| *b != alexa_smart_home::device::Band::Midrange);
+        }
+    }
+    den.state.equalizer_bands = None;
+    tables.store.put_device(&den).await.unwrap();
+
+    let input = "events/InputController/InputController.SelectInput.request.json";
+    let eq =
+        |name: &str| format!("events/EqualizerController/EqualizerController.{name}.request.json");
+    let cases = [
+        // An input the TV does not have, and the receiver's friendly name, which is not the TV's.
+        (input.to_owned(), None, json!({"input": "HDMI 3"})),
+        (input.to_owned(), None, json!({"input": "Blu-ray player"})),
+        (input.to_owned(), None, json!({"input": ""})),
+        // A mode Alexa knows that the receiver lacks, and one nobody knows.
+        (eq("SetMode"), None, json!({"mode": "SPORT"})),
+        (eq("SetMode"), None, json!({"mode": "DISCO"})),
+        (eq("SetMode"), None, json!({"mode": "night"})),
+        // A band the den receiver lacks, alone or with one it has.
+        (
+            eq("SetBands"),
+            Some("den-receiver"),
+            json!({"bands": [{"name": "MIDRANGE", "value": 1}]}),
+        ),
+        (
+            eq("SetBands"),
+            Some("den-receiver"),
+            json!({"bands": [{"name": "BASS", "value": 1}, {"name": "MIDRANGE", "value": 1}]}),
+        ),
+        (
+            eq("AdjustBands"),
+            Some("den-receiver"),
+            json!({"bands": [{"name": "MIDRANGE", "levelDirection": "UP"}]}),
+        ),
+        (
+            eq("ResetBands"),
+            Some("den-receiver"),
+            json!({"bands": [{"name": "MIDRANGE"}]}),
+        ),
+    ];
+    for (file, endpoint, payload) in cases {
+        refused(
+            &tables,
+            &sample(&file, endpoint, Some(payload)),
+            "INVALID_VALUE",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_tv_or_receiver_that_is_off_takes_no_media_directive_asleep() {
+    // GIVEN the TV and the receiver, switched off
+    let tables = TestTables::example_account().await;
+    for endpoint in ["home-theater-tv", "living-room-receiver"] {
+        let mut off = seeded(endpoint);
+        off.state.power_on = Some(false);
+        tables.store.put_device(&off).await.unwrap();
+    }
+    // WHEN any of their media directives arrives
+    let all = samples_of(&[
+        "StepSpeaker",
+        "PlaybackController",
+        "SeekController",
+        "InputController",
+        "ChannelController",
+        "EqualizerController",
+    ]);
+    assert_eq!(all.len(), 18);
+    for (file, directive) in all {
+        // THEN it is refused as not possible while asleep, and nothing changes
+        let answer = refused(&tables, &directive, "NOT_SUPPORTED_IN_CURRENT_MODE").await;
+        assert_eq!(
+            answer["event"]["payload"]["currentDeviceMode"], "ASLEEP",
+            "{file}"
+        );
+    }
+    // AND switched on again, it takes them
+    let on = sample(
+        "events/PowerController/PowerController.TurnOn.request.json",
+        Some("home-theater-tv"),
+        None,
+    );
+    send(&tables, &on).await;
+    let next = sample(
+        "events/PlaybackController/PlaybackController.Next.request.json",
+        None,
+        None,
+    );
+    assert_response(&send(&tables, &next).await, &next, "home-theater-tv");
+}
+
+#[tokio::test]
+async fn seeking_needs_something_playing_at_a_known_position() {
+    let tables = TestTables::example_account().await;
+    // A stopped TV, and one whose position was never reported.
+    let mut stopped = seeded("home-theater-tv");
+    stopped.state.playback_state = Some(PlaybackState::Stopped);
+    let mut unknown = seeded("home-theater-tv");
+    unknown.state.playback_position_ms = None;
+    for tv in [stopped, unknown] {
+        tables.store.put_device(&tv).await.unwrap();
+        let answer = refused(
+            &tables,
+            &sample(SEEK, None, None),
+            "NOT_SUPPORTED_IN_CURRENT_MODE",
+        )
+        .await;
+        assert_eq!(answer["event"]["payload"]["currentDeviceMode"], "OTHER");
+    }
+    // After the sample Stop, the sample seek is refused the same way.
+    send(
+        &tables,
+        &sample(
+            "events/PlaybackController/PlaybackController.Stop.request.json",
+            None,
+            None,
+        ),
+    )
+    .await;
+    let tv = stored(&tables, "home-theater-tv").await;
+    assert_eq!(tv.state.playback_state, Some(PlaybackState::Stopped));
+    let answer = refused(
+        &tables,
+        &sample(SEEK, None, None),
+        "NOT_SUPPORTED_IN_CURRENT_MODE",
+    )
+    .await;
+    assert_eq!(answer["event"]["payload"]["currentDeviceMode"], "OTHER");
+}
+
+#[tokio::test]
+async fn a_vacuum_that_is_off_has_no_run_to_hold_or_resume() {
+    let tables = TestTables::example_account().await;
+    let mut off = seeded("robot-vacuum");
+    off.state.power_on = Some(false);
+    tables.store.put_device(&off).await.unwrap();
+    for (_, directive) in samples_of(&["TimeHoldController"]) {
+        refused(&tables, &directive, "NOT_IN_OPERATION").await;
+    }
+}
+
+#[tokio::test]
+async fn directives_the_device_does_not_take_are_invalid_directive() {
+    // GIVEN a vacuum that is resumed only at the device, and a TV without skip or rewind
+    let tables = TestTables::example_account().await;
+    let mut vacuum = seeded("robot-vacuum");
+    for c in &mut vacuum.definition.capabilities {
+        if let DeviceCapability::TimeHold {
+            allow_remote_resume,
+        } = c
+        {
+            *allow_remote_resume = false;
+        }
+    }
+    vacuum.state.on_hold = Some(true);
+    tables.store.put_device(&vacuum).await.unwrap();
+    let mut tv = seeded("home-theater-tv");
+    for c in &mut tv.definition.capabilities {
+        if let DeviceCapability::Playback { operations, .. } = c {
+            *operations = vec![
+                PlaybackOperation::Play,
+                PlaybackOperation::Pause,
+                PlaybackOperation::Stop,
+            ];
+        }
+    }
+    tables.store.put_device(&tv).await.unwrap();
+
+    // WHEN Alexa resumes the vacuum, or asks the TV for an operation it did not declare
+    let mut cases = vec![sample(
+        "events/TimeHoldController/TimeHoldController.Resume.request.json",
+        None,
+        None,
+    )];
+    for name in ["StartOver", "Previous", "Next", "Rewind", "FastForward"] {
+        cases.push(sample(
+            &format!("events/PlaybackController/PlaybackController.{name}.request.json"),
+            None,
+            None,
+        ));
+    }
+    // THEN each is refused, and nothing changes
+    for directive in cases {
+        refused(&tables, &directive, "INVALID_DIRECTIVE").await;
+    }
+    // AND holding it is still taken
+    let hold = sample(
+        "events/TimeHoldController/TimeHoldController.Hold.request.json",
+        None,
+        None,
+    );
+    assert_response(&send(&tables, &hold).await, &hold, "robot-vacuum");
 }

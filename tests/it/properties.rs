@@ -24,9 +24,9 @@ use alexa_smart_home::alexa::validate::{self, InvalidEndpoint};
 use alexa_smart_home::alexa::{BearerToken, Scope};
 use alexa_smart_home::device::properties::values;
 use alexa_smart_home::device::{
-    ClusterMember, Connectivity, Device, DeviceCapability, DeviceDefinition, DeviceRelationships,
-    DeviceState, Field, Hsb, LockState, Name, Preset, Setpoints, SettingValue, TemperatureScale,
-    mapping,
+    BandLevels, Channel, ClusterMember, Connectivity, Device, DeviceAction, DeviceCapability,
+    DeviceDefinition, DeviceRelationships, DeviceState, EqualizerMode, Field, Hsb, LockState, Name,
+    PlaybackOperation, PlaybackState, Preset, Setpoints, SettingValue, TemperatureScale, mapping,
 };
 use alexa_smart_home::ids::EndpointId;
 use alexa_smart_home::proactive::reports::{
@@ -635,6 +635,18 @@ enum StateOp {
     Toggle(bool),
     Contact(bool),
     Motion(bool),
+    Playback(PlaybackState),
+    /// Not reported: no view may change for it.
+    Position(u64),
+    Input(&'static str),
+    /// A channel by number.
+    Channel(&'static str),
+    /// Bass, midrange, treble.
+    EqualizerBands(i32, i32, i32),
+    EqualizerMode(EqualizerMode),
+    OnHold(bool),
+    /// A one-off request (not reported), by its id.
+    Action(&'static str, PlaybackOperation),
 }
 
 /// A device as the device cloud adds it (valid; a rename can make it invalid later).
@@ -733,6 +745,24 @@ fn state_op() -> impl Strategy<Value = StateOp> {
         any::<bool>().prop_map(StateOp::Toggle),
         any::<bool>().prop_map(StateOp::Contact),
         any::<bool>().prop_map(StateOp::Motion),
+        select(vec![
+            PlaybackState::Playing,
+            PlaybackState::Paused,
+            PlaybackState::Stopped
+        ])
+        .prop_map(StateOp::Playback),
+        select(vec![0u64, 90_000, 5_400_000]).prop_map(StateOp::Position),
+        select(devices::INPUT_VALUES.to_vec()).prop_map(StateOp::Input),
+        select(vec!["2", "7", "13.1"]).prop_map(StateOp::Channel),
+        select(vec![(0, 0, 0), (-6, 2, 6), (3, -1, 0)])
+            .prop_map(|(b, m, t)| StateOp::EqualizerBands(b, m, t)),
+        select(devices::EQUALIZER_MODES.to_vec()).prop_map(StateOp::EqualizerMode),
+        any::<bool>().prop_map(StateOp::OnHold),
+        (
+            select(vec!["a-1", "a-2"]),
+            select(PlaybackOperation::ALL.to_vec())
+        )
+            .prop_map(|(id, op)| StateOp::Action(id, op)),
     ]
 }
 
@@ -829,6 +859,33 @@ fn apply_state(d: &mut Device, op: &StateOp, cause: Option<CauseType>, at: i64) 
         }
         StateOp::Contact(v) => (s.contact_open = Some(v), "contactOpen").1,
         StateOp::Motion(v) => (s.motion_detected = Some(v), "motionDetected").1,
+        StateOp::Playback(v) => (s.playback_state = Some(v), "playbackState").1,
+        StateOp::Position(v) => (s.playback_position_ms = Some(v), "playbackPositionMs").1,
+        StateOp::Input(v) => (s.input = Some(v.into()), "input").1,
+        StateOp::Channel(number) => {
+            let channel = Channel {
+                number: Some(number.into()),
+                ..Channel::default()
+            };
+            (s.channel = Some(Box::new(channel)), "channel").1
+        }
+        StateOp::EqualizerBands(bass, midrange, treble) => {
+            let levels = BandLevels {
+                bass: Some(bass),
+                midrange: Some(midrange),
+                treble: Some(treble),
+            };
+            (s.equalizer_bands = Some(levels), "equalizerBands").1
+        }
+        StateOp::EqualizerMode(v) => (s.equalizer_mode = Some(v), "equalizerMode").1,
+        StateOp::OnHold(v) => (s.on_hold = Some(v), "onHold").1,
+        StateOp::Action(id, operation) => {
+            let action = DeviceAction::Playback {
+                id: id.into(),
+                operation,
+            };
+            (s.action = Some(action), "action").1
+        }
     };
     d.sampled_at.insert(Field::parse(field), at);
     d.changed_by = cause;

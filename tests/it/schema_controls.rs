@@ -141,3 +141,104 @@ fn own_checks_of_generic_controllers_reject_what_the_schema_lets_through() {
         "undeclared instance"
     );
 }
+
+/// A TV that reports whether it plays, declared as Amazon documents `Alexa.PlaybackStateReporter`.
+fn tv() -> Value {
+    let mut e = light();
+    e["displayCategories"] = json!(["TV"]);
+    e["capabilities"].as_array_mut().unwrap().push(json!({
+        "type": "AlexaInterface", "interface": "Alexa.PlaybackStateReporter", "version": "3",
+        "properties": {"supported": [{"name": "playbackState"}], "proactivelyReported": true,
+            "retrievable": true}
+    }));
+    e
+}
+
+/// An `Alexa.Response` whose context holds `property`.
+fn response_with(property: Value) -> Value {
+    json!({"event": {"header": {"namespace": "Alexa", "name": "Response", "payloadVersion": "3",
+        "messageId": uuid::Uuid::new_v4().to_string(), "correlationToken": "c"},
+        "endpoint": {"endpointId": "light-1"}, "payload": {}},
+        "context": {"properties": [property]}})
+}
+
+fn playback_state(value: Value) -> Value {
+    json!({"namespace": "Alexa.PlaybackStateReporter", "name": "playbackState", "value": value,
+        "timeOfSample": "2026-11-30T10:00:00.000Z", "uncertaintyInMilliseconds": 0})
+}
+
+#[test]
+fn the_playback_state_reporter_correction_accepts_what_amazon_documents_and_nothing_looser() {
+    // What the docs show passes: the capability, and each of the three states.
+    schema::assert_valid(&discover_response(tv()));
+    for state in ["PLAYING", "PAUSED", "STOPPED"] {
+        schema::assert_valid(&response_with(playback_state(json!({"state": state}))));
+    }
+
+    // The property: another state, no state, an extra key in the value or beside it, a bare
+    // string, an instance (the interface has none).
+    let mut cases: Vec<(&str, Value)> = vec![
+        (
+            "a state the docs do not name",
+            response_with(playback_state(json!({"state": "REWINDING"}))),
+        ),
+        (
+            "a value without state",
+            response_with(playback_state(json!({}))),
+        ),
+        (
+            "an extra key in the value",
+            response_with(playback_state(
+                json!({"state": "PLAYING", "positionMilliseconds": 1000}),
+            )),
+        ),
+        (
+            "the state as a bare string",
+            response_with(playback_state(json!("PLAYING"))),
+        ),
+    ];
+    let mut p = playback_state(json!({"state": "PLAYING"}));
+    p["instance"] = json!("TV.Playback");
+    cases.push(("an instance", response_with(p)));
+    let mut p = playback_state(json!({"state": "PLAYING"}));
+    p["extra"] = json!(true);
+    cases.push(("an extra key beside the value", response_with(p)));
+    let mut p = playback_state(json!({"state": "PLAYING"}));
+    p.as_object_mut().unwrap().remove("timeOfSample");
+    cases.push(("no timeOfSample", response_with(p)));
+    let mut p = playback_state(json!({"state": "PLAYING"}));
+    p["name"] = json!("playback");
+    cases.push(("another property name", response_with(p)));
+
+    // The capability: another property, an extra key, another version, no properties.
+    let reporter = |edit: &dyn Fn(&mut Value)| {
+        let mut e = tv();
+        edit(&mut e["capabilities"][1]);
+        discover_response(e)
+    };
+    cases.push((
+        "a property the interface does not have",
+        reporter(&|c| c["properties"]["supported"] = json!([{"name": "positionMilliseconds"}])),
+    ));
+    cases.push((
+        "an extra key in the capability",
+        reporter(&|c| c["configuration"] = json!({})),
+    ));
+    cases.push((
+        "another version",
+        reporter(&|c| c["version"] = json!("1.0")),
+    ));
+    cases.push((
+        "no properties",
+        reporter(&|c| {
+            c.as_object_mut().unwrap().remove("properties");
+        }),
+    ));
+    cases.push((
+        "retrievable as a string",
+        reporter(&|c| c["properties"]["retrievable"] = json!("true")),
+    ));
+    for (what, message) in cases {
+        assert!(rejected(message), "{what}");
+    }
+}

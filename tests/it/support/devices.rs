@@ -1,7 +1,7 @@
 //! Capabilities of the devices makers sell, as a device cloud writes them: shared by the
 //! property tests and the soak so that both exercise the same generic controllers.
 
-use alexa_smart_home::device::{DeviceCapability, Setpoints, TemperatureScale};
+use alexa_smart_home::device::{DeviceCapability, EqualizerMode, Setpoints, TemperatureScale};
 use serde_json::json;
 
 fn capability(value: serde_json::Value) -> DeviceCapability {
@@ -117,6 +117,7 @@ pub fn receiver_equalizer() -> DeviceCapability {
 
 /// The input names and equalizer modes of the capabilities above, for state operations.
 pub const INPUT_VALUES: &[&str] = &["HDMI 1", "HDMI 2", "TV"];
+pub const EQUALIZER_MODES: &[EqualizerMode] = &[EqualizerMode::Movie, EqualizerMode::Music];
 
 /// Every valid capability of issue #12's device kinds, for generators that pick among them:
 /// a bulb with its own white range, the generic controllers above, both sensors, the dual

@@ -120,6 +120,85 @@ fn apply_corrections(schema: &mut Value) {
         extended >= 2,
         "the schema changed: displayCategories enums not found"
     );
+
+    // The schema has no `Alexa.PlaybackStateReporter` at all: neither the capability nor its
+    // `playbackState` property, so a TV that reports whether it plays fails discovery and
+    // every answer about it. Amazon documents the interface (its reference page, now a section
+    // of Alexa.PlaybackController's): version "3", the one property `playbackState`, whose
+    // value is `{"state": "PLAYING" | "PAUSED" | "STOPPED"}`. One alternative is added to each
+    // list, closed (no other key, no other state) so that it lets through only what the docs
+    // show. Should a newer schema know the interface, this fails and the correction goes.
+    playback_state_reporter(schema);
+}
+
+const PLAYBACK_STATE_REPORTER: &str = "Alexa.PlaybackStateReporter";
+
+fn playback_state_reporter(schema: &mut Value) {
+    let capability = serde_json::json!({
+        "type": "object",
+        "required": ["type", "interface", "version", "properties"],
+        "additionalProperties": false,
+        "properties": {
+            "type": {"enum": ["AlexaInterface"]},
+            "interface": {"enum": [PLAYBACK_STATE_REPORTER]},
+            "version": {"enum": ["3"]},
+            "properties": {
+                "type": "object",
+                "required": ["supported", "proactivelyReported", "retrievable"],
+                "additionalProperties": false,
+                "properties": {
+                    "supported": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["name"],
+                            "additionalProperties": false,
+                            "properties": {"name": {"enum": ["playbackState"]}}
+                        }
+                    },
+                    "proactivelyReported": {"type": "boolean"},
+                    "retrievable": {"type": "boolean"}
+                }
+            }
+        }
+    });
+    let property = serde_json::json!({
+        "type": "object",
+        "required": ["namespace", "name", "value", "timeOfSample", "uncertaintyInMilliseconds"],
+        "additionalProperties": false,
+        "properties": {
+            "namespace": {"enum": [PLAYBACK_STATE_REPORTER]},
+            "name": {"enum": ["playbackState"]},
+            "value": {
+                "type": "object",
+                "required": ["state"],
+                "additionalProperties": false,
+                "properties": {"state": {"enum": ["PLAYING", "PAUSED", "STOPPED"]}}
+            },
+            "timeOfSample": {"$ref": "#/definitions/common/model.StatePropertyBase.TimeOfSample"},
+            "uncertaintyInMilliseconds": {
+                "$ref": "#/definitions/common/model.StatePropertyBase.UncertaintyInMilliseconds"
+            }
+        }
+    });
+    for (list, alternative) in [
+        ("/definitions/endpoint.capabilities/items/anyOf", capability),
+        ("/definitions/state.properties/items/anyOf", property),
+    ] {
+        let alternatives = schema
+            .pointer_mut(list)
+            .and_then(Value::as_array_mut)
+            .unwrap_or_else(|| panic!("the schema changed: no {list}"));
+        assert!(
+            !alternatives
+                .iter()
+                .any(|a| a.to_string().contains(PLAYBACK_STATE_REPORTER)),
+            "the schema knows {PLAYBACK_STATE_REPORTER} now: drop its correction"
+        );
+        alternatives.push(alternative);
+    }
 }
 
 fn visit_mut(node: &mut Value, f: &mut dyn FnMut(&mut Value)) {
