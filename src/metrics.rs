@@ -33,7 +33,7 @@ pub const KEY_SET_FETCHES: &str = "KeySetFetches";
 pub const PINS_REFUSED: &str = "PinsRefused";
 
 /// Every metric, with its unit and meaning (docs/operations.md lists the same).
-const METRICS: [(&str, &str); 14] = [
+const METRICS: [(&str, &str); 15] = [
     (
         DIRECTIVE_INTERNAL_ERRORS,
         "directives answered INTERNAL_ERROR (storage, LWA or device cloud failures), for alarms",
@@ -88,6 +88,10 @@ const METRICS: [(&str, &str); 14] = [
     (
         KEY_SET_FETCHES,
         "fetches of the JWT issuer's key set by Outcome (fetched, failed)",
+    ),
+    (
+        PINS_REFUSED,
+        "alarm panels' Disarms refused for their PIN, by Reason (Wrong, LockedOut, Missing)",
     ),
 ];
 

@@ -143,6 +143,23 @@ impl<S: Store> Skill<S> {
                 &handlers::report_state::report_state(services, &to, endpoint_id, token, deadline)
                     .await?,
             ),
+            // A camera's view is asked of the maker's API, not written as a state.
+            Request::Control {
+                endpoint_id,
+                token,
+                command,
+            } if command.is_camera() => reply(
+                &handlers::camera::view(
+                    services,
+                    &to,
+                    &directive.header,
+                    endpoint_id,
+                    token,
+                    command,
+                    deadline,
+                )
+                .await?,
+            ),
             Request::Control {
                 endpoint_id,
                 token,

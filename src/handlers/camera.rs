@@ -14,13 +14,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tracing::{error, warn};
 
-use super::control::ControlAnswer;
 use super::{Services, in_time};
 use crate::alexa::BearerToken;
 use crate::alexa::camera::{CameraStreams, SDP, SessionDescription, StreamRequest};
 use crate::alexa::control::Command;
 use crate::alexa::directive::Header;
-use crate::alexa::event::{self, Addressing};
+use crate::alexa::event::{self, Addressing, AnswerPayload, Message, SessionPayload};
 use crate::cloud::https::Ask;
 use crate::cloud::{Adapter, CloudError};
 use crate::deadline::{Deadline, MARGIN};
@@ -29,6 +28,15 @@ use crate::device::properties::reportable;
 use crate::error::SkillError;
 use crate::ids::EndpointId;
 use crate::store::Store;
+
+/// The answer to a camera's directive.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum CameraAnswer {
+    Streams(Message<CameraStreams>),
+    SessionAnswer(Message<AnswerPayload>),
+    Session(Message<SessionPayload>),
+}
 
 /// How long Alexa waits for a camera's answer (Amazon: "within six seconds").
 pub const CAMERA_BUDGET: Duration = Duration::from_secs(6);
@@ -45,7 +53,7 @@ pub async fn view<S: Store>(
     token: &BearerToken,
     command: &Command,
     deadline: &Deadline,
-) -> Result<ControlAnswer, SkillError> {
+) -> Result<CameraAnswer, SkillError> {
     let deadline = (*deadline).min(Deadline::after(CAMERA_BUDGET.saturating_sub(MARGIN)));
     let user_id = services.customer(token, &deadline).await?;
     let Some(device) = in_time(&deadline, services.store.device(&user_id, endpoint_id)).await?
@@ -104,7 +112,7 @@ pub async fn view<S: Store>(
                 )
                 .map_err(CloudError::Refused)?;
             let properties = reportable(&device, services.clock.now_ms());
-            Ok(ControlAnswer::Camera(event::camera_streams(
+            Ok(CameraAnswer::Streams(event::camera_streams(
                 to, streams, properties,
             )))
         }
@@ -115,7 +123,7 @@ pub async fn view<S: Store>(
             let answer = checked_answer(answer.as_deref())
                 .inspect_err(|reason| error!(%reason, "the maker's API answered no SDP answer"))
                 .map_err(CloudError::Refused)?;
-            Ok(ControlAnswer::SessionAnswer(event::session_answer(
+            Ok(CameraAnswer::SessionAnswer(event::session_answer(
                 to, answer,
             )))
         }
@@ -129,7 +137,7 @@ pub async fn view<S: Store>(
             {
                 warn!("the maker's API answered a session's news with a body; ignored");
             }
-            Ok(ControlAnswer::Session(event::session_state(
+            Ok(CameraAnswer::Session(event::session_state(
                 to,
                 *connected,
                 session_id.clone(),

@@ -14,12 +14,11 @@ use super::media::{self, Equalizer};
 use super::security_panel::{self, PinAttempt};
 use super::thermostat::Thermostat;
 use super::{Services, ghost, in_time};
-use crate::alexa::camera::CameraStreams;
 use crate::alexa::control::Command;
 use crate::alexa::directive::Header;
 use crate::alexa::event::{
-    self, Addressing, AnswerPayload, ArmPayload, CauseType, DeferredPayload, Empty, Message,
-    ScenePayload, SeekPayload, SessionPayload,
+    self, Addressing, ArmPayload, CauseType, DeferredPayload, Empty, Message, ScenePayload,
+    SeekPayload,
 };
 use crate::alexa::interface::Interface;
 use crate::alexa::{BearerToken, Secret};
@@ -48,9 +47,6 @@ pub enum ControlAnswer {
     Scene(Message<ScenePayload>),
     Seek(Message<SeekPayload>),
     Arm(Message<ArmPayload>),
-    Camera(Message<CameraStreams>),
-    SessionAnswer(Message<AnswerPayload>),
-    Session(Message<SessionPayload>),
     /// The device must confirm: the outcome follows through the event gateway.
     Deferred(Message<DeferredPayload>),
 }
@@ -70,10 +66,6 @@ pub async fn control<S: Store>(
     command: &Command,
     deadline: &Deadline,
 ) -> Result<ControlAnswer, SkillError> {
-    if command.is_camera() {
-        return super::camera::view(services, to, header, endpoint_id, token, command, deadline)
-            .await;
-    }
     let user_id = services.customer(token, deadline).await?;
     // One id per directive: a remote adapter is sent it (if anything ever did send twice, the
     // device could tell), and a one-off request carries it in the table.

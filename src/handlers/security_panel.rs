@@ -21,6 +21,7 @@ use tracing::{error, warn};
 
 use super::{Services, in_time};
 use crate::alexa::Secret;
+use crate::alexa::interface::Interface;
 use crate::cloud::CloudError;
 use crate::deadline::Deadline;
 use crate::device::pin::is_four_digits;
@@ -44,7 +45,9 @@ pub fn arm(
     patch: &mut DeviceState,
 ) -> Result<(), SkillError> {
     let DeviceCapability::SecurityPanel { arm_states, .. } = capability else {
-        return Err(SkillError::NotSupported("Alexa.SecurityPanelController"));
+        return Err(SkillError::NotSupported(
+            Interface::SecurityPanel.namespace(),
+        ));
     };
     if !requested.is_armed() || !arm_states.contains(&requested) {
         return Err(SkillError::InvalidValue(format!(
@@ -85,7 +88,9 @@ pub fn disarm(
     patch: &mut DeviceState,
 ) -> Result<bool, SkillError> {
     let DeviceCapability::SecurityPanel { pin, .. } = capability else {
-        return Err(SkillError::NotSupported("Alexa.SecurityPanelController"));
+        return Err(SkillError::NotSupported(
+            Interface::SecurityPanel.namespace(),
+        ));
     };
     patch.arm_state = Some(ArmState::Disarmed);
     Ok(*pin && device.state.arm_state != Some(ArmState::Disarmed))

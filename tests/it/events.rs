@@ -36,6 +36,12 @@ async fn every_sample_directive_is_supported_and_answered() {
     tables.config.lwa_token_url = fakes.lwa_token_url();
     tables.config.lwa_client_id = Some("client-id".into());
     tables.config.lwa_client_secret = Some(alexa_smart_home::alexa::Secret::new("client-secret"));
+    // The cameras' streams come from (a fake of) the maker's API.
+    let maker = alexa_smart_home_local::maker::FakeMaker::start(false).await;
+    tables.config.device_api_url = Some(maker.url());
+    tables.config.device_api_secret = Some(alexa_smart_home::alexa::Secret::new(
+        alexa_smart_home_local::maker::SECRET,
+    ));
     let skill = support::skill(tables.store.clone(), &tables.config);
     let seed = Seed::from_json(&support::read("fixtures/example-account.json")).unwrap();
 

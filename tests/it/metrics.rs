@@ -45,6 +45,7 @@ fn catalogue() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("DeadLetterBatches", &["Outcome"][..]),
         ("IdentityProviderUnavailable", &["Mode", "Reason"][..]),
         ("KeySetFetches", &["Outcome"][..]),
+        ("PinsRefused", &["Reason"][..]),
     ])
 }
 
@@ -191,11 +192,19 @@ async fn the_lambdas_write_embedded_metrics_without_secrets_or_customer_ids() {
     let discover = support::read("events/Discovery/Discovery.request.json");
     let turn_on = support::read("events/PowerController/PowerController.TurnOn.request.json");
     let unknown = turn_on.replace("access-token-from-skill", "Unknown-Token-Secret-123");
+    // AND, the alarm armed, a Disarm with a wrong PIN
+    let arm =
+        support::read("events/SecurityPanelController/SecurityPanelController.Arm.request.json");
+    let wrong_pin =
+        support::read("events/SecurityPanelController/SecurityPanelController.Disarm.request.json")
+            .replace("\"1234\"", "\"7531\"");
     for event in [
         discover,
         turn_on,
         r#"{"directive": 42}"#.to_owned(),
         unknown,
+        arm,
+        wrong_pin,
     ] {
         let answer = api.invoke(event, WAIT).await.unwrap();
         assert!(!answer.is_error);
@@ -232,6 +241,12 @@ async fn the_lambdas_write_embedded_metrics_without_secrets_or_customer_ids() {
     assert_eq!(total(&skill_metrics, "Directives", &malformed), 1.0);
     let unknown = [("Outcome", "INVALID_AUTHORIZATION_CREDENTIAL")];
     assert_eq!(total(&skill_metrics, "Directives", &unknown), 1.0);
+    let refused = [("Name", "Disarm"), ("Outcome", "UNAUTHORIZED")];
+    assert_eq!(total(&skill_metrics, "Directives", &refused), 1.0);
+    assert_eq!(
+        total(&skill_metrics, "PinsRefused", &[("Reason", "Wrong")]),
+        1.0
+    );
     assert_eq!(
         total(&skill_metrics, "DiscoveredEndpoints", &[]),
         seed.devices.len() as f64
@@ -283,6 +298,8 @@ async fn the_lambdas_write_embedded_metrics_without_secrets_or_customer_ids() {
             .iter()
             .map(|d| d.definition.endpoint_id.to_string()),
     );
+    // AND the PIN is nowhere in the skill's output, metrics or logs
+    assert!(!skill_log.contains("\"7531\"") && !skill_log.contains("7531\\\""));
     for log in [&skill_log, &reconcile_log] {
         for line in log.lines().filter(|l| l.contains("\"_aws\"")) {
             for secret in &forbidden {
