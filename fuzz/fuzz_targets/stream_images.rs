@@ -16,13 +16,16 @@
 use std::collections::BTreeMap;
 
 use alexa_smart_home::alexa::BearerToken;
+use alexa_smart_home::alexa::camera::{
+    AudioCodec, Resolution, StreamAuthorization, StreamProtocol, VideoCodec,
+};
 use alexa_smart_home::alexa::event::CauseType;
 use alexa_smart_home::alexa::validate::{self, MAX_ENDPOINTS};
 use alexa_smart_home::device::{
-    Band, BandLevels, Channel, ClusterMember, Connectivity, Device, DeviceCapability,
-    DeviceDefinition, DeviceRelationships, DeviceState, EqualizerMode, Field, Hsb, InputSource,
-    LockState, ModeValue, Name, PlaybackOperation, PlaybackState, Preset, RangeSemantics,
-    Setpoints, SettingValue, TemperatureScale,
+    Adapter, Alarm, ArmState, Band, BandLevels, Channel, ClusterMember, Connectivity, Device,
+    DeviceCapability, DeviceDefinition, DeviceRelationships, DeviceState, EqualizerMode, Field,
+    Hsb, InputSource, LockState, ModeValue, Name, PlaybackOperation, PlaybackState, Preset,
+    RangeSemantics, Setpoints, SettingValue, StreamConfiguration, TemperatureScale,
 };
 use alexa_smart_home::proactive::reports::{DELETE_CHUNK, MAX_REPORT_BYTES, ReportKind};
 use alexa_smart_home::stream::changes::{self, StreamEvent};
@@ -141,6 +144,12 @@ enum Cap {
     /// Bands and modes by index, the levels' range, default and step.
     Equalizer(Vec<u8>, i32, i32, i32, i32, Vec<u8>),
     TimeHold(bool),
+    /// Arm states and alarms by index (repeats and none included), the exit delay, a PIN.
+    SecurityPanel(Vec<u8>, Vec<u8>, u8, bool),
+    Doorbell,
+    /// Stream configurations: protocols, resolutions, authorizations and codecs by index.
+    CameraStream(Vec<(Vec<u8>, Vec<(u32, u32)>, Vec<u8>, Vec<u8>, Vec<u8>)>),
+    RtcSession(bool),
     Unknown,
 }
 
@@ -179,6 +188,11 @@ struct DeviceSpec {
     equalizer_bands: Option<(Option<i32>, Option<i32>, Option<i32>)>,
     equalizer_mode: Option<u8>,
     on_hold: Option<bool>,
+    arm_state: Option<u8>,
+    alarm: Option<(bool, bool)>,
+    pressed_at: Option<i64>,
+    /// Where its commands go: by index, `None` the deployment's.
+    device_cloud: Option<u8>,
     band: Option<(f64, f64)>,
     contact: Option<bool>,
     motion: Option<bool>,
@@ -354,6 +368,70 @@ impl Cap {
             Cap::TimeHold(allow_remote_resume) => DeviceCapability::TimeHold {
                 allow_remote_resume: *allow_remote_resume,
             },
+            Cap::SecurityPanel(states, alarms, delay, pin) => DeviceCapability::SecurityPanel {
+                arm_states: states
+                    .iter()
+                    .map(|i| ArmState::ALL[usize::from(*i) % ArmState::ALL.len()])
+                    .collect(),
+                alarms: alarms
+                    .iter()
+                    .map(|i| Alarm::ALL[usize::from(*i) % Alarm::ALL.len()])
+                    .collect(),
+                exit_delay_seconds: *delay,
+                pin: *pin,
+            },
+            Cap::Doorbell => DeviceCapability::Doorbell,
+            Cap::CameraStream(configs) => DeviceCapability::CameraStream {
+                configurations: configs
+                    .iter()
+                    .map(|(protocols, resolutions, auth, video, audio)| {
+                        let pick = |list: &[u8], n: usize| -> Vec<usize> {
+                            list.iter().map(|i| usize::from(*i) % n).collect()
+                        };
+                        StreamConfiguration {
+                            protocols: pick(protocols, 1)
+                                .iter()
+                                .map(|_| StreamProtocol::Rtsp)
+                                .collect(),
+                            resolutions: resolutions
+                                .iter()
+                                .map(|(width, height)| Resolution {
+                                    width: *width,
+                                    height: *height,
+                                })
+                                .collect(),
+                            authorization_types: pick(auth, 3)
+                                .iter()
+                                .map(|i| {
+                                    [
+                                        StreamAuthorization::Basic,
+                                        StreamAuthorization::Digest,
+                                        StreamAuthorization::None,
+                                    ][*i]
+                                })
+                                .collect(),
+                            video_codecs: pick(video, 4)
+                                .iter()
+                                .map(|i| {
+                                    [
+                                        VideoCodec::H264,
+                                        VideoCodec::Mpeg2,
+                                        VideoCodec::Mjpeg,
+                                        VideoCodec::Jpg,
+                                    ][*i]
+                                })
+                                .collect(),
+                            audio_codecs: pick(audio, 3)
+                                .iter()
+                                .map(|i| [AudioCodec::G711, AudioCodec::Aac, AudioCodec::None][*i])
+                                .collect(),
+                        }
+                    })
+                    .collect(),
+            },
+            Cap::RtcSession(full_duplex_audio) => DeviceCapability::RtcSession {
+                full_duplex_audio: *full_duplex_audio,
+            },
             Cap::Unknown => DeviceCapability::Unknown,
         }
     }
@@ -375,7 +453,7 @@ const INSTANCES: [&str; 5] = [
     "brightness",
 ];
 /// Field names as a device cloud spells them: a setting's instance and a stray name too.
-const FIELDS: [&str; 13] = [
+const FIELDS: [&str; 15] = [
     "powerOn",
     "brightness",
     "color",
@@ -389,6 +467,8 @@ const FIELDS: [&str; 13] = [
     "input",
     "channel",
     "equalizerBands",
+    "armState",
+    "doorbellPressedAt",
 ];
 const CAUSES: [CauseType; 5] = [
     CauseType::AppInteraction,
@@ -440,6 +520,9 @@ impl DeviceSpec {
                     .iter()
                     .map(|(k, v)| (k.clone(), v.make(&["hub-7"])))
                     .collect::<BTreeMap<_, _>>(),
+                device_cloud: self
+                    .device_cloud
+                    .map(|i| [Adapter::Table, Adapter::Iot, Adapter::Https][usize::from(i) % 3]),
             },
             connectivity: if self.unreachable {
                 Connectivity::Unreachable
@@ -485,6 +568,12 @@ impl DeviceSpec {
                     }),
                 equalizer_mode: self.equalizer_mode.map(equalizer_mode),
                 on_hold: self.on_hold,
+                arm_state: self
+                    .arm_state
+                    .map(|i| ArmState::ALL[usize::from(i) % ArmState::ALL.len()]),
+                burglary_alarm: self.alarm.map(|a| a.0),
+                fire_alarm: self.alarm.map(|a| a.1),
+                doorbell_pressed_at: self.pressed_at,
                 lower_setpoint: self.band.map(|b| b.0),
                 upper_setpoint: self.band.map(|b| b.1),
                 contact_open: self.contact,
@@ -604,6 +693,7 @@ fn check(event: StreamEvent) {
     let batch = changes::decode(event);
     assert_eq!(batch.sequence_numbers.len(), records);
     for user in &batch.users {
+        let mut presses = Vec::new();
         for report in reports_for(user, NOW_MS, |_| true) {
             let body = report.body(&token);
             assert!(
@@ -624,8 +714,30 @@ fn check(event: StreamEvent) {
                 ReportKind::Delete(ids) => assert!(ids.len() <= DELETE_CHUNK),
                 ReportKind::Change(_) => {}
                 ReportKind::Response(_) => panic!("reports_for plans no asynchronous response"),
+                // A press is of a doorbell Alexa accepts, and each rings once per batch.
+                ReportKind::DoorbellPress(p) => {
+                    let change = user
+                        .endpoints
+                        .iter()
+                        .find(|c| c.endpoint_id == p.endpoint_id)
+                        .expect("a press of an endpoint of the batch");
+                    assert!(change.after_is_discoverable());
+                    assert!(change.after().is_some_and(|d| d.definition.is_doorbell()));
+                    let event: Value = serde_json::from_slice(&body).unwrap();
+                    let stamp = event["event"]["payload"]["timestamp"].as_str().unwrap();
+                    assert!(stamp.len() == 20 && stamp.ends_with('Z'), "{stamp}");
+                    presses.push((p.endpoint_id.clone(), p.at_ms));
+                }
             }
         }
+        let mut distinct = presses.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(
+            distinct.len(),
+            presses.len(),
+            "a press rings twice in one batch"
+        );
     }
 }
 
