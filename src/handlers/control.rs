@@ -663,7 +663,7 @@ pub fn plan(device: &Device, command: &Command, asked: Asked<'_>) -> Result<Chan
         }
         Command::SetStepMute(mute) => patch.muted = Some(mute),
         Command::Playback(operation) => {
-            media::playback(capability, operation, asked.command_id, &mut patch)?;
+            media::playback(capability, current, operation, asked.command_id, &mut patch)?;
         }
         Command::AdjustSeekPosition(delta) => {
             media::seek(device, delta, asked.at_ms, &mut patch)?;

@@ -67,9 +67,12 @@ pub fn volume_steps(
 }
 
 /// A playback operation the device lists; with it, the state it leaves the device in, for a
-/// device that reports it.
+/// device that reports it. A known position is played on from its sample time only while
+/// playing (`seek`): playing again re-samples it where it stood, and starting over puts it at
+/// the start, so that neither counts time the device did not play.
 pub fn playback(
     capability: &DeviceCapability,
+    current: &DeviceState,
     operation: PlaybackOperation,
     id: &str,
     patch: &mut DeviceState,
@@ -90,6 +93,17 @@ pub fn playback(
     });
     if *reports_state {
         patch.playback_state = operation.leaves();
+        if let Some(position) = current.playback_position_ms {
+            match operation {
+                PlaybackOperation::StartOver => patch.playback_position_ms = Some(0),
+                PlaybackOperation::Play
+                    if current.playback_state != Some(PlaybackState::Playing) =>
+                {
+                    patch.playback_position_ms = Some(position);
+                }
+                _ => {}
+            }
+        }
     }
     Ok(())
 }

@@ -1493,3 +1493,54 @@ async fn directives_the_device_does_not_take_are_invalid_directive() {
     );
     assert_response(&send(&tables, &hold).await, &hold, "robot-vacuum");
 }
+
+#[tokio::test]
+async fn playing_again_or_starting_over_moves_the_position_on_only_from_then() {
+    // GIVEN the TV paused at 20:00 an hour ago
+    let tables = TestTables::example_account().await;
+    let clock = Clock::stopped();
+    let now = clock.now_ms();
+    let mut tv = seeded("home-theater-tv");
+    tv.state.playback_state = Some(PlaybackState::Paused);
+    tv.sampled_at
+        .insert(Field::PlaybackPositionMs, now - 3_600_000);
+    tables.store.put_device(&tv).await.unwrap();
+    let forward = sample(
+        SEEK,
+        None,
+        Some(json!({"deltaPositionMilliseconds": 30_000})),
+    );
+    let play = sample(
+        "events/PlaybackController/PlaybackController.Play.request.json",
+        None,
+        None,
+    );
+
+    // WHEN Alexa plays it, and 10 s later skips 30 s
+    send_at(&tables, &clock, &play).await;
+    clock.advance(std::time::Duration::from_secs(10));
+    let answer = send_at(&tables, &clock, &forward).await;
+
+    // THEN it skips from 20:10, not from an hour of playing it never did
+    assert_eq!(seek_position(&answer, &forward), 1_240_000);
+
+    // AND after "start over", 5 s later, 30 s on is 0:35
+    let start_over = sample(
+        "events/PlaybackController/PlaybackController.StartOver.request.json",
+        None,
+        None,
+    );
+    send_at(&tables, &clock, &start_over).await;
+    assert_eq!(
+        stored(&tables, "home-theater-tv")
+            .await
+            .state
+            .playback_position_ms,
+        Some(0)
+    );
+    clock.advance(std::time::Duration::from_secs(5));
+    assert_eq!(
+        seek_position(&send_at(&tables, &clock, &forward).await, &forward),
+        35_000
+    );
+}
