@@ -275,10 +275,13 @@ pub fn reports_for(user: &UserChanges, now_ms: i64, known: impl Fn(&str) -> bool
     }
     let mut reports = reports::plan(upserts, state_changes, deletes);
     // Presses ring after Alexa knows the doorbell (its AddOrUpdateReport) and before deletes.
+    // Of a doorbell Alexa has, as it is after the batch (a redefinition may have made it none).
     let presses = user
         .endpoints
         .iter()
-        .filter(|c| c.after_is_discoverable())
+        .filter(|c| {
+            c.after_is_discoverable() && c.after().is_some_and(|d| d.definition.is_doorbell())
+        })
         .flat_map(|c| {
             c.presses.iter().map(|&(at_ms, record)| Report {
                 kind: ReportKind::DoorbellPress(Box::new(Press {

@@ -33,7 +33,7 @@
 use crate::support;
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -155,6 +155,8 @@ struct GatewayState {
     /// Deferred directives by correlation token: the customer, the endpoint, and every lock
     /// state the device reported since the directive was sent (what a response may claim).
     deferred: BTreeMap<String, Deferred>,
+    /// Doorbell presses accepted: (customer, endpoint, timestamp) → how often.
+    presses: BTreeMap<(String, String, String), u32>,
 }
 
 #[derive(Debug)]
@@ -259,7 +261,9 @@ impl GatewayState {
             .unwrap_or_default();
         *self.by_name.entry(name.to_owned()).or_default() += 1;
         let scope = match name {
-            "ChangeReport" | "Response" => &event["event"]["endpoint"]["scope"]["token"],
+            "ChangeReport" | "Response" | "DoorbellPress" => {
+                &event["event"]["endpoint"]["scope"]["token"]
+            }
             _ => &event["event"]["payload"]["scope"]["token"],
         };
         if scope != header_token {
@@ -303,6 +307,26 @@ impl GatewayState {
                         .push("Delete".into());
                     self.alexa.remove(&key);
                 }
+            }
+            "DoorbellPress" => {
+                let id = event["event"]["endpoint"]["endpointId"]
+                    .as_str()
+                    .unwrap_or_default();
+                let key = (user.to_owned(), id.to_owned());
+                if !self.alexa.contains_key(&key) {
+                    return self.invalid.push(format!(
+                        "DoorbellPress for {user}/{id}, which Alexa does not know"
+                    ));
+                }
+                let at = payload["timestamp"].as_str().unwrap_or_default().to_owned();
+                self.history
+                    .entry(key)
+                    .or_default()
+                    .push(format!("DoorbellPress {at}"));
+                *self
+                    .presses
+                    .entry((user.to_owned(), id.to_owned(), at))
+                    .or_default() += 1;
             }
             "ChangeReport" => {
                 let id = event["event"]["endpoint"]["endpointId"]
@@ -532,6 +556,10 @@ fn new_device(rng: &mut fastrand::Rng, user: &str, slot: usize) -> Device {
     }
 }
 
+/// The next doorbell press's time: a second apart, so that each press has its own timestamp
+/// (`DoorbellPress` carries whole seconds).
+static NEXT_PRESS: AtomicI64 = AtomicI64::new(1_900_000_000_000);
+
 /// Sets one reported value, as a device does when it changes.
 fn change_state(rng: &mut fastrand::Rng, d: &mut Device) {
     let s = &mut d.state;
@@ -704,10 +732,16 @@ fn change_state(rng: &mut fastrand::Rng, d: &mut Device) {
                 (s.arm_state = Some(state), "armState").1
             }
         },
+        Some(DeviceCapability::Doorbell) => {
+            (
+                s.doorbell_pressed_at = Some(NEXT_PRESS.fetch_add(1000, Ordering::SeqCst)),
+                "doorbellPressedAt",
+            )
+                .1
+        }
         // Nothing to report: a new capability with state is to be added above.
         Some(
             DeviceCapability::Scene { .. }
-            | DeviceCapability::Doorbell
             | DeviceCapability::CameraStream { .. }
             | DeviceCapability::RtcSession { .. }
             | DeviceCapability::StepSpeaker { .. }
@@ -1403,6 +1437,21 @@ struct OpCounts {
     capabilities: u64,
     state: u64,
     delete: u64,
+    /// Each doorbell press made (customer, endpoint, time): `true` while it must ring, `false`
+    /// once its doorbell was deleted or redefined as no doorbell (a press whose record is in
+    /// the same batch as that rings for nothing, and is dropped).
+    presses: BTreeMap<(String, String, i64), bool>,
+}
+
+impl OpCounts {
+    /// The endpoint's presses so far need not ring any more.
+    fn may_not_ring(&mut self, user: &str, endpoint_id: &str) {
+        for ((u, e, _), must) in self.presses.iter_mut() {
+            if u == user && e == endpoint_id {
+                *must = false;
+            }
+        }
+    }
 }
 
 /// Runs `settings.ops` random operations, one DynamoDB write each, as fast as the server
@@ -1509,6 +1558,7 @@ async fn device_cloud(
             counts.add += 1;
             continue;
         };
+        let pressed_before = d.state.doorbell_pressed_at;
         let line = match rng.u32(0..10) {
             0..=1 => {
                 d.definition.name = NAMES[rng.usize(..NAMES.len())].into();
@@ -1517,6 +1567,9 @@ async fn device_cloud(
             }
             2 => loop {
                 d.definition.capabilities = capabilities(&mut rng);
+                if !d.definition.is_doorbell() {
+                    counts.may_not_ring(&log_key.0, &log_key.1);
+                }
                 if mapping::checked_endpoint(&d.definition).is_some() {
                     counts.capabilities += 1;
                     break format!("capabilities {:?}", d.definition.capabilities);
@@ -1527,6 +1580,7 @@ async fn device_cloud(
                     .delete_device(&d.definition.user_id, &d.definition.endpoint_id)
                     .await
                     .unwrap();
+                counts.may_not_ring(&log_key.0, &log_key.1);
                 log.entry(log_key).or_default().push("delete".into());
                 cloud.remove(&key);
                 counts.delete += 1;
@@ -1535,6 +1589,13 @@ async fn device_cloud(
             _ => {
                 change_state(&mut rng, &mut d);
                 counts.state += 1;
+                if let Some(at) = d.state.doorbell_pressed_at
+                    && pressed_before != Some(at)
+                {
+                    counts
+                        .presses
+                        .insert((log_key.0.clone(), log_key.1.clone(), at), true);
+                }
                 format!("state {:?} {:?}", d.state, d.connectivity)
             }
         };
@@ -1793,6 +1854,9 @@ async fn no_change_is_lost_under_faults() {
     // batch that names a failed record is delivered again from that record, until it succeeds.
     let (mut batches, mut redeliveries, mut records) = (0u64, 0u64, 0u64);
     let (mut lost_batches, mut lost_records) = (0u64, 0u64);
+    // The presses the lost batches carried: a press is an event, which reconciliation never
+    // replays, so these need not ring.
+    let mut lost_presses: Vec<(String, String, i64)> = Vec::new();
     let mut drops = fastrand::Rng::with_seed(settings.seed ^ 4);
     loop {
         let finished = written.load(Ordering::SeqCst);
@@ -1815,6 +1879,17 @@ async fn no_change_is_lost_under_faults() {
         if drops.u32(0..100) < settings.drop_percent {
             lost_batches += 1;
             lost_records += batch.records.len() as u64;
+            for r in &batch.records {
+                if let Ok(d) = serde_dynamo::from_item::<_, Device>(r.change.new_image.clone())
+                    && let Some(at) = d.state.doorbell_pressed_at
+                {
+                    lost_presses.push((
+                        d.definition.user_id.to_string(),
+                        d.definition.endpoint_id.to_string(),
+                        at,
+                    ));
+                }
+            }
             stream.give_up().await.unwrap().expect("a failure record");
             continue;
         }
@@ -1953,6 +2028,48 @@ async fn no_change_is_lost_under_faults() {
             maker.received, maker.reported_while_taking, maker.wall_dimmer, maker.confirmed
         );
     }
+    // Every press rang, once: a press not lost with its batch, of a doorbell still one at the
+    // end, reached the gateway; nothing rang that was not pressed; and a press the gateway took
+    // twice is one whose first 202 came after the client gave up (a slow fault), resent.
+    let timestamp = |at: i64| {
+        chrono::DateTime::<chrono::Utc>::from_timestamp_millis(at)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let made: BTreeMap<(String, String, String), bool> = ops
+        .presses
+        .iter()
+        .map(|((u, e, at), must)| {
+            let lost = lost_presses.contains(&(u.clone(), e.clone(), *at));
+            ((u.clone(), e.clone(), timestamp(*at)), *must && !lost)
+        })
+        .collect();
+    let rang = &gateway_state.presses;
+    for (press, must) in &made {
+        if *must && !rang.contains_key(press) {
+            found.push(format!("press {press:?} never rang"));
+        }
+    }
+    for press in rang.keys() {
+        if !made.contains_key(press) {
+            found.push(format!("press {press:?} rang but was never made"));
+        }
+    }
+    let twice: u32 = rang.values().map(|n| n - 1).sum();
+    if u64::from(twice) > gateway_state.faults.slow {
+        found.push(format!(
+            "{twice} presses rang again, more than the {} slow answers could resend",
+            gateway_state.faults.slow
+        ));
+    }
+    let unrung = made.keys().filter(|p| !rang.contains_key(*p)).count();
+    eprintln!(
+        "doorbells: {} presses made, {} rang, {twice} rang again after a slow answer; {unrung} \
+         never rang, each of a doorbell deleted or redefined after it, or lost with its batch",
+        made.len(),
+        rang.len()
+    );
     found.extend(sim.counts.not_once.iter().cloned());
     found.extend(sim.counts.light_rules.iter().cloned());
     let deferred = gateway_state.deferred.len();

@@ -149,6 +149,7 @@ pub fn makers_kinds() -> Vec<DeviceCapability> {
             allow_remote_resume: true,
         },
         alarm_panel(),
+        DeviceCapability::Doorbell,
     ]
 }
 
