@@ -24,9 +24,10 @@ use alexa_smart_home::alexa::validate::{self, InvalidEndpoint};
 use alexa_smart_home::alexa::{BearerToken, Scope};
 use alexa_smart_home::device::properties::values;
 use alexa_smart_home::device::{
-    BandLevels, Channel, ClusterMember, Connectivity, Device, DeviceAction, DeviceCapability,
-    DeviceDefinition, DeviceRelationships, DeviceState, EqualizerMode, Field, Hsb, LockState, Name,
-    PlaybackOperation, PlaybackState, Preset, Setpoints, SettingValue, TemperatureScale, mapping,
+    ArmState, BandLevels, Channel, ClusterMember, Connectivity, Device, DeviceAction,
+    DeviceCapability, DeviceDefinition, DeviceRelationships, DeviceState, EqualizerMode, Field,
+    Hsb, LockState, Name, PlaybackOperation, PlaybackState, Preset, Setpoints, SettingValue,
+    TemperatureScale, mapping,
 };
 use alexa_smart_home::ids::EndpointId;
 use alexa_smart_home::proactive::reports::{
@@ -647,6 +648,11 @@ enum StateOp {
     OnHold(bool),
     /// A one-off request (not reported), by its id.
     Action(&'static str, PlaybackOperation),
+    Arm(ArmState),
+    /// The fire alarm sounding or not.
+    FireAlarm(bool),
+    /// A doorbell's press (an event: no view may change for it).
+    Press(i64),
 }
 
 /// A device as the device cloud adds it (valid; a rename can make it invalid later).
@@ -763,6 +769,9 @@ fn state_op() -> impl Strategy<Value = StateOp> {
             select(PlaybackOperation::ALL.to_vec())
         )
             .prop_map(|(id, op)| StateOp::Action(id, op)),
+        select(ArmState::ALL.to_vec()).prop_map(StateOp::Arm),
+        any::<bool>().prop_map(StateOp::FireAlarm),
+        select(vec![1_900_000_000_000i64, 1_900_000_005_000]).prop_map(StateOp::Press),
     ]
 }
 
@@ -886,6 +895,9 @@ fn apply_state(d: &mut Device, op: &StateOp, cause: Option<CauseType>, at: i64) 
             };
             (s.action = Some(action), "action").1
         }
+        StateOp::Arm(v) => (s.arm_state = Some(v), "armState").1,
+        StateOp::FireAlarm(v) => (s.fire_alarm = Some(v), "fireAlarm").1,
+        StateOp::Press(at) => (s.doorbell_pressed_at = Some(at), "doorbellPressedAt").1,
     };
     d.sampled_at.insert(Field::parse(field), at);
     d.changed_by = cause;
