@@ -55,8 +55,9 @@ pub fn volume_steps(
     };
     let steps = match (default, steps < 0) {
         (false, _) => steps,
-        (true, false) => i64::from(*default_steps),
-        (true, true) => -i64::from(*default_steps),
+        // A device cloud's 0 would make every "turn it up" out of range: one step at least.
+        (true, false) => i64::from((*default_steps).max(1)),
+        (true, true) => -i64::from((*default_steps).max(1)),
     };
     in_steps(steps)?;
     patch.action = Some(DeviceAction::VolumeSteps {
