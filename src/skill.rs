@@ -143,39 +143,27 @@ impl<S: Store> Skill<S> {
                 &handlers::report_state::report_state(services, &to, endpoint_id, token, deadline)
                     .await?,
             ),
-            // A camera's view is asked of the maker's API, not written as a state.
             Request::Control {
                 endpoint_id,
                 token,
                 command,
-            } if command.is_camera() => reply(
-                &handlers::camera::view(
-                    services,
-                    &to,
-                    &directive.header,
-                    endpoint_id,
-                    token,
-                    command,
-                    deadline,
-                )
-                .await?,
-            ),
-            Request::Control {
-                endpoint_id,
-                token,
-                command,
-            } => reply(
-                &handlers::control::control(
-                    services,
-                    &to,
-                    &directive.header,
-                    endpoint_id,
-                    token,
-                    command,
-                    deadline,
-                )
-                .await?,
-            ),
+            } => {
+                let (header, to) = (&directive.header, &to);
+                // A camera's view is asked of the maker's API, not written as a state.
+                if command.is_camera() {
+                    let answer = handlers::camera::view;
+                    reply(
+                        &answer(services, to, header, endpoint_id, token, command, deadline)
+                            .await?,
+                    )
+                } else {
+                    let answer = handlers::control::control;
+                    reply(
+                        &answer(services, to, header, endpoint_id, token, command, deadline)
+                            .await?,
+                    )
+                }
+            }
         }
     }
 }

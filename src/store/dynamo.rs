@@ -384,16 +384,8 @@ impl DeviceStore for DynamoStore {
                 .update_expression("SET #pending = :new, #pv = :next")
                 .expression_attribute_values(":new", list)
         };
-        match request.condition_expression(condition).send().await {
-            Ok(_) => Ok(Swap::Done),
-            Err(e) if is_condition_failure(&e) => {
-                Ok(match self.device_item(user_id, endpoint_id).await? {
-                    None => Swap::Missing,
-                    Some(_) => Swap::Conflict,
-                })
-            }
-            Err(e) => Err(dynamo("UpdateItem", &self.devices_table, e)),
-        }
+        let sent = request.condition_expression(condition).send().await;
+        self.swapped(sent, user_id, endpoint_id).await
     }
 
     async fn replace_pin_attempts(
@@ -423,16 +415,8 @@ impl DeviceStore for DynamoStore {
                 .update_expression("SET #attempts = :new")
                 .expression_attribute_values(":new", list)
         };
-        match request.condition_expression(condition).send().await {
-            Ok(_) => Ok(Swap::Done),
-            Err(e) if is_condition_failure(&e) => {
-                Ok(match self.device_item(user_id, endpoint_id).await? {
-                    None => Swap::Missing,
-                    Some(_) => Swap::Conflict,
-                })
-            }
-            Err(e) => Err(dynamo("UpdateItem", &self.devices_table, e)),
-        }
+        let sent = request.condition_expression(condition).send().await;
+        self.swapped(sent, user_id, endpoint_id).await
     }
 
     async fn device_for_thing(
@@ -1018,6 +1002,34 @@ impl DynamoStore {
     }
 
     /// An UpdateItem of one device item (the caller adds the expressions).
+    /// A compare-and-set of a device's attribute, as a [`Swap`]: a failed condition is a
+    /// conflict, or the device is gone.
+    async fn swapped<T, E, R>(
+        &self,
+        sent: Result<T, SdkError<E, R>>,
+        user_id: &UserId,
+        endpoint_id: &EndpointId,
+    ) -> Result<Swap, StoreError>
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        match sent {
+            Ok(_) => Ok(Swap::Done),
+            Err(e) if is_condition_failure(&e) => {
+                Ok(match self.device_item(user_id, endpoint_id).await? {
+                    None => Swap::Missing,
+                    Some(_) => Swap::Conflict,
+                })
+            }
+            Err(e) => Err(dynamo("UpdateItem", &self.devices_table, e)),
+        }
+    }
+
     fn update_device(
         &self,
         user_id: &UserId,

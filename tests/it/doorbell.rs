@@ -149,3 +149,34 @@ async fn a_doorbell_is_discovered_with_its_proactive_event() {
                 "version": "3", "proactivelyReported": true})
     );
 }
+
+/// A doorbell behind AWS IoT Core reports its press to its shadow: the bridge writes it, and
+/// it rings once.
+#[tokio::test]
+async fn a_press_reported_to_the_shadow_rings_once() {
+    let user = user();
+    let thing = format!("bell-{}", uuid::Uuid::new_v4().simple());
+    let mut bell = doorbell(&user);
+    bell.definition.device_cloud = Some(alexa_smart_home::cloud::Adapter::Iot);
+    bell.thing_name = Some(thing.clone());
+    let mut h = Harness::new(std::slice::from_ref(&bell)).await;
+    told(h.store(), std::slice::from_ref(&bell)).await;
+    h.grant(&user, 3600).await;
+    accept_all(&h.gateway).await;
+    let shadows = support::iot::shadows(h.store().clone(), &h.tables.config).await;
+    shadows.create_thing(&thing).await.unwrap();
+
+    shadows
+        .report(&thing, None, json!({"doorbellPressedAt": FIRST}))
+        .await
+        .unwrap();
+    let (batch, response) = h.run_batch().await;
+    no_failures(&response);
+    // The same document again (IoT redelivers), and the batch again: no second ring.
+    shadows
+        .report(&thing, None, json!({"doorbellPressedAt": FIRST}))
+        .await
+        .unwrap();
+    process(&h, batch.records).await;
+    assert_eq!(presses(&h.events().await), ["2030-01-01T08:00:00Z"]);
+}
