@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use tokio::time::Instant;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
-use self::changes::{Action, StreamEvent, UserChanges};
+use self::changes::{Action, EndpointChange, StreamEvent, UserChanges};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::deadline::Deadline;
@@ -225,6 +225,12 @@ impl<S: Store> StreamProcessor<S> {
     }
 }
 
+/// Whether the change has presses to ring: of a doorbell, as it is after the batch (a
+/// redefinition may have made it none).
+fn rings(change: &EndpointChange) -> bool {
+    !change.presses.is_empty() && change.after().is_some_and(|d| d.definition.is_doorbell())
+}
+
 /// The state of each device the changes add or update (what Alexa learns of a new endpoint
 /// by ReportState), by endpoint id.
 fn added_states(user: &UserChanges, now_ms: i64) -> BTreeMap<EndpointId, String> {
@@ -258,9 +264,10 @@ pub fn reports_for(user: &UserChanges, now_ms: i64, known: impl Fn(&str) -> bool
             }
             Action::Delete => deletes.push((change.endpoint_id.clone(), first)),
             Action::Nothing => {
-                if let Some(c) = change.state_change(now_ms)
-                    && change.after_is_discoverable()
-                {
+                let state = change.state_change(now_ms);
+                // A ChangeReport or a press is only for an endpoint Alexa knows: one whose add
+                // was lost (found by the soak, for a press) is added first.
+                if (state.is_some() || rings(change)) && change.after_is_discoverable() {
                     if !known(&change.endpoint_id)
                         && let Some(endpoint) = change
                             .after()
@@ -268,20 +275,17 @@ pub fn reports_for(user: &UserChanges, now_ms: i64, known: impl Fn(&str) -> bool
                     {
                         upserts.push((endpoint, first));
                     }
-                    state_changes.push((c, first));
+                    state_changes.extend(state.map(|c| (c, first)));
                 }
             }
         }
     }
     let mut reports = reports::plan(upserts, state_changes, deletes);
     // Presses ring after Alexa knows the doorbell (its AddOrUpdateReport) and before deletes.
-    // Of a doorbell Alexa has, as it is after the batch (a redefinition may have made it none).
     let presses = user
         .endpoints
         .iter()
-        .filter(|c| {
-            c.after_is_discoverable() && c.after().is_some_and(|d| d.definition.is_doorbell())
-        })
+        .filter(|c| rings(c) && c.after_is_discoverable())
         .flat_map(|c| {
             c.presses.iter().map(|&(at_ms, record)| Report {
                 kind: ReportKind::DoorbellPress(Box::new(Press {

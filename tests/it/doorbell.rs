@@ -180,3 +180,26 @@ async fn a_press_reported_to_the_shadow_rings_once() {
     process(&h, batch.records).await;
     assert_eq!(presses(&h.events().await), ["2030-01-01T08:00:00Z"]);
 }
+
+/// A press of a doorbell whose add Alexa never accepted (its batch was lost): the doorbell is
+/// added first, then it rings (found by the soak: the press alone went to an unknown endpoint).
+#[tokio::test]
+async fn a_press_of_a_doorbell_alexa_does_not_know_adds_it_first() {
+    let user = user();
+    let mut h = Harness::new(&[]).await;
+    h.grant(&user, 3600).await;
+    accept_all(&h.gateway).await;
+    // The doorbell is added, and that batch is lost (Lambda's retries ran out).
+    h.store().put_device(&doorbell(&user)).await.unwrap();
+    let lost = h.stream.next_batch(1000).await.unwrap();
+    assert_eq!(lost.records.len(), 1);
+    h.stream
+        .done(&aws_lambda_events::event::streams::DynamoDbEventResponse::default())
+        .await
+        .unwrap();
+    press(&h, &user, FIRST).await;
+    let (_, response) = h.run_batch().await;
+    no_failures(&response);
+    let events = h.events().await;
+    assert_eq!(names(&events), ["AddOrUpdateReport", "DoorbellPress"]);
+}
