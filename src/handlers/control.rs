@@ -69,7 +69,7 @@ pub async fn control<S: Store>(
     let user_id = services.customer(token, deadline).await?;
     // One id per directive: a remote adapter is sent it (if anything ever did send twice, the
     // device could tell), and a one-off request carries it in the table.
-    let command_id = uuid::Uuid::new_v4().simple().to_string();
+    let command_id = CommandId::default();
     // A PIN is checked once per directive, however often a table write is planned again.
     let mut pin_checked = false;
     for attempt in 0..MAX_ATTEMPTS {
@@ -109,7 +109,7 @@ pub async fn control<S: Store>(
                     adapter,
                     header,
                     change,
-                    &command_id,
+                    command_id.get(),
                     pin.filter(|_| attempt_sent.is_some()),
                 )
                 .await;
@@ -469,11 +469,28 @@ pub struct Change {
     pub needs_pin: bool,
 }
 
+/// One directive's command id, made when first asked for: a random UUID costs a `getrandom`
+/// call, which a state write to the table (no remote adapter, no one-off request) does not need.
+#[derive(Debug, Default)]
+pub struct CommandId(std::cell::OnceCell<String>);
+
+impl CommandId {
+    /// An id given (a test's).
+    pub fn fixed(id: &str) -> Self {
+        Self(std::cell::OnceCell::from(id.to_owned()))
+    }
+
+    pub fn get(&self) -> &str {
+        self.0
+            .get_or_init(|| uuid::Uuid::new_v4().simple().to_string())
+    }
+}
+
 /// What a plan needs besides the device and the command.
 #[derive(Debug, Clone, Copy)]
 pub struct Asked<'a> {
     /// The directive's command id, which a one-off request (`action`) carries.
-    pub command_id: &'a str,
+    pub command_id: &'a CommandId,
     /// When it is planned (Unix ms): where playback is by now.
     pub at_ms: i64,
 }
@@ -659,11 +676,23 @@ pub fn plan(device: &Device, command: &Command, asked: Asked<'_>) -> Result<Chan
                 .insert(instance.clone(), SettingValue::On(on));
         }
         Command::AdjustVolumeSteps { steps, default } => {
-            media::volume_steps(capability, steps, default, asked.command_id, &mut patch)?;
+            media::volume_steps(
+                capability,
+                steps,
+                default,
+                asked.command_id.get(),
+                &mut patch,
+            )?;
         }
         Command::SetStepMute(mute) => patch.muted = Some(mute),
         Command::Playback(operation) => {
-            media::playback(capability, current, operation, asked.command_id, &mut patch)?;
+            media::playback(
+                capability,
+                current,
+                operation,
+                asked.command_id.get(),
+                &mut patch,
+            )?;
         }
         Command::AdjustSeekPosition(delta) => {
             media::seek(device, delta, asked.at_ms, &mut patch)?;
@@ -672,7 +701,7 @@ pub fn plan(device: &Device, command: &Command, asked: Asked<'_>) -> Result<Chan
         Command::SelectInput(ref input) => media::select_input(capability, input, &mut patch)?,
         Command::ChangeChannel(ref channel) => media::change_channel(channel, &mut patch),
         Command::SkipChannels(count) => {
-            media::skip_channels(count, asked.command_id, &mut patch)?;
+            media::skip_channels(count, asked.command_id.get(), &mut patch)?;
         }
         // Every band change writes all the bands (one attribute): relative, so that two
         // changes of different bands both count.
@@ -824,7 +853,7 @@ mod tests {
             device,
             command,
             Asked {
-                command_id: "c",
+                command_id: &CommandId::fixed("c"),
                 at_ms: 0,
             },
         )

@@ -1262,9 +1262,10 @@ fn reported_brightness(d: &Device) -> Option<Value> {
 #[test]
 fn a_bulb_follows_the_light_rules_from_any_state() {
     use alexa_smart_home::alexa::control::Command;
-    use alexa_smart_home::handlers::control::{Asked, plan};
+    use alexa_smart_home::handlers::control::{Asked, CommandId, plan};
+    let id = CommandId::fixed("c");
     let asked = Asked {
-        command_id: "c",
+        command_id: &id,
         at_ms: 0,
     };
     let mut runner = TestRunner::new(ProptestConfig {
