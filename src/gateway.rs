@@ -21,6 +21,25 @@ pub enum GatewayRegion {
 }
 
 impl GatewayRegion {
+    pub const ALL: [Self; 3] = [Self::NorthAmerica, Self::Europe, Self::FarEast];
+
+    /// The AWS region Alexa invokes smart home Lambdas in for this region's customers.
+    pub fn alexa_lambda_region(self) -> &'static str {
+        match self {
+            Self::NorthAmerica => "us-east-1",
+            Self::Europe => "eu-west-1",
+            Self::FarEast => "us-west-2",
+        }
+    }
+
+    /// The Alexa region whose customers' directives a Lambda in `aws_region` receives;
+    /// `None` outside the three regions Alexa calls.
+    pub fn of_alexa_lambda(aws_region: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.alexa_lambda_region() == aws_region)
+    }
+
     /// Alexa invokes smart home Lambdas in us-east-1 (North America), eu-west-1 (Europe and
     /// India) and us-west-2 (Far East and Australia); other regions go by continent.
     pub fn for_aws_region(region: &str) -> Self {
@@ -203,6 +222,7 @@ const ERROR_BODY_LIMIT: usize = 16 * 1024;
 pub struct Gateway {
     http: crate::http::Http,
     url_override: Option<String>,
+    regional_overrides: Vec<(GatewayRegion, String)>,
 }
 
 impl Gateway {
@@ -210,7 +230,26 @@ impl Gateway {
         Self {
             http: http.into(),
             url_override,
+            regional_overrides: Vec::new(),
         }
+    }
+
+    /// The gateways `config` names: each region's own unless replaced (local fakes).
+    pub fn from_config(http: impl Into<crate::http::Http>, config: &crate::config::Config) -> Self {
+        Self {
+            regional_overrides: config.regional_gateway_urls.clone(),
+            ..Self::new(http, config.event_gateway_url.clone())
+        }
+    }
+
+    /// Where the events of `region`'s customers are posted.
+    pub fn url(&self, region: GatewayRegion) -> &str {
+        self.regional_overrides
+            .iter()
+            .find(|(r, _)| *r == region)
+            .map(|(_, url)| url.as_str())
+            .or(self.url_override.as_deref())
+            .unwrap_or(region.url())
     }
 
     /// Posts one serialized event, giving up after `timeout` (at most the client's
@@ -222,7 +261,7 @@ impl Gateway {
         body: Vec<u8>,
         timeout: std::time::Duration,
     ) -> Result<(), GatewayError> {
-        let url = self.url_override.as_deref().unwrap_or(region.url());
+        let url = self.url(region);
         let answer = self
             .http
             .get()
@@ -322,5 +361,13 @@ mod tests {
             GatewayRegion::FarEast
         );
         assert_eq!("EU".parse::<GatewayRegion>(), Ok(GatewayRegion::Europe));
+        for r in GatewayRegion::ALL {
+            assert_eq!(
+                GatewayRegion::of_alexa_lambda(r.alexa_lambda_region()),
+                Some(r)
+            );
+            assert_eq!(GatewayRegion::for_aws_region(r.alexa_lambda_region()), r);
+        }
+        assert_eq!(GatewayRegion::of_alexa_lambda("eu-central-1"), None);
     }
 }

@@ -50,7 +50,7 @@ impl<S: Store> Skill<S> {
             linking,
             lwa,
             clouds: DeviceClouds::from_config(config, None)?,
-            gateway: Gateway::new(http, config.event_gateway_url.clone()),
+            gateway: Gateway::from_config(http, config),
             event_region: config.event_region,
             confirm_wait: config.confirm_wait,
             clock: Clock::system(),

@@ -24,6 +24,13 @@ pub struct Config {
     pub alexa_view_table: String,
     /// `RECONCILE_PAGE_SIZE` (100): customers read per page by the scheduled reconciliation.
     pub reconcile_page_size: usize,
+    /// `RECONCILE_SEGMENTS` (4, at most 1,000): the parallel Scan segments a scheduled pass over
+    /// the grants table is split into; each is worked by one invocation at a time, so this is
+    /// also the most invocations a pass runs at once.
+    pub reconcile_segments: u32,
+    /// `RECONCILE_INTERVAL_MINUTES` (360): a pass starts at most this long after the previous
+    /// one started, and only once that one is done.
+    pub reconcile_interval: Duration,
     /// `METRICS_NAMESPACE` (`AlexaSmartHome`): the CloudWatch namespace of the embedded
     /// metrics; the template gives each stack its own.
     pub metrics_namespace: String,
@@ -33,6 +40,9 @@ pub struct Config {
     /// `AWS_REGION` (set by Lambda): the default event gateway region, and the region of a local
     /// server (`us-east-1` when unset).
     pub aws_region: String,
+    /// `HOME_REGION`: the region of the tables and of the IoT things, which a region stack's
+    /// skill reaches across regions (docs/deploying.md). Default: `AWS_REGION`.
+    pub home_region: String,
     /// `DEVICES_PAGE_SIZE`: items per devices Query page. Unset, DynamoDB's own 1 MB pages are
     /// used, which is what production wants; tests set it small to exercise pagination.
     pub devices_page_size: Option<i32>,
@@ -43,10 +53,14 @@ pub struct Config {
     /// `LWA_TOKEN_URL`: Login with Amazon's token endpoint (a local fake in tests).
     pub lwa_token_url: String,
     /// `ALEXA_EVENT_REGION` (`NA`, `EU`, `FE`): where the customers who enable the skill
-    /// through this deployment get their events. Default: from `AWS_REGION`.
+    /// through this deployment get their events. Default: from `AWS_REGION`; in one of the
+    /// three regions Alexa calls smart home skills in, it must be that region's.
     pub event_region: GatewayRegion,
     /// `EVENT_GATEWAY_URL`: send every event here instead of the region's gateway (local fakes).
     pub event_gateway_url: Option<String>,
+    /// `EVENT_GATEWAY_URL_NA`, `_EU`, `_FE`: send the events of one region's customers here
+    /// (local fakes of each regional gateway); before `EVENT_GATEWAY_URL`.
+    pub regional_gateway_urls: Vec<(GatewayRegion, String)>,
     /// `STREAM_USER_CONCURRENCY`: customers whose changes are sent at the same time (16): with
     /// the gateway's ~50 ms per event, 100 customers' reports take ~0.6 s instead of ~1.3 s at 8.
     pub stream_concurrency: usize,
@@ -226,6 +240,9 @@ impl Config {
     pub const DEFAULT_GRANTS_TABLE: &str = "alexa-smart-home-grants";
     pub const DEFAULT_ALEXA_VIEW_TABLE: &str = "alexa-smart-home-alexa-view";
     pub const DEFAULT_LWA_TOKEN_URL: &str = "https://api.amazon.com/auth/o2/token";
+    /// More segments than this would be more invocations than a pass can use (a pass over a
+    /// million customers needs a handful, docs/performance.md).
+    pub const MAX_RECONCILE_SEGMENTS: u32 = 1000;
     /// What a directive has for sending a command and waiting for its confirmation: Alexa's
     /// 8 s, less the margin for answering and the reserve for the write that follows.
     pub const COMMAND_BUDGET: Duration = Duration::from_millis(
@@ -272,6 +289,34 @@ impl Config {
                 reason,
             })?,
         };
+        // Alexa sends a customer's directives, AcceptGrant included, to the Lambda of their
+        // region: a grant recorded with another region's gateway would have every event
+        // refused as if the skill were disabled.
+        if let Some(alexa) = GatewayRegion::of_alexa_lambda(&aws_region)
+            && alexa != event_region
+        {
+            return Err(ConfigError {
+                name: "ALEXA_EVENT_REGION",
+                reason: format!(
+                    "{event_region} contradicts the function's region: Alexa calls {aws_region} \
+                     for its {alexa} customers, whose events go to the {alexa} gateway"
+                ),
+            });
+        }
+        let regional_gateway_urls = GatewayRegion::ALL
+            .into_iter()
+            .filter_map(|r| Some((r, get(&format!("EVENT_GATEWAY_URL_{r}"))?)))
+            .collect();
+        let reconcile_segments = positive("RECONCILE_SEGMENTS")?.unwrap_or(4);
+        if reconcile_segments > Self::MAX_RECONCILE_SEGMENTS as usize {
+            return Err(ConfigError {
+                name: "RECONCILE_SEGMENTS",
+                reason: format!(
+                    "{reconcile_segments} is more than {}",
+                    Self::MAX_RECONCILE_SEGMENTS
+                ),
+            });
+        }
         Ok(Self {
             devices_table: get("DEVICES_TABLE")
                 .unwrap_or_else(|| Self::DEFAULT_DEVICES_TABLE.into()),
@@ -280,9 +325,14 @@ impl Config {
             alexa_view_table: get("ALEXA_VIEW_TABLE")
                 .unwrap_or_else(|| Self::DEFAULT_ALEXA_VIEW_TABLE.into()),
             reconcile_page_size: positive("RECONCILE_PAGE_SIZE")?.unwrap_or(100),
+            reconcile_segments: reconcile_segments as u32,
+            reconcile_interval: Duration::from_secs(
+                60 * positive("RECONCILE_INTERVAL_MINUTES")?.unwrap_or(360) as u64,
+            ),
             metrics_namespace: get("METRICS_NAMESPACE")
                 .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.into()),
             dynamodb_endpoint: get("DYNAMODB_ENDPOINT"),
+            home_region: get("HOME_REGION").unwrap_or_else(|| aws_region.clone()),
             aws_region,
             devices_page_size: positive("DEVICES_PAGE_SIZE")?
                 .map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
@@ -292,6 +342,7 @@ impl Config {
                 .unwrap_or_else(|| Self::DEFAULT_LWA_TOKEN_URL.into()),
             event_region,
             event_gateway_url: get("EVENT_GATEWAY_URL"),
+            regional_gateway_urls,
             stream_concurrency: positive("STREAM_USER_CONCURRENCY")?.unwrap_or(16),
             device_cloud: match get("DEVICE_CLOUD") {
                 None => Adapter::Table,
@@ -374,15 +425,63 @@ mod tests {
 
     #[test]
     fn event_region_follows_the_lambda_region_unless_set() {
-        let c = Config::from_lookup(|n| (n == "AWS_REGION").then(|| "eu-west-1".into())).unwrap();
+        let c = with(&[("AWS_REGION", "eu-west-1")]).unwrap();
         assert_eq!(c.event_region, GatewayRegion::Europe);
-        let c = Config::from_lookup(|n| match n {
-            "AWS_REGION" => Some("eu-west-1".into()),
-            "ALEXA_EVENT_REGION" => Some("FE".into()),
-            _ => None,
-        })
-        .unwrap();
+        // Outside Alexa's three regions (a local run, a test), it may be chosen.
+        let c = with(&[("AWS_REGION", "eu-central-1"), ("ALEXA_EVENT_REGION", "FE")]).unwrap();
         assert_eq!(c.event_region, GatewayRegion::FarEast);
+    }
+
+    #[test]
+    fn the_event_region_of_an_alexa_region_is_its_own() {
+        assert!(with(&[("AWS_REGION", "us-west-2"), ("ALEXA_EVENT_REGION", "FE")]).is_ok());
+        let err = with(&[("AWS_REGION", "eu-west-1"), ("ALEXA_EVENT_REGION", "NA")]).unwrap_err();
+        assert_eq!(err.name, "ALEXA_EVENT_REGION");
+        assert!(err.reason.contains("eu-west-1"), "{}", err.reason);
+    }
+
+    #[test]
+    fn a_region_stack_reaches_the_home_region() {
+        let c = with(&[("AWS_REGION", "eu-west-1")]).unwrap();
+        assert_eq!(c.home_region, "eu-west-1");
+        let c = with(&[("AWS_REGION", "eu-west-1"), ("HOME_REGION", "us-east-1")]).unwrap();
+        assert_eq!(
+            (c.aws_region.as_str(), c.home_region.as_str()),
+            ("eu-west-1", "us-east-1")
+        );
+        assert_eq!(c.event_region, GatewayRegion::Europe);
+    }
+
+    #[test]
+    fn each_regional_gateway_may_be_replaced() {
+        let c = with(&[
+            ("EVENT_GATEWAY_URL_EU", "http://127.0.0.1:1/eu"),
+            ("EVENT_GATEWAY_URL", "http://127.0.0.1:2/all"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.regional_gateway_urls,
+            [(GatewayRegion::Europe, "http://127.0.0.1:1/eu".to_owned())]
+        );
+    }
+
+    #[test]
+    fn reconcile_segments_are_bounded() {
+        assert_eq!(with(&[]).unwrap().reconcile_segments, 4);
+        assert_eq!(
+            with(&[("RECONCILE_INTERVAL_MINUTES", "60")])
+                .unwrap()
+                .reconcile_interval,
+            Duration::from_secs(3600)
+        );
+        assert_eq!(
+            with(&[("RECONCILE_SEGMENTS", "1001")]).unwrap_err().name,
+            "RECONCILE_SEGMENTS"
+        );
+        assert_eq!(
+            with(&[("RECONCILE_SEGMENTS", "0")]).unwrap_err().name,
+            "RECONCILE_SEGMENTS"
+        );
     }
 
     #[test]

@@ -80,7 +80,8 @@ pub async fn client(config: &Config) -> Result<Client, ClientError> {
 }
 
 /// The AWS SDK configuration every client of the process is built from: the process's HTTP
-/// client, timeouts, and for a local server its endpoint, region and dummy credentials.
+/// client, timeouts, the home region (a region stack's tables and IoT things are there), and
+/// for a local server its endpoint and dummy credentials.
 pub async fn sdk_config(config: &Config) -> Result<aws_config::SdkConfig, ClientError> {
     // Alexa waits 8 s for an answer: every AWS call, retries included, must end well before.
     let timeouts = TimeoutConfig::builder()
@@ -90,11 +91,11 @@ pub async fn sdk_config(config: &Config) -> Result<aws_config::SdkConfig, Client
         .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeouts)
-        .http_client(crate::http::sdk::client(CONNECT_TIMEOUT)?);
+        .http_client(crate::http::sdk::client(CONNECT_TIMEOUT)?)
+        .region(Region::new(config.home_region.clone()));
     if let Some(endpoint) = &config.dynamodb_endpoint {
         loader = loader
             .endpoint_url(endpoint)
-            .region(Region::new(config.aws_region.clone()))
             .credentials_provider(Credentials::new("local", "local", None, None, "local"));
     }
     Ok(loader.load().await)
