@@ -11,9 +11,9 @@ use alexa_smart_home::device::pending::PendingCommand;
 use alexa_smart_home::device::{Device, Field};
 use alexa_smart_home::ids::{EndpointId, UserId};
 use alexa_smart_home::store::{
-    Counted, Definition, DevicePage, DeviceRead, DeviceStore, Grant, GrantStore, NewGrant, Since,
-    StateOutcome, StateWrite, StoreError, Swap, TokenHash, TokenRecord, TokenStore, Told,
-    ViewStore,
+    Counted, Definition, DevicePage, DeviceRead, DeviceStore, Grant, GrantStore, NewGrant, Pass,
+    Segment, SegmentProgress, Since, StateOutcome, StateWrite, StoreError, Swap, TokenHash,
+    TokenRecord, TokenStore, Told, ViewStore,
 };
 
 #[derive(Debug, Default)]
@@ -23,7 +23,11 @@ pub struct MemoryStore {
     devices: RwLock<BTreeMap<(UserId, EndpointId), Device>>,
     grants: RwLock<HashMap<UserId, Grant>>,
     told: RwLock<BTreeMap<(UserId, EndpointId), Told>>,
-    markers: RwLock<HashMap<String, String>>,
+    /// The scheduled reconciliation's pass and its segments' progress by index.
+    passes: RwLock<(
+        Option<Pass>,
+        std::collections::BTreeMap<u32, SegmentProgress>,
+    )>,
     /// When set, every call fails, as an unreachable DynamoDB would.
     failing: RwLock<bool>,
 }
@@ -312,11 +316,24 @@ impl GrantStore for MemoryStore {
 
     async fn customers(
         &self,
+        segment: Segment,
         after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<UserId>, Option<String>), StoreError> {
         self.check()?;
-        let mut users: Vec<UserId> = read(&self.grants).keys().cloned().collect();
+        // DynamoDB segments by a hash of the partition key; any stable hash shows the same.
+        let in_segment = |u: &UserId| {
+            let h = u
+                .as_str()
+                .bytes()
+                .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
+            h % segment.of.max(1) == segment.index
+        };
+        let mut users: Vec<UserId> = read(&self.grants)
+            .keys()
+            .filter(|u| in_segment(u))
+            .cloned()
+            .collect();
         users.sort();
         let page: Vec<UserId> = users
             .into_iter()
@@ -411,18 +428,31 @@ impl ViewStore for MemoryStore {
         Ok(())
     }
 
-    async fn marker(&self, name: &str) -> Result<Option<String>, StoreError> {
+    async fn pass_progress(&self) -> Result<(Option<Pass>, Vec<SegmentProgress>), StoreError> {
         self.check()?;
-        Ok(read(&self.markers).get(name).cloned())
+        let passes = read(&self.passes);
+        Ok((passes.0.clone(), passes.1.values().cloned().collect()))
     }
 
-    async fn set_marker(&self, name: &str, value: Option<&str>) -> Result<(), StoreError> {
+    async fn replace_pass(&self, pass: &Pass) -> Result<bool, StoreError> {
         self.check()?;
-        let mut markers = write(&self.markers);
-        match value {
-            Some(v) => markers.insert(name.to_owned(), v.to_owned()),
-            None => markers.remove(name),
-        };
-        Ok(())
+        let mut passes = write(&self.passes);
+        let stored = passes.0.as_ref().map_or(0, |p| p.version);
+        if stored + 1 != pass.version {
+            return Ok(false);
+        }
+        passes.0 = Some(pass.clone());
+        Ok(true)
+    }
+
+    async fn replace_segment(&self, progress: &SegmentProgress) -> Result<bool, StoreError> {
+        self.check()?;
+        let mut passes = write(&self.passes);
+        let stored = passes.1.get(&progress.index).map_or(0, |s| s.version);
+        if stored + 1 != progress.version {
+            return Ok(false);
+        }
+        passes.1.insert(progress.index, progress.clone());
+        Ok(true)
     }
 }

@@ -23,6 +23,7 @@
 //!   devices table's stream.
 
 pub mod dead_letter;
+pub mod pass;
 pub mod run;
 pub mod trigger;
 

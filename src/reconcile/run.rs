@@ -30,11 +30,9 @@ use crate::view::AlexaView;
 /// Deletes sent for one customer in one run: an account that lost thousands of endpoints is
 /// cleared over several runs rather than holding one invocation (its request stays until done).
 pub const MAX_DELETES_PER_RUN: usize = 1000;
-/// The scheduled run's cursor, kept between runs.
-const SCHEDULE_CURSOR: &str = "schedule-cursor";
 /// A customer is not started with less time than this left: a 300-endpoint account is a few
 /// reports, each with up to 3 resends a second or more apart.
-const TIME_PER_CUSTOMER: Duration = Duration::from_secs(20);
+pub const TIME_PER_CUSTOMER: Duration = Duration::from_secs(20);
 
 /// What a reconciliation of one customer did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +99,18 @@ impl Summary {
     pub fn is_complete(&self) -> bool {
         self.failed.is_empty() && self.not_reached.is_empty()
     }
+
+    /// Adds up the summary of another run (a page, a segment).
+    pub fn merge(&mut self, other: Summary) {
+        self.customers += other.customers;
+        self.in_sync += other.in_sync;
+        self.without_grant += other.without_grant;
+        self.upserts += other.upserts;
+        self.states += other.states;
+        self.deletes += other.deletes;
+        self.failed.extend(other.failed);
+        self.not_reached.extend(other.not_reached);
+    }
 }
 
 /// The reconciler, holding what is built once at cold start.
@@ -112,6 +122,8 @@ pub struct Reconciler<S> {
     policy: RetryPolicy,
     concurrency: usize,
     page_size: usize,
+    segments: u32,
+    interval: Duration,
     clock: Clock,
 }
 
@@ -124,6 +136,8 @@ impl<S: Store> Reconciler<S> {
             policy,
             concurrency: config.stream_concurrency.max(1),
             page_size: config.reconcile_page_size.max(1),
+            segments: config.reconcile_segments.max(1),
+            interval: config.reconcile_interval,
             clock: Clock::system(),
         }
     }
@@ -142,6 +156,25 @@ impl<S: Store> Reconciler<S> {
 
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Customers read per page of the grants table.
+    pub fn page_size(&self) -> usize {
+        self.page_size
+    }
+
+    /// Segments a new scheduled pass is split into.
+    pub fn segments(&self) -> u32 {
+        self.segments
+    }
+
+    /// The least time between the starts of two scheduled passes.
+    pub fn interval(&self) -> Duration {
+        self.interval
     }
 
     /// Reconciles one customer. A failure leaves (or makes) a request for their
@@ -310,48 +343,4 @@ impl<S: Store> Reconciler<S> {
         summary.not_reached.sort();
         summary
     }
-
-    /// The scheduled run: every customer with a grant, a page at a time from where the last
-    /// run stopped, until the pages end (the cursor is then cleared and the next run starts
-    /// over) or time runs short (the cursor is kept for the next run).
-    pub async fn scheduled(&self, deadline: Instant) -> Result<Summary, StoreError> {
-        let mut cursor = self.store.marker(SCHEDULE_CURSOR).await?;
-        let mut summary = Summary::default();
-        loop {
-            if Instant::now() + TIME_PER_CUSTOMER > deadline {
-                info!("scheduled reconciliation paused; the next run goes on from here");
-                break;
-            }
-            let (users, next) = self
-                .store
-                .customers(cursor.as_deref(), self.page_size)
-                .await?;
-            let page = self.customers(users, deadline).await;
-            let reached_all = page.not_reached.is_empty();
-            merge(&mut summary, page);
-            if !reached_all {
-                // The page is redone from its start next time: those reached are cheap again.
-                break;
-            }
-            self.store
-                .set_marker(SCHEDULE_CURSOR, next.as_deref())
-                .await?;
-            cursor = next;
-            if cursor.is_none() {
-                break;
-            }
-        }
-        Ok(summary)
-    }
-}
-
-fn merge(total: &mut Summary, page: Summary) {
-    total.customers += page.customers;
-    total.in_sync += page.in_sync;
-    total.without_grant += page.without_grant;
-    total.upserts += page.upserts;
-    total.states += page.states;
-    total.deletes += page.deletes;
-    total.failed.extend(page.failed);
-    total.not_reached.extend(page.not_reached);
 }

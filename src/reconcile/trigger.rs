@@ -130,7 +130,7 @@ impl<S: Store> ReconcileFunction<S> {
                 }
                 json!({ "batchItemFailures": failures })
             }
-            Trigger::Schedule => match self.reconciler.scheduled(deadline).await {
+            Trigger::Schedule => match super::pass::scheduled(&self.reconciler, deadline).await {
                 Ok(summary) => {
                     log(&summary, "schedule");
                     summary_json(&summary)

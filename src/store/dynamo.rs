@@ -14,8 +14,8 @@ use tracing::{debug, warn};
 
 use super::{
     COUNT_PAGES, Counted, Definition, DevicePage, DeviceRead, DeviceStore, Grant, GrantStore,
-    Known, NewGrant, Since, StateOutcome, StateWrite, StoreError, Swap, TokenHash, TokenRecord,
-    TokenStore, Told, ViewStore,
+    Known, NewGrant, Pass, Segment, SegmentProgress, Since, StateOutcome, StateWrite, StoreError,
+    Swap, TokenHash, TokenRecord, TokenStore, Told, ViewStore,
 };
 use crate::alexa::BearerToken;
 use crate::config::Config;
@@ -53,6 +53,9 @@ pub const RECONCILE_AFTER: &str = "reconcileAfter";
 /// The Alexa view table's partition of the reconciler's own markers (the scheduled run's
 /// cursor): not a customer, since customer ids are the device cloud's user ids.
 pub const MARKERS_PARTITION: &str = "#reconciler";
+/// The scheduled reconciliation's pass item, and its segments' items, in that partition.
+const PASS_ITEM: &str = "pass";
+const SEGMENT_ITEM_PREFIX: &str = "segment-";
 /// Definition records written at once (one UpdateItem each).
 const VIEW_WRITE_CONCURRENCY: usize = 8;
 /// BatchWriteItem's limit of requests per call.
@@ -563,6 +566,7 @@ impl GrantStore for DynamoStore {
 
     async fn customers(
         &self,
+        segment: Segment,
         after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<UserId>, Option<String>), StoreError> {
@@ -572,6 +576,8 @@ impl GrantStore for DynamoStore {
                 .table_name(&self.grants_table)
                 .projection_expression("#u")
                 .expression_attribute_names("#u", USER_ID)
+                .segment(i32::try_from(segment.index).unwrap_or(i32::MAX))
+                .total_segments(i32::try_from(segment.of).unwrap_or(i32::MAX))
                 .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(after.map(|a| {
                     HashMap::from([(USER_ID.to_owned(), AttributeValue::S(a.to_owned()))])
@@ -757,52 +763,144 @@ impl ViewStore for DynamoStore {
         Ok(())
     }
 
-    async fn marker(&self, name: &str) -> Result<Option<String>, StoreError> {
+    async fn pass_progress(&self) -> Result<(Option<Pass>, Vec<SegmentProgress>), StoreError> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Row {
+            endpoint_id: String,
+            #[serde(default)]
+            pass: u64,
+            #[serde(default)]
+            started_at: i64,
+            #[serde(default)]
+            segments: u32,
+            cursor: Option<String>,
+            #[serde(default)]
+            done: bool,
+            #[serde(default)]
+            lease_until: i64,
+            #[serde(default)]
+            owner: String,
+            #[serde(default)]
+            version: u64,
+        }
         let out = self
             .client
-            .get_item()
+            .query()
             .table_name(&self.view_table)
-            .key(USER_ID, AttributeValue::S(MARKERS_PARTITION.into()))
-            .key(ENDPOINT_ID, AttributeValue::S(name.to_owned()))
+            .key_condition_expression("#u = :u")
+            .expression_attribute_names("#u", USER_ID)
+            .expression_attribute_values(":u", AttributeValue::S(MARKERS_PARTITION.into()))
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| dynamo("GetItem", &self.view_table, e))?;
-        Ok(out.item.and_then(|item| match item.get("value") {
-            Some(AttributeValue::S(v)) => Some(v.clone()),
-            _ => None,
-        }))
-    }
-
-    async fn set_marker(&self, name: &str, value: Option<&str>) -> Result<(), StoreError> {
-        let keys = [
-            (USER_ID, AttributeValue::S(MARKERS_PARTITION.into())),
-            (ENDPOINT_ID, AttributeValue::S(name.to_owned())),
-        ];
-        match value {
-            Some(v) => {
-                let mut item: Item = keys.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-                item.insert("value".into(), AttributeValue::S(v.to_owned()));
-                self.client
-                    .put_item()
-                    .table_name(&self.view_table)
-                    .set_item(Some(item))
-                    .send()
-                    .await
-                    .map_err(|e| dynamo("PutItem", &self.view_table, e))?;
-            }
-            None => {
-                let key: Item = keys.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-                self.client
-                    .delete_item()
-                    .table_name(&self.view_table)
-                    .set_key(Some(key))
-                    .send()
-                    .await
-                    .map_err(|e| dynamo("DeleteItem", &self.view_table, e))?;
+            .map_err(|e| dynamo("Query", &self.view_table, e))?;
+        let (mut pass, mut segments) = (None, Vec::new());
+        for item in out.items.unwrap_or_default() {
+            let row = match serde_dynamo::from_item::<_, Row>(item) {
+                Ok(row) => row,
+                // Rewritten whole by the next claim of the segment or start of a pass.
+                Err(error) => {
+                    warn!(%error, "reconciler item cannot be decoded; left out");
+                    continue;
+                }
+            };
+            if row.endpoint_id == PASS_ITEM {
+                pass = Some(Pass {
+                    number: row.pass,
+                    started_at: row.started_at,
+                    segments: row.segments,
+                    version: row.version,
+                });
+            } else if let Some(index) = row
+                .endpoint_id
+                .strip_prefix(SEGMENT_ITEM_PREFIX)
+                .and_then(|i| i.parse().ok())
+            {
+                segments.push(SegmentProgress {
+                    index,
+                    pass: row.pass,
+                    cursor: row.cursor,
+                    done: row.done,
+                    lease_until: row.lease_until,
+                    owner: row.owner,
+                    version: row.version,
+                });
             }
         }
-        Ok(())
+        segments.sort_by_key(|s| s.index);
+        Ok((pass, segments))
+    }
+
+    async fn replace_pass(&self, pass: &Pass) -> Result<bool, StoreError> {
+        let update = self
+            .versioned_marker(PASS_ITEM.to_owned(), pass.version)
+            // Every name through a placeholder: some (PASS, SEGMENTS) are reserved words.
+            .update_expression("SET #pass = :p, #started = :s, #segments = :n, #v = :v")
+            .expression_attribute_names("#pass", "pass")
+            .expression_attribute_names("#started", "startedAt")
+            .expression_attribute_names("#segments", "segments")
+            .expression_attribute_values(":p", AttributeValue::N(pass.number.to_string()))
+            .expression_attribute_values(":s", AttributeValue::N(pass.started_at.to_string()))
+            .expression_attribute_values(":n", AttributeValue::N(pass.segments.to_string()));
+        conditional(update.send().await, "UpdateItem", &self.view_table)
+    }
+
+    async fn replace_segment(&self, progress: &SegmentProgress) -> Result<bool, StoreError> {
+        let mut update = self
+            .versioned_marker(
+                format!("{SEGMENT_ITEM_PREFIX}{:05}", progress.index),
+                progress.version,
+            )
+            .expression_attribute_values(":p", AttributeValue::N(progress.pass.to_string()))
+            .expression_attribute_values(":d", AttributeValue::Bool(progress.done))
+            .expression_attribute_values(":l", AttributeValue::N(progress.lease_until.to_string()))
+            .expression_attribute_values(":o", AttributeValue::S(progress.owner.clone()));
+        let set = "SET #pass = :p, #done = :d, #lease = :l, #owner = :o, #v = :v";
+        update = update
+            .expression_attribute_names("#pass", "pass")
+            .expression_attribute_names("#done", "done")
+            .expression_attribute_names("#lease", "leaseUntil")
+            .expression_attribute_names("#owner", "owner");
+        update = match &progress.cursor {
+            Some(cursor) => update
+                .update_expression(format!("{set}, #cursor = :c"))
+                .expression_attribute_names("#cursor", "cursor")
+                .expression_attribute_values(":c", AttributeValue::S(cursor.clone())),
+            None => update
+                .update_expression(format!("{set} REMOVE #cursor"))
+                .expression_attribute_names("#cursor", "cursor"),
+        };
+        conditional(update.send().await, "UpdateItem", &self.view_table)
+    }
+}
+
+impl DynamoStore {
+    /// An UpdateItem of the reconciler partition's item `name` that writes `version` and holds
+    /// only if the stored item is at the version before (or absent, for version 1).
+    fn versioned_marker(
+        &self,
+        name: String,
+        version: u64,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.view_table)
+            .key(USER_ID, AttributeValue::S(MARKERS_PARTITION.into()))
+            .key(ENDPOINT_ID, AttributeValue::S(name))
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_values(":v", AttributeValue::N(version.to_string()));
+        if version <= 1 {
+            update.condition_expression("attribute_not_exists(#v)")
+        } else {
+            update
+                .condition_expression("#v = :before")
+                .expression_attribute_values(
+                    ":before",
+                    AttributeValue::N((version - 1).to_string()),
+                )
+        }
     }
 }
 

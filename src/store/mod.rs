@@ -208,13 +208,56 @@ pub trait GrantStore: Send + Sync {
         at_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// A page of the customers who have a grant, in no particular order, from `after` (the
-    /// cursor a previous page returned). The cursor is `None` after the last page.
+    /// A page of the customers of `segment` who have a grant, in no particular order, from
+    /// `after` (the cursor a previous page of the segment returned). The cursor is `None`
+    /// after the segment's last page. The segments of one count hold every customer once.
     fn customers(
         &self,
+        segment: Segment,
         after: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = Result<(Vec<UserId>, Option<String>), StoreError>> + Send;
+}
+
+/// One of the parallel Scan segments a pass over the grants table is split into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Segment {
+    pub index: u32,
+    pub of: u32,
+}
+
+impl Segment {
+    /// The whole table, as one segment.
+    pub const ALL: Self = Self { index: 0, of: 1 };
+}
+
+/// A scheduled reconciliation pass, as the reconcile invocations share it (an item of the
+/// Alexa view table's reconciler partition).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pass {
+    /// Passes are numbered from 1; a segment's progress belongs to one of them.
+    pub number: u64,
+    pub started_at: i64,
+    /// How many segments this pass has (the configuration at its start).
+    pub segments: u32,
+    /// Bumped by every write, which expects the one before: see [`ViewStore::replace_pass`].
+    pub version: u64,
+}
+
+/// How far one segment of a pass has got, and who holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentProgress {
+    pub index: u32,
+    /// The pass this progress belongs to; progress of an earlier pass counts as not started.
+    pub pass: u64,
+    /// Where the segment's next page starts; `None` before its first page.
+    pub cursor: Option<String>,
+    pub done: bool,
+    /// Unix ms until which an invocation holds the segment (0: nobody).
+    pub lease_until: i64,
+    /// The invocation holding (or last holding) it, for the log.
+    pub owner: String,
+    pub version: u64,
 }
 
 /// What Alexa was told and accepted, and the reconciler's markers (the Alexa view table).
@@ -260,16 +303,22 @@ pub trait ViewStore: Send + Sync {
         endpoint_ids: &[EndpointId],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// A value kept by name for the reconciler (the scheduled run's cursor).
-    fn marker(&self, name: &str)
-    -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
-
-    /// Sets (`Some`) or removes (`None`) a marker.
-    fn set_marker(
+    /// The scheduled reconciliation's pass in progress (or last finished), and its segments'
+    /// progress, read consistently.
+    fn pass_progress(
         &self,
-        name: &str,
-        value: Option<&str>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(Option<Pass>, Vec<SegmentProgress>), StoreError>> + Send;
+
+    /// Writes `pass` only if the stored one is still at `pass.version - 1` (absent for 1):
+    /// `false` when another invocation wrote first.
+    fn replace_pass(&self, pass: &Pass) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Writes `progress` only if the stored one is still at `progress.version - 1` (absent
+    /// for 1): `false` when another invocation wrote first, e.g. took over an expired lease.
+    fn replace_segment(
+        &self,
+        progress: &SegmentProgress,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// One page of a customer's devices.

@@ -26,6 +26,7 @@ mod no_secrets_in_logs;
 mod proactive;
 mod properties;
 mod reconcile;
+mod reconcile_pass;
 mod regions;
 mod reliability;
 mod schema_controls;
