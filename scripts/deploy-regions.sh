@@ -16,6 +16,11 @@
 # Secret parameters (NoEcho) are never printed: the commands show **** instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Associative arrays, mapfile: bash 4 (macOS ships 3.2: brew install bash).
+if [ "${BASH_VERSINFO[0]}" -lt 4 ]; then
+  echo "needs bash 4 or later (this is $BASH_VERSION)" >&2
+  exit 2
+fi
 
 ALEXA_REGIONS=(us-east-1 eu-west-1 us-west-2)
 # The parameters the skill reads (the region stack's, beside Role, HomeRegion and the home
@@ -40,7 +45,7 @@ file=deploy/regions.env
 for arg in "$@"; do
   case $arg in
     --dry-run) dry_run=true ;;
-    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
     -*) echo "unknown option $arg (--dry-run, --help)" >&2; exit 2 ;;
     *) file=$arg ;;
   esac
@@ -185,7 +190,7 @@ pairs() {
     [ "${key#*@}" = "$region" ] && merged[${key%@*}]=${overrides[$key]}
   done
   for pair in "$@"; do merged[${pair%%=*}]=${pair#*=}; done
-  for name in "${!merged[@]}"; do echo "$name=${merged[$name]}"; done | sort
+  for name in "${!merged[@]}"; do echo "$name=${merged[$name]}"; done | LC_ALL=C sort
 }
 
 echo "== sam build (once: every stack deploys the same build)" >&2
@@ -204,11 +209,14 @@ for pair in "${HOME_OUTPUTS[@]}"; do
 done
 # The home stack's user pool is the region stacks' authorization server too: their skill
 # verifies its tokens (jwt), with the settings the home skill gets for it.
-if [ "${params[CreateUserPool]:-false}" = true ]; then
-  from_home+=(AccountLinking=jwt
-    "TokenIssuer=https://cognito-idp.$HOME_REGION.amazonaws.com/${outputs[UserPoolId]}"
-    "TokenAudience=${outputs[AccountLinkingClientId]}"
-    TokenRequiredScopes=alexa-smart-home/devices JwksUrl=)
+if is_in CreateUserPool=true "${stack[@]}"; then
+  pool=${outputs[UserPoolId]:-} client=${outputs[AccountLinkingClientId]:-}
+  [ -n "$pool" ] && [ -n "$client" ] || {
+    echo "CreateUserPool=true, but the home stack has no output UserPoolId or AccountLinkingClientId" >&2
+    exit 1
+  }
+  from_home+=(AccountLinking=jwt "TokenIssuer=https://cognito-idp.$HOME_REGION.amazonaws.com/$pool"
+    "TokenAudience=$client" TokenRequiredScopes=alexa-smart-home/devices JwksUrl=)
 fi
 
 for region in "${REGIONS[@]}"; do
