@@ -66,7 +66,6 @@ THING_NAME_INDEX = "${DevicesTable.Arn}/index/thingName"
 
 # The template's roles (the parameter Role): a home stack is the whole deployment; a region
 # stack, in another Alexa region, is the skill alone on the home stack's tables and things.
-ROLES = ("home", "region")
 ROLE_CONDITIONS = {
     "IsHome": {"Fn::Equals": [{"Ref": "Role"}, "home"]},
     "IsRegion": {"Fn::Equals": [{"Ref": "Role"}, "region"]},
@@ -102,16 +101,6 @@ def home_table_arn(table):
         HOME_TABLES[table]
     )
 
-
-# Example values of a region stack's parameters, for the linters.
-REGION_PARAMETERS = {
-    "Role": "region",
-    "HomeRegion": "us-east-1",
-    "HomeDevicesTable": "alexa-smart-home-DevicesTable-EXAMPLE",
-    "HomeTokensTable": "alexa-smart-home-TokensTable-EXAMPLE",
-    "HomeGrantsTable": "alexa-smart-home-GrantsTable-EXAMPLE",
-    "HomeAlexaViewTable": "alexa-smart-home-AlexaViewTable-EXAMPLE",
-}
 
 # Every (action, resource) the role of each function (or rule) allows: the calls of its code
 # (src/store/dynamo.rs: token GetItem; devices Query; device GetItem; update_state UpdateItem;
