@@ -4,7 +4,7 @@ LOCAL_DYNAMODB_PORT ?= 8765
 LOCAL_ENV := DYNAMODB_ENDPOINT=http://127.0.0.1:$(LOCAL_DYNAMODB_PORT) AWS_REGION=us-east-1
 DEVICECTL := ./target/debug/devicectl
 
-.PHONY: run events certify schema test test-dynamodb-local soak bench bench-compare bench-linking fuzz lint lint-template docs build deploy invoke stop clean
+.PHONY: run events certify schema test test-dynamodb-local soak bench bench-compare bench-linking fuzz lint lint-template docs build deploy deploy-regions invoke stop clean
 
 ## Local DynamoDB-compatible server + example account; Discover (with the example account's
 ## token, then with a JWT from a stand-in identity provider); then the proactive path:
@@ -116,6 +116,8 @@ lint: lint-template
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
+## template.yaml offline, as a home and as a region stack (scripts/lint-template.py); it also runs
+## `scripts/deploy-regions.sh --dry-run` on parameter files of its own and checks the commands.
 lint-template:
 	scripts/venv.sh tools/requirements-lint.txt
 	.venv/bin/python scripts/lint-template.py template.yaml
@@ -128,6 +130,13 @@ build:
 
 deploy:
 	sam build && sam deploy --guided
+
+## Every Alexa region (docs/deploying.md): the home stack in HOME_REGION, then a region stack in
+## each other Alexa region, from PARAMS (deploy/regions.example.env says what goes in it); then
+## what to paste into the Alexa developer console. DRY_RUN=1 prints the commands only.
+PARAMS ?= deploy/regions.env
+deploy-regions:
+	scripts/deploy-regions.sh $(if $(DRY_RUN),--dry-run) $(PARAMS)
 
 ## The sample Discover through the local skill, as `make run` does, without re-seeding.
 invoke:

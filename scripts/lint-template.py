@@ -23,8 +23,23 @@ hides a message for longer than the function may take; every function writes its
 the namespace the alarms watch; every alarm is as reviewed and notifies AlarmTopicArn; the
 dashboard shows what the alarms watch, and every alarm.
 
-Every lint ends with a self-test: breakages of the template that the checks must catch, each by
-the problem it is for.
+The template takes a Role (docs/deploying.md, "Every Alexa region"), and each is checked as
+CloudFormation would deploy it: a home stack against all of the above; a region stack, in
+another Alexa region, as the skill alone (its role, log group, Alexa's invoke permission and its
+three alarms: no table, no stream consumer, no queue, no other function, no user pool), with
+exactly the home skill's actions on exactly the home stack's tables and thing shadows in
+HomeRegion, HOME_REGION and the home table names in its environment. In both, ALEXA_EVENT_REGION
+comes from the Alexa region of the stack's AWS region (Mappings AlexaRegions), never a free
+value, and the Rules refuse a stack outside Alexa's three regions and a region stack without the
+home stack's region and tables. cfn-lint lints the template and what each role deploys.
+
+`make deploy-regions` (scripts/deploy-regions.sh) is run with --dry-run on parameter files made
+from the template: it must build once, deploy the home stack and then each region stack, in
+order, with the home stack's outputs and the skill's parameters carried over, print the ARNs to
+paste into the Alexa developer console, and never a secret.
+
+Every lint ends with a self-test: breakages of the template (and of the dry run's commands) that
+the checks must catch, each by the problem it is for.
 """
 
 import copy
@@ -32,6 +47,7 @@ import fnmatch
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -48,14 +64,53 @@ THING_SHADOWS = (
 )
 THING_NAME_INDEX = "${DevicesTable.Arn}/index/thingName"
 
+# The template's roles (the parameter Role): a home stack is the whole deployment; a region
+# stack, in another Alexa region, is the skill alone on the home stack's tables and things.
+ROLE_CONDITIONS = {
+    "IsHome": {"Fn::Equals": [{"Ref": "Role"}, "home"]},
+    "IsRegion": {"Fn::Equals": [{"Ref": "Role"}, "region"]},
+}
+
+# The AWS regions Alexa invokes smart home skills' Lambdas in, and the Alexa region (event
+# gateway) of each: what a grant records as the customer's, from the stack that received their
+# AcceptGrant. The template's Mappings and its rule AlexaRegionsOnly say the same.
+ALEXA_REGIONS = {"us-east-1": "NA", "eu-west-1": "EU", "us-west-2": "FE"}
+EVENT_REGION = {"Fn::FindInMap": ["AlexaRegions", {"Ref": "AWS::Region"}, "EventRegion"]}
+
+# A region stack: each home table's name comes from a parameter (the home stack's output), its
+# ARN is built in HomeRegion, and the IoT things are the home region's.
+HOME_TABLES = {
+    "DevicesTable": "HomeDevicesTable",
+    "TokensTable": "HomeTokensTable",
+    "GrantsTable": "HomeGrantsTable",
+    "AlexaViewTable": "HomeAlexaViewTable",
+}
+HOME_TABLE_VARIABLES = {
+    "DEVICES_TABLE": "HomeDevicesTable",
+    "TOKENS_TABLE": "HomeTokensTable",
+    "GRANTS_TABLE": "HomeGrantsTable",
+    "ALEXA_VIEW_TABLE": "HomeAlexaViewTable",
+}
+HOME_THING_SHADOWS = (
+    "arn:${AWS::Partition}:iot:${HomeRegion}:${AWS::AccountId}:thing/${ThingNamePrefix}*"
+)
+
+
+def home_table_arn(table):
+    return "arn:${AWS::Partition}:dynamodb:${HomeRegion}:${AWS::AccountId}:table/${%s}" % (
+        HOME_TABLES[table]
+    )
+
+
 # Every (action, resource) the role of each function (or rule) allows: the calls of its code
 # (src/store/dynamo.rs: token GetItem; devices Query; device GetItem; update_state UpdateItem;
 # replace_pending UpdateItem; device_for_thing Query on the thingName index; grant GetItem;
 # put_grant, replace_grant, request_reconciliation and clear_reconciliation UpdateItem;
 # delete_grant DeleteItem; customers Scan of the grants; told Query and record_told
-# BatchWriteItem of the Alexa view; marker GetItem, set_marker PutItem or DeleteItem of the
-# view's cursor item; src/reconcile/dead_letter.rs: GetShardIterator and GetRecords of the
-# devices stream; src/cloud/iot.rs: UpdateThingShadow), what its event source mappings need,
+# BatchWriteItem of the Alexa view; the scheduled passes' segments, items of the view's
+# #reconciler partition listed by Query and claimed and advanced by conditional UpdateItem;
+# src/reconcile/dead_letter.rs: GetShardIterator and GetRecords of the devices stream;
+# src/cloud/iot.rs: UpdateThingShadow), what its event source mappings need,
 # and its own log group. The stream function reads and writes device items only to settle
 # pending commands; the bridge touches nothing but device items; no one writes a whole grant
 # (PutItem): every grant write is an UpdateItem.
@@ -109,13 +164,11 @@ EXPECTED_PERMISSIONS = {
         ("dynamodb:Scan", "GrantsTable.Arn"),
         # A customer's device definitions.
         ("dynamodb:Query", "DevicesTable.Arn"),
-        # What Alexa was told (Query, BatchWriteItem) and the schedule's cursor item.
+        # What Alexa was told (Query, BatchWriteItem, UpdateItem) and the passes' segments
+        # (Query lists them; a conditional UpdateItem claims or advances one).
         ("dynamodb:Query", "AlexaViewTable.Arn"),
         ("dynamodb:BatchWriteItem", "AlexaViewTable.Arn"),
         ("dynamodb:UpdateItem", "AlexaViewTable.Arn"),
-        ("dynamodb:GetItem", "AlexaViewTable.Arn"),
-        ("dynamodb:PutItem", "AlexaViewTable.Arn"),
-        ("dynamodb:DeleteItem", "AlexaViewTable.Arn"),
         # Its event source mapping on the grants' stream.
         ("dynamodb:DescribeStream", "GrantsTable.StreamArn"),
         ("dynamodb:GetRecords", "GrantsTable.StreamArn"),
@@ -164,21 +217,22 @@ EXCLUSIVE = {
     ("dynamodb:GetRecords", "DevicesTable.StreamArn"): {"StreamFunction", "ReconcileFunction"},
     # What Alexa was told: written by the functions that send events, after the gateway
     # accepted them; read by the stream (before a ChangeReport) and the reconcile function,
-    # and its cursor item written by the reconcile function alone.
+    # whose segment items are claimed by conditional UpdateItem: no one reads an item alone,
+    # puts a whole one or deletes one.
     ("dynamodb:BatchWriteItem", "AlexaViewTable.Arn"): {
         "SkillFunction",
         "StreamFunction",
         "ReconcileFunction",
     },
-    ("dynamodb:PutItem", "AlexaViewTable.Arn"): {"ReconcileFunction"},
+    ("dynamodb:PutItem", "AlexaViewTable.Arn"): set(),
     ("dynamodb:UpdateItem", "AlexaViewTable.Arn"): {
         "SkillFunction",
         "StreamFunction",
         "ReconcileFunction",
     },
-    ("dynamodb:DeleteItem", "AlexaViewTable.Arn"): {"ReconcileFunction"},
+    ("dynamodb:DeleteItem", "AlexaViewTable.Arn"): set(),
     ("dynamodb:Query", "AlexaViewTable.Arn"): {"ReconcileFunction", "StreamFunction"},
-    ("dynamodb:GetItem", "AlexaViewTable.Arn"): {"ReconcileFunction"},
+    ("dynamodb:GetItem", "AlexaViewTable.Arn"): set(),
     # The dead letters have one consumer: another would take batches from the reconciler.
     ("sqs:ReceiveMessage", "DeviceChangesDeadLetterQueue.Arn"): {"ReconcileFunction"},
     ("sqs:DeleteMessage", "DeviceChangesDeadLetterQueue.Arn"): {"ReconcileFunction"},
@@ -385,7 +439,7 @@ EXPECTED_FUNCTIONS = {
             **_TABLES,
             **_LWA,
             **_VIEW,
-            "ALEXA_EVENT_REGION": _unless_empty("EventRegionSet", "AlexaEventRegion"),
+            "ALEXA_EVENT_REGION": EVENT_REGION,
             "DEVICE_CLOUD": {"Ref": "DeviceCloud"},
             "IOT_DATA_ENDPOINT": _unless_empty("IotDataEndpointSet", "IotDataEndpoint"),
             "DEVICE_API_URL": _unless_empty("DeviceApiUrlSet", "DeviceApiUrl"),
@@ -405,27 +459,33 @@ EXPECTED_FUNCTIONS = {
         "Timeout": 10,
         "Environment": _TABLES,
     },
+    # A worker of the scheduled pass goes on with its segment until its deadline: Lambda's
+    # longest timeout. No ALEXA_EVENT_REGION: each customer's grant says where their events go.
     "ReconcileFunction": {
         "Binary": "reconcile",
-        "Timeout": 300,
+        "Timeout": 900,
         "Environment": {
             **_TABLES,
             **_LWA,
             **_VIEW,
-            "ALEXA_EVENT_REGION": _unless_empty("EventRegionSet", "AlexaEventRegion"),
             "RECONCILE_PAGE_SIZE": {"Ref": "ReconcilePageSize"},
+            "RECONCILE_SEGMENTS": {"Ref": "ReconcileSegments"},
+            "RECONCILE_INTERVAL_MINUTES": {"Ref": "ReconcileIntervalMinutes"},
         },
     },
 }
 
 # Each event source mapping, by function and source: all its properties but FunctionName and
-# EventSourceArn. The grants' stream answers no batch item failures (a failed customer stays
-# requested on the grant), so its retries are for crashes; the dead letters report each message
-# the reconciler failed on, which comes back after the queue's visibility timeout.
+# EventSourceArn. The devices stream's batches and parallelization come from parameters (a
+# ParallelizationFactor keeps each partition key's records, one customer's, in order). The
+# grants' stream answers no batch item failures (a failed customer stays requested on the
+# grant), so its retries are for crashes; the dead letters report each message the reconciler
+# failed on, which comes back after the queue's visibility timeout.
 EXPECTED_EVENT_SOURCES = {
     ("StreamFunction", "DevicesTable.StreamArn"): {
         "StartingPosition": "TRIM_HORIZON",
-        "BatchSize": 100,
+        "BatchSize": {"Ref": "StreamBatchSize"},
+        "ParallelizationFactor": {"Ref": "StreamParallelizationFactor"},
         "MaximumBatchingWindowInSeconds": 1,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
         "BisectBatchOnFunctionError": True,
@@ -677,8 +737,20 @@ DASHBOARD_SKIPPED = {"GatewayEvents"}
 
 # Parameters and their defaults (docs/deploying.md).
 EXPECTED_DEFAULTS = {
-    "ReconcileSchedule": "rate(6 hours)",
+    # Today's stack unless asked; a region stack's home parameters have no default.
+    "Role": "home",
+    "HomeRegion": "",
+    "HomeDevicesTable": "",
+    "HomeTokensTable": "",
+    "HomeGrantsTable": "",
+    "HomeAlexaViewTable": "",
+    # The scheduled reconciliation: a worker tick a minute, a pass every 6 hours at most.
+    "ReconcileSchedule": "rate(1 minute)",
+    "ReconcileSegments": 4,
+    "ReconcileIntervalMinutes": 360,
     "ReconcilePageSize": 100,
+    "StreamBatchSize": 100,
+    "StreamParallelizationFactor": 2,
     "AlarmTopicArn": "",
     "IteratorAgeAlarmMs": 60000,
     "GatewayErrorRatePercent": 5,
@@ -694,6 +766,18 @@ EXPECTED_DEFAULTS = {
     "CreateUserPool": "false",
     "AlexaVendorId": "",
     "UserPoolDomainPrefix": "",
+}
+
+# The bounds of the parameters that size the work (MinValue, MaxValue; None: none): the
+# reconciliation's concurrency must stay bounded (neither DynamoDB nor the gateway stampeded),
+# a pass may not start more often than every 5 minutes, and Lambda takes a ParallelizationFactor
+# of 1 to 10 and DynamoDB stream batches of 1 to 10,000 records.
+EXPECTED_BOUNDS = {
+    "ReconcileSegments": (1, 64),
+    "ReconcileIntervalMinutes": (5, None),
+    "ReconcilePageSize": (1, 1000),
+    "StreamBatchSize": (1, 10000),
+    "StreamParallelizationFactor": (1, 10),
 }
 
 # Outputs the operations page relies on.
@@ -767,6 +851,8 @@ EXPECTED_POOL_RESOURCES = {
     "UserPoolResourceServer": "AWS::Cognito::UserPoolResourceServer",
     "UserPoolClient": "AWS::Cognito::UserPoolClient",
 }
+# In a home stack (the condition as the linter sees it there; the template's also says IsHome:
+# a region stack's skill verifies the home stack's pool).
 CREATES_USER_POOL = {"Fn::Equals": [{"Ref": "CreateUserPool"}, "true"]}
 
 
@@ -798,7 +884,174 @@ EXPECTED_PARAMETER_RULES = {
             {"Fn::Not": [{"Fn::Equals": [{"Ref": "AccountLinking"}, "userinfo"]}]},
         ],
     },
+    # Only where Alexa invokes smart home skills (ALEXA_REGIONS, in the mapping's order).
+    "AlexaRegionsOnly": {
+        "RuleCondition": None,
+        "Asserts": [{"Fn::Contains": [list(ALEXA_REGIONS), {"Ref": "AWS::Region"}]}],
+    },
+    # A region stack needs the home stack's region and tables, in another region than its own,
+    # and verifies the home stack's user pool rather than creating one.
+    "RegionNeedsTheHomeStack": {
+        "RuleCondition": ROLE_CONDITIONS["IsRegion"],
+        "Asserts": [
+            _not_empty("HomeRegion"),
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "HomeRegion"}, {"Ref": "AWS::Region"}]}]},
+            *[_not_empty(parameter) for parameter in HOME_TABLES.values()],
+            {"Fn::Equals": [{"Ref": "CreateUserPool"}, "false"]},
+        ],
+    },
 }
+
+
+# Working out a role: the template as CloudFormation would deploy it with Role (and only Role)
+# given. A condition decided by it is gone; a resource or output under a false one is not
+# created; an Fn::If on a decided condition is its branch (AWS::NoValue: the property is not
+# there). Conditions not decided stay, simplified (And(IsHome, X) is X in a home stack).
+NO_VALUE = {"Ref": "AWS::NoValue"}
+_REMOVED = object()
+
+
+def _known(value):
+    return not isinstance(value, (dict, list))
+
+
+def simplify(expression, conditions, values):
+    """A condition expression with `values` (parameter → value) put in: True, False, or what is
+    left undecided (an expression; a condition left undecided stays a reference to it)."""
+    if not isinstance(expression, dict) or len(expression) != 1:
+        return expression
+    ((function, args),) = expression.items()
+    if function == "Condition":
+        decided = simplify(conditions.get(args), conditions, values)
+        return decided if isinstance(decided, bool) else expression
+    if function == "Fn::Equals":
+        a, b = (
+            values.get(arg["Ref"], arg) if isinstance(arg, dict) and "Ref" in arg else arg
+            for arg in args
+        )
+        return str(a) == str(b) if _known(a) and _known(b) else {"Fn::Equals": [a, b]}
+    if function == "Fn::Not":
+        inner = simplify(args[0], conditions, values)
+        return (not inner) if isinstance(inner, bool) else {"Fn::Not": [inner]}
+    if function in ("Fn::And", "Fn::Or"):
+        # True decides an Or, False an And; the other value drops out.
+        decides = function == "Fn::Or"
+        left = []
+        for arg in args:
+            part = simplify(arg, conditions, values)
+            if part is decides:
+                return decides
+            if part is not (not decides):
+                left.append(part)
+        if not left:
+            return not decides
+        return left[0] if len(left) == 1 else {function: left}
+    return expression
+
+
+def resolve(value, decided):
+    """`value` with each Fn::If on a condition of `decided` (name → bool) replaced by its
+    branch; a branch of AWS::NoValue removes the property or list item holding it."""
+    if isinstance(value, list):
+        items = [resolve(v, decided) for v in value]
+        return [v for v in items if v is not _REMOVED]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Fn::If"} and value["Fn::If"][0] in decided:
+        condition, when_true, when_false = value["Fn::If"]
+        branch = resolve(when_true if decided[condition] else when_false, decided)
+        return _REMOVED if branch == NO_VALUE else branch
+    items = {k: resolve(v, decided) for k, v in value.items()}
+    return {k: v for k, v in items.items() if v is not _REMOVED}
+
+
+def for_role(template, role, values=None):
+    """A copy of a translated template as a stack of `role` is deployed (see above); `values`
+    may decide more parameters."""
+    values = {"Role": role, **(values or {})}
+    conditions = template.get("Conditions", {})
+    decided, left = {}, {}
+    for key, expression in conditions.items():
+        outcome = simplify({"Condition": key}, conditions, values)
+        if isinstance(outcome, bool):
+            decided[key] = outcome
+        else:
+            left[key] = simplify(expression, conditions, values)
+    result = {k: v for k, v in template.items() if k not in ("Conditions", "Resources", "Outputs")}
+    if left:
+        result["Conditions"] = left
+    for section in ("Resources", "Outputs"):
+        kept = {}
+        for key, item in template.get(section, {}).items():
+            condition = item.get("Condition")
+            if condition in decided and not decided[condition]:
+                continue
+            item = {k: v for k, v in item.items() if not (k == "Condition" and v in decided)}
+            kept[key] = resolve(item, decided)
+        result[section] = kept
+    for item in result["Resources"].values():
+        if "DependsOn" in item:
+            depends = [d for d in as_list(item["DependsOn"]) if d in result["Resources"]]
+            item["DependsOn"] = depends
+            if not depends:
+                del item["DependsOn"]
+    return result
+
+
+# A region stack (Role=region): the skill function alone, with its role, log group, Alexa's
+# invoke permission and the skill's own alarms. No table (it uses the home stack's), no stream
+# consumer or queue (the home stack's functions send every event, once), no other function, no
+# user pool (it verifies the home stack's), no dashboard.
+EXPECTED_REGION_RESOURCES = {
+    "SkillFunction": "AWS::Lambda::Function",
+    "SkillFunctionRole": "AWS::IAM::Role",
+    "SkillFunctionLogGroup": "AWS::Logs::LogGroup",
+    "AlexaSmartHomeInvokePermission": "AWS::Lambda::Permission",
+    "SkillErrorsAlarm": "AWS::CloudWatch::Alarm",
+    "SkillInternalErrorsAlarm": "AWS::CloudWatch::Alarm",
+    "SkillThrottlesAlarm": "AWS::CloudWatch::Alarm",
+}
+EXPECTED_REGION_ALARMS = {
+    key: EXPECTED_ALARMS[key]
+    for key, type in EXPECTED_REGION_RESOURCES.items()
+    if type == "AWS::CloudWatch::Alarm"
+}
+
+
+def in_home_region(resource):
+    """A resource of the home skill's role as the region skill's: a home table by its ARN in
+    HomeRegion, the home region's thing shadows; its own log group as it is."""
+    match = re.fullmatch(r"(\w+)\.Arn", resource)
+    if match and match[1] in HOME_TABLES:
+        return home_table_arn(match[1])
+    return HOME_THING_SHADOWS if resource == THING_SHADOWS else resource
+
+
+# Exactly the home skill's actions, each on the home stack's table (or things) in HomeRegion.
+EXPECTED_REGION_PERMISSIONS = {
+    "SkillFunction": {
+        (action, in_home_region(resource))
+        for action, resource in EXPECTED_PERMISSIONS["SkillFunction"]
+    },
+}
+
+# The region skill's environment: the home skill's with the home stack's table names, its
+# region in HOME_REGION, and no user pool of its own.
+EXPECTED_REGION_FUNCTIONS = {
+    "SkillFunction": {
+        **EXPECTED_FUNCTIONS["SkillFunction"],
+        "Environment": {
+            **resolve(
+                EXPECTED_FUNCTIONS["SkillFunction"]["Environment"], {"CreatesUserPool": False}
+            ),
+            **{variable: {"Ref": p} for variable, p in HOME_TABLE_VARIABLES.items()},
+            "HOME_REGION": {"Ref": "HomeRegion"},
+        },
+    },
+}
+
+# What the Alexa developer console needs of a region stack: its skill's ARN, alone.
+EXPECTED_REGION_OUTPUTS = {"SkillFunctionArn": {"Fn::GetAtt": ["SkillFunction", "Arn"]}}
 
 
 def as_list(value):
@@ -922,8 +1175,10 @@ def role_permissions(role):
     return allowed, problems
 
 
-def check_invokers(resources):
-    """Each invoke permission is the one expected of its function, and nothing more."""
+def check_invokers(resources, invokers=None):
+    """Each invoke permission is the one expected of its function (`invokers`, by default
+    EXPECTED_INVOKERS), and nothing more."""
+    invokers = EXPECTED_INVOKERS if invokers is None else invokers
     problems, invoked = [], []
     for key, r in resources.items():
         if r["Type"] != "AWS::Lambda::Permission":
@@ -931,18 +1186,18 @@ def check_invokers(resources):
         props = normal(r["Properties"])
         function = name(props.get("FunctionName")).removesuffix(".Arn")
         invoked.append(function)
-        if function not in EXPECTED_INVOKERS:
+        if function not in invokers:
             problems.append(f"{key}: an invoke permission on {function}, which takes none")
             continue
         if props.get("Action") != "lambda:InvokeFunction":
             problems.append(f"{key}: action is not lambda:InvokeFunction")
-        expected = normal(EXPECTED_INVOKERS[function])
+        expected = normal(invokers[function])
         for prop in sorted(expected.keys() | (props.keys() - {"Action", "FunctionName"})):
             if props.get(prop) != expected.get(prop):
                 problems.append(
                     f"{key}: {prop} is {props.get(prop)!r}, not {expected.get(prop)!r}"
                 )
-    for function in EXPECTED_INVOKERS:
+    for function in invokers:
         if invoked.count(function) != 1:
             problems.append(f"expected one invoke permission on {function}: {sorted(invoked)}")
     return problems
@@ -1002,7 +1257,8 @@ def check_indexes(resources, allowed):
 
 
 def check_parameters(template, allowed):
-    """Parameters that end up in an IAM resource cannot add wildcards; secrets are not echoed."""
+    """Parameters that end up in an IAM resource cannot add wildcards (their pattern, or their
+    allowed values, refuse them); secrets are not echoed."""
     problems = []
     parameters = template.get("Parameters", {})
     for _, resource in sorted(allowed):
@@ -1010,8 +1266,15 @@ def check_parameters(template, allowed):
             if variable not in parameters:
                 continue
             pattern = parameters[variable].get("AllowedPattern")
-            # CloudFormation matches the whole value against the pattern.
-            if pattern is None or any(re.fullmatch(pattern, v) for v in ("*", "?", "a*", "a?")):
+            values = parameters[variable].get("AllowedValues")
+            if values is not None:
+                wild = any("*" in str(v) or "?" in str(v) for v in values)
+            else:
+                # CloudFormation matches the whole value against the pattern.
+                wild = pattern is None or any(
+                    re.fullmatch(pattern, v) for v in ("*", "?", "a*", "a?")
+                )
+            if wild:
                 problems.append(f"{variable} is in {resource}, but may hold * or ?")
     for key, parameter in parameters.items():
         if "Secret" in key and not parameter.get("NoEcho"):
@@ -1202,14 +1465,16 @@ def references(value):
     return found
 
 
-def check_functions(resources, binaries=None):
-    """Each function is reviewed: built from its binary (one of `binaries`, when given), with
-    its timeout, exactly its environment, and its logs in its own log group."""
+def check_functions(resources, binaries=None, reviewed=None):
+    """Each function is reviewed (`reviewed`, by default EXPECTED_FUNCTIONS): built from its
+    binary (one of `binaries`, when given), with its timeout, exactly its environment, and its
+    logs in its own log group."""
+    reviewed = EXPECTED_FUNCTIONS if reviewed is None else reviewed
     problems = []
     functions = of_type(resources, "AWS::Lambda::Function")
-    for key in sorted(functions.keys() - EXPECTED_FUNCTIONS.keys()):
+    for key in sorted(functions.keys() - reviewed.keys()):
         problems.append(f"{key}: a function not reviewed")
-    for key, expected in EXPECTED_FUNCTIONS.items():
+    for key, expected in reviewed.items():
         if key not in functions:
             problems.append(f"{key}: no such function")
             continue
@@ -1369,9 +1634,11 @@ def branches(value):
     return [value]
 
 
-def check_alarms(template):
-    """Every alarm is one reviewed: exactly its metric, statistic and threshold, a description
-    in one sentence, actions to AlarmTopicArn when it is given, missing data not breaching."""
+def check_alarms(template, reviewed=None):
+    """Every alarm is one reviewed (`reviewed`, by default EXPECTED_ALARMS): exactly its metric,
+    statistic and threshold, a description in one sentence, actions to AlarmTopicArn when it is
+    given, missing data not breaching."""
+    reviewed = EXPECTED_ALARMS if reviewed is None else reviewed
     problems = []
     resources = template["Resources"]
     parameters = template.get("Parameters", {})
@@ -1380,12 +1647,12 @@ def check_alarms(template):
     if normal(template.get("Conditions", {}).get("HasAlarmTopic")) != normal(HAS_ALARM_TOPIC):
         problems.append(f"the condition HasAlarmTopic is not {HAS_ALARM_TOPIC}")
     alarms = of_type(resources, "AWS::CloudWatch::Alarm")
-    for key in sorted(alarms.keys() - EXPECTED_ALARMS.keys()):
+    for key in sorted(alarms.keys() - reviewed.keys()):
         problems.append(f"{key}: an alarm not reviewed")
-    for key in EXPECTED_ALARMS:
+    for key in reviewed:
         if key not in alarms:
             problems.append(f"no alarm {key}")
-    for key in sorted(alarms.keys() & EXPECTED_ALARMS.keys()):
+    for key in sorted(alarms.keys() & reviewed.keys()):
         props = dict(alarms[key]["Properties"])
         description = props.pop("AlarmDescription", "")
         sentences = re.findall(r"[.!?](?:\s|$)", description)
@@ -1398,7 +1665,7 @@ def check_alarms(template):
                 problems.append(f"{key}: {actions} are not AlarmTopicArn through HasAlarmTopic")
         if props.pop("TreatMissingData", None) != "notBreaching":
             problems.append(f"{key}: TreatMissingData is not notBreaching")
-        problems += differences(key, props, EXPECTED_ALARMS[key])
+        problems += differences(key, props, reviewed[key])
         watched = [props] + [
             m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m
         ]
@@ -1593,30 +1860,18 @@ def check_operations(template):
         + check_dashboard(template)
         + check_outputs(template)
         + check_defaults(template)
+        + check_bounds(template)
+        + check_event_region(template)
     )
 
 
-def check_security(template):
-    """The security review (docs/security.md), on a translated template: a list of what does not hold."""
-    resources = template["Resources"]
-    problems = (
-        check_invokers(resources)
-        + check_rules(resources)
-        + check_environment(resources)
-        + check_bridge_failures(resources)
-    )
-    skill_id = template.get("Parameters", {}).get("SkillId", {})
-    if "Default" in skill_id or "AllowedPattern" not in skill_id:
-        problems.append("SkillId must be required and a skill id (no Default, an AllowedPattern)")
-    other_ways_in = [
-        key
-        for key, r in resources.items()
-        if r["Type"].startswith("AWS::ApiGateway") or r["Type"] == "AWS::Lambda::Url"
-    ]
-    if other_ways_in:
-        problems.append(f"other ways to invoke a function: {other_ways_in}")
+def check_roles(resources, permissions):
+    """Each function (or rule) of `permissions` runs as a role of its own, which allows exactly
+    its (action, resource) pairs, and only its service may assume; no other role. Returns the
+    problems, every pair allowed, and the pairs by function."""
+    problems = []
     roles, every_allowed, allowed_by_function = {}, set(), {}
-    for function, expected in EXPECTED_PERMISSIONS.items():
+    for function, expected in permissions.items():
         if function not in resources:
             problems.append(f"{function}: no such resource")
             continue
@@ -1645,6 +1900,32 @@ def check_security(template):
     ]
     if unreviewed:
         problems.append(f"roles not reviewed: {unreviewed}")
+    return problems, every_allowed, allowed_by_function
+
+
+def check_security(template):
+    """The security review (docs/security.md), on a translated template: a list of what does not hold."""
+    resources = template["Resources"]
+    problems = (
+        check_invokers(resources)
+        + check_rules(resources)
+        + check_environment(resources)
+        + check_bridge_failures(resources)
+    )
+    skill_id = template.get("Parameters", {}).get("SkillId", {})
+    if "Default" in skill_id or "AllowedPattern" not in skill_id:
+        problems.append("SkillId must be required and a skill id (no Default, an AllowedPattern)")
+    other_ways_in = [
+        key
+        for key, r in resources.items()
+        if r["Type"].startswith("AWS::ApiGateway") or r["Type"] == "AWS::Lambda::Url"
+    ]
+    if other_ways_in:
+        problems.append(f"other ways to invoke a function: {other_ways_in}")
+    role_problems, every_allowed, allowed_by_function = check_roles(
+        resources, EXPECTED_PERMISSIONS
+    )
+    problems += role_problems
     problems += check_exclusive(allowed_by_function)
     problems += check_indexes(resources, every_allowed)
     problems += check_parameters(template, every_allowed)
@@ -1653,14 +1934,151 @@ def check_security(template):
     return problems
 
 
+def check_event_region(template):
+    """ALEXA_EVENT_REGION is the stack's region's Alexa region, from the mapping by AWS::Region,
+    in every function that has it (the skill must): a grant records the region of the stack
+    that received the AcceptGrant, and its events go to that region's gateway. Not a
+    parameter: a value that could differ from the stack's region would send a customer's events
+    to a gateway that does not know them."""
+    problems = []
+    expected = {region: {"EventRegion": alexa} for region, alexa in ALEXA_REGIONS.items()}
+    mapping = template.get("Mappings", {}).get("AlexaRegions")
+    if mapping != expected:
+        problems.append(
+            f"Mappings AlexaRegions is {mapping!r}, not each Alexa region's own {expected!r}"
+        )
+    for key, r in of_type(template["Resources"], "AWS::Lambda::Function").items():
+        variables = r["Properties"].get("Environment", {}).get("Variables", {})
+        if "ALEXA_EVENT_REGION" not in variables:
+            if key == "SkillFunction":
+                problems.append("SkillFunction lacks ALEXA_EVENT_REGION: AcceptGrant records it")
+            continue
+        value = variables["ALEXA_EVENT_REGION"]
+        if normal(value) != normal(EVENT_REGION):
+            problems.append(
+                f"{key}: ALEXA_EVENT_REGION is {value!r}, not the stack's region's"
+                f" {EVENT_REGION!r}: a grant must record the region of the stack that received it"
+            )
+    return problems
+
+
+def check_bounds(template):
+    """The parameters that size the work keep their bounds (EXPECTED_BOUNDS)."""
+    parameters = template.get("Parameters", {})
+    problems = []
+    for key, bounds in EXPECTED_BOUNDS.items():
+        parameter = parameters.get(key, {})
+        actual = tuple(number(parameter.get(b)) for b in ("MinValue", "MaxValue"))
+        if parameter.get("Type") != "Number" or actual != bounds:
+            problems.append(
+                f"parameter {key}: {parameter.get('Type')} from {actual[0]} to {actual[1]},"
+                f" not a Number from {bounds[0]} to {bounds[1]}"
+            )
+    return problems
+
+
+def check_region_resources(resources):
+    """A region stack holds EXPECTED_REGION_RESOURCES and nothing else, each problem said by
+    what it would break."""
+    problems = []
+    for key, r in resources.items():
+        type = r["Type"]
+        if EXPECTED_REGION_RESOURCES.get(key) == type:
+            continue
+        props = r.get("Properties", {})
+        if type == "AWS::Lambda::EventSourceMapping":
+            problems.append(
+                f"region stack: {key} feeds {name(props.get('FunctionName'))} from"
+                f" {name(props.get('EventSourceArn'))}: a region stack consumes no stream or"
+                " queue (the home stack sends every event, once)"
+            )
+        elif type == "AWS::DynamoDB::Table":
+            problems.append(
+                f"region stack: {key} is a table of its own: a region stack works on the home"
+                " stack's tables"
+            )
+        elif type == "AWS::Lambda::Function":
+            problems.append(f"region stack: {key} is a function beside the skill")
+        elif type == "AWS::SQS::Queue":
+            problems.append(f"region stack: {key} is a queue: a region stack has none")
+        else:
+            problems.append(
+                f"region stack: {key} ({type}) is not the skill's: a region stack holds"
+                f" {', '.join(EXPECTED_REGION_RESOURCES)} alone"
+            )
+    for key, type in EXPECTED_REGION_RESOURCES.items():
+        if resources.get(key, {}).get("Type") != type:
+            problems.append(f"region stack: no {type} {key}")
+    return problems
+
+
+def check_home_region(resources):
+    """A region stack's skill is told where the home stack is: HOME_REGION (its DynamoDB and
+    IoT clients use it) and the home stack's table names."""
+    variables = (
+        resources.get("SkillFunction", {}).get("Properties", {}).get("Environment", {})
+    ).get("Variables", {})
+    problems = []
+    if normal(variables.get("HOME_REGION")) != {"Ref": "HomeRegion"}:
+        problems.append(
+            "SkillFunction lacks HOME_REGION (HomeRegion), it has"
+            f" {variables.get('HOME_REGION')!r}: a region stack's tables and things are in the"
+            " home region"
+        )
+    for variable, parameter in HOME_TABLE_VARIABLES.items():
+        if normal(variables.get(variable)) != {"Ref": parameter}:
+            problems.append(
+                f"SkillFunction: {variable} is {variables.get(variable)!r}, not the home"
+                f" stack's table ({parameter})"
+            )
+    return problems
+
+
+def check_region_outputs(template):
+    """A region stack outputs its skill's ARN, for the Alexa developer console, alone."""
+    outputs = template.get("Outputs", {})
+    problems = [
+        f"region stack: output {key}: a region stack outputs {', '.join(EXPECTED_REGION_OUTPUTS)}"
+        " alone"
+        for key in sorted(outputs.keys() - EXPECTED_REGION_OUTPUTS.keys())
+    ]
+    for key, value in EXPECTED_REGION_OUTPUTS.items():
+        if normal(outputs.get(key, {}).get("Value")) != normal(value):
+            problems.append(f"region stack: output {key} is not {value}")
+    return problems
+
+
+def check_region(template):
+    """A translated template as a region stack (for_role(…, "region")): the skill alone, on
+    the home stack's tables and things in HomeRegion, with exactly the home skill's actions on
+    exactly those; each problem once."""
+    resources = template["Resources"]
+    role_problems, every_allowed, _ = check_roles(resources, EXPECTED_REGION_PERMISSIONS)
+    problems = (
+        check_region_resources(resources)
+        + role_problems
+        + check_parameters(template, every_allowed)
+        + check_invokers(resources, {"SkillFunction": EXPECTED_INVOKERS["SkillFunction"]})
+        + check_functions(resources, reviewed=EXPECTED_REGION_FUNCTIONS)
+        + check_environment(resources)
+        + check_home_region(resources)
+        + check_event_region(template)
+        + check_alarms(template, EXPECTED_REGION_ALARMS)
+        + check_region_outputs(template)
+        + check_parameter_rules(template)
+    )
+    return list(dict.fromkeys(f"(region) {p}" for p in problems))
+
+
 def check(template):
     """Every problem of a translated template, each once."""
     return list(dict.fromkeys(check_security(template) + check_operations(template)))
 
 
 def self_test(template):
-    """The checks must catch what they are for: the breakages below that they no longer catch,
-    each by the problem it is for (a problem that names what the breakage names)."""
+    """The checks must catch what they are for: the breakages below of a translated template
+    that they no longer catch in a stack of its role, each by the problem it is for (a problem
+    that names what the breakage names)."""
 
     def broader(resources, function, action, resource):
         role = resources[role_of(resources[function])]
@@ -1751,6 +2169,36 @@ def self_test(template):
 
     def http_userinfo(template):
         template["Parameters"]["UserinfoUrl"]["AllowedPattern"] = "\\S*"
+
+    def free_event_region(template):
+        template["Parameters"]["AlexaEventRegion"] = {
+            "Type": "String",
+            "AllowedValues": sorted(ALEXA_REGIONS.values()),
+        }
+        variables = template["Resources"]["SkillFunction"]["Properties"]["Environment"]
+        variables["Variables"]["ALEXA_EVENT_REGION"] = {"Ref": "AlexaEventRegion"}
+
+    def mapped(region, alexa):
+        def breaking(template):
+            template["Mappings"]["AlexaRegions"][region]["EventRegion"] = alexa
+
+        return breaking
+
+    def in_own_region(service):
+        """The region skill's statements on `service` in the stack's region, not HomeRegion."""
+
+        def breaking(resources):
+            role = resources["SkillFunctionRole"]
+            for statement in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+                text = json.dumps(statement)
+                if f":{service}:" in text:
+                    statement.clear()
+                    statement.update(json.loads(text.replace("${HomeRegion}", "${AWS::Region}")))
+
+        return breaking
+
+    def pool_in_every_stack(template):
+        template["Conditions"]["CreatesUserPool"] = CREATES_USER_POOL
 
     # What breaks the template → a fragment of the problem that must catch it.
     breakages = {
@@ -1932,13 +2380,405 @@ def self_test(template):
             "UserinfoUrl may be an http:// URL",
         ),
     }
+    # Issue #26: the reconciliation's segments, the stream's parallelization, the event region.
+    breakages.update(
+        {
+            "the reconcile function reading a view item alone": (
+                lambda r: broader(
+                    r, "ReconcileFunction", "dynamodb:GetItem", table("AlexaViewTable")
+                ),
+                "ReconcileFunction may dynamodb:GetItem on AlexaViewTable.Arn (through",
+            ),
+            "the reconcile function deleting view items one by one": (
+                lambda r: broader(
+                    r, "ReconcileFunction", "dynamodb:DeleteItem", table("AlexaViewTable")
+                ),
+                "ReconcileFunction may dynamodb:DeleteItem on AlexaViewTable.Arn",
+            ),
+            "a reconcile worker cut at 300 s": (
+                setting("ReconcileFunction", "Timeout", 300),
+                "ReconcileFunction: timeout 300, not 900",
+            ),
+            "the reconcile function without its segments": (
+                environment("ReconcileFunction", "RECONCILE_SEGMENTS"),
+                "ReconcileFunction's environment: RECONCILE_SEGMENTS",
+            ),
+            "segments without a bound": (
+                whole(lambda t: t["Parameters"]["ReconcileSegments"].pop("MaxValue")),
+                "parameter ReconcileSegments: Number from 1.0 to None",
+            ),
+            "a stream mapping's parallelization fixed": (
+                setting("StreamFunctionDeviceChanges", "ParallelizationFactor", 10),
+                "StreamFunctionDeviceChanges: ParallelizationFactor is 10.0",
+            ),
+            "ALEXA_EVENT_REGION as a free value": (
+                whole(free_event_region),
+                "SkillFunction: ALEXA_EVENT_REGION is {'Ref': 'AlexaEventRegion'}, not the stack's",
+            ),
+            "an Alexa region mapped to another's gateway": (
+                whole(mapped("eu-west-1", "NA")),
+                "Mappings AlexaRegions is",
+            ),
+            "a stack deployable in any AWS region": (
+                whole(lambda t: t["Rules"].pop("AlexaRegionsOnly")),
+                "no rule AlexaRegionsOnly",
+            ),
+            "HOME_REGION in a home stack": (
+                environment("SkillFunction", "HOME_REGION", {"Ref": "HomeRegion"}),
+                "SkillFunction's environment: HOME_REGION",
+            ),
+        }
+    )
+    # A region stack (Role=region), as for_role makes it of the broken translated template.
+    region_breakages = {
+        "a region stack consuming the devices stream": (
+            lambda r: r["StreamFunctionDeviceChanges"].pop("Condition"),
+            "region stack: StreamFunctionDeviceChanges feeds StreamFunction from"
+            " DevicesTable.StreamArn",
+        ),
+        "a region stack with a table of its own": (
+            lambda r: r["GrantsTable"].pop("Condition"),
+            "region stack: GrantsTable is a table of its own",
+        ),
+        "a region stack with the reconcile function": (
+            lambda r: r["ReconcileFunction"].pop("Condition"),
+            "region stack: ReconcileFunction is a function beside the skill",
+        ),
+        "a region stack with a dead-letter queue": (
+            lambda r: r["DeviceChangesDeadLetterQueue"].pop("Condition"),
+            "region stack: DeviceChangesDeadLetterQueue is a queue",
+        ),
+        "a region stack without the skill's throttles alarm": (
+            lambda r: r["SkillThrottlesAlarm"].update(Condition="IsHome"),
+            "no alarm SkillThrottlesAlarm",
+        ),
+        "a region skill allowed on *": (
+            lambda r: broader(r, "SkillFunction", "dynamodb:GetItem", "*"),
+            "SkillFunction may dynamodb:GetItem on *, which it does not need",
+        ),
+        "a region skill allowed on every home table": (
+            lambda r: broader(
+                r,
+                "SkillFunction",
+                "dynamodb:GetItem",
+                {"Fn::Sub": home_table_arn("DevicesTable").replace("${HomeDevicesTable}", "*")},
+            ),
+            "SkillFunction may dynamodb:GetItem on arn:${AWS::Partition}:dynamodb:${HomeRegion}"
+            ":${AWS::AccountId}:table/*",
+        ),
+        "a region skill on tables of its own region": (
+            in_own_region("dynamodb"),
+            "SkillFunction may dynamodb:Query on arn:${AWS::Partition}:dynamodb:${AWS::Region}:",
+        ),
+        "a region skill on things of its own region": (
+            in_own_region("iot"),
+            "SkillFunction may iot:UpdateThingShadow on arn:${AWS::Partition}:iot:${AWS::Region}:",
+        ),
+        "a home table's name that may hold a wildcard": (
+            whole(lambda t: t["Parameters"]["HomeGrantsTable"].update(AllowedPattern=".*")),
+            "HomeGrantsTable is in",
+        ),
+        "a region skill without HOME_REGION": (
+            environment("SkillFunction", "HOME_REGION"),
+            "SkillFunction lacks HOME_REGION",
+        ),
+        "a region skill on a table of its own name": (
+            environment("SkillFunction", "GRANTS_TABLE", {"Ref": "GrantsTable"}),
+            "SkillFunction: GRANTS_TABLE is {'Ref': 'GrantsTable'}, not the home stack's table",
+        ),
+        "ALEXA_EVENT_REGION as a free value in a region stack": (
+            whole(free_event_region),
+            "SkillFunction: ALEXA_EVENT_REGION is {'Ref': 'AlexaEventRegion'}, not the stack's",
+        ),
+        "a user pool of a region stack's own": (
+            whole(pool_in_every_stack),
+            "region stack: UserPool (AWS::Cognito::UserPool) is not the skill's",
+        ),
+        "a region output beyond the skill's ARN": (
+            whole(lambda t: t["Outputs"]["GrantsTableName"].pop("Condition")),
+            "region stack: output GrantsTableName",
+        ),
+        "a region stack deployable without the home tables": (
+            whole(lambda t: t["Rules"]["RegionNeedsTheHomeStack"]["Assertions"].pop(3)),
+            "rule RegionNeedsTheHomeStack: does not assert",
+        ),
+        "a region stack deployable in the home region": (
+            whole(lambda t: t["Rules"]["RegionNeedsTheHomeStack"]["Assertions"].pop(1)),
+            "rule RegionNeedsTheHomeStack: does not assert {'Fn::Not': [{'Fn::Equals':"
+            " [{'Ref': 'HomeRegion'}, {'Ref': 'AWS::Region'}]}]}",
+        ),
+    }
     missed = []
-    for what, (breaking, expected) in breakages.items():
-        broken = copy.deepcopy(template)
-        breaking(broken if getattr(breaking, "whole", False) else broken["Resources"])
-        if not any(expected in problem for problem in check(broken)):
-            missed.append(what)
+    for role, cases, checking in (
+        ("home", breakages, check),
+        ("region", region_breakages, check_region),
+    ):
+        for what, (breaking, expected) in cases.items():
+            broken = copy.deepcopy(template)
+            breaking(broken if getattr(breaking, "whole", False) else broken["Resources"])
+            if not any(expected in problem for problem in checking(for_role(broken, role))):
+                missed.append(f"{what} ({role})")
     return missed
+
+
+# `make deploy-regions` (scripts/deploy-regions.sh), run with --dry-run on parameter files made
+# here from the template: the commands it prints must build once, deploy the home stack first
+# and then a region stack in each other region in order, each with its parameters (the home
+# stack's outputs for Role=region, the ones a region stack's resources use carried over, an SNS
+# topic only where given for that region), and print no secret.
+DEPLOY_SCRIPT = os.path.join("scripts", "deploy-regions.sh")
+MASK = "****"
+# The stack parameters the script takes from the home stack, never from the file.
+FROM_HOME = {"Role", "HomeRegion", *HOME_TABLES.values()}
+HOME_OUTPUT_PARAMETERS = {
+    "HomeDevicesTable": "DevicesTableName",
+    "HomeTokensTable": "TokensTableName",
+    "HomeGrantsTable": "GrantsTableName",
+    "HomeAlexaViewTable": "AlexaViewTableName",
+}
+# Where the Alexa developer console takes each region's endpoint.
+CONSOLE_FIELDS = {
+    "us-east-1": "North America",
+    "eu-west-1": "Europe and India",
+    "us-west-2": "Far East",
+}
+
+
+def dry_run_output_value(stack, output):
+    """The placeholder the dry run gives for a home stack's output."""
+    return f"DRYRUN-{stack}-{output}"
+
+
+def deploy_cases(template, region):
+    """Parameter files for the dry run, each with what its commands must be: (file lines,
+    stack name, [(AWS region, {parameter: value}) in deployment order], secret values)."""
+    parameters = template["Parameters"]
+    secrets = {key for key, p in parameters.items() if p.get("NoEcho")}
+    shown = lambda key, value: MASK if key in secrets else value  # noqa: E731
+    # What a region stack's resources use, beside what comes from the home stack; a topic is
+    # its region's own (never carried over).
+    shared = (references(list(region["Resources"].values())) & parameters.keys()) - FROM_HOME
+    shared.discard("AlarmTopicArn")
+
+    # Every parameter given (one value with a space), an SNS topic for one region stack and a
+    # log level for the other.
+    given = {
+        key: f"SECRET-{key}" if key in secrets else f"value-of-{key}"
+        for key in parameters
+        if key not in FROM_HOME
+    }
+    given.update(CreateUserPool="false", TokenRequiredScopes="scope-a scope-b")
+    lines = [f"{key}={value}" for key, value in given.items()]
+    lines += ["AlarmTopicArn@eu-west-1=topic-eu", "LogLevel@us-west-2=DEBUG"]
+    stack = "alexa-smart-home"
+    from_home = {"Role": "region", "HomeRegion": "us-east-1"} | {
+        p: dry_run_output_value(stack, o) for p, o in HOME_OUTPUT_PARAMETERS.items()
+    }
+    carried = {key: shown(key, value) for key, value in given.items() if key in shared}
+    everything = [
+        (
+            lines,
+            stack,
+            [
+                ("us-east-1", {k: shown(k, v) for k, v in given.items()} | {"Role": "home"}),
+                ("eu-west-1", carried | {"AlarmTopicArn": "topic-eu"} | from_home),
+                ("us-west-2", carried | {"LogLevel": "DEBUG"} | from_home),
+            ],
+            [value for key, value in given.items() if key in secrets],
+        )
+    ]
+    # The home stack's user pool, another home region, another order: the region stacks verify
+    # the pool's tokens.
+    pool_given = {
+        "SkillId": "value-of-SkillId",
+        "LwaClientId": "value-of-LwaClientId",
+        "LwaClientSecret": "SECRET-LwaClientSecret",
+        "CreateUserPool": "true",
+        "AlexaVendorId": "VENDOR",
+        "AccountLinking": "table",
+    }
+    lines = ["STACK_NAME=acme", "HOME_REGION=eu-west-1", "REGIONS=us-west-2 us-east-1"]
+    lines += [f"{key}={value}" for key, value in pool_given.items()]
+    stack = "acme"
+    from_home = {"Role": "region", "HomeRegion": "eu-west-1"} | {
+        p: dry_run_output_value(stack, o) for p, o in HOME_OUTPUT_PARAMETERS.items()
+    }
+    pool = {
+        "AccountLinking": "jwt",
+        "TokenIssuer": "https://cognito-idp.eu-west-1.amazonaws.com/"
+        + dry_run_output_value(stack, "UserPoolId"),
+        "TokenAudience": dry_run_output_value(stack, "AccountLinkingClientId"),
+        "TokenRequiredScopes": "alexa-smart-home/devices",
+        "JwksUrl": "",
+    }
+    carried = {key: shown(key, value) for key, value in pool_given.items() if key in shared}
+    everything.append(
+        (
+            lines,
+            stack,
+            [
+                ("eu-west-1", {k: shown(k, v) for k, v in pool_given.items()} | {"Role": "home"}),
+                ("us-west-2", carried | from_home | pool),
+                ("us-east-1", carried | from_home | pool),
+            ],
+            ["SECRET-LwaClientSecret"],
+        )
+    )
+    return everything
+
+
+def sam_value(value):
+    """A --parameter-overrides value as `sam deploy` reads it (wrapping quotes taken off)."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        value = value[1:-1]
+    return value.replace("\\ ", " ").replace('\\"', '"').replace("\\'", "'")
+
+
+def check_deploy_output(output, stack, stacks, secrets):
+    """The dry run's `output` against the stacks expected (see deploy_cases)."""
+    problems = []
+    commands = []
+    for line in output.splitlines():
+        if line.startswith("+ "):
+            try:
+                commands.append(shlex.split(line[2:]))
+            except ValueError as e:
+                problems.append(f"deploy-regions: cannot read the command {line!r}: {e}")
+    builds = [i for i, c in enumerate(commands) if c[:2] == ["sam", "build"]]
+    deploys = [(i, c) for i, c in enumerate(commands) if c[:2] == ["sam", "deploy"]]
+    if len(builds) != 1 or (deploys and builds[0] > deploys[0][0]):
+        problems.append(
+            f"deploy-regions: sam build runs {len(builds)} times, not once before the first deploy"
+        )
+    deployed = []
+    for _, command in deploys:
+
+        def option(flag, command=command):
+            return command[command.index(flag) + 1] if flag in command[:-1] else None
+
+        region = option("--region")
+        deployed.append(region)
+        if option("--stack-name") != stack:
+            problems.append(
+                f"deploy-regions: the stack in {region} is {option('--stack-name')}, not {stack}"
+            )
+        if option("--capabilities") != "CAPABILITY_IAM":
+            problems.append(f"deploy-regions: the stack in {region} without CAPABILITY_IAM")
+        flag = "--parameter-overrides"
+        given = command[command.index(flag) + 1 :] if flag in command else []
+        actual = {arg.split("=", 1)[0]: sam_value(arg.partition("=")[2]) for arg in given}
+        expected = dict(stacks).get(region)
+        if expected is None:
+            continue
+        role = expected.get("Role")
+        for key in sorted(expected.keys() - actual.keys()):
+            problems.append(f"deploy-regions: the {role} stack in {region} lacks {key}")
+        for key in sorted(actual.keys() - expected.keys()):
+            problems.append(
+                f"deploy-regions: the {role} stack in {region} gets {key}, which it should not"
+            )
+        for key in sorted(actual.keys() & expected.keys()):
+            if actual[key] != expected[key]:
+                problems.append(
+                    f"deploy-regions: the {role} stack in {region} gets {key}={actual[key]!r},"
+                    f" not {expected[key]!r}"
+                )
+    order = [region for region, _ in stacks]
+    if deployed != order:
+        problems.append(
+            f"deploy-regions: stacks deployed in {deployed}, not {order} (the home stack first)"
+        )
+    for secret in secrets:
+        if secret in output:
+            problems.append(f"deploy-regions: the dry run prints the secret value {secret}")
+    home = order[0]
+    fields = {"Default endpoint": home} | {CONSOLE_FIELDS[r]: r for r in order}
+    for field, region in fields.items():
+        if not re.search(rf"^\s*{field}:\s+arn:aws:lambda:{region}:\S+$", output, re.M):
+            problems.append(
+                f"deploy-regions: does not print the {region} stack's skill ARN as the Alexa"
+                f" console's {field}"
+            )
+    return problems
+
+
+def swapped(text, a, b):
+    """`text` with the lines `a` and `b` in each other's place."""
+    lines = text.splitlines()
+    i, j = lines.index(a), lines.index(b)
+    lines[i], lines[j] = b, a
+    return "\n".join(lines)
+
+
+def run_deploy_script(root, lines):
+    """The dry run's output (stdout and stderr) on a parameter file of `lines`, or None and why."""
+    env = {k: v for k, v in os.environ.items() if k not in ("STACK_NAME", "HOME_REGION", "REGIONS")}
+    with tempfile.NamedTemporaryFile("w", suffix=".env") as parameters:
+        parameters.write("\n".join(lines) + "\n")
+        parameters.flush()
+        result = subprocess.run(
+            ["bash", DEPLOY_SCRIPT, "--dry-run", parameters.name],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    if result.returncode != 0:
+        return None, f"exit {result.returncode}: {result.stdout.strip()[-500:]}"
+    return result.stdout, None
+
+
+def check_deploy_script(root, template, region):
+    """`scripts/deploy-regions.sh --dry-run` on each case of deploy_cases, and a self-test of
+    check_deploy_output on breakages of the first case's output."""
+    problems, first = [], None
+    for lines, stack, stacks, secrets in deploy_cases(template, region):
+        output, failure = run_deploy_script(root, lines)
+        if failure:
+            problems.append(f"deploy-regions --dry-run failed ({failure})")
+            continue
+        problems += check_deploy_output(output, stack, stacks, secrets)
+        first = first or (output, stack, stacks, secrets)
+    if first is None:
+        return problems
+    output, stack, stacks, secrets = first
+    deploy_lines = [line for line in output.splitlines() if line.startswith("+ sam deploy")]
+    home_line, region_line = deploy_lines[0], deploy_lines[1]
+    breakages = {
+        "a region stack without the home tables": (
+            output.replace(region_line, re.sub(r" HomeDevicesTable=\S+", "", region_line)),
+            "the region stack in eu-west-1 lacks HomeDevicesTable",
+        ),
+        "a region stack deployed as a home stack": (
+            output.replace(region_line, region_line.replace("Role=region", "Role=home")),
+            "the region stack in eu-west-1 gets Role='home', not 'region'",
+        ),
+        "a home parameter carried to a region stack": (
+            output.replace(region_line, region_line + " ReconcileSegments=4"),
+            "the region stack in eu-west-1 gets ReconcileSegments, which it should not",
+        ),
+        "a region stack deployed before the home stack": (
+            swapped(output, home_line, region_line),
+            "stacks deployed in ['eu-west-1', 'us-east-1', 'us-west-2']",
+        ),
+        "a secret in the dry run": (
+            output.replace(f"LwaClientSecret={MASK}", "LwaClientSecret=SECRET-LwaClientSecret", 1),
+            "prints the secret value SECRET-LwaClientSecret",
+        ),
+        "no Europe endpoint to paste": (
+            re.sub(r"^\s*Europe and India:.*$", "", output, flags=re.M),
+            "the eu-west-1 stack's skill ARN as the Alexa console's Europe and India",
+        ),
+    }
+    missed = [
+        what
+        for what, (broken, expected) in breakages.items()
+        if not any(expected in p for p in check_deploy_output(broken, stack, stacks, secrets))
+    ]
+    if missed:
+        problems.append(f"the deploy-regions checks no longer catch {', '.join(missed)}")
+    return problems
 
 
 class NoManagedPolicies:
@@ -1950,6 +2790,7 @@ class NoManagedPolicies:
 
 def main(path="template.yaml"):
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    root = os.path.dirname(os.path.abspath(path))
     with open(path) as f:
         template = yaml_parse(f.read())
     # `sam build` replaces local CodeUris with uploaded artifacts; so does this, with a placeholder.
@@ -1958,27 +2799,80 @@ def main(path="template.yaml"):
             props = resource.setdefault("Properties", {})
             if not str(props.get("CodeUri", "")).startswith("s3://"):
                 props["CodeUri"] = PLACEHOLDER_CODE
+    # One translation serves both roles: SAM passes conditions through, which for_role decides.
     translated = transform(template, {}, NoManagedPolicies())
-    with open(os.path.join(os.path.dirname(os.path.abspath(path)), "Cargo.toml"), "rb") as f:
+    home, region = for_role(translated, "home"), for_role(translated, "region")
+    with open(os.path.join(root, "Cargo.toml"), "rb") as f:
         binaries = {b["name"] for b in tomllib.load(f).get("bin", [])}
-    problems = check(translated) + check_functions(translated["Resources"], binaries)
+    problems = check(home) + check_functions(home["Resources"], binaries) + check_region(region)
+    problems += check_deploy_script(root, translated, region)
     problems = list(dict.fromkeys(problems))
     missed = self_test(translated)
     if missed:
         problems.append(f"the checks no longer catch {', '.join(missed)}")
     for problem in problems:
         print(f"review {path}: {problem}")
-    verdict = "invocation, IAM, triggers, account linking, metrics and alarms as reviewed"
+    verdict = (
+        "invocation, IAM, triggers, account linking, metrics and alarms as reviewed, for a home"
+        " and a region stack; deploy-regions' commands as reviewed"
+    )
     print(f"review {path}: {'FAILED' if problems else verdict}")
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as out:
-        json.dump(translated, out, indent=1)
     failed = bool(problems)
-    for target in (path, out.name):
-        result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "cfn-lint"), target])
-        print(f"cfn-lint {'(translated) ' if target == out.name else ''}{path}: exit {result.returncode}")
+    # cfn-lint: the template, and what each role deploys (translated, its role worked out).
+    cfn_lint = os.path.join(os.path.dirname(sys.executable), "cfn-lint")
+    targets = [(path, [], "")]
+    outs = []
+    for role, stack in (("home", home), ("region", region)):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as out:
+            json.dump(for_cfn_lint(stack), out, indent=1)
+        outs.append(out.name)
+        targets.append((out.name, [], f"(translated, Role={role}) "))
+    for target, options, label in targets:
+        result = subprocess.run([cfn_lint, *options, "--", target])
+        print(f"cfn-lint {label}{path}: exit {result.returncode}")
         failed |= result.returncode != 0
-    os.unlink(out.name)
+    for name_ in outs:
+        os.unlink(name_)
     return 1 if failed else 0
+
+
+def for_cfn_lint(stack):
+    """A stack of one role (for_role) as a template of its own: without the parameters and
+    conditions nothing refers to any more (cfn-lint warns of those)."""
+    stack = copy.deepcopy(stack)
+    while True:
+        used_conditions = conditions_used(
+            [stack.get("Resources"), stack.get("Outputs"), stack.get("Conditions")]
+        )
+        unused = set(stack.get("Conditions", {})) - used_conditions
+        if not unused:
+            break
+        for key in unused:
+            del stack["Conditions"][key]
+    parameters = stack.get("Parameters", {})
+    used = references(
+        [stack.get(k) for k in ("Resources", "Outputs", "Conditions", "Rules", "Mappings")]
+    )
+    stack["Parameters"] = {k: v for k, v in parameters.items() if k in used}
+    return stack
+
+
+def conditions_used(value):
+    """Every condition `value` names (a Condition key, a Condition function, an Fn::If)."""
+    if isinstance(value, list):
+        return {c for v in value for c in conditions_used(v)}
+    if not isinstance(value, dict):
+        return set()
+    found = set()
+    for key, v in value.items():
+        if key == "Condition" and isinstance(v, str):
+            found.add(v)
+        elif key == "Fn::If" and isinstance(v, list) and v and isinstance(v[0], str):
+            found.add(v[0])
+            found |= conditions_used(v[1:])
+        else:
+            found |= conditions_used(v)
+    return found
 
 
 if __name__ == "__main__":
