@@ -234,12 +234,11 @@ impl Gateway {
         }
     }
 
-    /// The gateways `config` names: each region's own unless replaced (local fakes).
-    pub fn from_config(http: impl Into<crate::http::Http>, config: &crate::config::Config) -> Self {
-        Self {
-            regional_overrides: config.regional_gateway_urls.clone(),
-            ..Self::new(http, config.event_gateway_url.clone())
-        }
+    /// The same gateway with the events of some regions' customers posted elsewhere (local
+    /// fakes of each regional gateway, `EVENT_GATEWAY_URL_NA` and the like).
+    pub fn with_regional_urls(mut self, urls: Vec<(GatewayRegion, String)>) -> Self {
+        self.regional_overrides = urls;
+        self
     }
 
     /// Where the events of `region`'s customers are posted.

@@ -50,7 +50,8 @@ impl<S: Store> Skill<S> {
             linking,
             lwa,
             clouds: DeviceClouds::from_config(config, None)?,
-            gateway: Gateway::from_config(http, config),
+            gateway: Gateway::new(http, config.event_gateway_url.clone())
+                .with_regional_urls(config.regional_gateway_urls.clone()),
             event_region: config.event_region,
             confirm_wait: config.confirm_wait,
             clock: Clock::system(),

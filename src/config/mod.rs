@@ -37,8 +37,8 @@ pub struct Config {
     /// `DYNAMODB_ENDPOINT`: a DynamoDB-compatible server to use instead of AWS (local runs
     /// and tests), e.g. `http://127.0.0.1:8000`. Unset in AWS.
     pub dynamodb_endpoint: Option<String>,
-    /// `AWS_REGION` (set by Lambda): the default event gateway region, and the region of a local
-    /// server (`us-east-1` when unset).
+    /// `AWS_REGION` (set by Lambda; `us-east-1` when unset): the region the function runs in,
+    /// which sets the default event gateway region and `HOME_REGION`.
     pub aws_region: String,
     /// `HOME_REGION`: the region of the tables and of the IoT things, which a region stack's
     /// skill reaches across regions (docs/deploying.md). Default: `AWS_REGION`.

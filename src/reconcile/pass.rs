@@ -60,8 +60,15 @@ pub async fn scheduled<S: Store>(
             }
             _ if joined => break,
             previous => {
+                // After the highest number any item holds: a pass item deleted by hand must not
+                // start a pass whose segments an earlier one already marked done.
+                let last = progress.iter().map(|s| s.pass);
                 let next = Pass {
-                    number: previous.as_ref().map_or(1, |p| p.number + 1),
+                    number: last
+                        .chain(previous.as_ref().map(|p| p.number))
+                        .max()
+                        .unwrap_or(0)
+                        + 1,
                     started_at: now,
                     segments: reconciler.segments(),
                     version: previous.as_ref().map_or(1, |p| p.version + 1),

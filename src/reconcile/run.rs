@@ -150,7 +150,8 @@ impl<S: Store> Reconciler<S> {
 
     pub fn from_config(store: S, config: &Config, http: crate::http::Http) -> Self {
         let lwa = Lwa::from_config(http.clone(), config);
-        let gateway = Gateway::from_config(http, config);
+        let gateway = Gateway::new(http, config.event_gateway_url.clone())
+            .with_regional_urls(config.regional_gateway_urls.clone());
         Self::new(store, lwa, gateway, RetryPolicy::default(), config)
     }
 

@@ -50,8 +50,8 @@ pub const PENDING_VERSION: &str = "pendingVersion";
 pub const PIN_ATTEMPTS: &str = "pinAttempts";
 /// Of a grant: since when a reconciliation of the customer is asked for.
 pub const RECONCILE_AFTER: &str = "reconcileAfter";
-/// The Alexa view table's partition of the reconciler's own markers (the scheduled run's
-/// cursor): not a customer, since customer ids are the device cloud's user ids.
+/// The Alexa view table's partition of the reconciler's own items (the scheduled pass and its
+/// segments' progress): not a customer, since customer ids are the device cloud's user ids.
 pub const MARKERS_PARTITION: &str = "#reconciler";
 /// The scheduled reconciliation's pass item, and its segments' items, in that partition.
 const PASS_ITEM: &str = "pass";
@@ -69,7 +69,7 @@ pub const EXPIRED_TOKEN_GRACE_SECS: i64 = 30 * 24 * 3600;
 type Item = HashMap<String, AttributeValue>;
 
 /// Builds the DynamoDB client once, at cold start. Against a local server (an endpoint is
-/// configured) region and credentials are fixed, so nothing is looked up on the network.
+/// configured) credentials are fixed, so nothing is looked up on the network.
 /// DynamoDB answers within milliseconds in its region; a connection that takes longer is
 /// retried rather than waited for.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);

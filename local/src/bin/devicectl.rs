@@ -26,7 +26,7 @@ use alexa_smart_home::skill::Skill;
 use alexa_smart_home::store::dynamo::{self, DynamoStore};
 use alexa_smart_home::store::seed::Seed;
 use alexa_smart_home::store::{
-    DeviceStore, StateOutcome, StateWrite, TokenRecord, tables, unix_seconds,
+    DeviceStore, GrantStore, Segment, StateOutcome, StateWrite, TokenRecord, tables, unix_seconds,
 };
 use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home_local::certify;
@@ -211,7 +211,7 @@ enum Command {
         /// A customer to reconcile (repeatable).
         #[arg(long, required_unless_present = "all")]
         user: Vec<UserId>,
-        /// Every customer with a grant, as the scheduled run does.
+        /// Every customer with a grant, as a scheduled pass reaches them.
         #[arg(long, conflicts_with = "user")]
         all: bool,
     },
@@ -500,8 +500,22 @@ async fn run(command: Command) -> Result<(), BoxError> {
             let fakes = FakeAmazon::start(true).await;
             use_fakes(&mut config, &fakes);
             let function = reconcile_function(store, &config).await?;
+            // Every customer now, whatever the scheduled passes have done (a scheduled invocation
+            // does nothing while the last pass is done and the next not due).
             let trigger = if all {
-                Trigger::Schedule
+                let (mut users, mut cursor) = (Vec::new(), None);
+                loop {
+                    let (page, next) = function
+                        .reconciler()
+                        .store()
+                        .customers(Segment::ALL, cursor.as_deref(), 1000)
+                        .await?;
+                    users.extend(page);
+                    cursor = next;
+                    if cursor.is_none() {
+                        break Trigger::Customers(users);
+                    }
+                }
             } else {
                 Trigger::Customers(user)
             };
