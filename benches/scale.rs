@@ -32,7 +32,7 @@ use alexa_smart_home_local::stream::record;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use bytes::Bytes;
 use common::standin::{Count, Replay, StandIn};
-use common::{account, cpu_ms, release_binary, repo, start_moto, vm_hwm_kb};
+use common::{account, cpu_ms, release_binary, repo, start_moto_server, vm_hwm_kb};
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
@@ -84,14 +84,17 @@ impl Settings {
                 .map(|v| v.parse::<usize>().unwrap_or_else(|_| panic!("{name}={v}")))
                 .unwrap_or(default)
         };
-        let customers = number("SCALE_CUSTOMERS", 2000).max(1);
+        // 1,000 customers, not more: recording each pass through moto (~7 ms per UpdateItem,
+        // 40 of them per customer in a first pass) is most of the bench's time, and 2,000
+        // customers would take ~27 minutes on a 2-core VM (from a run of 400).
+        let customers = number("SCALE_CUSTOMERS", 1000).max(1);
         Self {
             customers,
             devices: number("SCALE_DEVICES", 20).max(1),
             dynamodb: Duration::from_millis(number("SCALE_DYNAMODB_MS", 5) as u64),
             gateway: Duration::from_millis(number("SCALE_GATEWAY_MS", 50) as u64),
-            stream_records: number("SCALE_STREAM_RECORDS", 10_000),
-            stream_customers: number("SCALE_STREAM_CUSTOMERS", 1000).clamp(1, customers),
+            stream_records: number("SCALE_STREAM_RECORDS", 5000),
+            stream_customers: number("SCALE_STREAM_CUSTOMERS", 500).clamp(1, customers),
             json: std::env::var("SCALE_JSON").unwrap_or_else(|_| repo("target/bench-scale.json")),
             only: std::env::var("SCALE_ONLY").ok(),
         }
@@ -102,6 +105,25 @@ impl Settings {
     }
 }
 
+/// A command's first line of output, or "" (dates and commits for the figures file).
+fn output(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .current_dir(repo(""))
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_default()
+}
+
 fn user(i: usize) -> String {
     format!("scale-user-{i:05}")
 }
@@ -109,7 +131,7 @@ fn user(i: usize) -> String {
 async fn run() {
     let settings = Settings::from_env();
     let started = Instant::now();
-    let (moto_url, _moto) = start_moto();
+    let (moto_url, _moto) = start_moto_server("benches/common/moto_partition_query.py");
     let mut config = Config::local(&moto_url);
     config.devices_table = "scale-devices".into();
     config.tokens_table = "scale-tokens".into();
@@ -143,6 +165,11 @@ async fn run() {
     let skill = function("skill");
     let concurrency = config.stream_concurrency;
     let mut figures = json!({
+        "measured": {
+            "date": output("date", &["-u", "+%Y-%m-%d"]),
+            "commit": output("git", &["rev-parse", "--short", "HEAD"]),
+            "host": format!("{} CPUs: {}", std::thread::available_parallelism().map_or(1, |n| n.get()), cpu_model()),
+        },
         "settings": {
             "customers": settings.customers,
             "devicesPerCustomer": settings.devices,
@@ -150,7 +177,6 @@ async fn run() {
             "gatewayMs": settings.gateway.as_millis() as u64,
             "customerConcurrency": concurrency,
             "streamBatchSize": STREAM_BATCH_SIZE,
-            "hostCpus": std::thread::available_parallelism().map_or(1, |n| n.get()),
         },
         "reconcile": [],
         "stream": [],
@@ -161,8 +187,8 @@ async fn run() {
     // DynamoDB), then replayed at the stand-in's latency and measured.
     let scenario = |name: &'static str, label: &'static str| (name, label);
     let mut rows = Vec::new();
-    let event = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}})
-        .to_string();
+    let event =
+        json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}).to_string();
     for (i, (name, label)) in [
         scenario(
             "first-pass",
@@ -263,10 +289,9 @@ async fn run() {
         ] {
             standin.forget();
             standin.recording(true);
-            let _ = directive(&skill, &standin.url, &event, 5).await;
+            let _ = directive(&skill, &standin, &event, 5).await;
             standin.replay();
-            standin.reset_counts();
-            let measured = directive(&skill, &standin.url, &event, DIRECTIVE_RUNS).await;
+            let measured = directive(&skill, &standin, &event, DIRECTIVE_RUNS).await;
             let row = DirectiveRow::new(name, &measured, &standin, &roles);
             figures["directives"]
                 .as_array_mut()
@@ -610,18 +635,20 @@ async fn burst(function: &Function, dynamodb: &str, batches: &[String]) -> Burst
     }
 }
 
-/// Warm invocations of one directive by one process (after 3 unmeasured ones).
+/// Warm invocations of one directive by one process (after 3 unmeasured ones, whose requests
+/// are not counted either).
 struct Directive {
     runs: usize,
     wall_ms: Vec<f64>,
     cpu_ms: f64,
 }
 
-async fn directive(function: &Function, dynamodb: &str, event: &str, runs: usize) -> Directive {
-    let process = function.start(dynamodb).await;
+async fn directive(function: &Function, dynamodb: &StandIn, event: &str, runs: usize) -> Directive {
+    let process = function.start(&dynamodb.url).await;
     for _ in 0..3 {
         let _ = process.invoke(event, Duration::from_secs(8)).await;
     }
+    dynamodb.reset_counts();
     let cpu_before = process.cpu_ms();
     let mut wall_ms = Vec::with_capacity(runs);
     for _ in 0..runs {
@@ -645,7 +672,7 @@ async fn directive(function: &Function, dynamodb: &str, event: &str, runs: usize
 /// The tables' names, and the role each plays (what the figures call them).
 struct Roles {
     names: BTreeMap<String, &'static str>,
-    /// Items read and their bytes, per role, over every measured scenario.
+    /// Items read whole and their bytes, per role, over every measured scenario.
     items: std::sync::Mutex<BTreeMap<&'static str, (u64, u64)>>,
 }
 
@@ -671,12 +698,14 @@ impl Roles {
             .map(|((operation, table), c)| {
                 let role = self.names.get(table).copied().unwrap_or("other");
                 let seen = items.entry(role).or_default();
-                seen.0 += c.items;
-                seen.1 += c.item_bytes;
+                seen.0 += c.whole_items;
+                seen.1 += c.whole_item_bytes;
                 json!({
                     "operation": operation,
                     "table": role,
                     "requests": c.requests as f64 / per,
+                    "consistent": c.consistent as f64 / per,
+                    "itemsRead": c.items as f64 / per,
                     "readUnits": c.read_units / per,
                     "itemsWritten": c.items_written as f64 / per,
                 })
@@ -684,7 +713,8 @@ impl Roles {
             .collect()
     }
 
-    /// Mean item size per table, as DynamoDB counts it, over the items the scenarios read.
+    /// Mean item size per table, as DynamoDB counts it, over the whole items the scenarios
+    /// read.
     fn item_sizes(&self) -> BTreeMap<&'static str, u64> {
         self.items
             .lock()
@@ -720,10 +750,13 @@ fn total_requests(dynamodb: &[Value]) -> f64 {
         .sum()
 }
 
-/// A count per customer or record: whole numbers as such, others to 2 decimals.
+/// A count per customer or record: whole numbers as such, others to 2 decimals (3 under 0.1:
+/// a pass's own requests, spread over its customers).
 fn trim(n: f64) -> String {
-    if (n - n.round()).abs() < 0.005 {
+    if (n - n.round()).abs() < 0.0005 {
         format!("{}", n.round())
+    } else if n < 0.1 {
+        format!("{n:.3}")
     } else {
         format!("{n:.2}")
     }
@@ -1000,12 +1033,7 @@ async fn accept(
         .and_then(|v| v["event"]["header"]["name"].as_str().map(str::to_owned))
         .unwrap_or_else(|| "unreadable".into());
     state.requests.fetch_add(1, Ordering::Relaxed);
-    *state
-        .events
-        .lock()
-        .expect("lock")
-        .entry(name)
-        .or_default() += 1;
+    *state.events.lock().expect("lock").entry(name).or_default() += 1;
     tokio::time::sleep(Duration::from_micros(
         state.delay_us.load(Ordering::Relaxed),
     ))

@@ -97,6 +97,11 @@ impl Drop for Moto {
 /// Starts moto (from the project's `.venv`, which `make test` and the bench targets install)
 /// on a free port of 127.0.0.1, one request at a time.
 pub fn start_moto() -> (String, Moto) {
+    start_moto_server("scripts/moto_server_serial.py")
+}
+
+/// The same with the server of `script` (a path in the repository).
+pub fn start_moto_server(script: &str) -> (String, Moto) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("port")
         .local_addr()
@@ -104,7 +109,7 @@ pub fn start_moto() -> (String, Moto) {
         .port();
     let child = Command::new(repo(".venv/bin/python"))
         .args([
-            repo("scripts/moto_server_serial.py").as_str(),
+            repo(script).as_str(),
             "-H",
             "127.0.0.1",
             "-p",

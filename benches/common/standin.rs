@@ -49,10 +49,14 @@ struct Billed {
     /// Read request units of a read: its items' sizes summed, rounded up to 4 KB, halved for
     /// an eventually consistent read.
     read_units: f64,
-    /// Items the answer holds, and their size (DynamoDB's rule, not the JSON's), for the
-    /// items' mean size per table.
+    /// A strongly consistent read (billed whole; an eventually consistent one, half).
+    consistent: bool,
+    /// Items the answer holds.
     items: u64,
-    item_bytes: u64,
+    /// Their size (DynamoDB's rule, not the JSON's) when the read asked for whole items: a
+    /// projection is billed by the whole items all the same, so only these tell their size.
+    whole_items: u64,
+    whole_item_bytes: u64,
     /// Items a write writes (each is at least 1 write request unit; more for items over 1 KB).
     items_written: u64,
 }
@@ -80,9 +84,16 @@ struct Answers {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Count {
     pub requests: u64,
+    /// Of which strongly consistent reads.
+    pub consistent: u64,
+    /// Read request units as the answers' sizes say (a projection's answer is smaller than
+    /// what DynamoDB bills: see `whole_item_bytes`).
     pub read_units: f64,
+    /// Items the answers held.
     pub items: u64,
-    pub item_bytes: u64,
+    /// Items read whole (no projection), and their size: the table's item size.
+    pub whole_items: u64,
+    pub whole_item_bytes: u64,
     pub items_written: u64,
 }
 
@@ -307,9 +318,7 @@ async fn answer(
     if let Some(ct) = recorded.content_type {
         response = response.header("content-type", ct);
     }
-    Ok(response
-        .body(Full::new(recorded.body))
-        .expect("response"))
+    Ok(response.body(Full::new(recorded.body)).expect("response"))
 }
 
 fn count(state: &Shared, operation: &str, table: &str, billed: Billed) {
@@ -318,9 +327,11 @@ fn count(state: &Shared, operation: &str, table: &str, billed: Billed) {
         .entry((operation.to_owned(), table.to_owned()))
         .or_default();
     c.requests += 1;
+    c.consistent += u64::from(billed.consistent);
     c.read_units += billed.read_units;
     c.items += billed.items;
-    c.item_bytes += billed.item_bytes;
+    c.whole_items += billed.whole_items;
+    c.whole_item_bytes += billed.whole_item_bytes;
     c.items_written += billed.items_written;
 }
 
@@ -428,10 +439,13 @@ fn billed(operation: &str, request: &Value, answer: &[u8]) -> Billed {
             .unwrap_or(0),
         _ => 0,
     };
+    let whole = request.get("ProjectionExpression").is_none();
     Billed {
         read_units,
+        consistent: consistent && read_units > 0.0,
         items: items.len() as u64,
-        item_bytes,
+        whole_items: if whole { items.len() as u64 } else { 0 },
+        whole_item_bytes: if whole { item_bytes } else { 0 },
         items_written,
     }
 }
