@@ -234,15 +234,17 @@ async fn run() {
 
     let mut stream_rows = Vec::new();
     if settings.runs("stream") {
+        let per_customer = settings.stream_records.div_ceil(settings.stream_customers);
         for (name, label, grouped) in [
             (
                 "interleaved",
-                "changes of many customers interleaved (about one per customer per batch)",
+                "changes of many customers interleaved (about one per customer per batch)"
+                    .to_owned(),
                 false,
             ),
             (
                 "grouped",
-                "each customer's changes in a row (10 per customer per batch)",
+                format!("each customer's {per_customer} changes in a row"),
                 true,
             ),
         ] {
@@ -256,7 +258,7 @@ async fn run() {
             gateway.set_delay(settings.gateway);
             gateway.reset();
             let measured = burst(&stream, &standin.url, &batches).await;
-            let row = BurstRow::new(name, label, &measured, &standin, &gateway, &roles);
+            let row = BurstRow::new(name, &label, &measured, &standin, &gateway, &roles);
             figures["stream"]
                 .as_array_mut()
                 .expect("array")
@@ -804,14 +806,14 @@ impl PassRow {
 }
 
 struct BurstRow {
-    label: &'static str,
+    label: String,
     json: Value,
 }
 
 impl BurstRow {
     fn new(
         name: &'static str,
-        label: &'static str,
+        label: &str,
         burst: &Burst,
         standin: &StandIn,
         gateway: &GatewayStandIn,
@@ -838,7 +840,10 @@ impl BurstRow {
             "dynamodb": roles.dynamodb(&standin.count_map(), records),
             "notRecorded": standin.misses(),
         });
-        Self { label, json }
+        Self {
+            label: label.to_owned(),
+            json,
+        }
     }
 
     fn json(&self) -> Value {

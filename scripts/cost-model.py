@@ -70,6 +70,9 @@ DAYS_PER_MONTH = 30
 # stream has a shard per partition.
 PARTITION_WRITE_UNITS = 1000
 PARTITION_GB = 10
+# The busiest hour's traffic against the day's mean (evenings): what the stream must keep up
+# with.
+PEAK = 3
 
 # The usage profile, per customer per day.
 PROFILE = {
@@ -110,6 +113,7 @@ class Figures:
     def __init__(self, data):
         self.data = data
         self.item_bytes = data["itemBytes"]
+        self.settings = data["settings"]
 
     def reconcile(self, scenario):
         return next(r for r in self.data["reconcile"] if r["scenario"] == scenario)
@@ -120,26 +124,40 @@ class Figures:
     def directive(self, prefix):
         return next(d for d in self.data["directives"] if d["name"].startswith(prefix))
 
-    def dynamodb_units(self, requests, scale=1.0):
-        """(read units, write units) of a figure's requests, with each table's items' whole
-        size (a projection reads whole items all the same), the items a Query reads scaled by
-        `scale` (a customer's devices against the measured ones)."""
-        reads = writes = 0.0
+    def operations(self, requests, scale=1.0):
+        """Each measured operation with its request units: [(count, operation, table, read
+        units, write units)], per unit of work. Reads are billed by the whole items read (a
+        projection reads whole items all the same): a request's items summed, rounded up to
+        4 KB, half for an eventually consistent read, at least one unit. Writes by the item's
+        size, rounded up to 1 KB. A customer's Queries of the devices and view tables read
+        `scale` times the items measured (their devices against the bench's)."""
+        out = []
         for r in requests:
-            table = r["table"]
-            size = self.item_bytes.get(table, 1024)
             n = r["requests"]
             if n <= 0:
                 continue
+            table = r["table"]
+            size = self.item_bytes.get(table, 1024)
+            reads = 0.0
             if r["operation"] in ("GetItem", "Query", "Scan"):
                 items = r["itemsRead"] / n
                 if r["operation"] == "Query" and table in ("devices", "view"):
                     items *= scale
-                whole = max(1, math.ceil(items * size / 4096))
+                units = max(1, math.ceil(items * size / 4096))
                 consistent = r["consistent"] / n
-                reads += n * whole * (consistent + (1 - consistent) / 2)
-            writes += r["itemsWritten"] * max(1, math.ceil(size / 1024))
-        return reads, writes
+                reads = n * units * (consistent + (1 - consistent) / 2)
+            writes = r["itemsWritten"] * max(1, math.ceil(size / 1024))
+            out.append((n, r["operation"], table, reads, writes))
+        return out
+
+    def units(self, requests, scale=1.0):
+        ops = self.operations(requests, scale)
+        return sum(o[3] for o in ops), sum(o[4] for o in ops)
+
+
+def dynamodb_cost(units):
+    reads, writes = units
+    return reads * DYNAMODB_READ_UNIT + writes * DYNAMODB_WRITE_UNIT
 
 
 def dollars(x):
@@ -154,41 +172,57 @@ def dollars(x):
     return f"${x:.3f}" if x >= 0.001 else f"${x:.1e}"
 
 
+def number(x):
+    """A count: whole if it is one, else to 2 decimals (3 under 0.1)."""
+    if abs(x - round(x)) < 0.0005:
+        return f"{round(x):,}"
+    return f"{x:.3f}" if x < 0.1 else f"{x:.2f}"
+
+
 def shards(customers, profile, figures):
-    """The devices stream's shards: a partition's by throughput or by size, at least one."""
+    """The devices stream's shards, one per partition of the table: a partition takes 1,000
+    write units a second and holds 10 GB (an estimate of DynamoDB's own split)."""
     devices = customers * profile["devices"]
     write_units = max(1, math.ceil(figures.item_bytes["devices"] / 1024))
-    writes_per_s = devices * profile["changes_per_device"] * write_units / 86400
+    peak_writes = devices * profile["changes_per_device"] * write_units / 86400 * PEAK
     gb = devices * figures.item_bytes["devices"] / 2**30
-    return max(1, math.ceil(writes_per_s / PARTITION_WRITE_UNITS), math.ceil(gb / PARTITION_GB))
+    return max(1, math.ceil(peak_writes / PARTITION_WRITE_UNITS), math.ceil(gb / PARTITION_GB))
 
 
-def stream_batch_seconds(records, figures):
-    """Lambda seconds of one stream invocation of `records` records (each of another customer,
-    as the interleaved burst): waves of the customer concurrency, or the CPU they need."""
+def stream_batch_seconds(records, figures, memory=MEMORY_MB):
+    """Lambda seconds of one stream invocation of `records` records, each of another customer
+    (as the interleaved burst): waves of STREAM_USER_CONCURRENCY customers, each wave as long
+    as the bench's, or the CPU the records need at the memory's share, whichever is longer."""
     s = figures.stream("interleaved")
-    concurrency = figures.data["settings"]["customerConcurrency"]
-    batch = s["batchSize"]
-    wave_ms = s["meanBatchMs"] / math.ceil(batch / concurrency)
-    cpu_ms = s["cpuMsPerRecord"] * records
+    concurrency = figures.settings["customerConcurrency"]
+    wave_ms = s["meanBatchMs"] / math.ceil(s["batchSize"] / concurrency)
     io_ms = math.ceil(records / concurrency) * wave_ms
-    return max(io_ms, cpu_ms * FULL_VCPU_MB / MEMORY_MB) / 1000
+    cpu_ms = s["cpuMsPerRecord"] * records * FULL_VCPU_MB / min(memory, FULL_VCPU_MB)
+    return max(io_ms, cpu_ms) / 1000
+
+
+def stream_rate(scenario, figures, memory=MEMORY_MB):
+    """Records a second one shard's batches go through, one full batch at a time."""
+    s = figures.stream(scenario)
+    seconds = max(s["meanBatchMs"], s["cpuMsPerRecord"] * s["batchSize"] * FULL_VCPU_MB
+                  / min(memory, FULL_VCPU_MB)) / 1000
+    return s["batchSize"] / seconds
 
 
 def monthly(customers, profile, figures):
-    """The month's cost by component, in USD, for `customers` customers."""
-    scale = profile["devices"] / figures.data["settings"]["devicesPerCustomer"]
+    """The month's cost by component, in USD, for `customers` customers; the iot adapter's
+    extra; and how the stream's traffic falls into shards and batches."""
+    scale = profile["devices"] / figures.settings["devicesPerCustomer"]
     days = DAYS_PER_MONTH
     cost = {}
 
-    # The skill: each directive one invocation.
+    # The skill: each directive one invocation, billed by the millisecond.
     def directive(prefix, per_day, query_scale=1.0):
         d = figures.directive(prefix)
         n = customers * per_day * days
         seconds = math.ceil(lambda_seconds_serial(d["warmMeanMs"], d["cpuMs"]) * 1000) / 1000
-        reads, writes = figures.dynamodb_units(d["dynamodb"], query_scale)
         return (lambda_cost(seconds * n, n),
-                n * (reads * DYNAMODB_READ_UNIT + writes * DYNAMODB_WRITE_UNIT))
+                n * dynamodb_cost(figures.units(d["dynamodb"], query_scale)))
 
     skill = [directive("TurnOn", profile["control_directives"]),
              directive("ReportState", profile["report_states"]),
@@ -196,7 +230,8 @@ def monthly(customers, profile, figures):
     cost["Lambda: skill (directives)"] = sum(s[0] for s in skill)
     cost["DynamoDB: directives"] = sum(s[1] for s in skill)
 
-    # The stream: the device cloud's state writes, and the stream function's work per record.
+    # The stream: the device cloud's state writes, and the stream function's work per record,
+    # in batches as full as the traffic of a shard makes them in the batching window.
     records = customers * profile["devices"] * profile["changes_per_device"] * days
     n_shards = shards(customers, profile, figures)
     per_shard_per_s = records / days / 86400 / n_shards
@@ -204,41 +239,40 @@ def monthly(customers, profile, figures):
     invocations = records / batch
     cost["Lambda: stream (state changes)"] = lambda_cost(
         stream_batch_seconds(batch, figures) * invocations, invocations)
-    s = figures.stream("interleaved")
-    reads, writes = figures.dynamodb_units(s["dynamodb"], scale)
     device_write = max(1, math.ceil(figures.item_bytes["devices"] / 1024))
     cost["DynamoDB: the device cloud's state writes"] = records * device_write * DYNAMODB_WRITE_UNIT
-    cost["DynamoDB: stream"] = records * (reads * DYNAMODB_READ_UNIT + writes * DYNAMODB_WRITE_UNIT)
+    cost["DynamoDB: stream"] = records * dynamodb_cost(
+        figures.units(figures.stream("interleaved")["dynamodb"], scale))
 
-    # Reconciliation: every customer, PASSES_PER_DAY times a day, nearly always in sync.
+    # Reconciliation: every customer, PASSES_PER_DAY times a day, nearly always in sync; the
+    # work of a customer in proportion to their devices.
     r = figures.reconcile("in-sync")
-    per_customer = lambda_seconds_overlapped(r["wallMsPerCustomer"] * scale, r["cpuMsPerCustomer"] * scale)
+    per_customer = lambda_seconds_overlapped(r["wallMsPerCustomer"] * scale,
+                                             r["cpuMsPerCustomer"] * scale)
     passes = PASSES_PER_DAY * days
-    cost["Lambda: reconcile (4 passes a day)"] = lambda_cost(per_customer * customers * passes, 0)
-    reads, writes = figures.dynamodb_units(r["dynamodb"], scale)
-    cost["DynamoDB: reconciliation"] = customers * passes * (
-        reads * DYNAMODB_READ_UNIT + writes * DYNAMODB_WRITE_UNIT)
+    cost["Lambda: reconcile (a pass every 6 hours)"] = lambda_cost(
+        per_customer * customers * passes, 0)
+    cost["DynamoDB: reconciliation"] = customers * passes * dynamodb_cost(
+        figures.units(r["dynamodb"], scale))
 
-    # Storage: each device's item and its Alexa view row, each customer's grant.
-    per_customer_bytes = profile["devices"] * (
-        figures.item_bytes["devices"] + figures.item_bytes.get("view", 0)
-    ) + figures.item_bytes.get("grants", 0)
-    # DynamoDB adds 100 bytes of overhead to each item it stores.
-    per_customer_bytes += (2 * profile["devices"] + 1) * 100
+    # Storage: each device's item and its Alexa view row, each customer's grant, each with the
+    # 100 bytes DynamoDB adds to every item.
+    per_customer_bytes = (profile["devices"] * (figures.item_bytes["devices"]
+                                                + figures.item_bytes.get("view", 0) + 200)
+                          + figures.item_bytes.get("grants", 0) + 100)
     cost["DynamoDB: storage"] = customers * per_customer_bytes / 2**30 * DYNAMODB_GB_MONTH
 
-    # The iot adapter, where used.
-    changes = records
+    # The iot adapter, where used: IoT Core, and the bridge Lambda (one invocation per report,
+    # taken as long as a TurnOn: a read and a write).
     commands = customers * profile["control_directives"] * days
     iot = 0.0
-    for count, per in ((changes, IOT_PER_CHANGE), (commands, IOT_PER_COMMAND)):
+    for count, per in ((records, IOT_PER_CHANGE), (commands, IOT_PER_COMMAND)):
         iot += count * (per["messages"] * IOT_MESSAGE + per["shadow"] * IOT_SHADOW_OPERATION
                         + per["rules"] * IOT_RULE + per["actions"] * IOT_ACTION)
-    # The bridge: one invocation per report, as long as a TurnOn (a read and a write).
     turn_on = figures.directive("TurnOn")
     bridge_s = math.ceil(lambda_seconds_serial(turn_on["warmMeanMs"], turn_on["cpuMs"]) * 1000) / 1000
-    iot += lambda_cost(bridge_s * changes, changes)
-    return cost, iot, {"shards": n_shards, "batch": batch, "records": records}
+    iot += lambda_cost(bridge_s * records, records)
+    return cost, iot, {"shards": n_shards, "batch": batch, "peak_per_shard": per_shard_per_s * PEAK}
 
 
 def table(headers, rows):
@@ -247,113 +281,159 @@ def table(headers, rows):
     return "\n".join(out)
 
 
+def share(part, whole):
+    return f"{part / whole * 100:.0f} %"
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: cost-model.py FIGURES.json")
     with open(sys.argv[1]) as f:
         figures = Figures(json.load(f))
     measured = figures.data["measured"]
-    settings = figures.data["settings"]
+    settings = figures.settings
     p = PROFILE
     out = []
     say = out.append
 
-    say(f"Figures: `{sys.argv[1]}` (`make bench-scale` at `{measured['commit']}`, "
-        f"{measured['date']}; DynamoDB stand-in {settings['dynamodbMs']} ms, gateway "
-        f"{settings['gatewayMs']} ms). Prices: us-east-1, as published on {PRICES_DATE}. "
-        f"Lambda: arm64, {MEMORY_MB} MB.")
-    say("")
-    say(f"Usage profile, per customer: {p['devices']} devices; a day, "
+    say(f"Figures: `{sys.argv[1]}` (`make bench-scale` at `{measured['commit']}` on "
+        f"{measured['date']}: DynamoDB stand-in {settings['dynamodbMs']} ms, gateway "
+        f"{settings['gatewayMs']} ms, {settings['devicesPerCustomer']} devices per customer). "
+        f"Prices: us-east-1 as published on {PRICES_DATE}, no free tiers. Lambda: arm64, "
+        f"{MEMORY_MB} MB. Usage, per customer: {p['devices']} devices; a day, "
         f"{p['control_directives']} control directives, {p['report_states']} ReportStates, "
-        f"{p['discoveries']} discoveries, {p['changes_per_device']} state changes per device "
-        f"({p['devices'] * p['changes_per_device']} stream records); a reconciliation pass "
-        f"every {24 // PASSES_PER_DAY} hours; a {DAYS_PER_MONTH}-day month.")
+        f"{p['discoveries']} discoveries and {p['changes_per_device']} state changes per device "
+        f"({p['devices'] * p['changes_per_device']} stream records), the busiest hour {PEAK}× "
+        f"the day's mean; a reconciliation pass every {24 // PASSES_PER_DAY} hours; a "
+        f"{DAYS_PER_MONTH}-day month.")
+    say("")
+
+    # Request units per unit of work.
+    sizes = ", ".join(f"{table} {size:,} B" for table, size in sorted(figures.item_bytes.items()))
+    rows = []
+    work = [
+        ("a stream record (interleaved burst)", figures.stream("interleaved")["dynamodb"]),
+        ("a customer, reconciliation in sync", figures.reconcile("in-sync")["dynamodb"]),
+        ("a customer, reconciliation, first pass", figures.reconcile("first-pass")["dynamodb"]),
+        ("TurnOn", figures.directive("TurnOn")["dynamodb"]),
+        ("ReportState", figures.directive("ReportState")["dynamodb"]),
+        (figures.directive("Discover")["name"], figures.directive("Discover")["dynamodb"]),
+    ]
+    for name, requests in work:
+        ops = figures.operations(requests)
+        listed = "; ".join(
+            f"{number(n)} {op} {table}: "
+            + ", ".join(f"{number(u)} {kind}" for u, kind in ((r, "R"), (w, "W")) if u > 0)
+            for n, op, table, r, w in ops if n >= 0.05)
+        rows.append((name, listed, number(sum(o[3] for o in ops)), number(sum(o[4] for o in ops))))
+    say(f"**Request units per unit of work** (R: read request units, W: write request units; "
+        f"mean item sizes as DynamoDB counts them, measured: {sizes}; a pass's own Scan and "
+        f"markers, under 0.05 per customer, are in the totals only)")
+    say("")
+    say(table(["work", "DynamoDB requests (measured)", "read units", "write units"], rows))
     say("")
 
     # Per 1,000 customers, by component.
     cost, iot, _ = monthly(1000, p, figures)
     total = sum(cost.values())
-    rows = [(name, dollars(value), f"{value / total * 100:.0f} %")
+    rows = [(name, dollars(value), share(value, total))
             for name, value in sorted(cost.items(), key=lambda kv: -kv[1])]
     rows.append(("**total, `table` adapter**", f"**{dollars(total)}**", "100 %"))
-    rows.append(("IoT Core and the bridge Lambda, `iot` adapter (messages, shadows, rules)",
-                 dollars(iot), f"+{iot / total * 100:.0f} %"))
+    rows.append(("with the `iot` adapter: IoT Core messages, shadow updates, rules, and the "
+                 "bridge Lambda", f"+{dollars(iot)}", f"+{share(iot, total)}"))
     say("**Monthly cost per 1,000 customers**")
     say("")
     say(table(["component", "per month", "share"], rows))
     say("")
 
     # Growth with customers.
+    def factor(per_shard, memory):
+        needed = math.ceil(per_shard / stream_rate("interleaved", figures, memory))
+        return str(needed) if needed <= 10 else f"{needed}: over 10"
+
     rows = []
     for n in (1_000, 10_000, 100_000, 1_000_000):
         cost, iot, info = monthly(n, p, figures)
         t = sum(cost.values())
         top = max(cost, key=cost.get)
         rows.append((f"{n:,}", dollars(t), dollars(t / n * 1000), dollars((t + iot) / n * 1000),
-                     info["shards"], f"{info['batch']:.0f}", f"{top} ({cost[top] / t * 100:.0f} %)"))
-    say("**With the number of customers** (20 devices each)")
+                     f"{top} ({share(cost[top], t)})", info["shards"], number(info["batch"]),
+                     f"{info['peak_per_shard']:,.0f}", factor(info["peak_per_shard"], 128),
+                     factor(info["peak_per_shard"], 512)))
+    say(f"**With the number of customers** ({p['devices']} devices each; the stream's shards "
+        f"estimated as the devices table's partitions)")
     say("")
-    say(table(["customers", "per month", "per 1,000 customers", "per 1,000, with `iot`",
-               "stream shards (estimate)", "records per stream invocation", "largest part"], rows))
+    say(table(["customers", "per month", "per 1,000 customers", "per 1,000, `iot` adapter",
+               "largest part", "stream shards", "records per stream invocation (mean)",
+               "records/s per shard, busiest hour", "ParallelizationFactor at 128 MB",
+               "at 512 MB"], rows))
     say("")
 
     # Growth with devices per customer.
     rows = []
     for devices in (5, 20, 50):
-        profile = dict(p, devices=devices)
-        cost, iot, _ = monthly(1000, profile, figures)
+        cost, iot, _ = monthly(1000, dict(p, devices=devices), figures)
         t = sum(cost.values())
         top = max(cost, key=cost.get)
-        rows.append((devices, dollars(t), dollars(t + iot), f"{top} ({cost[top] / t * 100:.0f} %)"))
+        rows.append((devices, dollars(t), dollars(t + iot), f"{top} ({share(cost[top], t)})"))
     say("**With the devices per customer** (per 1,000 customers a month)")
     say("")
-    say(table(["devices", "`table` adapter", "with `iot`", "largest part"], rows))
+    say(table(["devices", "`table` adapter", "`iot` adapter", "largest part"], rows))
     say("")
 
     # The one-hour pass.
+    need = PASS_CUSTOMERS / PASS_SECONDS
+    scale = PASS_DEVICES / settings["devicesPerCustomer"]
+    scenarios = ("in-sync", "one-change", "first-pass")
+    rows = []
+    for scenario in scenarios:
+        r = figures.reconcile(scenario)
+        reads, writes = figures.units(r["dynamodb"], scale)
+        rows.append((r["label"], f"{r['wallMsPerCustomer'] * scale:.2f} ms",
+                     f"{r['cpuMsPerCustomer'] * scale:.2f} ms",
+                     number(sum(d["requests"] for d in r["dynamodb"])),
+                     number(r["gatewayRequestsPerCustomer"]),
+                     f"{reads * need:,.0f} R, {writes * need:,.0f} W"))
     say(f"**A reconciliation pass over {PASS_CUSTOMERS:,} customers of {PASS_DEVICES} devices "
-        f"in one hour**")
+        f"in one hour: {need:.0f} customers a second.** Measured per customer, in one invocation "
+        f"reconciling {settings['customerConcurrency']} at a time:")
+    say("")
+    say(table(["pass", "wall (bench)", "CPU (bench)", "DynamoDB round trips", "gateway requests",
+               f"DynamoDB units a second at {need:.0f} customers/s"], rows))
     say("")
     rows = []
-    need = PASS_CUSTOMERS / PASS_SECONDS
-    for scenario in ("in-sync", "one-change", "first-pass"):
-        r = figures.reconcile(scenario)
-        scale = PASS_DEVICES / settings["devicesPerCustomer"]
-        wall, cpu = r["wallMsPerCustomer"] * scale, r["cpuMsPerCustomer"] * scale
-        trips = sum(d["requests"] for d in r["dynamodb"])
-        for memory in (128, 512, 1769):
-            rate = 1 / lambda_seconds_overlapped(wall, cpu, memory)
-            slow = 1000 / (wall + cpu * FULL_VCPU_MB / min(memory, FULL_VCPU_MB))
-            rows.append((r["label"], f"{wall:.1f} ms", f"{cpu:.2f} ms", f"{trips:g}",
-                         f"{r['gatewayRequestsPerCustomer']:g}", memory, f"{rate:.0f}",
-                         math.ceil(need / rate), math.ceil(need / slow),
-                         dollars(lambda_cost(PASS_CUSTOMERS / rate, 0, memory))))
-    say(table(["pass", "wall per customer (bench)", "CPU per customer (bench)",
-               "DynamoDB round trips per customer", "gateway requests per customer",
-               "memory (MB)", "customers/s per invocation on Lambda",
-               f"invocations at once for {need:.0f} customers/s",
-               "the same, no overlap", "Lambda cost of the pass"], rows))
+    for memory in (128, 256, 512, 1024, 1769):
+        row = [memory]
+        for scenario in scenarios:
+            r = figures.reconcile(scenario)
+            wall, cpu = r["wallMsPerCustomer"] * scale, r["cpuMsPerCustomer"] * scale
+            rate_max = 1 / lambda_seconds_overlapped(wall, cpu, memory)
+            rate_sum = 1000 / (wall + cpu * FULL_VCPU_MB / min(memory, FULL_VCPU_MB))
+            pass_cost = lambda_cost(PASS_CUSTOMERS / rate_max, 0, memory)
+            row.append(f"{rate_max:.0f}/s: {math.ceil(need / rate_max)} "
+                       f"({math.ceil(need / rate_sum)}), {dollars(pass_cost)}")
+        rows.append(row)
+    say("On Lambda, per invocation: customers a second; invocations at once for the hour (in "
+        "brackets, if an invocation overlapped none of its waits with CPU); the pass's Lambda cost:")
+    say("")
+    say(table(["memory (MB)"] + [figures.reconcile(s)["label"] for s in scenarios], rows))
     say("")
 
     # The stream's throughput per shard.
     rows = []
     for scenario in ("interleaved", "grouped"):
         s = figures.stream(scenario)
-        batch = s["batchSize"]
-        for memory in (128, 512):
-            seconds = max(s["meanBatchMs"], s["cpuMsPerRecord"] * batch * FULL_VCPU_MB
-                          / min(memory, FULL_VCPU_MB)) / 1000
-            rate = batch / seconds
+        for memory in (128, 256, 512, 1024):
+            r = stream_rate(scenario, figures, memory)
             rows.append((s["label"], f"{s['meanBatchMs']:.0f} ms", f"{s['cpuMsPerRecord']:.3f} ms",
-                         memory, f"{rate:.0f}", min(10, math.ceil(PARTITION_WRITE_UNITS / rate))))
-    say(f"**The stream: records per second of one shard's batches** (batches of "
-        f"{settings['streamBatchSize']}; a shard takes at most {PARTITION_WRITE_UNITS:,} writes "
-        f"a second)")
+                         memory, f"{r:.0f}", math.ceil(PARTITION_WRITE_UNITS / r)))
+    say(f"**The stream: records a second through one shard's concurrent batch** (batches of "
+        f"{settings['streamBatchSize']}; a shard, one partition, takes at most "
+        f"{PARTITION_WRITE_UNITS:,} writes a second, and ParallelizationFactor is at most 10)")
     say("")
     say(table(["burst", "batch (bench)", "CPU per record (bench)", "memory (MB)",
                "records/s per concurrent batch on Lambda",
-               f"ParallelizationFactor for {PARTITION_WRITE_UNITS:,} records/s per shard (at most 10)"],
-              rows))
+               f"ParallelizationFactor for a shard at {PARTITION_WRITE_UNITS:,} records/s"], rows))
     say("")
     say("Prices: " + "; ".join(f"{what} ({url})" for what, url in PRICE_SOURCES) + ".")
     print("\n".join(out))
