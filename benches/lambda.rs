@@ -7,7 +7,12 @@
 //! - the local moto server (the real thing, but ~200 ms to build a 300-item Query answer, so
 //!   every Discover figure against it is mostly moto);
 //! - a stand-in that replays moto's recorded answers to the same requests after 1 ms, which
-//!   shows the function's own cost (the budgets apply to it) and counts the requests.
+//!   shows the function's own cost (the budgets apply to it) and counts the requests
+//!   (`common::standin`, which `benches/scale.rs` uses too).
+//!
+//! `LAMBDA_BENCH_SECTION=linking` runs only the account-linking comparison (`make
+//! bench-linking`); `LAMBDA_BENCH_SECTION=regions` only a region stack's directives, every
+//! DynamoDB request 80 ms away (`make bench-regions`).
 
 mod common;
 

@@ -270,6 +270,7 @@ async fn answer(
         if let Some(key) = loose(&target, &operation, &request) {
             push(answers.loose.entry(key).or_default());
         }
+        count(&state, &operation, &table, recorded.billed);
         Some(recorded)
     } else {
         // The network and DynamoDB's own time; a new connection's handshakes first.
