@@ -29,8 +29,8 @@ import sys
 
 # ---------------------------------------------------------------------------------------------
 # Prices: us-east-1, on demand, arm64, without free tiers (which a deployment of this size
-# outgrows at once), in USD. Read on 2026-12-07 from stored copies of the pages below; check the
-# live pages before relying on a figure.
+# outgrows at once), in USD. Gathered on 2026-12-07 from stored copies of AWS's pages and of
+# write-ups quoting them, not from the live pages below: check those before relying on a figure.
 PRICES_DATE = "2026-12-07"
 PRICE_SOURCES = [
     ("Lambda, arm64: $0.0000133334 per GB-s (first 7.5 billion GB-s a month), "
@@ -299,7 +299,7 @@ def main():
     say(f"Figures: `{sys.argv[1]}` (`make bench-scale` at `{measured['commit']}` on "
         f"{measured['date']}: DynamoDB stand-in {settings['dynamodbMs']} ms, gateway "
         f"{settings['gatewayMs']} ms, {settings['devicesPerCustomer']} devices per customer). "
-        f"Prices: us-east-1 as published on {PRICES_DATE}, no free tiers. Lambda: arm64, "
+        f"Prices: us-east-1, gathered on {PRICES_DATE} (sources below), no free tiers. Lambda: arm64, "
         f"{MEMORY_MB} MB. Usage, per customer: {p['devices']} devices; a day, "
         f"{p['control_directives']} control directives, {p['report_states']} ReportStates, "
         f"{p['discoveries']} discoveries and {p['changes_per_device']} state changes per device "
