@@ -4,7 +4,7 @@ LOCAL_DYNAMODB_PORT ?= 8765
 LOCAL_ENV := DYNAMODB_ENDPOINT=http://127.0.0.1:$(LOCAL_DYNAMODB_PORT) AWS_REGION=us-east-1
 DEVICECTL := ./target/debug/devicectl
 
-.PHONY: run events certify schema test test-dynamodb-local soak bench bench-compare bench-linking fuzz lint lint-template docs build deploy deploy-regions invoke stop clean
+.PHONY: run events certify schema test test-dynamodb-local soak bench bench-compare bench-linking bench-regions bench-scale fuzz lint lint-template docs build deploy deploy-regions invoke stop clean
 
 ## Local DynamoDB-compatible server + example account; Discover (with the example account's
 ## token, then with a JWT from a stand-in identity provider); then the proactive path:
@@ -97,6 +97,21 @@ bench-linking:
 	scripts/venv.sh tools/requirements.txt
 	CARGO_TARGET_DIR=$(BENCH_TARGET) cargo build --release --locked --bin skill --bin stream --bin bridge
 	LAMBDA_BENCH_BUILD="$(CURDIR)/$(BENCH_TARGET)/release" LAMBDA_BENCH_SECTION=linking cargo bench --bench lambda
+
+## A region stack's Discover and TurnOn (docs/performance.md): every DynamoDB request crosses
+## regions (LAMBDA_BENCH_REGION_MS, 80 ms), cold and warm answer times, round trips.
+bench-regions:
+	scripts/venv.sh tools/requirements.txt
+	CARGO_TARGET_DIR=$(BENCH_TARGET) cargo build --release --locked --bin skill --bin stream --bin bridge
+	LAMBDA_BENCH_BUILD="$(CURDIR)/$(BENCH_TARGET)/release" LAMBDA_BENCH_SECTION=regions cargo bench --bench lambda
+
+## Throughput at scale (docs/performance.md): a scheduled reconciliation pass over
+## SCALE_CUSTOMERS customers and bursts of stream records through the release binaries, on
+## the DynamoDB and gateway stand-ins; the figures go to SCALE_JSON for scripts/cost-model.py.
+bench-scale:
+	scripts/venv.sh tools/requirements.txt
+	CARGO_TARGET_DIR=$(BENCH_TARGET) cargo build --release --locked --bin skill --bin stream --bin reconcile
+	LAMBDA_BENCH_BUILD="$(CURDIR)/$(BENCH_TARGET)/release" cargo bench --bench scale
 
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?= directive stream_images shadow_documents bearer_jwt

@@ -7,15 +7,16 @@
 //! - the local moto server (the real thing, but ~200 ms to build a 300-item Query answer, so
 //!   every Discover figure against it is mostly moto);
 //! - a stand-in that replays moto's recorded answers to the same requests after 1 ms, which
-//!   shows the function's own cost (the budgets apply to it) and counts the requests.
+//!   shows the function's own cost (the budgets apply to it) and counts the requests
+//!   (`common::standin`, which `benches/scale.rs` uses too).
+//!
+//! `LAMBDA_BENCH_SECTION=linking` runs only the account-linking comparison (`make
+//! bench-linking`); `LAMBDA_BENCH_SECTION=regions` only a region stack's directives, every
+//! DynamoDB request 80 ms away (`make bench-regions`).
 
 mod common;
 
-use std::collections::HashMap;
-use std::convert::Infallible;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alexa_smart_home::alexa::{BearerToken, Secret};
@@ -28,12 +29,8 @@ use alexa_smart_home::stream::StreamProcessor;
 use alexa_smart_home_local::idp::{self, IdentityProvider};
 use alexa_smart_home_local::memory::MemoryStore;
 use alexa_smart_home_local::runtime_api::RuntimeApi;
-use bytes::Bytes;
-use common::{account, repo};
-use http_body_util::{BodyExt, Full};
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use serde_json::Value;
+use common::standin::{Replay, StandIn};
+use common::{account, cpu_ms, release_binary, repo, start_moto, vm_hwm_kb};
 
 const USER: &str = "bench-user";
 const TOKEN: &str = "bench-token";
@@ -54,21 +51,6 @@ fn main() {
     }
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(run());
-}
-
-/// The binary measured: `LAMBDA_BENCH_BUILD/NAME` (`make bench` and `make bench-compare` build
-/// it apart, as deployed), else `target/release/NAME`, which `cargo bench` itself rebuilds with
-/// the dev-dependencies' features (a larger binary than the one deployed).
-fn release_binary(name: &str) -> String {
-    let path = match std::env::var("LAMBDA_BENCH_BUILD") {
-        Ok(dir) => format!("{dir}/{name}"),
-        Err(_) => repo(&format!("target/release/{name}")),
-    };
-    assert!(
-        std::path::Path::new(&path).exists(),
-        "{path} missing: run `cargo build --release --bins` first"
-    );
-    path
 }
 
 async fn run() {
@@ -100,8 +82,14 @@ async fn run() {
         .replace("living-room-light\"", "living-room-light-0000\"");
     let batch = stream_batch();
 
-    let standin = StandIn::start(&moto_url).await;
     let skill = release_binary("skill");
+    // LAMBDA_BENCH_SECTION=regions: a region stack's directives (make bench-regions).
+    if std::env::var("LAMBDA_BENCH_SECTION").is_ok_and(|s| s == "regions") {
+        regions(&store, &config, &moto_url, &skill, &discover, &turn_on).await;
+        return;
+    }
+    // The network and DynamoDB's own time, roughly.
+    let standin = StandIn::start(&moto_url, Duration::from_millis(1), Replay::Latest).await;
     let stream = release_binary("stream");
     let run = |binary: &str, event: &str| Run::new(binary, &config, event);
     let (discover_run, turn_on_run, batch_run) = (
@@ -268,6 +256,92 @@ async fn run() {
         "| concurrency | wall time | gateway requests |\n|---|---|---|\n| {concurrency} (default) | {:.0} ms | {requests} |",
         wall.as_secs_f64() * 1000.0
     );
+}
+
+/// A region stack's skill (eu-west-1, say) reads and writes the home tables in us-east-1, so
+/// every DynamoDB request crosses regions. The same directives with the stand-in answering
+/// after an in-region latency (5 ms) and after a cross-region one (`LAMBDA_BENCH_REGION_MS`,
+/// 80 ms: eu-west-1 to us-east-1), each new connection paying its TCP and TLS handshakes first
+/// (`LAMBDA_BENCH_CONNECT_RTTS`, 2 more round trips): cold and warm answer times, and the
+/// round trips of each directive, against the 8 s Alexa waits.
+async fn regions(
+    store: &dynamo::DynamoStore,
+    config: &Config,
+    moto_url: &str,
+    skill: &str,
+    discover: &str,
+    turn_on: &str,
+) {
+    const SMALL_USER: &str = "bench-user-20";
+    const SMALL_TOKEN: &str = "bench-token-20";
+    const IN_REGION: Duration = Duration::from_millis(5);
+    const COLD: usize = 10;
+    const WARM: usize = 50;
+    let number = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(default)
+    };
+    let across = Duration::from_millis(number("LAMBDA_BENCH_REGION_MS", 80));
+    let handshakes = number("LAMBDA_BENCH_CONNECT_RTTS", 2) as u32;
+    for d in account(SMALL_USER, 20) {
+        store.put_device(&d).await.expect("seed");
+    }
+    store
+        .put_token(
+            &BearerToken::new(SMALL_TOKEN),
+            &TokenRecord {
+                user_id: SMALL_USER.into(),
+                expires_at: None,
+            },
+        )
+        .await
+        .expect("token");
+    let cases = [
+        ("Discover (300 devices)", Run::new(skill, config, discover)),
+        (
+            "Discover (20 devices)",
+            Run::new(skill, config, &discover.replace(TOKEN, SMALL_TOKEN)),
+        ),
+        ("TurnOn", Run::new(skill, config, turn_on)),
+    ];
+    let standin = StandIn::start(moto_url, IN_REGION, Replay::Latest).await;
+    standin.set_connect_round_trips(handshakes);
+    for (_, run) in &cases {
+        let _ = measure(run, &standin.url, 1, 3).await;
+    }
+    standin.recording(false);
+    println!(
+        "\n## A region stack's directives: every DynamoDB request {} ms away, a new connection {handshakes} round trips more ({COLD} cold processes, {WARM} warm invocations)\n",
+        across.as_millis()
+    );
+    println!(
+        "| directive | DynamoDB round trips | DynamoDB | exec → first answer, median / max | warm median / p99 | slowest, of Alexa's 8 s |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (name, run) in &cases {
+        standin.set_latency(IN_REGION);
+        standin.reset_counts();
+        let _ = measure(run, &standin.url, 0, 0).await;
+        let requests = standin.counts();
+        for (place, latency) in [
+            ("in region, 5 ms", IN_REGION),
+            ("eu-west-1 → us-east-1", across),
+        ] {
+            standin.set_latency(latency);
+            let m = measure(run, &standin.url, COLD, WARM).await;
+            let slowest = max(&m.first_ms).max(max(&m.warm_ms));
+            println!(
+                "| {name} | {requests} | {place} | {:.0} / {:.0} ms | {:.0} / {:.0} ms | {:.1} % |",
+                median(&m.first_ms),
+                max(&m.first_ms),
+                median(&m.warm_ms),
+                percentile(&m.warm_ms, 0.99),
+                slowest / 8000.0 * 100.0,
+            );
+        }
+    }
 }
 
 /// The sample directive with the bench account's token.
@@ -622,251 +696,6 @@ fn percentile(v: &[f64], p: f64) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(|a, b| a.total_cmp(b));
     s[((s.len() - 1) as f64 * p).round() as usize]
-}
-
-fn vm_hwm_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// User + system CPU time of a process so far.
-fn cpu_ms(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let rest = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields
-        .get(11)
-        .and_then(|f| f.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        + fields
-            .get(12)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0);
-    // SAFETY: sysconf has no preconditions.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    ticks * 1000.0 / per_second
-}
-
-struct Moto(Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_moto() -> (String, Moto) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let child = Command::new(repo(".venv/bin/python"))
-        .args([
-            repo("scripts/moto_server_serial.py").as_str(),
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto_server (run `make test` or scripts/local-dynamodb.sh venv first)");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (format!("http://127.0.0.1:{port}"), Moto(child))
-}
-
-/// Replays recorded DynamoDB answers (recorded from moto), keyed by operation and request body.
-struct StandIn {
-    url: String,
-    shared: Arc<StandInState>,
-}
-
-/// A recorded answer: status, content type, body.
-type Recorded = (u16, Option<String>, Bytes);
-
-struct StandInState {
-    upstream: String,
-    http: reqwest::Client,
-    recording: Mutex<bool>,
-    answers: Mutex<HashMap<(String, Bytes), Recorded>>,
-    counts: Mutex<HashMap<String, usize>>,
-    misses: AtomicUsize,
-}
-
-impl StandIn {
-    async fn start(upstream: &str) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let shared = Arc::new(StandInState {
-            upstream: upstream.to_owned(),
-            http: reqwest::Client::new(),
-            recording: Mutex::new(true),
-            answers: Mutex::default(),
-            counts: Mutex::default(),
-            misses: AtomicUsize::new(0),
-        });
-        let state = shared.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let state = state.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| answer(state.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Self { url, shared }
-    }
-
-    fn recording(&self, on: bool) {
-        *self.shared.recording.lock().expect("lock") = on;
-    }
-
-    fn reset_counts(&self) {
-        self.shared.counts.lock().expect("lock").clear();
-        self.shared.misses.store(0, Ordering::Relaxed);
-    }
-
-    fn counts(&self) -> String {
-        let counts = self.shared.counts.lock().expect("lock");
-        let mut list: Vec<String> = counts.iter().map(|(op, n)| format!("{n} × {op}")).collect();
-        list.sort();
-        let misses = self.shared.misses.load(Ordering::Relaxed);
-        if misses > 0 {
-            list.push(format!("({misses} not recorded)"));
-        }
-        list.join(", ")
-    }
-}
-
-async fn answer(
-    state: Arc<StandInState>,
-    req: Request<hyper::body::Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let target = req
-        .headers()
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let headers = req.headers().clone();
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let operation = target.rsplit('.').next().unwrap_or("").to_owned();
-    let table = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v["TableName"].as_str().map(str::to_owned))
-        .unwrap_or_default();
-    *state
-        .counts
-        .lock()
-        .expect("lock")
-        .entry(format!("{operation} {table}"))
-        .or_default() += 1;
-    // The SDK writes maps (ExpressionAttributeNames, …) in each process's own hash order: the
-    // same request is the same JSON with its keys sorted.
-    let key = (target.clone(), canonical(&body));
-    let recording = *state.recording.lock().expect("lock");
-    let recorded = if recording {
-        let mut forward = state.http.post(&state.upstream).body(body.clone());
-        for (name, value) in &headers {
-            if name != "host" && name != "content-length" {
-                forward = forward.header(name, value);
-            }
-        }
-        let upstream = forward.send().await.expect("moto answers");
-        let status = upstream.status().as_u16();
-        let content_type = upstream
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let bytes = upstream.bytes().await.unwrap_or_default();
-        let recorded = (status, content_type, bytes);
-        state
-            .answers
-            .lock()
-            .expect("lock")
-            .insert(key, recorded.clone());
-        Some(recorded)
-    } else {
-        // The network and DynamoDB's own time, roughly.
-        tokio::time::sleep(Duration::from_millis(1)).await;
-        let answers = state.answers.lock().expect("lock");
-        // A state write carries its own time and write id, so it is never byte-identical to
-        // the recorded one: a recorded success of the same update expression stands in for it
-        // (not a conditional-check failure, nor the answer of the write that first creates a
-        // device's state maps, which would send the function down another path).
-        let shape = |body: &[u8]| {
-            serde_json::from_slice::<Value>(body)
-                .ok()
-                .and_then(|v| v["UpdateExpression"].as_str().map(str::to_owned))
-        };
-        answers
-            .get(&key)
-            .or_else(|| {
-                let wanted = shape(&body)?;
-                answers
-                    .iter()
-                    .find(|((t, b), (status, _, _))| {
-                        *t == target && *status == 200 && shape(b).as_ref() == Some(&wanted)
-                    })
-                    .map(|(_, a)| a)
-            })
-            .cloned()
-    };
-    let Some((status, content_type, bytes)) = recorded else {
-        state.misses.fetch_add(1, Ordering::Relaxed);
-        let mut response = Response::new(Full::new(Bytes::from_static(
-            b"{\"__type\":\"not recorded\"}",
-        )));
-        *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
-        return Ok(response);
-    };
-    let mut response = Response::builder().status(status);
-    if let Some(ct) = content_type {
-        response = response.header("content-type", ct);
-    }
-    Ok(response.body(Full::new(bytes)).expect("response"))
-}
-
-/// A JSON body with every object's keys sorted (the body itself if it is not JSON).
-fn canonical(body: &Bytes) -> Bytes {
-    fn sorted(value: Value) -> Value {
-        match value {
-            Value::Object(map) => {
-                let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(&b.0));
-                Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
-            }
-            Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
-            other => other,
-        }
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(value) => Bytes::from(serde_json::to_vec(&sorted(value)).unwrap_or_default()),
-        Err(_) => body.clone(),
-    }
 }
 
 /// The stream processor in process: 100 customers with grants, a gateway answering after 50 ms.

@@ -11,6 +11,7 @@ mod camera;
 mod certify;
 mod change_report;
 mod control;
+mod cost_model;
 mod device_cloud;
 mod discovery;
 mod docs;
