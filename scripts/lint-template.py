@@ -477,7 +477,7 @@ EXPECTED_FUNCTIONS = {
 
 # Each event source mapping, by function and source: all its properties but FunctionName and
 # EventSourceArn. The devices stream's batches and parallelization come from parameters (a
-# ParallelizationFactor keeps each partition key's records, one customer's, in order). The
+# ParallelizationFactor keeps each item's records, one endpoint's, in order). The
 # grants' stream answers no batch item failures (a failed customer stays requested on the
 # grant), so its retries are for crashes; the dead letters report each message the reconciler
 # failed on, which comes back after the queue's visibility timeout.
@@ -746,11 +746,11 @@ EXPECTED_DEFAULTS = {
     "HomeAlexaViewTable": "",
     # The scheduled reconciliation: a worker tick a minute, a pass every 6 hours at most.
     "ReconcileSchedule": "rate(1 minute)",
-    "ReconcileSegments": 4,
+    "ReconcileSegments": 8,
     "ReconcileIntervalMinutes": 360,
     "ReconcilePageSize": 100,
     "StreamBatchSize": 100,
-    "StreamParallelizationFactor": 2,
+    "StreamParallelizationFactor": 10,
     "AlarmTopicArn": "",
     "IteratorAgeAlarmMs": 60000,
     "GatewayErrorRatePercent": 5,

@@ -24,7 +24,7 @@ pub struct Config {
     pub alexa_view_table: String,
     /// `RECONCILE_PAGE_SIZE` (100): customers read per page by the scheduled reconciliation.
     pub reconcile_page_size: usize,
-    /// `RECONCILE_SEGMENTS` (4, at most 1,000): the parallel Scan segments a scheduled pass over
+    /// `RECONCILE_SEGMENTS` (8, at most 1,000): the parallel Scan segments a scheduled pass over
     /// the grants table is split into; each is worked by one invocation at a time, so this is
     /// also the most invocations a pass runs at once.
     pub reconcile_segments: u32,
@@ -307,7 +307,7 @@ impl Config {
             .into_iter()
             .filter_map(|r| Some((r, get(&format!("EVENT_GATEWAY_URL_{r}"))?)))
             .collect();
-        let reconcile_segments = positive("RECONCILE_SEGMENTS")?.unwrap_or(4);
+        let reconcile_segments = positive("RECONCILE_SEGMENTS")?.unwrap_or(8);
         if reconcile_segments > Self::MAX_RECONCILE_SEGMENTS as usize {
             return Err(ConfigError {
                 name: "RECONCILE_SEGMENTS",
@@ -467,7 +467,7 @@ mod tests {
 
     #[test]
     fn reconcile_segments_are_bounded() {
-        assert_eq!(with(&[]).unwrap().reconcile_segments, 4);
+        assert_eq!(with(&[]).unwrap().reconcile_segments, 8);
         assert_eq!(
             with(&[("RECONCILE_INTERVAL_MINUTES", "60")])
                 .unwrap()
