@@ -40,8 +40,8 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "scale-token";
-/// What the template gives the reconcile function (`Timeout`) is 300 s; a pass here is given
-/// 900 s (Lambda's most) so that one invocation walks every customer when it can.
+/// The reconcile function's `Timeout` in template.yaml (Lambda's most): one invocation walks
+/// every customer here when it can.
 const RECONCILE_DEADLINE: Duration = Duration::from_secs(900);
 /// The stream function's `Timeout` in template.yaml.
 const STREAM_DEADLINE: Duration = Duration::from_secs(120);
